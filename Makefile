@@ -1,0 +1,61 @@
+# Two commands matter: `make demo` and `make test`. Both set everything up first.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LOCALES := locales
+DOMAIN := union_bot
+
+.PHONY: setup system-deps test run demo sandbox lint fmt messages translations clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Debian's Chromium drives the browser tests; the CJK font keeps Chinese from
+# rendering as empty boxes in screenshots and charts. Installed only when missing.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d $(LOCALES) -D $(DOMAIN) 2>&1 | grep -v '^compiling' || true
+	@test -f $(LOCALES)/zh_CN/LC_MESSAGES/$(DOMAIN).mo
+
+setup: $(STAMP) translations
+
+# Extract new strings and merge them into both catalogues (then translate them).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output -o $(LOCALES)/$(DOMAIN).pot .
+	$(BIN)/pybabel update -i $(LOCALES)/$(DOMAIN).pot -d $(LOCALES) -D $(DOMAIN) --no-fuzzy-matching
+
+test: setup system-deps
+	$(BIN)/python -m pytest -q
+
+run: setup
+	$(BIN)/union-bot run
+
+sandbox: setup
+	$(BIN)/union-bot sandbox
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	find . -name '*.mo' -delete

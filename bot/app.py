@@ -1,0 +1,82 @@
+"""Builds the `Application`: settings, storage, handlers, error handler, start-up work.
+
+`FEATURES` is the one place handler priority is decided: each feature module
+exposes `register(application)` and they are called in this order.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from types import ModuleType
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+
+from bot.commands import publish_commands
+from bot.errors import on_error
+from bot.processor import PerChatUpdateProcessor
+from bot.runtime import RUNTIME_KEY, Runtime, runtime_of
+from bot.settings import Settings
+from handlers import admin, fallback, guards, membership, profile
+from storage.db import make_engine, make_session_factory
+from storage.migrate import upgrade
+from storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+# Order matters within handler group 0: features first, `fallback` last so it
+# only answers what no feature took. `guards` runs in group -1 (before all) and
+# registers last because it reads the features' command list.
+FEATURES: tuple[ModuleType, ...] = (membership, profile, admin, fallback, guards)
+
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+]
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    processor: PerChatUpdateProcessor | None = None,
+    rate_limiter: bool = True,
+) -> Application:
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token)
+        .base_url(settings.api_url)
+        .base_file_url(settings.file_url)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .concurrent_updates(processor or PerChatUpdateProcessor())
+        .post_init(_on_start)
+        .post_shutdown(_on_stop)
+    )
+    if rate_limiter:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+    application = builder.build()
+    engine = make_engine(settings.database_url)
+    application.bot_data[RUNTIME_KEY] = Runtime(
+        settings=settings, engine=engine, sessions=make_session_factory(engine), clock=clock
+    )
+    for feature in FEATURES:
+        feature.register(application)
+    application.add_error_handler(on_error)
+    return application
+
+
+async def _on_start(application: Application) -> None:
+    runtime = runtime_of(application)
+    await upgrade(runtime.engine)
+    me = application.bot
+    log.info("started as @%s", me.username)
+    await publish_commands(application)
+
+
+async def _on_stop(application: Application) -> None:
+    await runtime_of(application).engine.dispose()

@@ -1,0 +1,142 @@
+"""`union-bot`: run (polling), webhook, sandbox, db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.logs import configure_logging
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("union_bot")
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        print(f"union-bot: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import ALLOWED_UPDATES, build_application
+
+    settings = _settings()
+    configure_logging(settings.log_level, [settings.telegram_bot_token, settings.secret_key])
+    application = build_application(settings)
+    log.info("polling %s for updates", settings.telegram_api_base_url)
+    application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+    return 0
+
+
+def cmd_webhook(args: argparse.Namespace) -> int:
+    from bot.app import ALLOWED_UPDATES, build_application
+
+    settings = _settings()
+    configure_logging(settings.log_level, [settings.telegram_bot_token, settings.secret_key])
+    if not settings.webhook_url:
+        print(
+            "union-bot: WEBHOOK_URL is not set: expected the public https URL "
+            "Telegram posts updates to.",
+            file=sys.stderr,
+        )
+        return 2
+    application = build_application(settings)
+    url = settings.webhook_url.rstrip("/")
+    if not url.endswith("/" + settings.webhook_path):
+        url = f"{url}/{settings.webhook_path}"
+    log.info(
+        "serving the webhook on %s:%s/%s",
+        settings.webhook_listen,
+        settings.webhook_port,
+        settings.webhook_path,
+    )
+    application.run_webhook(
+        listen=settings.webhook_listen,
+        port=settings.webhook_port,
+        url_path=settings.webhook_path,
+        webhook_url=url,
+        secret_token=settings.webhook_secret_token,
+        allowed_updates=ALLOWED_UPDATES,
+    )
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox.server import SandboxOptions, serve
+
+    configure_logging("INFO", [args.token])
+    options = SandboxOptions(
+        host=args.host,
+        port=args.port,
+        bots={args.token: args.bot_username},
+        enforce_limits=args.enforce_limits,
+    )
+    print(f"Sandbox Bot API on http://{args.host}:{args.port}")
+    print(f"  TELEGRAM_API_BASE_URL=http://{args.host}:{args.port}")
+    print(f"  TELEGRAM_BOT_TOKEN={args.token}")
+    try:
+        asyncio.run(serve(options))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from storage.db import make_engine
+    from storage.migrate import current_revision, upgrade
+
+    try:
+        settings = load_settings(telegram_bot_token="0:" + "x" * 35, secret_key="x" * 32)
+    except SettingsError as exc:
+        print(f"union-bot: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, [])
+
+    async def go() -> str | None:
+        engine = make_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    revision = asyncio.run(go())
+    print(f"database at revision {revision}")
+    return 0
+
+
+SANDBOX_TOKEN = "123456789:SANDBOX-union-bot-token-0000000000000"
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="union-bot", description="Union Bot for Telegram.")
+    sub = root.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot with long polling").set_defaults(func=cmd_run)
+    sub.add_parser("webhook", help="run the bot behind a webhook").set_defaults(func=cmd_webhook)
+    sandbox = sub.add_parser("sandbox", help="run the local Bot API sandbox alone")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8081)
+    sandbox.add_argument("--token", default=SANDBOX_TOKEN)
+    sandbox.add_argument("--bot-username", default="UnionSandboxBot")
+    sandbox.add_argument(
+        "--enforce-limits", action="store_true", help="answer 429 past Telegram's rate limits"
+    )
+    sandbox.set_defaults(func=cmd_sandbox)
+    db = sub.add_parser("db", help="database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,74 @@
+"""What every handler and job reaches through `context.bot_data`.
+
+Built once in `bot.app.build_application`; tests build their own with a fake
+clock or another database. No module globals, no import-time side effects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+from storage.models import utcnow
+
+if TYPE_CHECKING:
+    from telegram.ext import Application, CallbackContext
+
+Audience = Literal["member", "cadre", "admin"]
+CommandScope = Literal["private", "admin", "cadre_group"]
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """A main-menu button; shown only once its feature has registered it."""
+
+    key: str
+    label: str  # msgid, translated when the keyboard is drawn
+    order: int
+    audience: Audience = "member"
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command offered by `setMyCommands`, with its description msgid."""
+
+    name: str
+    description: str
+    scopes: frozenset[CommandScope]
+    order: int
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Callable[[], datetime] = utcnow
+    menu: list[MenuItem] = field(default_factory=list)
+    commands: list[CommandSpec] = field(default_factory=list)
+
+    def add_menu(self, item: MenuItem) -> None:
+        self.menu.append(item)
+        self.menu.sort(key=lambda i: i.order)
+
+    def add_command(self, spec: CommandSpec) -> None:
+        self.commands.append(spec)
+        self.commands.sort(key=lambda c: c.order)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+RUNTIME_KEY = "runtime"
+
+
+def runtime_of(
+    context: CallbackContext[Any, Any, Any, Any] | Application[Any, Any, Any, Any, Any, Any],
+) -> Runtime:
+    data = context.bot_data
+    return data[RUNTIME_KEY]  # type: ignore[no-any-return]

@@ -1,0 +1,151 @@
+"""One session scope per update: the DB session, the loaded member, their language.
+
+The decorators here are the single place where a handler's transaction is
+committed or rolled back, where the member is loaded, and where access by
+role is checked — so handlers stay thin and cannot forget any of it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.i18n import N_, Translator, language_from_telegram, translator
+from bot.runtime import Runtime, runtime_of
+from bot.settings import Settings
+from storage import members
+from storage.db import transaction
+from storage.models import Member, Role
+
+Context = ContextTypes.DEFAULT_TYPE
+R = TypeVar("R")
+LANGUAGE_KEY = "language"
+
+
+@dataclass
+class Scope:
+    session: AsyncSession
+    runtime: Runtime
+    member: Member | None
+    role: Role
+    t: Translator
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def is_cadre(self) -> bool:
+        return self.role in (Role.CADRE, Role.ADMIN)
+
+    def _(self, message: str) -> str:
+        return self.t.gettext(message)
+
+
+ScopedHandler = Callable[[Update, Context, Scope], Awaitable[R]]
+
+
+def language_for(update: Update, context: Context, member: Member | None) -> str:
+    """The member's chosen language, else a pending choice, else Telegram's hint."""
+    if member is not None:
+        return member.language
+    chosen = context.user_data.get(LANGUAGE_KEY) if context.user_data is not None else None
+    if chosen:
+        return str(chosen)
+    user = update.effective_user
+    default = runtime_of(context).settings.default_language
+    return language_from_telegram(user.language_code if user else None, default)
+
+
+def scoped(func: ScopedHandler[R]) -> Callable[[Update, Context], Awaitable[R]]:
+    """Run the handler in one transaction with the member loaded (or None)."""
+
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: Context) -> R:
+        runtime = runtime_of(context)
+        user = update.effective_user
+        async with transaction(runtime.sessions) as session:
+            member = await members.get_member(session, user.id) if user else None
+            if (
+                member is not None
+                and update.effective_chat is not None
+                and (update.effective_chat.type == "private")
+            ):
+                await members.mark_reachable(session, member)
+            role = members.effective_role(
+                member, user.id if user else 0, runtime.settings.admin_ids
+            )
+            lang = language_for(update, context, member)
+            if context.user_data is not None:
+                # Cached for the error handler, which must not need the database.
+                context.user_data[LANGUAGE_KEY] = lang
+            scope = Scope(session, runtime, member, role, translator(lang))
+            return await func(update, context, scope)
+
+    return wrapper
+
+
+def _refuse(message: str) -> Callable[[Update, Scope], Awaitable[None]]:
+    async def refuse(update: Update, scope: Scope) -> None:
+        text = scope._(message)
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif update.effective_message is not None:
+            await update.effective_message.reply_text(text)
+
+    return refuse
+
+
+_not_registered = _refuse(N_("Please register first: send /start."))
+_not_admin = _refuse(N_("Only union admins can do that."))
+_not_cadre = _refuse(N_("Only union cadres can do that."))
+
+
+def registered(func: ScopedHandler[Any]) -> Callable[[Update, Context], Awaitable[Any]]:
+    """Refuse unregistered users with a pointer to /start."""
+
+    @scoped
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: Context, scope: Scope) -> Any:
+        if scope.member is None:
+            await _not_registered(update, scope)
+            return None
+        return await func(update, context, scope)
+
+    return wrapper
+
+
+def admin_only(func: ScopedHandler[Any]) -> Callable[[Update, Context], Awaitable[Any]]:
+    """Refuse everyone but admins (from settings or promoted), changing nothing."""
+
+    @scoped
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: Context, scope: Scope) -> Any:
+        if not scope.is_admin:
+            await _not_admin(update, scope)
+            return None
+        return await func(update, context, scope)
+
+    return wrapper
+
+
+def cadre_only(func: ScopedHandler[Any]) -> Callable[[Update, Context], Awaitable[Any]]:
+    @scoped
+    @functools.wraps(func)
+    async def wrapper(update: Update, context: Context, scope: Scope) -> Any:
+        if not scope.is_cadre:
+            await _not_cadre(update, scope)
+            return None
+        return await func(update, context, scope)
+
+    return wrapper

@@ -1,0 +1,96 @@
+"""Pieces every conversation shares: the cancel button, choice keyboards, input checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot.i18n import N_, every_translation
+from bot.menu import button_filter, main_menu
+from bot.scope import Context, Scope, scoped
+from storage.profile_rules import InvalidInput
+
+CANCEL_LABEL = N_("✖️ Cancel")
+SKIP_LABEL = N_("⏭ Skip")
+PRIVATE = filters.ChatType.PRIVATE
+TEXT_INPUT = filters.TEXT & ~filters.COMMAND & PRIVATE & filters.UpdateType.MESSAGE
+OTHER_INPUT = ~filters.TEXT & ~filters.COMMAND & PRIVATE & filters.UpdateType.MESSAGE
+
+INPUT_ERRORS: dict[str, str] = {
+    "empty": N_("That was empty. Please type it again."),
+    "too_long": N_("That is too long (at most {limit} characters). Please shorten it."),
+    "control": N_("That contains characters I cannot store. Please type it again."),
+    "command": N_("Please type the text itself, not a command."),
+    "format": N_("I could not read that date. Please write it like 1990-05-03."),
+    "no_such_date": N_("That date does not exist. Please check the month and day."),
+    "future": N_("That date is in the future. Please send your date of birth."),
+    "implausible": N_("That date of birth does not look right. Please check the year."),
+    "tag_chars": N_("Tags may contain letters, digits and dashes only."),
+}
+
+
+def explain(scope: Scope, error: InvalidInput, limit: int = 0) -> str:
+    return scope._(INPUT_ERRORS[error.code]).format(limit=limit)
+
+
+def choice_keyboard(
+    scope: Scope, choices: Sequence[str], *, columns: int = 2, skip: bool = False
+) -> ReplyKeyboardMarkup:
+    """Choices as a reply keyboard, with Skip (optional) and Cancel at the bottom."""
+    rows = [list(choices[i : i + columns]) for i in range(0, len(choices), columns)]
+    last = [scope._(SKIP_LABEL)] if skip else []
+    rows.append([*last, scope._(CANCEL_LABEL)])
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(text) for text in row] for row in rows],
+        resize_keyboard=True,
+        one_time_keyboard=False,
+    )
+
+
+def cancel_keyboard(scope: Scope) -> ReplyKeyboardMarkup:
+    return choice_keyboard(scope, [])
+
+
+def is_label(text: str, label: str) -> bool:
+    """Whether the text is that button's label in any language."""
+    return text in every_translation(label)
+
+
+async def reply(update: Update, text: str, **kwargs: object) -> Message:
+    message = update.effective_message
+    assert message is not None
+    return await message.reply_text(text, **kwargs)  # type: ignore[arg-type]
+
+
+@scoped
+async def ask_for_text(update: Update, context: Context, scope: Scope) -> None:
+    """A photo, sticker or file where text was expected: say so, stay in the step."""
+    await reply(update, scope._("Please answer with text, or tap ✖️ Cancel."))
+
+
+@scoped
+async def cancel(update: Update, context: Context, scope: Scope) -> int:
+    """Leave any conversation; nothing half-typed is saved."""
+    for key in [k for k in (context.user_data or {}) if str(k).startswith("draft")]:
+        context.user_data.pop(key, None)  # type: ignore[union-attr]
+    if scope.member is not None:
+        await reply(
+            update, scope._("Cancelled. Nothing was changed."), reply_markup=main_menu(scope)
+        )
+    else:
+        await reply(
+            update,
+            scope._("Cancelled. Nothing was saved. Send /start when you are ready."),
+            reply_markup=ReplyKeyboardRemove(),
+        )
+    return ConversationHandler.END
+
+
+def cancel_handlers() -> list[BaseHandler[Update, Context, object]]:
+    """The fallbacks of every conversation: /cancel and the Cancel button."""
+    return [
+        CommandHandler("cancel", cancel),
+        MessageHandler(button_filter(CANCEL_LABEL) & PRIVATE, cancel),
+    ]

@@ -1,0 +1,73 @@
+"""Last in handler group 0: whatever no feature took gets a clear answer, changing nothing."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+
+from bot.menu import main_menu
+from bot.scope import Context, Scope, scoped
+from handlers.common import PRIVATE, reply
+
+log = logging.getLogger(__name__)
+
+
+@scoped
+async def stale_button(update: Update, context: Context, scope: Scope) -> None:
+    query = update.callback_query
+    assert query is not None
+    log.info("refused a button no handler accepts (%s)", (query.data or "")[:8])
+    await query.answer(
+        scope._("This button is no longer valid. Please use the menu or send /start."),
+        show_alert=True,
+    )
+
+
+@scoped
+async def unknown_command(update: Update, context: Context, scope: Scope) -> None:
+    markup = main_menu(scope) if scope.member is not None else None
+    await reply(
+        update,
+        scope._("I don't know that command. Send /help to see what I can do."),
+        reply_markup=markup,
+    )
+
+
+@scoped
+async def unknown_text(update: Update, context: Context, scope: Scope) -> None:
+    if scope.member is None:
+        await reply(update, scope._("Hello! Send /start to register as a union member."))
+        return
+    await reply(
+        update,
+        scope._("I didn't understand that. Please choose from the menu below, or send /help."),
+        reply_markup=main_menu(scope),
+    )
+
+
+@scoped
+async def unsupported(update: Update, context: Context, scope: Scope) -> None:
+    markup = main_menu(scope) if scope.member is not None else None
+    await reply(
+        update,
+        scope._(
+            "I can't use this kind of message here. Please choose from the menu below, "
+            "or send /help."
+        ),
+        reply_markup=markup,
+    )
+
+
+def register(application: Application) -> None:
+    application.add_handler(CallbackQueryHandler(stale_button))
+    application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
+    application.add_handler(
+        MessageHandler(PRIVATE & filters.TEXT & filters.UpdateType.MESSAGE, unknown_text)
+    )
+    application.add_handler(
+        MessageHandler(
+            PRIVATE & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL, unsupported
+        )
+    )

@@ -1,0 +1,101 @@
+"""Checks that run before every feature (handler group -1) and stop what must not pass.
+
+Registered after the features because it reads their command list; the
+handler group, not the order of registration, puts it first.
+"""
+
+from __future__ import annotations
+
+from telegram import Message, Update
+from telegram.constants import MessageLimit
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    MessageHandler,
+    filters,
+)
+
+from bot.runtime import runtime_of
+from bot.scope import Context, Scope, scoped
+from handlers.common import PRIVATE, reply
+
+GROUP = -1
+
+
+class _LongText(filters.MessageFilter):
+    """Text Telegram itself would refuse to send back: more than 4096 characters."""
+
+    def filter(self, message: Message) -> bool:
+        return len(message.text or message.caption or "") > MessageLimit.MAX_TEXT_LENGTH
+
+
+def _union_groups(context: Context) -> set[int]:
+    settings = runtime_of(context).settings
+    return {c for c in (settings.cadre_chat_id, settings.escalation_chat_id) if c is not None}
+
+
+@scoped
+async def too_long(update: Update, context: Context, scope: Scope) -> None:
+    await reply(
+        update,
+        scope._(
+            "That message is too long for me ({count} characters; at most {limit}). "
+            "Nothing was saved. Please shorten it or split it into parts."
+        ).format(
+            count=len(update.effective_message.text or update.effective_message.caption or ""),  # type: ignore[union-attr]
+            limit=MessageLimit.MAX_TEXT_LENGTH,
+        ),
+    )
+    raise ApplicationHandlerStop
+
+
+async def ignore(update: Update, context: Context) -> None:
+    """Edits of old messages are not new answers; nothing acts on them yet."""
+    raise ApplicationHandlerStop
+
+
+@scoped
+async def group_command(update: Update, context: Context, scope: Scope) -> None:
+    """Commands in groups: private-only ones point to the private chat; strangers get the id."""
+    chat = update.effective_chat
+    message = update.effective_message
+    assert chat is not None and message is not None and message.text is not None
+    command = message.text.split()[0][1:].split("@", 1)[0].lower()
+    username = context.bot.username
+    if chat.id not in _union_groups(context):
+        await reply(
+            update,
+            scope._(
+                "I work in private chats and in the union's cadre group. "
+                "This group's id is <code>{chat_id}</code>: an admin can set CADRE_CHAT_ID "
+                "to it to make it the cadre group. Members: write to me at @{bot}."
+            ).format(chat_id=chat.id, bot=username),
+        )
+        raise ApplicationHandlerStop
+    private_only = {
+        spec.name for spec in runtime_of(context).commands if "cadre_group" not in spec.scopes
+    }
+    if command in private_only:
+        await reply(
+            update,
+            scope._("Please use /{command} in a private chat with me: @{bot}").format(
+                command=command, bot=username
+            ),
+        )
+        raise ApplicationHandlerStop
+
+
+async def stop_foreign_group(update: Update, context: Context) -> None:
+    """Plain messages in groups that are not the union's are none of the bot's business."""
+    chat = update.effective_chat
+    if chat is not None and chat.id not in _union_groups(context):
+        raise ApplicationHandlerStop
+
+
+def register(application: Application) -> None:
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, ignore), GROUP)
+    application.add_handler(MessageHandler(PRIVATE & _LongText(), too_long), GROUP)
+    application.add_handler(
+        MessageHandler(filters.ChatType.GROUPS & filters.COMMAND, group_command), GROUP
+    )
+    application.add_handler(MessageHandler(filters.ChatType.GROUPS, stop_foreign_group), GROUP)

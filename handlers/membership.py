@@ -1,0 +1,419 @@
+"""Membership: /start registration, /language, /help, /forget, and blocked-bot tracking."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from telegram import ChatMemberUpdated, ReplyKeyboardRemove, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import callbacks as cb
+from bot.commands import set_admin_commands
+from bot.i18n import LANGUAGE_NAMES, N_, translator
+from bot.menu import button_filter, main_menu
+from bot.runtime import CommandSpec, MenuItem, runtime_of
+from bot.scope import LANGUAGE_KEY, Context, Scope, registered, scoped
+from bot.settings import SUPPORTED_LANGUAGES
+from handlers.common import (
+    CANCEL_LABEL,
+    OTHER_INPUT,
+    PRIVATE,
+    SKIP_LABEL,
+    TEXT_INPUT,
+    ask_for_text,
+    cancel_handlers,
+    choice_keyboard,
+    explain,
+    is_label,
+    reply,
+)
+from handlers.display.membership import (
+    bilingual,
+    forget_keyboard,
+    language_keyboard,
+    summary,
+)
+from storage import members
+from storage.models import Role
+from storage.profile_rules import (
+    DEPARTMENT_MAX,
+    NAME_MAX,
+    InvalidInput,
+    clean_department,
+    clean_name,
+    parse_birthday,
+)
+
+LANGUAGE_ITEM = MenuItem("language", N_("🌐 Language"), order=80)
+HELP_ITEM = MenuItem("help", N_("❓ Help"), order=90)
+
+CONFIRM_LABEL = N_("✅ Confirm")
+RESTART_LABEL = N_("✏️ Start over")
+
+CHOOSE_LANGUAGE, NAME, DEPARTMENT, BIRTHDAY, CONFIRM = range(5)
+DRAFT = "draft_registration"
+CONVERSATION_TIMEOUT = 30 * 60
+
+WELCOME = N_(
+    "Welcome to the union's assistant! Here you can reach the union, sign up for "
+    "activities and have your say. Please choose your language."
+)
+
+
+def _draft(context: Context) -> dict[str, Any]:
+    assert context.user_data is not None
+    return context.user_data.setdefault(DRAFT, {})  # type: ignore[no-any-return]
+
+
+# /start and registration ----------------------------------------------------
+
+
+@scoped
+async def start(update: Update, context: Context, scope: Scope) -> int:
+    if scope.member is not None:
+        await reply(
+            update,
+            scope._("Welcome back, {name}! Choose from the menu below.").format(
+                name=escape(scope.member.name)
+            ),
+            reply_markup=main_menu(scope),
+        )
+        return ConversationHandler.END
+    context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
+    await reply(update, bilingual(WELCOME), reply_markup=language_keyboard())
+    return CHOOSE_LANGUAGE
+
+
+@scoped
+async def registration_language(update: Update, context: Context, scope: Scope) -> int:
+    query = update.callback_query
+    assert query is not None
+    try:
+        (language,) = cb.LANGUAGE.unpack(query.data)
+    except cb.InvalidCallback:
+        await query.answer()
+        return CHOOSE_LANGUAGE
+    if language not in SUPPORTED_LANGUAGES:
+        await query.answer()
+        return CHOOSE_LANGUAGE
+    _draft(context)["language"] = language
+    context.user_data[LANGUAGE_KEY] = language  # type: ignore[index]
+    t = translator(str(language))
+    await query.answer()
+    await query.edit_message_text(
+        t.gettext("Language: {language}").format(language=LANGUAGE_NAMES[str(language)])
+    )
+    scope.t = t
+    await _ask_name(update, scope)
+    return NAME
+
+
+async def _ask_name(update: Update, scope: Scope) -> None:
+    user = update.effective_user
+    suggestions = [user.full_name[:NAME_MAX]] if user and user.full_name else []
+    await reply(
+        update,
+        scope._("What is your name? Type it, or tap the button if it is right."),
+        reply_markup=choice_keyboard(scope, suggestions, columns=1),
+    )
+
+
+@scoped
+async def registration_name(update: Update, context: Context, scope: Scope) -> int:
+    text = update.effective_message.text or ""  # type: ignore[union-attr]
+    try:
+        _draft(context)["name"] = clean_name(text)
+    except InvalidInput as error:
+        await reply(update, explain(scope, error, NAME_MAX))
+        return NAME
+    departments = [d.name for d in await members.list_departments(scope.session)]
+    await reply(
+        update,
+        scope._("Which department do you work in? Choose one, or type its name."),
+        reply_markup=choice_keyboard(scope, departments),
+    )
+    return DEPARTMENT
+
+
+@scoped
+async def registration_department(update: Update, context: Context, scope: Scope) -> int:
+    text = update.effective_message.text or ""  # type: ignore[union-attr]
+    try:
+        _draft(context)["department"] = clean_department(text)
+    except InvalidInput as error:
+        await reply(update, explain(scope, error, DEPARTMENT_MAX))
+        return DEPARTMENT
+    await reply(
+        update,
+        scope._(
+            "When is your birthday? Write it like 1990-05-03, or tap Skip. "
+            "We use it only to send you birthday wishes."
+        ),
+        reply_markup=choice_keyboard(scope, [], skip=True),
+    )
+    return BIRTHDAY
+
+
+@scoped
+async def registration_birthday(update: Update, context: Context, scope: Scope) -> int:
+    text = update.effective_message.text or ""  # type: ignore[union-attr]
+    draft = _draft(context)
+    if is_label(text, SKIP_LABEL):
+        draft["birthday"] = None
+    else:
+        today = scope.runtime.now().astimezone(scope.settings.tz).date()
+        try:
+            draft["birthday"] = parse_birthday(text, today)
+        except InvalidInput as error:
+            await reply(update, explain(scope, error))
+            return BIRTHDAY
+    await reply(
+        update,
+        summary(
+            scope,
+            draft["name"],
+            draft["department"],
+            draft["birthday"],
+            draft.get("language", scope.t.language),
+        ),
+        reply_markup=choice_keyboard(scope, [scope._(CONFIRM_LABEL), scope._(RESTART_LABEL)]),
+    )
+    return CONFIRM
+
+
+@scoped
+async def registration_confirm(update: Update, context: Context, scope: Scope) -> int:
+    text = update.effective_message.text or ""  # type: ignore[union-attr]
+    draft = _draft(context)
+    if is_label(text, RESTART_LABEL):
+        await _ask_name(update, scope)
+        return NAME
+    if not is_label(text, CONFIRM_LABEL):
+        await reply(update, scope._("Please tap ✅ Confirm, ✏️ Start over or ✖️ Cancel."))
+        return CONFIRM
+    if "name" not in draft or "department" not in draft:
+        # The draft was lost (e.g. the bot restarted mid-registration): begin again.
+        await reply(update, scope._("Sorry, I lost your answers. Let's start again."))
+        await _ask_name(update, scope)
+        return NAME
+    user = update.effective_user
+    assert user is not None
+    member = await members.register(
+        scope.session,
+        telegram_id=user.id,
+        name=draft["name"],
+        department=draft["department"],
+        birthday=draft.get("birthday"),
+        language=draft.get("language", scope.t.language),
+    )
+    context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
+    scope.member = member
+    await reply(
+        update,
+        scope._(
+            "Welcome to the union, {name}! You are registered. "
+            "Everything is in the menu below; /help explains it."
+        ).format(name=escape(member.name)),
+        reply_markup=main_menu(scope),
+    )
+    if scope.is_admin:
+        await set_admin_commands(context.application, user.id, True)
+    return ConversationHandler.END
+
+
+async def registration_timeout(update: Update, context: Context) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(DRAFT, None)
+
+
+# /language ---------------------------------------------------------------------
+
+
+@scoped
+async def choose_language(update: Update, context: Context, scope: Scope) -> None:
+    await reply(update, scope._("Choose your language:"), reply_markup=language_keyboard())
+
+
+@scoped
+async def set_language(update: Update, context: Context, scope: Scope) -> None:
+    query = update.callback_query
+    assert query is not None
+    (language,) = cb.LANGUAGE.unpack(query.data)
+    if language not in SUPPORTED_LANGUAGES:
+        await query.answer(scope._("This button is no longer valid."), show_alert=True)
+        return
+    language = str(language)
+    context.user_data[LANGUAGE_KEY] = language  # type: ignore[index]
+    if scope.member is not None:
+        scope.member.language = language
+    scope.t = translator(language)
+    await query.answer()
+    await query.edit_message_text(
+        scope._("Language: {language}").format(language=LANGUAGE_NAMES[language])
+    )
+    if scope.member is not None:
+        await reply(
+            update, scope._("The menu is now in your language."), reply_markup=main_menu(scope)
+        )
+    else:
+        await reply(update, scope._("Send /start to register."))
+
+
+# /help -------------------------------------------------------------------------
+
+
+@scoped
+async def show_help(update: Update, context: Context, scope: Scope) -> None:
+    chat = update.effective_chat
+    in_group = chat is not None and chat.type != "private"
+    scopes = {"cadre_group"} if in_group else {"private"}
+    if scope.is_admin and not in_group:
+        scopes.add("admin")
+    lines = ["<b>" + scope._("Union assistant") + "</b>", ""]
+    if in_group:
+        lines.append(scope._("In this group the union's cadres handle members' cases."))
+    elif scope.member is None:
+        lines.append(scope._("Send /start to register as a union member; it takes a minute."))
+    else:
+        lines.append(scope._("Use the menu buttons below, or these commands:"))
+    lines.append("")
+    for spec in runtime_of(context).commands:
+        if spec.scopes & scopes:
+            lines.append(f"/{spec.name} — {escape(scope._(spec.description))}")
+    markup = main_menu(scope) if scope.member is not None and not in_group else None
+    await reply(update, "\n".join(lines), reply_markup=markup)
+
+
+# /forget -----------------------------------------------------------------------
+
+
+@registered
+async def ask_forget(update: Update, context: Context, scope: Scope) -> None:
+    text = scope._(
+        "This deletes your profile: name, department, birthday, language, role, tags "
+        "and groups. Grievances you sent stay for the union's statistics but can no "
+        "longer be linked to you. This cannot be undone. Delete your data?"
+    )
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await reply(update, text, reply_markup=forget_keyboard(scope))
+
+
+@scoped
+async def forget(update: Update, context: Context, scope: Scope) -> None:
+    query = update.callback_query
+    assert query is not None and update.effective_user is not None
+    await query.answer()
+    if scope.member is None:
+        await query.edit_message_text(scope._("There is no data of yours to delete."))
+        return
+    was_admin = scope.member.role == Role.ADMIN.value
+    await members.forget(scope.session, update.effective_user.id)
+    context.user_data.clear()  # type: ignore[union-attr]
+    await query.edit_message_text(scope._("Your data has been deleted."))
+    await reply(
+        update,
+        scope._("Goodbye. If you want to join again, send /start."),
+        reply_markup=ReplyKeyboardRemove(),
+    )
+    if was_admin and update.effective_user.id not in scope.settings.admin_ids:
+        await set_admin_commands(context.application, update.effective_user.id, False)
+
+
+@scoped
+async def keep_data(update: Update, context: Context, scope: Scope) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await query.edit_message_text(scope._("Nothing was deleted."))
+
+
+# Blocked / unblocked -----------------------------------------------------------
+
+
+@scoped
+async def private_membership_changed(update: Update, context: Context, scope: Scope) -> None:
+    change: ChatMemberUpdated | None = update.my_chat_member
+    if change is None or change.chat.type != "private" or scope.member is None:
+        return
+    status = change.new_chat_member.status
+    if status in ("kicked", "left"):
+        await members.mark_blocked(scope.session, change.from_user.id, scope.runtime.now())
+    elif scope.member.blocked_at is not None:
+        await members.mark_reachable(scope.session, scope.member)
+
+
+@scoped
+async def nothing_to_cancel(update: Update, context: Context, scope: Scope) -> None:
+    markup = main_menu(scope) if scope.member is not None else None
+    await reply(update, scope._("There is nothing to cancel."), reply_markup=markup)
+
+
+def register(application: Application) -> None:
+    runtime = runtime_of(application)
+    runtime.add_menu(LANGUAGE_ITEM)
+    runtime.add_menu(HELP_ITEM)
+    for spec in (
+        CommandSpec("start", N_("Register, or show the main menu"), frozenset({"private"}), 10),
+        CommandSpec("profile", N_("Your profile"), frozenset({"private"}), 20),
+        CommandSpec("language", N_("Change the language"), frozenset({"private"}), 80),
+        CommandSpec("help", N_("What I can do"), frozenset({"private", "cadre_group"}), 90),
+        CommandSpec(
+            "cancel", N_("Stop the current step"), frozenset({"private", "cadre_group"}), 91
+        ),
+        CommandSpec("forget", N_("Delete my personal data"), frozenset({"private"}), 95),
+    ):
+        runtime.add_command(spec)
+
+    text_step = TEXT_INPUT & ~button_filter(CANCEL_LABEL)
+    application.add_handler(
+        ConversationHandler(
+            entry_points=[CommandHandler("start", start, filters=PRIVATE)],
+            states={
+                CHOOSE_LANGUAGE: [
+                    CallbackQueryHandler(registration_language, pattern=cb.LANGUAGE.pattern)
+                ],
+                NAME: [MessageHandler(text_step, registration_name)],
+                DEPARTMENT: [MessageHandler(text_step, registration_department)],
+                BIRTHDAY: [MessageHandler(text_step, registration_birthday)],
+                CONFIRM: [MessageHandler(text_step, registration_confirm)],
+                ConversationHandler.TIMEOUT: [
+                    MessageHandler(filters.ALL, registration_timeout),
+                ],
+            },
+            fallbacks=[
+                *cancel_handlers(),
+                CommandHandler("start", start, filters=PRIVATE),
+                MessageHandler(OTHER_INPUT, ask_for_text),
+            ],
+            name="registration",
+            conversation_timeout=CONVERSATION_TIMEOUT,
+            allow_reentry=True,
+        )
+    )
+    application.add_handler(CommandHandler("language", choose_language, filters=PRIVATE))
+    application.add_handler(
+        MessageHandler(button_filter(LANGUAGE_ITEM.label) & PRIVATE, choose_language)
+    )
+    application.add_handler(CallbackQueryHandler(set_language, pattern=cb.LANGUAGE.pattern))
+    application.add_handler(CommandHandler("help", show_help))
+    application.add_handler(MessageHandler(button_filter(HELP_ITEM.label) & PRIVATE, show_help))
+    application.add_handler(CommandHandler("forget", ask_forget, filters=PRIVATE))
+    application.add_handler(CallbackQueryHandler(forget, pattern=cb.FORGET_CONFIRM.pattern))
+    application.add_handler(CallbackQueryHandler(keep_data, pattern=cb.FORGET_ABORT.pattern))
+    application.add_handler(CommandHandler("cancel", nothing_to_cancel))
+    application.add_handler(
+        MessageHandler(button_filter(CANCEL_LABEL) & PRIVATE, nothing_to_cancel)
+    )
+    application.add_handler(
+        ChatMemberHandler(private_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+    )

@@ -1,0 +1,173 @@
+"""/profile: see and edit one's own profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+)
+
+from bot import callbacks as cb
+from bot.i18n import N_
+from bot.menu import button_filter, main_menu
+from bot.runtime import MenuItem, runtime_of
+from bot.scope import Context, Scope, registered
+from handlers.common import (
+    CANCEL_LABEL,
+    OTHER_INPUT,
+    PRIVATE,
+    TEXT_INPUT,
+    ask_for_text,
+    cancel_handlers,
+    choice_keyboard,
+    explain,
+    reply,
+)
+from handlers.display.membership import language_keyboard, profile_keyboard, profile_text
+from handlers.membership import ask_forget
+from storage import members
+from storage.profile_rules import (
+    DEPARTMENT_MAX,
+    NAME_MAX,
+    InvalidInput,
+    clean_department,
+    clean_name,
+    parse_birthday,
+)
+
+PROFILE_ITEM = MenuItem("profile", N_("👤 My profile"), order=70)
+EDIT_NAME, EDIT_DEPARTMENT, EDIT_BIRTHDAY = range(3)
+
+
+@registered
+async def show_profile(update: Update, context: Context, scope: Scope) -> None:
+    assert scope.member is not None
+    await reply(
+        update,
+        profile_text(scope, scope.member),
+        reply_markup=profile_keyboard(scope, scope.member),
+    )
+
+
+@registered
+async def start_edit(update: Update, context: Context, scope: Scope) -> Any:
+    query = update.callback_query
+    assert query is not None and scope.member is not None
+    try:
+        (field,) = cb.PROFILE_EDIT.unpack(query.data)
+    except cb.InvalidCallback:
+        await query.answer(scope._("This button is no longer valid."), show_alert=True)
+        return ConversationHandler.END
+    if field == "name":
+        await query.answer()
+        await reply(update, scope._("Type your new name:"), reply_markup=choice_keyboard(scope, []))
+        return EDIT_NAME
+    if field == "dept":
+        await query.answer()
+        departments = [d.name for d in await members.list_departments(scope.session)]
+        await reply(
+            update,
+            scope._("Choose your department, or type its name:"),
+            reply_markup=choice_keyboard(scope, departments),
+        )
+        return EDIT_DEPARTMENT
+    if field == "bday":
+        await query.answer()
+        await reply(
+            update,
+            scope._("Type your birthday like 1990-05-03:"),
+            reply_markup=choice_keyboard(scope, []),
+        )
+        return EDIT_BIRTHDAY
+    if field == "nobday":
+        scope.member.birthday = None
+        await query.answer(scope._("Birthday removed."))
+        await query.edit_message_text(
+            profile_text(scope, scope.member), reply_markup=profile_keyboard(scope, scope.member)
+        )
+        return ConversationHandler.END
+    if field == "lang":
+        await query.answer()
+        await reply(update, scope._("Choose your language:"), reply_markup=language_keyboard())
+        return ConversationHandler.END
+    if field == "forget":
+        await ask_forget(update, context)
+        return ConversationHandler.END
+    await query.answer(scope._("This button is no longer valid."), show_alert=True)
+    return ConversationHandler.END
+
+
+async def _saved(update: Update, scope: Scope) -> int:
+    assert scope.member is not None
+    await scope.session.flush()
+    await reply(update, scope._("Saved."), reply_markup=main_menu(scope))
+    await reply(
+        update,
+        profile_text(scope, scope.member),
+        reply_markup=profile_keyboard(scope, scope.member),
+    )
+    return ConversationHandler.END
+
+
+@registered
+async def save_name(update: Update, context: Context, scope: Scope) -> int:
+    assert scope.member is not None
+    try:
+        scope.member.name = clean_name(update.effective_message.text or "")  # type: ignore[union-attr]
+    except InvalidInput as error:
+        await reply(update, explain(scope, error, NAME_MAX))
+        return EDIT_NAME
+    return await _saved(update, scope)
+
+
+@registered
+async def save_department(update: Update, context: Context, scope: Scope) -> int:
+    assert scope.member is not None
+    try:
+        name = clean_department(update.effective_message.text or "")  # type: ignore[union-attr]
+    except InvalidInput as error:
+        await reply(update, explain(scope, error, DEPARTMENT_MAX))
+        return EDIT_DEPARTMENT
+    scope.member.department = await members.department_by_name(scope.session, name)
+    return await _saved(update, scope)
+
+
+@registered
+async def save_birthday(update: Update, context: Context, scope: Scope) -> int:
+    assert scope.member is not None
+    today = scope.runtime.now().astimezone(scope.settings.tz).date()
+    try:
+        scope.member.birthday = parse_birthday(update.effective_message.text or "", today)  # type: ignore[union-attr]
+    except InvalidInput as error:
+        await reply(update, explain(scope, error))
+        return EDIT_BIRTHDAY
+    return await _saved(update, scope)
+
+
+def register(application: Application) -> None:
+    runtime_of(application).add_menu(PROFILE_ITEM)
+    application.add_handler(CommandHandler("profile", show_profile, filters=PRIVATE))
+    application.add_handler(
+        MessageHandler(button_filter(PROFILE_ITEM.label) & PRIVATE, show_profile)
+    )
+    text_step = TEXT_INPUT & ~button_filter(CANCEL_LABEL)
+    application.add_handler(
+        ConversationHandler(
+            entry_points=[CallbackQueryHandler(start_edit, pattern=cb.PROFILE_EDIT.pattern)],
+            states={
+                EDIT_NAME: [MessageHandler(text_step, save_name)],
+                EDIT_DEPARTMENT: [MessageHandler(text_step, save_department)],
+                EDIT_BIRTHDAY: [MessageHandler(text_step, save_birthday)],
+            },
+            fallbacks=[*cancel_handlers(), MessageHandler(OTHER_INPUT, ask_for_text)],
+            name="profile_edit",
+            conversation_timeout=30 * 60,
+            allow_reentry=True,
+        )
+    )

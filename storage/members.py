@@ -1,0 +1,276 @@
+"""Membership services: registration, profile, roles, departments and groups.
+
+Functions take a session and return plain models; they know nothing of
+Telegram. Callers own the transaction (see `storage.db.transaction`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Generic, TypeVar
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import (
+    Department,
+    InterestGroup,
+    Member,
+    MemberTag,
+    Role,
+    member_groups,
+    utcnow,
+)
+
+T = TypeVar("T")
+
+
+class NotFound(LookupError):
+    """The row a caller asked for does not exist (any more)."""
+
+
+class Conflict(ValueError):
+    """The change would break a uniqueness rule (a name already taken…)."""
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def effective_role(member: Member | None, telegram_id: int, admin_ids: Collection[int]) -> Role:
+    """Admins from settings are admins even before (or without) registering."""
+    if telegram_id in admin_ids:
+        return Role.ADMIN
+    if member is None:
+        return Role.MEMBER
+    return Role(member.role)
+
+
+async def get_member(session: AsyncSession, telegram_id: int) -> Member | None:
+    return await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+
+
+async def get_member_by_id(session: AsyncSession, member_id: int) -> Member:
+    member = await session.get(Member, member_id)
+    if member is None:
+        raise NotFound(f"member {member_id}")
+    return member
+
+
+async def register(
+    session: AsyncSession,
+    *,
+    telegram_id: int,
+    name: str,
+    department: str | None,
+    birthday: date | None,
+    language: str,
+) -> Member:
+    """Create the member, or update the profile if they registered meanwhile."""
+    member = await get_member(session, telegram_id)
+    if member is None:
+        member = Member(telegram_id=telegram_id, role=Role.MEMBER.value, active=True)
+        session.add(member)
+    member.name = name
+    member.birthday = birthday
+    member.language = language
+    member.department = await department_by_name(session, department) if department else None
+    await session.flush()
+    return member
+
+
+async def forget(session: AsyncSession, telegram_id: int) -> bool:
+    """Delete a member's personal data; tags and group memberships go with the row."""
+    result = await session.execute(delete(Member).where(Member.telegram_id == telegram_id))
+    return bool(result.rowcount)
+
+
+async def mark_blocked(session: AsyncSession, telegram_id: int, when: datetime) -> None:
+    member = await get_member(session, telegram_id)
+    if member is not None and member.blocked_at is None:
+        member.blocked_at = when
+
+
+async def mark_reachable(session: AsyncSession, member: Member) -> None:
+    """A member who writes again has unblocked the bot."""
+    if member.blocked_at is not None:
+        member.blocked_at = None
+
+
+async def list_members(session: AsyncSession, page: int, per_page: int = 10) -> Page[Member]:
+    total = await session.scalar(select(func.count(Member.id))) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(page, 0), pages - 1)
+    rows = await session.scalars(
+        select(Member).order_by(Member.name, Member.id).offset(page * per_page).limit(per_page)
+    )
+    return Page(list(rows), total, page, per_page)
+
+
+async def search_members(session: AsyncSession, text: str, limit: int = 10) -> list[Member]:
+    """By name fragment, or exact Telegram id when the text is a number."""
+    query = select(Member)
+    if text.isdigit():
+        query = query.where(Member.telegram_id == int(text))
+    else:
+        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Member.name.ilike(f"%{escaped}%", escape="\\"))
+    return list(await session.scalars(query.order_by(Member.name).limit(limit)))
+
+
+async def set_role(session: AsyncSession, member_id: int, role: Role) -> Member:
+    member = await get_member_by_id(session, member_id)
+    member.role = role.value
+    return member
+
+
+async def admin_telegram_ids(session: AsyncSession, admin_ids: Collection[int]) -> set[int]:
+    promoted = await session.scalars(
+        select(Member.telegram_id).where(Member.role == Role.ADMIN.value)
+    )
+    return set(admin_ids) | set(promoted)
+
+
+async def count_by_role(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Member.role, func.count()).group_by(Member.role))
+    return {role: count for role, count in rows.tuples()}
+
+
+# Departments ---------------------------------------------------------------
+
+
+async def list_departments(session: AsyncSession) -> list[Department]:
+    return list(await session.scalars(select(Department).order_by(Department.name)))
+
+
+async def department_by_name(session: AsyncSession, name: str) -> Department:
+    """The known department with that name (any case), or a new one."""
+    existing = await session.scalar(
+        select(Department).where(func.lower(Department.name) == name.lower())
+    )
+    if existing is not None:
+        return existing
+    department = Department(name=name)
+    session.add(department)
+    await session.flush()
+    return department
+
+
+async def add_department(session: AsyncSession, name: str) -> Department:
+    if await session.scalar(select(Department).where(func.lower(Department.name) == name.lower())):
+        raise Conflict(name)
+    department = Department(name=name)
+    session.add(department)
+    await session.flush()
+    return department
+
+
+async def rename_department(session: AsyncSession, department_id: int, name: str) -> Department:
+    department = await session.get(Department, department_id)
+    if department is None:
+        raise NotFound(f"department {department_id}")
+    clash = await session.scalar(
+        select(Department).where(
+            func.lower(Department.name) == name.lower(), Department.id != department_id
+        )
+    )
+    if clash is not None:
+        raise Conflict(name)
+    department.name = name
+    return department
+
+
+async def delete_department(session: AsyncSession, department_id: int) -> int:
+    """Delete it; its members keep their profile with no department. Returns how many."""
+    department = await session.get(Department, department_id)
+    if department is None:
+        raise NotFound(f"department {department_id}")
+    affected = await session.scalar(
+        select(func.count(Member.id)).where(Member.department_id == department_id)
+    )
+    await session.delete(department)
+    await session.flush()
+    return affected or 0
+
+
+async def department_sizes(session: AsyncSession) -> dict[int, int]:
+    rows = await session.execute(
+        select(Member.department_id, func.count()).group_by(Member.department_id)
+    )
+    return {dep: count for dep, count in rows.tuples() if dep is not None}
+
+
+# Interest groups -----------------------------------------------------------
+
+
+async def list_groups(session: AsyncSession) -> list[InterestGroup]:
+    return list(await session.scalars(select(InterestGroup).order_by(InterestGroup.name)))
+
+
+async def get_group(session: AsyncSession, group_id: int) -> InterestGroup:
+    group = await session.get(InterestGroup, group_id)
+    if group is None:
+        raise NotFound(f"group {group_id}")
+    return group
+
+
+async def add_group(session: AsyncSession, name: str, description: str = "") -> InterestGroup:
+    if await session.scalar(
+        select(InterestGroup).where(func.lower(InterestGroup.name) == name.lower())
+    ):
+        raise Conflict(name)
+    group = InterestGroup(name=name, description=description)
+    session.add(group)
+    await session.flush()
+    return group
+
+
+async def rename_group(session: AsyncSession, group_id: int, name: str) -> InterestGroup:
+    group = await get_group(session, group_id)
+    clash = await session.scalar(
+        select(InterestGroup).where(
+            func.lower(InterestGroup.name) == name.lower(), InterestGroup.id != group_id
+        )
+    )
+    if clash is not None:
+        raise Conflict(name)
+    group.name = name
+    return group
+
+
+async def delete_group(session: AsyncSession, group_id: int) -> None:
+    group = await get_group(session, group_id)
+    await session.delete(group)
+    await session.flush()
+
+
+async def group_sizes(session: AsyncSession) -> dict[int, int]:
+    rows = await session.execute(
+        select(member_groups.c.group_id, func.count()).group_by(member_groups.c.group_id)
+    )
+    return dict(rows.tuples())
+
+
+# Tags ----------------------------------------------------------------------
+
+
+async def set_tags(session: AsyncSession, member: Member, tags: Collection[str]) -> None:
+    wanted = set(tags)
+    for tag in list(member.tags):
+        if tag.tag not in wanted:
+            member.tags.remove(tag)
+    have = {t.tag for t in member.tags}
+    for tag in sorted(wanted - have):
+        member.tags.append(MemberTag(tag=tag))
+    member.updated_at = utcnow()
+    await session.flush()
