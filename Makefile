@@ -37,7 +37,8 @@ setup: $(STAMP) translations
 # Extract new strings and merge them into both catalogues (then translate them).
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --sort-output -o $(LOCALES)/$(DOMAIN).pot .
-	$(BIN)/pybabel update -i $(LOCALES)/$(DOMAIN).pot -d $(LOCALES) -D $(DOMAIN) --no-fuzzy-matching
+	$(BIN)/pybabel update -i $(LOCALES)/$(DOMAIN).pot -d $(LOCALES) -D $(DOMAIN) --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python locales/sync_english.py
 
 test: setup system-deps
 	$(BIN)/python -m pytest -q

@@ -1,0 +1,39 @@
+"""A broadcast wake-up for long polls: many waiters, one ``notify()`` wakes them all.
+
+``asyncio.Condition`` needs a lock held around every wait and notify; the sandbox
+only needs "something changed, look again", so each notify swaps in a fresh
+``asyncio.Event`` after setting the old one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+
+class Notifier:
+    """Wakes every task currently waiting; later waiters wait for the next change."""
+
+    def __init__(self) -> None:
+        self._event: asyncio.Event | None = None
+
+    def _current(self) -> asyncio.Event:
+        if self._event is None:
+            self._event = asyncio.Event()
+        return self._event
+
+    def notify(self) -> None:
+        """Wake all current waiters."""
+        if self._event is not None:
+            self._event.set()
+            self._event = None
+
+    async def wait(self, timeout: float | None) -> bool:
+        """Wait for the next :meth:`notify`; return False if ``timeout`` passed first."""
+        event = self._current()
+        if timeout is not None and timeout <= 0:
+            return False
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+            return True
+        return False

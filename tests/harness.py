@@ -1,0 +1,132 @@
+"""A real bot `Application` against the real sandbox over HTTP, driven like a user.
+
+`running_bot()` starts the sandbox on a free port, builds the bot exactly as
+`union-bot run` does (settings, migrations, handlers, commands) and polls it.
+Each user action waits until the bot has finished that update — through the
+update processor's listener, not a sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram.ext import Application
+
+from bot.app import ALLOWED_UPDATES, build_application
+from bot.processor import PerChatUpdateProcessor
+from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
+from bot.settings import Settings, load_settings
+
+TOKEN = "987654321:TEST-union-bot-token-abcdefghijklmnop"
+SECRET = "test-secret-key-0123456789abcdef0123456789"
+ADMIN_ID = 900000001
+CADRE_CHAT = -1001000000001
+ESCALATION_CHAT = -1001000000002
+
+
+@dataclass
+class FakeClock:
+    """The time the bot believes it is; tests move it instead of sleeping."""
+
+    now: datetime = field(default_factory=lambda: datetime(2026, 11, 24, 2, 0, tzinfo=UTC))
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+class UpdateTracker:
+    """Knows which updates the bot has finished, so a test can wait for exactly that."""
+
+    def __init__(self, processor: PerChatUpdateProcessor) -> None:
+        self._done: set[int] = set()
+        self._changed = asyncio.Condition()
+        processor.listeners.append(self._finished)
+
+    def _finished(self, update: object) -> None:
+        update_id = getattr(update, "update_id", None)
+        if update_id is None:
+            return
+        self._done.add(update_id)
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait(self, update_id: int, timeout: float = 15.0) -> None:
+        async def done() -> None:
+            async with self._changed:
+                await self._changed.wait_for(lambda: update_id in self._done)
+
+        try:
+            await asyncio.wait_for(done(), timeout)
+        except TimeoutError:
+            raise TimeoutError(f"the bot did not finish update {update_id} in {timeout}s") from None
+
+
+@dataclass
+class BotHarness:
+    server: SandboxServer
+    driver: SandboxDriver
+    application: Application
+    settings: Settings
+    clock: FakeClock
+    tracker: UpdateTracker
+
+    @property
+    def runtime(self) -> Any:
+        return self.application.bot_data["runtime"]
+
+
+@asynccontextmanager
+async def running_bot(database_url: str, **overrides: Any) -> AsyncIterator[BotHarness]:
+    server = SandboxServer(SandboxOptions(port=0, bots={TOKEN: "UnionSandboxBot"}))
+    base_url = await server.start()
+    values: dict[str, Any] = {
+        "telegram_bot_token": TOKEN,
+        "telegram_api_base_url": base_url,
+        "database_url": database_url,
+        "secret_key": SECRET,
+        "admin_ids": frozenset({ADMIN_ID}),
+        "cadre_chat_id": CADRE_CHAT,
+        "escalation_chat_id": ESCALATION_CHAT,
+    }
+    values.update(overrides)
+    settings = load_settings(**values)
+    clock = FakeClock()
+    processor = PerChatUpdateProcessor()
+    tracker = UpdateTracker(processor)
+    application = build_application(settings, clock=clock, processor=processor, rate_limiter=False)
+    driver = SandboxDriver(base_url, TOKEN, settle=tracker.wait)
+    try:
+        async with driver:
+            await driver.create_user("Admin", user_id=ADMIN_ID, username="union_admin")
+            if settings.cadre_chat_id is not None:
+                await driver.create_group("工会干部群", chat_id=settings.cadre_chat_id, members=[])
+            if settings.escalation_chat_id is not None:
+                await driver.create_group("上级工会", chat_id=settings.escalation_chat_id, members=[])
+            async with application:
+                assert application.post_init is not None
+                await application.post_init(application)
+                await application.start()
+                assert application.updater is not None
+                await application.updater.start_polling(
+                    poll_interval=0, timeout=5, allowed_updates=ALLOWED_UPDATES
+                )
+                try:
+                    yield BotHarness(server, driver, application, settings, clock, tracker)
+                finally:
+                    await application.updater.stop()
+                    await application.stop()
+                    assert application.post_shutdown is not None
+                    await application.post_shutdown(application)
+    finally:
+        await server.stop()

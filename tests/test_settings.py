@@ -1,0 +1,126 @@
+"""Settings: defaults, parsing, and the one clear line on bad input."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345"
+KEY = "k" * 40
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    for name in list(os.environ):
+        if name.startswith(
+            (
+                "TELEGRAM_",
+                "DATABASE_",
+                "ADMIN_",
+                "CADRE_",
+                "ESCALATION_",
+                "SECRET_",
+                "TIMEZONE",
+                "DEFAULT_LANG",
+                "WEBHOOK_",
+                "LOG_LEVEL",
+            )
+        ):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)  # type: ignore[arg-type]
+
+
+def test_defaults() -> None:
+    settings = load_settings(telegram_bot_token=TOKEN, secret_key=KEY)
+    assert settings.telegram_api_base_url == "https://api.telegram.org"
+    assert settings.api_url == "https://api.telegram.org/bot{token}"
+    assert settings.file_url == "https://api.telegram.org/file/bot{token}"
+    assert settings.database_url.startswith("sqlite+aiosqlite:///./data/")
+    assert settings.timezone == "Asia/Shanghai"
+    assert settings.default_language == "zh_CN"
+    assert settings.admin_ids == frozenset()
+    assert TOKEN not in repr(settings) and KEY not in repr(settings)
+
+
+def test_environment_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("SECRET_KEY", KEY)
+    monkeypatch.setenv("ADMIN_IDS", "11, 22,33")
+    monkeypatch.setenv("CADRE_CHAT_ID", "-1001234567890")
+    monkeypatch.setenv("ESCALATION_CHAT_ID", "")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.example/union")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", "http://127.0.0.1:8081/")
+    settings = load_settings()
+    assert settings.admin_ids == {11, 22, 33}
+    assert settings.cadre_chat_id == -1001234567890
+    assert settings.escalation_chat_id is None
+    assert settings.database_url == "postgresql+asyncpg://u@db.example/union"
+    assert settings.api_url == "http://127.0.0.1:8081/bot{token}"
+
+
+def test_dotenv_file(tmp_path: object) -> None:
+    from pathlib import Path
+
+    Path(".env").write_text(
+        f"TELEGRAM_BOT_TOKEN={TOKEN}\nSECRET_KEY={KEY}\nTIMEZONE=Europe/Paris\n"
+    )
+    assert load_settings().timezone == "Europe/Paris"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "TELEGRAM_BOT_TOKEN is not set"),
+        ({"TELEGRAM_BOT_TOKEN": "nonsense"}, "TELEGRAM_BOT_TOKEN is malformed"),
+        ({"SECRET_KEY": None}, "SECRET_KEY is not set"),
+        ({"SECRET_KEY": "short"}, "SECRET_KEY is malformed"),
+        ({"ADMIN_IDS": "12,abc"}, "ADMIN_IDS is malformed"),
+        ({"CADRE_CHAT_ID": "the cadres"}, "CADRE_CHAT_ID is malformed"),
+        ({"TIMEZONE": "Mars/Olympus"}, "TIMEZONE is malformed"),
+        ({"DEFAULT_LANGUAGE": "fr"}, "DEFAULT_LANGUAGE is malformed"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL is malformed"),
+        ({"TELEGRAM_API_BASE_URL": "ftp://x"}, "TELEGRAM_API_BASE_URL is malformed"),
+        ({"WEBHOOK_PORT": "99999"}, "WEBHOOK_PORT is malformed"),
+    ],
+)
+def test_bad_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str | None], expected: str
+) -> None:
+    base: dict[str, str | None] = {"TELEGRAM_BOT_TOKEN": TOKEN, "SECRET_KEY": KEY}
+    if env == {}:
+        base = {}
+    base.update(env)
+    for name, value in base.items():
+        if value is not None:
+            monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.startswith(expected)
+    assert "\n" not in message
+    assert "expected" in message
+
+
+@pytest.mark.parametrize("command", [["run"], ["webhook"]])
+def test_cli_prints_one_line_and_exits_non_zero(command: list[str], tmp_path: object) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SECRET_"))}
+    env["TELEGRAM_BOT_TOKEN"] = "not-a-token"
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", *command],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "union-bot: TELEGRAM_BOT_TOKEN is malformed: expected the bot token from @BotFather, "
+        "like 123456:ABC-DEF1234ghIkl-zyx57W2v1u."
+    ]
+    assert "Traceback" not in result.stderr
