@@ -7,6 +7,7 @@ exposes `register(application)` and they are called in this order.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
@@ -14,6 +15,7 @@ from types import ModuleType
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.warnings import PTBUserWarning
 
 from bot.commands import publish_commands
 from bot.errors import on_error
@@ -47,6 +49,8 @@ def build_application(
     processor: PerChatUpdateProcessor | None = None,
     rate_limiter: bool = True,
 ) -> Application:
+    # Conversations start from buttons on purpose and track per user, not per message.
+    warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -79,10 +80,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     print(f"Sandbox Bot API on http://{args.host}:{args.port}")
     print(f"  TELEGRAM_API_BASE_URL=http://{args.host}:{args.port}")
     print(f"  TELEGRAM_BOT_TOKEN={args.token}")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(options))
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

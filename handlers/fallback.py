@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.menu import main_menu
+from bot.menu import button_filter, main_menu
 from bot.scope import Context, Scope, scoped
-from handlers.common import PRIVATE, reply
+from handlers.common import CANCEL_LABEL, PRIVATE, reply
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,19 @@ async def unsupported(update: Update, context: Context, scope: Scope) -> None:
     )
 
 
+@scoped
+async def nothing_to_cancel(update: Update, context: Context, scope: Scope) -> None:
+    markup = main_menu(scope) if scope.member is not None else None
+    await reply(update, scope._("There is nothing to cancel."), reply_markup=markup)
+
+
 def register(application: Application) -> None:
+    # /cancel and the Cancel button outside any conversation: conversations
+    # registered earlier in this group take them first when one is active.
+    application.add_handler(CommandHandler("cancel", nothing_to_cancel))
+    application.add_handler(
+        MessageHandler(button_filter(CANCEL_LABEL) & PRIVATE, nothing_to_cancel)
+    )
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(MessageHandler(PRIVATE & filters.COMMAND, unknown_command))
     application.add_handler(

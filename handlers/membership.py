@@ -352,12 +352,6 @@ async def private_membership_changed(update: Update, context: Context, scope: Sc
         await members.mark_reachable(scope.session, scope.member)
 
 
-@scoped
-async def nothing_to_cancel(update: Update, context: Context, scope: Scope) -> None:
-    markup = main_menu(scope) if scope.member is not None else None
-    await reply(update, scope._("There is nothing to cancel."), reply_markup=markup)
-
-
 def register(application: Application) -> None:
     runtime = runtime_of(application)
     runtime.add_menu(LANGUAGE_ITEM)
@@ -410,10 +404,6 @@ def register(application: Application) -> None:
     application.add_handler(CommandHandler("forget", ask_forget, filters=PRIVATE))
     application.add_handler(CallbackQueryHandler(forget, pattern=cb.FORGET_CONFIRM.pattern))
     application.add_handler(CallbackQueryHandler(keep_data, pattern=cb.FORGET_ABORT.pattern))
-    application.add_handler(CommandHandler("cancel", nothing_to_cancel))
-    application.add_handler(
-        MessageHandler(button_filter(CANCEL_LABEL) & PRIVATE, nothing_to_cancel)
-    )
     application.add_handler(
         ChatMemberHandler(private_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )

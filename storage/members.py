@@ -143,7 +143,7 @@ async def admin_telegram_ids(session: AsyncSession, admin_ids: Collection[int]) 
 
 async def count_by_role(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(Member.role, func.count()).group_by(Member.role))
-    return {role: count for role, count in rows.tuples()}
+    return {role: count for role, count in rows.all()}
 
 
 # Departments ---------------------------------------------------------------
@@ -207,7 +207,7 @@ async def department_sizes(session: AsyncSession) -> dict[int, int]:
     rows = await session.execute(
         select(Member.department_id, func.count()).group_by(Member.department_id)
     )
-    return {dep: count for dep, count in rows.tuples() if dep is not None}
+    return {dep: count for dep, count in rows.all() if dep is not None}
 
 
 # Interest groups -----------------------------------------------------------
@@ -258,7 +258,7 @@ async def group_sizes(session: AsyncSession) -> dict[int, int]:
     rows = await session.execute(
         select(member_groups.c.group_id, func.count()).group_by(member_groups.c.group_id)
     )
-    return dict(rows.tuples())
+    return {group: count for group, count in rows.all()}
 
 
 # Tags ----------------------------------------------------------------------
@@ -273,4 +273,15 @@ async def set_tags(session: AsyncSession, member: Member, tags: Collection[str])
     for tag in sorted(wanted - have):
         member.tags.append(MemberTag(tag=tag))
     member.updated_at = utcnow()
+    await session.flush()
+
+
+async def join_group(session: AsyncSession, member: Member, group: InterestGroup) -> None:
+    if all(g.id != group.id for g in member.groups):
+        member.groups.append(group)
+        await session.flush()
+
+
+async def leave_group(session: AsyncSession, member: Member, group_id: int) -> None:
+    member.groups[:] = [g for g in member.groups if g.id != group_id]
     await session.flush()

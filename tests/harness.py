@@ -61,15 +61,15 @@ class UpdateTracker:
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait(self, update_id: int, timeout: float = 15.0) -> None:
+    async def wait(self, update_id: int, limit: float = 15.0) -> None:
         async def done() -> None:
             async with self._changed:
                 await self._changed.wait_for(lambda: update_id in self._done)
 
         try:
-            await asyncio.wait_for(done(), timeout)
+            await asyncio.wait_for(done(), limit)
         except TimeoutError:
-            raise TimeoutError(f"the bot did not finish update {update_id} in {timeout}s") from None
+            raise TimeoutError(f"the bot did not finish update {update_id} in {limit}s") from None
 
 
 @dataclass
@@ -112,7 +112,9 @@ async def running_bot(database_url: str, **overrides: Any) -> AsyncIterator[BotH
             if settings.cadre_chat_id is not None:
                 await driver.create_group("工会干部群", chat_id=settings.cadre_chat_id, members=[])
             if settings.escalation_chat_id is not None:
-                await driver.create_group("上级工会", chat_id=settings.escalation_chat_id, members=[])
+                await driver.create_group(
+                    "上级工会", chat_id=settings.escalation_chat_id, members=[]
+                )
             async with application:
                 assert application.post_init is not None
                 await application.post_init(application)

@@ -19,7 +19,9 @@ def flat(keyboard: list[list[str]] | None) -> set[str]:
     return {label for row in keyboard or [] for label in row}
 
 
-async def register(bot: BotHarness, user: object, name: str = "王小明", department: str = "装配车间") -> None:
+async def register(
+    bot: BotHarness, user: object, name: str = "王小明", department: str = "装配车间"
+) -> None:
     await user.send("/start")
     await user.press("简体中文")
     await user.send(name)
@@ -56,7 +58,12 @@ async def test_registration_in_chinese(bot: BotHarness) -> None:
     assert flat(await user.reply_keyboard()) == ZH_MENU
     row = await member_row(bot, user.id)
     assert row is not None
-    assert (row.name, row.language, row.role, str(row.birthday)) == ("王小明", "zh_CN", "member", "1990-05-03")
+    assert (row.name, row.language, row.role, str(row.birthday)) == (
+        "王小明",
+        "zh_CN",
+        "member",
+        "1990-05-03",
+    )
 
 
 async def test_registration_in_english_with_known_department_and_skip(bot: BotHarness) -> None:
@@ -109,7 +116,8 @@ async def test_profile_edits(bot: BotHarness) -> None:
     profile = await user.last_bot_message()
     assert "韩梅梅" in profile.text and "装配车间" in profile.text
     await user.press("✏️ 姓名")
-    await user.send("")  # nothing
+    await user.send("名" * 65)
+    assert "太长" in (await user.last_bot_message()).text
     await user.send("韩 梅梅")
     await user.press("🏢 部门")
     await user.send("质检科")
@@ -121,7 +129,11 @@ async def test_profile_edits(bot: BotHarness) -> None:
     await user.press("删除生日")
     row = await member_row(bot, user.id)
     assert row is not None
-    assert (row.name, row.department.name if row.department else None, row.birthday) == ("韩 梅梅", "质检科", None)
+    assert (row.name, row.department.name if row.department else None, row.birthday) == (
+        "韩 梅梅",
+        "质检科",
+        None,
+    )
     assert "未填写" in (await user.last_bot_message()).text
 
 
@@ -171,7 +183,7 @@ async def test_member_cannot_use_admin(bot: BotHarness) -> None:
 async def test_admin_promotes_a_cadre_who_gets_the_group_link(bot: BotHarness) -> None:
     member = await bot.driver.create_user("Future cadre")
     await register(bot, member, "未来干部")
-    admin = bot.driver.user(900000001)
+    admin = await bot.driver.user(900000001)
     await admin.send("/admin")
     panel = await admin.last_bot_message()
     assert "管理面板" in panel.text
@@ -189,7 +201,7 @@ async def test_admin_promotes_a_cadre_who_gets_the_group_link(bot: BotHarness) -
     row = await member_row(bot, member.id)
     assert row is not None and row.role == "member"
     calls = await bot.driver.calls(method="banChatMember")
-    assert calls and str(calls[-1]["params"]["user_id"]) == str(member.id)
+    assert calls and str(calls[-1].params["user_id"]) == str(member.id)
 
 
 async def test_member_stays_registered_across_restart(database_url: str) -> None:

@@ -1,0 +1,219 @@
+"""Bad input gets a clear answer in the reader's language and changes nothing."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from bot.sandbox.driver import SandboxUser
+from storage.models import Member
+from tests.e2e.test_membership import flat, member_row, register
+from tests.harness import ADMIN_ID, CADRE_CHAT, TOKEN, BotHarness
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
+    b"\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+async def registered_member(bot: BotHarness, name: str = "王小明") -> SandboxUser:
+    user = await bot.driver.create_user(name)
+    await register(bot, user, name)
+    return user
+
+
+async def test_unknown_command_and_text(bot: BotHarness) -> None:
+    user = await registered_member(bot)
+    await user.send("/frobnicate")
+    assert "没有这个命令" in (await user.last_bot_message()).text
+    await user.send("随便说点什么")
+    assert "没有看懂" in (await user.last_bot_message()).text
+    assert "👤 我的资料" in flat(await user.reply_keyboard())
+
+
+async def test_unregistered_user_is_pointed_to_start(bot: BotHarness) -> None:
+    user = await bot.driver.create_user("Stranger", language_code="en")
+    await user.send("hello")
+    assert "/start" in (await user.last_bot_message()).text
+    await user.send("/profile")
+    assert "Please register first" in (await user.last_bot_message()).text
+
+
+async def test_oversized_text_refused_in_every_state(bot: BotHarness) -> None:
+    """Telegram's clients cannot send over 4096 characters, but another Bot API server
+    could deliver it; the sandbox refuses it too, so the update is injected directly."""
+    from telegram import Update
+
+    user = await bot.driver.create_user("Long")
+    await user.send("/start")
+    await user.press("简体中文")
+    chat = {"id": user.id, "type": "private", "first_name": "Long"}
+    sender = {"id": user.id, "is_bot": False, "first_name": "Long"}
+    update = Update.de_json(
+        {
+            "update_id": 10**9,
+            "message": {
+                "message_id": 10**6,
+                "date": 1,
+                "chat": chat,
+                "from": sender,
+                "text": "长" * 5000,
+            },
+        },
+        bot.application.bot,
+    )
+    await bot.application.process_update(update)
+    answer = await user.last_bot_message()
+    assert "太长" in answer.text and "5000" in answer.text
+    # Still in the name step: a normal answer continues the registration.
+    await user.send("正常名字")
+    assert "部门" in (await user.last_bot_message()).text
+
+
+async def test_photo_where_text_expected_and_outside_conversations(bot: BotHarness) -> None:
+    user = await bot.driver.create_user("Pic")
+    await user.send("/start")
+    await user.press("简体中文")
+    await user.send_photo(PNG, caption="我")
+    assert "请用文字回答" in (await user.last_bot_message()).text
+    await user.send("图片先生")
+    await user.send("装配车间")
+    await user.send("⏭ 跳过")
+    await user.send("✅ 确认")
+    await user.send_document(b"%PDF-1.4 test", "a.pdf")
+    assert "无法处理这类消息" in (await user.last_bot_message()).text
+
+
+async def test_stale_and_forged_buttons(bot: BotHarness) -> None:
+    user = await registered_member(bot)
+    message = (await user.bot_messages())[-1]
+    for data in ("nonsense", "amone:1:0", "pedit:../../etc", "lang:fr"):
+        await user.press_data(message.message_id, data)
+    answers = (await user.callback_answers())[-4:]
+    assert [a.data for a in answers] == ["nonsense", "amone:1:0", "pedit:../../etc", "lang:fr"]
+    assert all(a.show_alert for a in answers)
+    assert "已失效" in answers[0].text and "只有工会管理员" in answers[1].text
+    row = await member_row(bot, user.id)
+    assert row is not None and row.language == "zh_CN" and row.role == "member"
+
+
+async def test_private_commands_in_the_cadre_group(bot: BotHarness) -> None:
+    cadre = await registered_member(bot, "李干事")
+    await bot.driver.add_member(CADRE_CHAT, cadre)
+    await cadre.send("/profile@UnionSandboxBot", chat=CADRE_CHAT)
+    answer = await cadre.last_bot_message(chat=CADRE_CHAT)
+    assert "私聊" in answer.text and "/profile" in answer.text
+    await cadre.send("/help", chat=CADRE_CHAT)
+    assert "干部在本群处理" in (await cadre.last_bot_message(chat=CADRE_CHAT)).text
+    # Ordinary chatter in the cadre group gets no answer.
+    before = len(await cadre.bot_messages(chat=CADRE_CHAT))
+    await cadre.send("大家好", chat=CADRE_CHAT)
+    assert len(await cadre.bot_messages(chat=CADRE_CHAT)) == before
+
+
+async def test_foreign_group_gets_its_id_and_nothing_else(bot: BotHarness) -> None:
+    user = await registered_member(bot)
+    group = await bot.driver.create_group("随便一个群", members=[user])
+    await user.send("/start", chat=group.id)
+    answer = await user.last_bot_message(chat=group.id)
+    assert str(group.id) in answer.text and "CADRE_CHAT_ID" in answer.text
+    before = len(await user.bot_messages(chat=group.id))
+    await user.send("hello", chat=group.id)
+    assert len(await user.bot_messages(chat=group.id)) == before
+
+
+async def test_blocking_the_bot_is_recorded_and_cleared_on_return(bot: BotHarness) -> None:
+    user = await registered_member(bot)
+    await user.block_bot()
+    row = await member_row(bot, user.id)
+    assert row is not None and row.blocked_at is not None
+    await user.unblock_bot()
+    await user.send("/profile")
+    row = await member_row(bot, user.id)
+    assert row is not None and row.blocked_at is None
+
+
+async def test_role_change_for_a_member_who_blocked_the_bot(bot: BotHarness) -> None:
+    user = await registered_member(bot, "屏蔽者")
+    await user.block_bot(notify=False)
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/admin")
+    await admin.press("👥 会员")
+    await admin.press("屏蔽者 · 装配车间")
+    await admin.press("⭐ 设为干部")
+    card = await admin.last_bot_message()
+    assert "角色：干部" in card.text  # the admin's action stands, the 403 is logged
+    row = await member_row(bot, user.id)
+    assert row is not None and row.role == "cadre"
+
+
+async def test_database_hiccup_is_explained(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    from storage.db import make_engine, make_session_factory
+
+    user = await registered_member(bot, "Hiccup")
+    runtime = bot.runtime
+    healthy = runtime.sessions
+    dead = make_engine("postgresql+asyncpg://nobody@127.0.0.1:9/none")
+    runtime.sessions = make_session_factory(dead)
+    try:
+        with caplog.at_level(logging.ERROR):
+            await user.send("/profile")
+    finally:
+        runtime.sessions = healthy
+        await dead.dispose()
+    assert "数据库暂时繁忙" in (await user.last_bot_message()).text
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(failures) == 1 and "command=/profile" in failures[0].getMessage()
+    assert str(user.id) not in caplog.text and TOKEN not in caplog.text
+    await user.send("/profile")
+    assert "Hiccup" in (await user.last_bot_message()).text
+
+
+async def test_commands_published_per_scope_and_language(bot: BotHarness) -> None:
+    member = await registered_member(bot)
+    assert ("profile", "我的资料") in await member.commands()
+    assert "admin" not in {c for c, _ in await member.commands()}
+    english = await bot.driver.create_user("Eng", language_code="en")
+    await english.send("/help")
+    assert ("help", "What I can do") in await english.commands()
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/start")
+    await admin.press("简体中文")
+    await admin.send("周主席")
+    await admin.send("行政办公室")
+    await admin.send("⏭ 跳过")
+    await admin.send("✅ 确认")
+    assert "admin" in {c for c, _ in await admin.commands()}
+    assert "🛠 管理" in flat(await admin.reply_keyboard())
+    cadre_commands = {c for c, _ in await member.commands(chat=CADRE_CHAT)}
+    assert cadre_commands == {"help", "cancel"}
+
+
+async def test_members_listing_pages(bot: BotHarness) -> None:
+    async with bot.runtime.sessions() as session, session.begin():
+        from storage import members
+
+        for n in range(23):
+            await members.register(
+                session,
+                telegram_id=800000000 + n,
+                name=f"会员{n:02d}",
+                department="装配车间",
+                birthday=None,
+                language="zh_CN",
+            )
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/admin")
+    await admin.press("👥 会员")
+    assert "第 1/3 页" in (await admin.last_bot_message()).text
+    await admin.press("下一页 ›")
+    await admin.press("下一页 ›")
+    page = await admin.last_bot_message()
+    assert "第 3/3 页" in page.text and len(page.buttons) == 3 + 2  # 3 members, nav, back
+    async with bot.runtime.sessions() as session:
+        assert len((await session.scalars(select(Member))).all()) == 23
