@@ -87,7 +87,9 @@ class BotHarness:
 
 
 @asynccontextmanager
-async def running_bot(database_url: str, **overrides: Any) -> AsyncIterator[BotHarness]:
+async def running_bot(
+    database_url: str, *, rate_limiter: bool = False, **overrides: Any
+) -> AsyncIterator[BotHarness]:
     server = SandboxServer(SandboxOptions(port=0, bots={TOKEN: "UnionSandboxBot"}))
     base_url = await server.start()
     values: dict[str, Any] = {
@@ -104,7 +106,9 @@ async def running_bot(database_url: str, **overrides: Any) -> AsyncIterator[BotH
     clock = FakeClock()
     processor = PerChatUpdateProcessor()
     tracker = UpdateTracker(processor)
-    application = build_application(settings, clock=clock, processor=processor, rate_limiter=False)
+    application = build_application(
+        settings, clock=clock, processor=processor, rate_limiter=rate_limiter
+    )
     driver = SandboxDriver(base_url, TOKEN, settle=tracker.wait)
     try:
         async with driver:

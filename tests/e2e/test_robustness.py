@@ -217,3 +217,20 @@ async def test_members_listing_pages(bot: BotHarness) -> None:
     assert "第 3/3 页" in page.text and len(page.buttons) == 3 + 2  # 3 members, nav, back
     async with bot.runtime.sessions() as session:
         assert len((await session.scalars(select(Member))).all()) == 23
+
+
+async def test_telegram_429_is_honoured(sqlite_url: str) -> None:
+    """With Telegram's limits enforced, replies that hit a 429 wait and still arrive."""
+    from tests.conftest import clean_database
+    from tests.harness import running_bot
+
+    await clean_database(sqlite_url)
+    async with running_bot(sqlite_url, rate_limiter=True) as bot:
+        user = await registered_member(bot, "Rapid")
+        await bot.driver.set_limits(True, per_chat_rate=1.0, per_chat_burst=1)
+        for text in ("一", "二", "三"):
+            await user.send(text)
+        replies = [m.text for m in await user.bot_messages()][-3:]
+        assert all("没有看懂" in text for text in replies)
+        stats = await bot.driver.stats()
+        assert stats["calls"]["rate_limited"] >= 1, stats

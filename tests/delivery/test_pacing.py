@@ -1,0 +1,157 @@
+"""The pacer keeps Telegram's limits in every window, on a fake clock."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from itertools import pairwise
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jobs.pacing import Pacer
+from tests.delivery.fakes import VirtualTime
+
+
+def assert_within_limits(
+    sends: list[tuple[float, int]], rate: int, per_chat: float = 1.0, per_group: int = 20
+) -> None:
+    """No 1 s window holds more than ``rate`` sends; chats and groups keep their own limits."""
+    times = sorted(t for t, _ in sends)
+    for i in range(len(times) - rate):
+        # rate+1 consecutive sends inside (t-1, t] would be one too many.
+        assert times[i + rate] - times[i] >= 1.0 - 1e-9, (i, times[i], times[i + rate])
+    by_chat: dict[int, list[float]] = defaultdict(list)
+    for t, chat in sends:
+        by_chat[chat].append(t)
+    for chat, chat_times in by_chat.items():
+        chat_times.sort()
+        if chat > 0:
+            for a, b in pairwise(chat_times):
+                assert b - a >= per_chat - 1e-9, (chat, a, b)
+        else:
+            for i in range(len(chat_times) - per_group):
+                assert chat_times[i + per_group] - chat_times[i] >= 60.0 - 1e-9, chat
+
+
+async def test_thousand_sequential_sends_never_exceed_any_rate() -> None:
+    vt = VirtualTime()
+    pacer = Pacer(rate=25, clock=vt.clock, sleep=vt.sleep)
+    rng = random.Random(7)
+    chats = [*range(1, 301), -1001, -1002, -1003]
+    sends: list[tuple[float, int]] = []
+
+    async def run() -> None:
+        for _ in range(1000):
+            chat = rng.choice(chats)
+            await pacer.acquire(chat)
+            sends.append((vt.now, chat))
+
+    await vt.run(run())
+    assert_within_limits(sends, rate=25)
+
+
+async def test_concurrent_senders_share_the_limits_without_wasting_slots() -> None:
+    vt = VirtualTime()
+    pacer = Pacer(rate=25, clock=vt.clock, sleep=vt.sleep)
+    start = vt.now
+    sends: list[tuple[float, int]] = []
+
+    async def sender(chat: int, count: int) -> None:
+        for _ in range(count):
+            await pacer.acquire(chat)
+            sends.append((vt.now, chat))
+
+    # 1000 distinct chats once each, plus one chatty chat that gets 20 messages.
+    await vt.run(*(sender(chat, 1) for chat in range(1, 1001)), sender(5000, 20))
+    assert_within_limits(sends, rate=25)
+    others = [t for t, chat in sends if chat != 5000]
+    # The chatty recipient (1/s) does not hold everyone else back: 1000 sends at 25/s.
+    assert max(others) - start <= 1000 / 25 + 1.0
+    assert len(sends) == 1020
+
+
+async def test_steady_rate_is_reached() -> None:
+    vt = VirtualTime()
+    pacer = Pacer(rate=30, clock=vt.clock, sleep=vt.sleep)
+    start = vt.now
+
+    async def sender(first: int) -> None:
+        for i in range(100):
+            await pacer.acquire(first + i)
+
+    await vt.run(*(sender(k * 1000) for k in range(10)))
+    elapsed = vt.now - start
+    assert 999 / 30 - 0.01 <= elapsed <= 1000 / 30 + 0.01
+
+
+async def test_a_pause_holds_every_send_until_it_ends() -> None:
+    vt = VirtualTime()
+    pacer = Pacer(rate=25, clock=vt.clock, sleep=vt.sleep)
+    sends: list[float] = []
+
+    async def sender(first: int) -> None:
+        for i in range(50):
+            await pacer.acquire(first + i)
+            sends.append(vt.now)
+            if first == 0 and i == 10:
+                pacer.pause(7)
+                paused_at.append(vt.now)
+
+    paused_at: list[float] = []
+    await vt.run(sender(0), sender(10_000), sender(20_000))
+    (t0,) = paused_at
+    assert not [t for t in sends if t0 < t < t0 + 7]
+    assert pacer.paused_until == t0 + 7
+    assert len(sends) == 150
+
+
+async def test_group_chats_get_twenty_per_minute() -> None:
+    vt = VirtualTime()
+    pacer = Pacer(rate=25, clock=vt.clock, sleep=vt.sleep)
+    start = vt.now
+    sends: list[tuple[float, int]] = []
+
+    async def run() -> None:
+        for _ in range(45):
+            await pacer.acquire(-100)
+            sends.append((vt.now, -100))
+
+    await vt.run(run())
+    assert_within_limits(sends, rate=25)
+    assert 120.0 <= vt.now - start < 121.0  # 20 now, 20 a minute later, 5 at two minutes
+
+
+async def test_memory_stays_bounded_with_many_chats() -> None:
+    vt = VirtualTime()
+    pacer = Pacer(rate=1000, clock=vt.clock, sleep=vt.sleep)
+
+    async def run() -> None:
+        for chat in range(1, 50_001):
+            await pacer.acquire(chat)
+
+    await vt.run(run())
+    assert len(pacer._chat_last) <= 5000
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rate=st.integers(min_value=1, max_value=40),
+    chats=st.lists(st.sampled_from([1, 2, 3, 4, 5, -1, -2]), min_size=1, max_size=120),
+    senders=st.integers(min_value=1, max_value=6),
+)
+async def test_any_mix_of_chats_and_senders_keeps_the_limits(
+    rate: int, chats: list[int], senders: int
+) -> None:
+    vt = VirtualTime()
+    pacer = Pacer(rate=rate, clock=vt.clock, sleep=vt.sleep)
+    sends: list[tuple[float, int]] = []
+
+    async def sender(mine: list[int]) -> None:
+        for chat in mine:
+            await pacer.acquire(chat)
+            sends.append((vt.now, chat))
+
+    await vt.run(*(sender(chats[k::senders]) for k in range(senders)))
+    assert len(sends) == len(chats)
+    assert_within_limits(sends, rate=rate)
