@@ -75,9 +75,12 @@ class CallLog:
         self._notifier = Notifier()
 
     def begin(self, bot_id: int, method: str, params: dict[str, Any]) -> CallRecord:
-        """Open a record when a request arrives (before any delay or processing)."""
-        self._seq += 1
-        record = CallRecord(self._seq, bot_id, method, params, time.time())
+        """Open a record when a request arrives (before any delay or processing).
+
+        Its ``seq`` is given when it finishes, so the log is in finishing order and a
+        reader paging with ``after=<last seq>`` never skips a long call that ends late.
+        """
+        record = CallRecord(0, bot_id, method, params, time.time())
         if method.lower() not in IDLE_METHODS:
             activity = self._activity.setdefault(bot_id, _Activity())
             activity.in_flight += 1
@@ -94,6 +97,8 @@ class CallLog:
         fault: str | None = None,
     ) -> None:
         """Close a record with the HTTP status actually sent (499 if the client left)."""
+        self._seq += 1
+        record.seq = self._seq
         record.duration = time.time() - record.time
         record.status = status
         record.description = description
@@ -120,7 +125,7 @@ class CallLog:
         method: str | None = None,
         bot_id: int | None = None,
     ) -> list[CallRecord]:
-        """Records with ``seq > after`` in call order, optionally filtered."""
+        """Records with ``seq > after`` in the order they finished, optionally filtered."""
         wanted = method.lower() if method else None
         found: list[CallRecord] = []
         for record in self._records:
@@ -146,12 +151,12 @@ class CallLog:
             "in_flight": {str(bot): a.in_flight for bot, a in self._activity.items()},
         }
 
-    async def wait_idle(self, bot_id: int, quiet: float, timeout: float) -> bool:
+    async def wait_idle(self, bot_id: int, quiet: float, max_wait: float) -> bool:
         """Wait until the bot has no call in flight and started none for ``quiet`` seconds.
 
-        Long polls do not count as activity. Returns False if ``timeout`` passes first.
+        Long polls do not count as activity. Returns False if ``max_wait`` passes first.
         """
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + max_wait
         while True:
             activity = self._activity.setdefault(bot_id, _Activity())
             now = time.monotonic()

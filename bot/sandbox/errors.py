@@ -43,9 +43,7 @@ def forbidden(detail: str) -> ApiError:
 
 def too_many_requests(retry_after: int) -> ApiError:
     """Build the 429 Telegram sends when a flood limit is hit."""
-    return ApiError(
-        429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
-    )
+    return ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
 
 
 class ControlError(Exception):

@@ -98,14 +98,14 @@ class EventLog:
     async def wait(
         self,
         after: int,
-        timeout: float,
+        max_wait: float,
         *,
         types: frozenset[str] | None = None,
         chat_id: int | None = None,
         limit: int = 1000,
     ) -> list[Event]:
-        """Return matching events after ``after``, waiting up to ``timeout`` for the first."""
-        loop_deadline = time.monotonic() + max(0.0, timeout)
+        """Return matching events after ``after``, waiting up to ``max_wait`` for the first."""
+        loop_deadline = time.monotonic() + max(0.0, max_wait)
         while True:
             found = self.since(after, types=types, chat_id=chat_id, limit=limit)
             remaining = loop_deadline - time.monotonic()

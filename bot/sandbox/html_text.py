@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.sandbox.entities import Entity, sort_entities, utf16_len, utf16_slice
 
@@ -377,13 +376,3 @@ def render_html(text: str, entities: list[Entity] | None) -> str:
     for _, closing in reversed(stack):
         pieces.append(closing)
     return "".join(pieces)
-
-
-def describe_error(error: HtmlParseError) -> str:
-    """The full Bot API description for a parse failure."""
-    return f"Bad Request: can't parse entities: {error}"
-
-
-def entity_summary(entities: list[Entity]) -> list[dict[str, Any]]:
-    """A compact copy of entities without nested user objects, for logs and views."""
-    return [{k: v for k, v in entity.items() if k != "user"} for entity in entities]

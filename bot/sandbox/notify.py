@@ -28,12 +28,12 @@ class Notifier:
             self._event.set()
             self._event = None
 
-    async def wait(self, timeout: float | None) -> bool:
-        """Wait for the next :meth:`notify`; return False if ``timeout`` passed first."""
+    async def wait(self, max_wait: float | None) -> bool:
+        """Wait for the next :meth:`notify`; False if ``max_wait`` seconds passed first."""
         event = self._current()
-        if timeout is not None and timeout <= 0:
+        if max_wait is not None and max_wait <= 0:
             return False
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout)
+            await asyncio.wait_for(event.wait(), max_wait)
             return True
         return False

@@ -9,7 +9,6 @@ groups are shared by every bot in them.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import secrets
@@ -324,6 +323,11 @@ class UpdateQueue:
         self._history = history
         self.changed = Notifier()
 
+    @property
+    def next_id(self) -> int:
+        """The id the next update will get (ids below it were all assigned already)."""
+        return self._next_id
+
     def push(self, kind: str, payload: dict[str, Any]) -> int:
         """Queue an update of type ``kind`` and return its id."""
         update_id = self._next_id
@@ -388,9 +392,12 @@ class UpdateQueue:
 
 @dataclass
 class PollSlot:
-    """The one getUpdates request a bot may have open; a newer one terminates it."""
+    """The one getUpdates request a bot may have open; a newer one terminates it.
 
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    Waiting happens on the bot's ``updates.changed`` notifier, which is also poked
+    when the slot is terminated or the server stops.
+    """
+
     terminated: bool = False
 
 
@@ -409,6 +416,11 @@ class BotAccount:
     @property
     def id(self) -> int:
         return self.user.id
+
+    @property
+    def listening(self) -> bool:
+        """Whether the bot is taking updates right now (a poll open or a webhook set)."""
+        return self.poller is not None or self.webhook is not None
 
     def accepts(self, kind: str) -> bool:
         """Whether this bot subscribed to updates of type ``kind``."""
@@ -547,8 +559,6 @@ class World:
         """Wake every long poll and waiter: the server is going away."""
         self.closed = True
         for bot in self.bots.values():
-            if bot.poller is not None:
-                bot.poller.wake.set()
             bot.updates.changed.notify()
         self.events.close()
         self.calls.close()

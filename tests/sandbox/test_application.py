@@ -8,6 +8,7 @@ messages PTB can reply to.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
@@ -166,3 +167,42 @@ async def test_custom_settle_hook(base_url: str, application: Application) -> No
         await driver.wait_for(carol.bot_messages, what="the echo")
         assert (await carol.last_bot_message()).text == "PING"
         assert driver.bot_id == BOT_ID
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_application_in_webhook_mode(base_url: str) -> None:
+    app = (
+        ApplicationBuilder()
+        .token(TOKEN)
+        .base_url(f"{base_url}/bot{{token}}")
+        .base_file_url(f"{base_url}/file/bot{{token}}")
+        .build()
+    )
+    app.add_handler(CommandHandler("start", start))
+    await app.initialize()
+    assert app.updater is not None
+    port = free_port()
+    await app.updater.start_webhook(
+        listen="127.0.0.1",
+        port=port,
+        url_path="hook",
+        webhook_url=f"http://127.0.0.1:{port}/hook",
+        secret_token="webhook-secret",
+    )
+    await app.start()
+    try:
+        async with SandboxDriver(base_url, TOKEN) as driver:
+            alice = await driver.create_user("Alice")
+            sent = await alice.send("/start")
+            assert (await alice.last_bot_message()).text == "Welcome, Alice! args=[]"
+            assert sent.update_id is not None
+            assert (await driver.update_status(sent.update_id))["acknowledged"]
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()

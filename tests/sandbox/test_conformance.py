@@ -31,6 +31,7 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, EndPointNotFound, Forbidden, InvalidToken
+from telegram.request import HTTPXRequest
 
 from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from bot.sandbox.driver import Group, SandboxUser
@@ -469,10 +470,13 @@ async def test_unknown_method_and_token(bot: telegram.Bot, server: SandboxServer
     with pytest.raises(EndPointNotFound):
         await bot.do_api_request("noSuchMethod")
     assert server.base_url is not None
-    wrong = make_bot(server.base_url, "999:wrong-token")
+    request = HTTPXRequest()
+    wrong = telegram.Bot(
+        "999:wrong-token", base_url=f"{server.base_url}/bot{{token}}", request=request
+    )
     with pytest.raises(InvalidToken):
         await wrong.get_me()
-    await wrong.shutdown()
+    await request.shutdown()
     # Method names are case-insensitive, as in Telegram.
     assert (await bot.do_api_request("getme"))["username"] == "UnionSandboxBot"
 

@@ -104,8 +104,10 @@ async def test_press_block_unblock(bot: telegram.Bot, driver: SandboxDriver) -> 
         ChatMemberStatus.MEMBER,
     ]
     assert changes[0] is not None and changes[0].new_chat_member.user.id == BOT_ID
-    with pytest.raises(SandboxError, match="already"):
+    with pytest.raises(SandboxError, match="has not blocked the bot"):
         await alice.unblock_bot()
+    with pytest.raises(SandboxError, match="1-64 bytes"):
+        await alice.press_data(sent.message_id, "x" * 65)
 
 
 async def test_group_conversation(bot: telegram.Bot, driver: SandboxDriver) -> None:
