@@ -46,6 +46,9 @@ test: setup system-deps
 run: setup
 	$(BIN)/union-bot run
 
+demo: setup
+	$(BIN)/union-bot demo $(DEMO_ARGS)
+
 sandbox: setup
 	$(BIN)/union-bot sandbox
 

@@ -85,6 +85,32 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    import signal
+    from pathlib import Path
+
+    from bot.demo import DemoOptions, run_demo
+
+    configure_logging("WARNING", [])
+    options = DemoOptions(
+        host=args.host, port=args.port, data_dir=Path(args.data_dir), reset=args.reset
+    )
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_demo(options, stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        print(f"union-bot: the demo could not start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from storage.db import make_engine
     from storage.migrate import current_revision, upgrade
@@ -126,6 +152,12 @@ def parser() -> argparse.ArgumentParser:
         "--enforce-limits", action="store_true", help="answer 429 past Telegram's rate limits"
     )
     sandbox.set_defaults(func=cmd_sandbox)
+    demo = sub.add_parser("demo", help="sandbox + bot + web chat with example data")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8080, help="web chat and sandbox port")
+    demo.add_argument("--data-dir", default="data/demo", help="where the demo keeps its data")
+    demo.add_argument("--reset", action="store_true", help="start over with fresh example data")
+    demo.set_defaults(func=cmd_demo)
     db = sub.add_parser("db", help="database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
