@@ -25,7 +25,8 @@ def alembic_config() -> Config:
     return config
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(engine: AsyncEngine, revision: str = "heads") -> None:
+    """Apply every migration; "heads" tolerates features branching from the same parent."""
     async with engine.begin() as conn:
         await conn.run_sync(_run, "upgrade", revision)
 
@@ -41,6 +42,7 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 def head_revision() -> str | None:
+    """The single head: a test insists branches are merged before they land."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
