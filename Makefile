@@ -17,11 +17,13 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 # Debian's Chromium drives the browser tests; the CJK font keeps Chinese from
-# rendering as empty boxes in screenshots and charts. Installed only when missing.
+# rendering as empty boxes in screenshots and charts, the emoji font does the same
+# for the bot's button icons (✅ 🛠 👥). Installed only when missing.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || missing="$$missing fonts-noto-cjk"; \
+	fc-list 2>/dev/null | grep -qi 'Noto Color Emoji' || missing="$$missing fonts-noto-color-emoji"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \

@@ -22,7 +22,24 @@ from bot.errors import on_error
 from bot.processor import PerChatUpdateProcessor
 from bot.runtime import RUNTIME_KEY, Runtime, runtime_of
 from bot.settings import Settings
-from handlers import admin, fallback, guards, membership, profile
+from handlers import (
+    activities,
+    admin,
+    broadcasts,
+    fallback,
+    greetings,
+    grievances,
+    grievances_cadre,
+    groups,
+    guards,
+    membership,
+    polls,
+    profile,
+    suggestions,
+    trainings,
+)
+from jobs.delivery import start_delivery, stop_delivery
+from jobs.greetings import expire_at_start
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.models import utcnow
@@ -32,7 +49,22 @@ log = logging.getLogger(__name__)
 # Order matters within handler group 0: features first, `fallback` last so it
 # only answers what no feature took. `guards` runs in group -1 (before all) and
 # registers last because it reads the features' command list.
-FEATURES: tuple[ModuleType, ...] = (membership, profile, admin, fallback, guards)
+FEATURES: tuple[ModuleType, ...] = (
+    membership,
+    profile,
+    admin,
+    greetings,
+    broadcasts,
+    grievances,
+    grievances_cadre,
+    polls,
+    suggestions,
+    activities,
+    trainings,
+    groups,
+    fallback,
+    guards,
+)
 
 ALLOWED_UPDATES = [
     Update.MESSAGE,
@@ -80,7 +112,13 @@ async def _on_start(application: Application) -> None:
     me = application.bot
     log.info("started as @%s", me.username)
     await publish_commands(application)
+    # After the migrations: the worker's first act is to recover the outbox.
+    # Yesterday's unsent greetings are cancelled before the worker could send them late.
+    await expire_at_start(runtime)
+    await start_delivery(application)
 
 
 async def _on_stop(application: Application) -> None:
+    # Before the engine goes: the worker records what it still has in hand.
+    await stop_delivery(application)
     await runtime_of(application).engine.dispose()

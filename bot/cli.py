@@ -68,6 +68,8 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from bot.sandbox.server import SandboxOptions, serve
 
     configure_logging("INFO", [args.token])
@@ -76,6 +78,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         port=args.port,
         bots={args.token: args.bot_username},
         enforce_limits=args.enforce_limits,
+        state_file=Path(args.state_file) if args.state_file else None,
     )
     print(f"Sandbox Bot API on http://{args.host}:{args.port}")
     print(f"  TELEGRAM_API_BASE_URL=http://{args.host}:{args.port}")
@@ -89,7 +92,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import signal
     from pathlib import Path
 
-    from bot.demo import DemoOptions, run_demo
+    from bot.demo import DemoError, DemoOptions, run_demo
 
     configure_logging("WARNING", [])
     options = DemoOptions(
@@ -97,6 +100,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     )
 
     async def main() -> None:
+        # Signals only set an event: the demo then stops in order (bot, sandbox, save),
+        # instead of a KeyboardInterrupt tearing through whatever is running.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -105,6 +110,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(main())
+    except DemoError as exc:
+        print(f"union-bot: the demo could not start: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"union-bot: the demo could not start: {exc}", file=sys.stderr)
         return 1
@@ -150,6 +158,9 @@ def parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--bot-username", default="UnionSandboxBot")
     sandbox.add_argument(
         "--enforce-limits", action="store_true", help="answer 429 past Telegram's rate limits"
+    )
+    sandbox.add_argument(
+        "--state-file", help="keep people, groups and chat history in this JSON file across runs"
     )
     sandbox.set_defaults(func=cmd_sandbox)
     demo = sub.add_parser("demo", help="sandbox + bot + web chat with example data")

@@ -12,7 +12,7 @@ from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import members
+from storage import greetings, grievances, members
 from storage.models import Role
 
 DEPARTMENTS = ("装配车间", "质检科", "仓储物流部", "职工食堂", "设备维修班", "行政办公室")
@@ -99,11 +99,290 @@ async def seed_membership(session: AsyncSession) -> None:
             birthday=person.birthday,
             language=person.language,
         )
-        member.role = person.role.value
+        # A member created just now has its collections unloaded; load them here, in
+        # async code, so the services below never trigger a lazy load.
+        await session.refresh(member, ["tags", "groups"])
         await members.set_tags(session, member, person.tags)
         for group in person.groups:
             await members.join_group(session, member, existing_groups[group])
+        if person.role is not Role.MEMBER:
+            await members.set_role(session, member.id, person.role)
+    await session.flush()
+
+
+async def seed_greetings(session: AsyncSession) -> None:
+    """A date of the union's own and a birthday text of its own, so 🎉 Greetings shows both.
+
+    The shipped holiday texts stay as they are: the panel shows them as defaults
+    beside the union's own birthday text.
+    """
+    if await greetings.name_taken(session, "工会成立纪念日"):
+        return
+    await greetings.add_custom(session, "工会成立纪念日", 5, 28)
+    await greetings.set_template(
+        session,
+        "birthday",
+        "zh_CN",
+        "🎂 {name}，生日快乐！工会为您准备了一份生日蛋糕券，请凭此消息到工会办公室领取。"
+        "祝您新的一岁身体健康、工作顺利！",
+    )
+
+
+async def seed_grievances(session: AsyncSession) -> None:
+    """The six categories with the union's own deadlines, so 📝 Submit a grievance works at once.
+
+    No example cases: a case without its author's sealed link could not show the
+    two-way relay, and the key is not the seeder's to use. In the demo, be 王小明
+    and submit one; be 李干事 in 工会干部群 and take and answer it.
+    """
+    categories = await grievances.list_categories(session, active_only=False)
+    canteen = next((c for c in categories if c.slug == "canteen"), None)
+    if canteen is not None and canteen.take_hours == 24:
+        canteen.take_hours, canteen.answer_hours = 8, 48
+    await grievances.set_option(session, grievances.DAILY_LIMIT, 5)
+
+
+async def seed_activities(session: AsyncSession) -> None:
+    """Three activities (one open to all, one for a group, one full) and a training, once."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from storage import activities, trainings
+    from storage.activities import Draft
+    from storage.audiences import Audience
+    from storage.models import utcnow
+    from storage.trainings import SessionDraft, TrainingDraft
+
+    if (await activities.for_cadres(session, utcnow(), 0)).total:
+        return
+    now = utcnow()
+    today = now.astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+    def at(days: int, hour: int, minute: int = 0) -> datetime:
+        local = datetime(today.year, today.month, today.day, hour, minute)
+        return (local + timedelta(days=days)).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+
+    groups = {g.name: g.id for g in await members.list_groups(session)}
+    departments = {d.name: d.id for d in await members.list_departments(session)}
+    plans = [
+        (
+            Draft(
+                "冬季职工篮球友谊赛",
+                "三对三半场赛，欢迎带家属观赛。\n请自备运动鞋。",
+                None,
+                "职工活动中心篮球馆",
+                at(3, 14),
+                at(3, 17),
+                at(2, 20),
+                10,
+                True,
+                Audience(everyone=True),
+            ),
+            (700000003, 700000005),
+        ),
+        (
+            Draft(
+                "摄影协会外拍：江边晨光",
+                "清晨拍摄江边日出，结束后一起吃早茶。",
+                None,
+                "滨江公园东门",
+                at(6, 6, 30),
+                at(6, 9),
+                at(5, 18),
+                12,
+                False,
+                Audience(items={"group": frozenset({groups["摄影协会"]})}),
+            ),
+            (700000004,),
+        ),
+        (
+            Draft(
+                "装配技能比武（钳工）",
+                "限时完成钳工作品，前三名由工会颁发证书。",
+                None,
+                "一号厂房实训区",
+                at(8, 9),
+                at(8, 12),
+                at(7, 17),
+                2,
+                False,
+                Audience(
+                    items={"dept": frozenset({departments["装配车间"], departments["设备维修班"]})}
+                ),
+            ),
+            (700000008, 700000007),
+        ),
+    ]
+    for draft, signers in plans:
+        activity = await activities.create(session, draft, created_by=None, now=now)
+        await activities.publish(session, activity.id, now)
+        for telegram_id in signers:
+            person = await members.get_member(session, telegram_id)
+            if person is not None:
+                await activities.sign_up(session, activity.id, person, guests=0, now=now)
+    course = await trainings.create(
+        session,
+        TrainingDraft(
+            "安全生产与应急处置培训",
+            "讲解车间常见隐患和应急处置，结业计入年度培训学时。",
+            20,
+            at(4, 18),
+            True,
+            None,
+            [
+                SessionDraft(at(5, 9), at(5, 12), "二号培训室"),
+                SessionDraft(at(12, 9), at(12, 11, 30), "", "https://meeting.example.org/safety"),
+            ],
+        ),
+        created_by=None,
+        now=now,
+    )
+    await trainings.publish(session, course.id, now)
+    newcomer = await members.get_member(session, 700000011)
+    if newcomer is not None:
+        await trainings.enrol(session, course.id, newcomer, now)
+
+
+async def seed_polls(session: AsyncSession) -> None:
+    """An open poll for everyone (results shown while open) and a suggestion, once.
+
+    The poll goes out through the outbox like a real one, so every member finds
+    it in their chat; be 王小明 and vote, be 周主席 and open 🗳 投票 → ⚙️ to see
+    results, the chart, the breakdown and the export. The suggestion waits in
+    工会干部群 for 李干事 to answer.
+    """
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from bot.i18n import translator
+    from handlers.display import polls as poll_display
+    from handlers.display import suggestions as suggestion_display
+    from storage import outbox, polls, suggestions
+    from storage.audiences import Audience
+    from storage.models import Poll, utcnow
+    from storage.polls import PollDraft
+
+    if await session.scalar(select(Poll.id).limit(1)) is not None:
+        return
+    now = utcnow()
+    zone = ZoneInfo("Asia/Shanghai")
+    # Five days on, at six in the evening: a time a union would really choose.
+    closes_at = (now.astimezone(zone) + timedelta(days=5)).replace(
+        hour=18, minute=0, second=0, microsecond=0
+    )
+    chair = await members.get_member(session, ADMIN_ID)
+    view = await polls.create(
+        session,
+        PollDraft(
+            question="职工食堂午餐最希望增加哪类菜品？（最多选两项）",
+            options=("川湘菜", "粤式点心", "清真窗口", "素食轻食", "面食（拉面、刀削面）"),
+            multiple=True,
+            max_choices=2,
+            anonymous=True,
+            audience=Audience(everyone=True),
+            closes_at=closes_at,
+            results_visible=True,
+            share_results=True,
+            remind=True,
+        ),
+        creator_id=chair.id if chair is not None else None,
+        now=now,
+    )
+    await polls.publish(
+        session,
+        view,
+        now=now,
+        message_for=lambda language: poll_display.poll_payload(translator(language), view, zone),
+    )
+    author = await members.get_member(session, 700000006)
+    if author is None:
+        return
+    suggestion = await suggestions.create(
+        session,
+        author,
+        "建议在食堂门口加装雨棚，下雨天排队的同事不用淋雨。",
+        now=now,
+    )
+    card = await suggestions.card(session, suggestion.id)
+    t = translator("zh_CN")
+    await outbox.enqueue(
+        session,
+        key=f"suggestion:{suggestion.id}:card",
+        kind="suggestion",
+        chat_id=CADRE_CHAT_ID,
+        payload=outbox.payload(
+            "sendMessage",
+            text=suggestion_display.card_text(t, card, zone),
+            reply_markup=suggestion_display.card_keyboard(t, card).to_dict(),
+        ),
+        now=now,
+        priority=outbox.PRIORITY_NOTICE,
+    )
+
+
+async def seed_broadcasts(session: AsyncSession) -> None:
+    """A past announcement with its report and one scheduled for tomorrow, once.
+
+    Both show in /broadcasts (as 周主席): the past one as a finished report, the
+    scheduled one (to the basketball team, tomorrow 09:00) with its Cancel button.
+    The past one is history only: nothing is sent when the demo starts, so
+    every chat opens quiet; send a real one with 🛠 管理 → 📢 发通知.
+    """
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from storage import broadcasts
+    from storage.audiences import GROUP, Audience
+    from storage.models import Broadcast, BroadcastStatus, utcnow
+
+    if await session.scalar(select(Broadcast.id).limit(1)) is not None:
+        return
+    now = utcnow()
+    yesterday = now - timedelta(days=1)
+    session.add(
+        Broadcast(
+            text="<b>欢迎使用工会助手！</b>\n在这里可以报名活动、参加投票、匿名反映诉求，"
+            "工会的通知也会第一时间发到这里。",
+            formatted=True,
+            audience=Audience(everyone=True).to_json(),
+            status=BroadcastStatus.DONE.value,
+            admin_chat_id=ADMIN_ID,
+            created_at=yesterday,
+            started_at=yesterday,
+            finished_at=yesterday + timedelta(seconds=2),
+            recipients=12,
+            sent=11,
+            blocked=1,
+            failed=0,
+            cancelled=0,
+        )
+    )
+    basketball = next((g for g in await members.list_groups(session) if g.name == "篮球队"), None)
+    if basketball is None:
+        return
+    tomorrow = (now.astimezone(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).replace(
+        hour=9, minute=0, second=0, microsecond=0
+    )
+    await broadcasts.create(
+        session,
+        content=broadcasts.Content("篮球队本周三晚7点在厂区球场训练，请穿好球鞋，带上水杯。"),
+        audience=Audience(items={GROUP.key: {basketball.id}}),
+        admin_chat_id=ADMIN_ID,
+        now=now,
+        scheduled_for=tomorrow,
+    )
 
 
 Seeder = Callable[[AsyncSession], Awaitable[None]]
-SEEDERS: list[Seeder] = [seed_membership]
+SEEDERS: list[Seeder] = [
+    seed_membership,
+    seed_greetings,
+    seed_grievances,
+    seed_activities,
+    seed_polls,
+    seed_broadcasts,
+]

@@ -16,6 +16,8 @@ NOISY = {
     "telegram": logging.INFO,
     "apscheduler": logging.WARNING,
     "aiohttp.access": logging.WARNING,
+    # aiosqlite logs every statement with its parameters (member ids, names) at DEBUG.
+    "aiosqlite": logging.INFO,
 }
 
 

@@ -39,6 +39,22 @@ EXPECTATIONS: dict[str, str] = {
     "WEBHOOK_PATH": "the URL path of the webhook, like telegram",
     "WEBHOOK_SECRET_TOKEN": "1-256 characters of A-Z, a-z, 0-9, _ and -",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+    "DELIVERY_ENABLED": "true or false: whether this instance runs the delivery worker",
+    "DELIVERY_RATE": "messages per second this instance sends on its own, like 25 "
+    "(more than 0, at most 1000; split Telegram's 30/s between instances)",
+    "DELIVERY_BATCH": "how many due messages the worker takes at once, like 50 (1-5000)",
+    "DELIVERY_CONCURRENCY": "how many requests the worker has in flight, like 16 (1-512)",
+    "DELIVERY_MAX_ATTEMPTS": "tries before a message fails for good, like 8 (1-100)",
+    "DELIVERY_POLL_SECONDS": "seconds between checks for due messages when idle, like 5",
+    "DELIVERY_LEASE_SECONDS": "seconds after which a silent instance's messages are "
+    "taken over, like 60 (at least 3)",
+    "DELIVERY_TIMEOUT_SECONDS": "seconds to wait for Telegram's answer to one message, like 15",
+    "GRIEVANCE_LINK_RETENTION_DAYS": "days after a grievance is closed before the link to its "
+    "author is destroyed, like 90 (1-3650)",
+    "GRIEVANCE_CHECK_SECONDS": "seconds between checks of grievance deadlines, like 60 (10-3600)",
+    "GREETING_HOUR": "the local hour (0-23, in TIMEZONE) greetings go out from, like 9",
+    "REMINDER_OFFSETS": "how long before an activity or training session reminders go out, "
+    "comma-separated, like 24h,1h (minutes as 30m; at most 4, each up to 14 days)",
 }
 
 
@@ -68,6 +84,23 @@ class Settings(BaseSettings):
     webhook_path: str = "telegram"
     webhook_secret_token: str | None = Field(default=None, repr=False)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # The delivery worker (jobs.delivery); the rate is per instance.
+    delivery_enabled: bool = True
+    delivery_rate: float = Field(default=25.0, gt=0, le=1000)
+    delivery_batch: int = Field(default=50, ge=1, le=5000)
+    delivery_concurrency: int = Field(default=16, ge=1, le=512)
+    delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+    delivery_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
+    delivery_lease_seconds: float = Field(default=60.0, ge=3, le=86400)
+    delivery_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+    # Grievances (jobs.grievances): how long a closed case stays linkable to its author,
+    # and how often deadlines, waiting cards and that retention are checked.
+    grievance_link_retention_days: int = Field(default=90, ge=1, le=3650)
+    grievance_check_seconds: float = Field(default=60.0, ge=10, le=3600)
+    # Holiday and birthday greetings (jobs.greetings) go out from this hour, local time.
+    greeting_hour: int = Field(default=9, ge=0, le=23)
+    # Activity and training reminders (jobs.reminders), in minutes before the start.
+    reminder_offsets: Annotated[tuple[int, ...], NoDecode] = (24 * 60, 60)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -115,6 +148,25 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("reminder_offsets", mode="before")
+    @classmethod
+    def _reminder_offsets(cls, value: Any) -> tuple[int, ...]:
+        """"24h,1h" (or minutes as "30m", or bare minutes) into minutes, largest first."""
+        parts = value.replace("，", ",").split(",") if isinstance(value, str) else list(value)
+        minutes: set[int] = set()
+        for part in parts:
+            text = str(part).strip().lower()
+            match = re.fullmatch(r"(\d{1,5})\s*([hm]?)", text)
+            if not match:
+                raise ValueError("not a list of durations")
+            amount = int(match.group(1)) * (60 if match.group(2) == "h" else 1)
+            if not 0 < amount <= 14 * 24 * 60:
+                raise ValueError("duration out of range")
+            minutes.add(amount)
+        if not 0 < len(minutes) <= 4:
+            raise ValueError("one to four durations")
+        return tuple(sorted(minutes, reverse=True))
 
     @field_validator("secret_key")
     @classmethod

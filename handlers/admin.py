@@ -52,11 +52,20 @@ DRAFT = "draft_admin_input"
 INVITE_VALIDITY = timedelta(days=7)
 
 
-async def _show(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
-    """Edit the panel in place when a button was pressed, else send it."""
+STALE = N_("That no longer exists. The list has been refreshed.")
+
+
+async def _show(
+    update: Update, text: str, markup: InlineKeyboardMarkup, alert: str | None = None
+) -> None:
+    """Edit the panel in place when a button was pressed, else send it.
+
+    A button press is answered exactly once, here; `alert` (already translated)
+    explains a refreshed panel, e.g. when what the button named is gone.
+    """
     query = update.callback_query
     if query is not None:
-        await query.answer()
+        await query.answer(alert, show_alert=alert is not None)
         if query.message is not None and getattr(query.message, "text", None) is not None:
             if query.message.text_html != text or query.message.reply_markup != markup:
                 await query.edit_message_text(text, reply_markup=markup)
@@ -71,9 +80,7 @@ def _args(update: Update, action: cb.CallbackAction) -> tuple[Any, ...]:
 
 async def _stale(update: Update, scope: Scope) -> None:
     if update.callback_query is not None:
-        await update.callback_query.answer(
-            scope._("That no longer exists. The list has been refreshed."), show_alert=True
-        )
+        await update.callback_query.answer(scope._(STALE), show_alert=True)
 
 
 # Home ------------------------------------------------------------------------
@@ -96,9 +103,13 @@ async def home(update: Update, context: Context, scope: Scope) -> None:
 # Members and roles -------------------------------------------------------------
 
 
-async def _render_members(update: Update, scope: Scope, page_number: int) -> None:
+async def _render_members(
+    update: Update, scope: Scope, page_number: int, alert: str | None = None
+) -> None:
     page = await members.list_members(scope.session, page_number)
-    await _show(update, display.members_text(scope, page), display.members_keyboard(scope, page))
+    await _show(
+        update, display.members_text(scope, page), display.members_keyboard(scope, page), alert
+    )
 
 
 @admin_only
@@ -125,8 +136,7 @@ async def member_card(update: Update, context: Context, scope: Scope) -> None:
     try:
         member = await members.get_member_by_id(scope.session, int(member_id))
     except NotFound:
-        await _stale(update, scope)
-        await _render_members(update, scope, int(back_page))
+        await _render_members(update, scope, int(back_page), scope._(STALE))
         return
     await _render_member(update, scope, member, int(back_page))
 
@@ -185,9 +195,11 @@ async def _announce_role(
                 expire_date=scope.runtime.now() + INVITE_VALIDITY,
             )
             lines.append(
+                # The link stands on its own line: Telegram's link detection runs on
+                # through CJK punctuation written right after it.
                 t.gettext(
-                    "Join the cadre group, where members' cases arrive: {link} "
-                    "(the link works once, for 7 days)."
+                    "Join the cadre group, where members' cases arrive (the link works "
+                    "once, for 7 days):\n{link}"
                 ).format(link=escape(link.invite_link))
             )
         if was_cadre and not is_cadre and cadre_chat is not None:
@@ -350,13 +362,16 @@ def _kind_of(data: str | None, field: str) -> NamedKind:
     raise cb.InvalidCallback(data)
 
 
-async def _render_kind(update: Update, scope: Scope, kind: NamedKind) -> None:
+async def _render_kind(
+    update: Update, scope: Scope, kind: NamedKind, alert: str | None = None
+) -> None:
     items = await kind.all(scope.session)
     sizes = await kind.sizes(scope.session)
     await _show(
         update,
         display.named_list_text(scope, scope._(kind.title), items, sizes),
         display.named_list_keyboard(scope, items, kind.item, kind.add),
+        alert,
     )
 
 
@@ -379,8 +394,7 @@ async def kind_item(update: Update, context: Context, scope: Scope) -> None:
     (item_id,) = kind.item.unpack(update.callback_query.data)
     item = await _find_item(scope, kind, int(item_id))
     if item is None:
-        await _stale(update, scope)
-        await _render_kind(update, scope, kind)
+        await _render_kind(update, scope, kind, scope._(STALE))
         return
     count = (await kind.sizes(scope.session)).get(item.id, 0)
     text = scope._("{name}: {count} members").format(name=escape(item.name), count=count)
@@ -398,8 +412,7 @@ async def kind_delete(update: Update, context: Context, scope: Scope) -> None:
     (item_id,) = kind.delete.unpack(update.callback_query.data)
     item = await _find_item(scope, kind, int(item_id))
     if item is None:
-        await _stale(update, scope)
-        await _render_kind(update, scope, kind)
+        await _render_kind(update, scope, kind, scope._(STALE))
         return
     count = (await kind.sizes(scope.session)).get(item.id, 0)
     await _show(
@@ -417,7 +430,8 @@ async def kind_delete_confirmed(update: Update, context: Context, scope: Scope) 
     try:
         await kind.remove(scope.session, int(item_id))
     except NotFound:
-        await _stale(update, scope)
+        await _render_kind(update, scope, kind, scope._(STALE))
+        return
     await _render_kind(update, scope, kind)
 
 
@@ -433,7 +447,9 @@ def _named_input(kind: NamedKind, creating: bool) -> Callable[..., Awaitable[boo
             await reply(update, scope._(kind.taken))
             return False
         except NotFound:
-            await reply(update, scope._("That no longer exists. The list has been refreshed."))
+            await reply(update, scope._(STALE))
+            await _render_kind(update, scope, kind)
+            return True
         await scope.session.flush()
         await reply(update, scope._("Saved."))
         await _render_kind(update, scope, kind)

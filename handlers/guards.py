@@ -20,6 +20,9 @@ from bot.scope import Context, Scope, scoped
 from handlers.common import PRIVATE, reply
 
 GROUP = -1
+# bot_data key: groups features route work to (a grievance category's own group)
+# are union groups too; the feature keeps this set current.
+EXTRA_GROUPS_KEY = "extra_union_groups"
 
 
 class _LongText(filters.MessageFilter):
@@ -31,7 +34,8 @@ class _LongText(filters.MessageFilter):
 
 def _union_groups(context: Context) -> set[int]:
     settings = runtime_of(context).settings
-    return {c for c in (settings.cadre_chat_id, settings.escalation_chat_id) if c is not None}
+    configured = {c for c in (settings.cadre_chat_id, settings.escalation_chat_id) if c is not None}
+    return configured | set(context.bot_data.get(EXTRA_GROUPS_KEY, ()))
 
 
 @scoped

@@ -23,6 +23,7 @@ from bot.menu import button_filter, main_menu
 from bot.runtime import CommandSpec, MenuItem, runtime_of
 from bot.scope import LANGUAGE_KEY, Context, Scope, registered, scoped
 from bot.settings import SUPPORTED_LANGUAGES
+from handlers.activities import open_start_payload
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -61,6 +62,7 @@ RESTART_LABEL = N_("✏️ Start over")
 
 CHOOSE_LANGUAGE, NAME, DEPARTMENT, BIRTHDAY, CONFIRM = range(5)
 DRAFT = "draft_registration"
+START_PAYLOAD = "start_payload"  # a deep link's target, opened once registration is done
 CONVERSATION_TIMEOUT = 30 * 60
 
 WELCOME = N_(
@@ -79,7 +81,11 @@ def _draft(context: Context) -> dict[str, Any]:
 
 @scoped
 async def start(update: Update, context: Context, scope: Scope) -> int:
+    # A shared link (t.me/<bot>?start=act_12) opens its target; newcomers register first.
+    payload = context.args[0] if context.args else ""
     if scope.member is not None:
+        if payload and await open_start_payload(update, context, scope, payload):
+            return ConversationHandler.END
         await reply(
             update,
             scope._("Welcome back, {name}! Choose from the menu below.").format(
@@ -89,6 +95,8 @@ async def start(update: Update, context: Context, scope: Scope) -> int:
         )
         return ConversationHandler.END
     context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
+    if payload:
+        context.user_data[START_PAYLOAD] = payload[:64]  # type: ignore[index]
     await reply(update, bilingual(WELCOME), reply_markup=language_keyboard())
     return CHOOSE_LANGUAGE
 
@@ -227,6 +235,9 @@ async def registration_confirm(update: Update, context: Context, scope: Scope) -
     )
     if scope.is_admin:
         await set_admin_commands(context.application, user.id, True)
+    pending = context.user_data.pop(START_PAYLOAD, "")  # type: ignore[union-attr]
+    if pending:
+        await open_start_payload(update, context, scope, str(pending))
     return ConversationHandler.END
 
 

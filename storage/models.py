@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, date, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -132,3 +138,709 @@ class MemberTag(Base):
         ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
     )
     tag: Mapped[str] = mapped_column(String(32), primary_key=True, index=True)
+
+
+# Outbox --------------------------------------------------------------------
+
+
+class OutboxStatus(enum.StrEnum):
+    """Where an outbox row is in its life; the allowed moves are in `storage.outbox`."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    PAUSED = "paused"
+    SENT = "sent"
+    BLOCKED = "blocked"
+    INVALID = "invalid"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+_PENDING_ONLY = text("status = 'pending'")
+_SENDING_ONLY = text("status = 'sending'")
+
+
+class Outbox(Base):
+    """A message the bot owes someone, written in the same transaction as its cause.
+
+    The delivery worker (`jobs.delivery`) claims due rows and records what
+    Telegram answered; the row is the source of truth, so a restart neither
+    loses nor repeats a message. `key` makes enqueueing idempotent.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # The claim query: pending rows in (priority, not_before, id) order. Partial,
+        # so 100k finished rows cost nothing and the scan starts at the first due row.
+        Index(
+            "ix_outbox_due",
+            "priority",
+            "not_before",
+            "id",
+            postgresql_where=_PENDING_ONLY,
+            sqlite_where=_PENDING_ONLY,
+        ),
+        # Crash recovery and lease renewal look only at the few rows being sent.
+        Index(
+            "ix_outbox_sending",
+            "claimed_by",
+            "claimed_at",
+            postgresql_where=_SENDING_ONLY,
+            sqlite_where=_SENDING_ONLY,
+        ),
+        # Progress, pause, resume and cancel of one batch (a broadcast).
+        Index("ix_outbox_group_key_status", "group_key", "status"),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s.value}'" for s in OutboxStatus) + ")",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    group_key: Mapped[str | None] = mapped_column(String(100))
+    # {"method": "sendMessage", "params": {...}}; for sensitive rows {"sealed": "v1.…"},
+    # and NULL once a sensitive row is final.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[int] = mapped_column(SmallInteger, default=100)
+    not_before: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    at_most_once: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+# Greetings (storage/greetings.py, storage/occasions.py) ---------------------
+
+
+class GreetingOccasion(Base):
+    """An occasion whose settings differ from the shipped defaults, or an admin-defined date.
+
+    Built-in occasions (`storage.occasions.BUILTIN`) need no row: a row appears
+    when an admin first switches one off or sets its audience, and then holds
+    every setting. Custom occasions (``custom-…``) always have a row, with their
+    name and the month and day they fall on every year.
+    """
+
+    __tablename__ = "greeting_occasions"
+    __table_args__ = (
+        CheckConstraint("month IS NULL OR (month BETWEEN 1 AND 12)", name="month"),
+        CheckConstraint("day IS NULL OR (day BETWEEN 1 AND 31)", name="day"),
+    )
+
+    code: Mapped[str] = mapped_column(String(24), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Greet only members with this tag; NULL greets every member.
+    audience_tag: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str | None] = mapped_column(String(64))
+    month: Mapped[int | None] = mapped_column(SmallInteger)
+    day: Mapped[int | None] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class GreetingTemplate(Base):
+    """An admin's own text for one occasion in one language.
+
+    Without a row the default from the gettext catalogue is used, so shipped
+    wording improvements reach every union that has not written its own.
+    """
+
+    __tablename__ = "greeting_templates"
+
+    occasion: Mapped[str] = mapped_column(String(24), primary_key=True)
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# Broadcasts ------------------------------------------------------------------
+
+
+class BroadcastStatus(enum.StrEnum):
+    """Where an announcement is; its messages' own states live in the outbox."""
+
+    SCHEDULED = "scheduled"  # waiting for its time; no outbox rows yet
+    SENDING = "sending"  # rows enqueued (group_key broadcast:<id>)
+    PAUSED = "paused"  # rows held by the admin
+    CANCELLED = "cancelled"  # stopped by the admin; what was sent stays sent
+    DONE = "done"  # every row final and the report written
+
+
+class Broadcast(Base):
+    """An announcement to an audience, sent through the outbox as one batch.
+
+    ``audience`` is the selection (`storage.audiences.Audience`), resolved
+    when the messages are enqueued. The report counts are copied from the
+    outbox when the last row is final, together with ``finished_at``, in one
+    conditional UPDATE: that is what makes the report happen exactly once.
+    """
+
+    __tablename__ = "broadcasts"
+    __table_args__ = (
+        # The scheduler's question: which scheduled ones are due?
+        Index("ix_broadcasts_status_scheduled_for", "status", "scheduled_for"),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s.value}'" for s in BroadcastStatus) + ")",
+            name="status",
+        ),
+        CheckConstraint("media_kind IS NULL OR media_kind IN ('photo', 'document')", name="media"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The HTML sent to members: escaped plain text, or checked markup when formatted.
+    text: Mapped[str] = mapped_column(Text)
+    formatted: Mapped[bool] = mapped_column(Boolean, default=False)
+    media_kind: Mapped[str | None] = mapped_column(String(16))
+    media_file_id: Mapped[str | None] = mapped_column(String(255))
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    # The admin's private chat: progress message and report go there.
+    admin_chat_id: Mapped[int] = mapped_column(BigInteger)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    blocked: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# Grievances ----------------------------------------------------------------
+#
+# Anonymity lives in these columns: nothing here names the member who wrote a
+# case. `Grievance.link` (their member id), `department`, `signature`, message
+# bodies and rating comments are AES-GCM tokens under SECRET_KEY with a random
+# nonce (`storage.grievances.Sealer`); `GrievanceMessage.source_ref` is a keyed
+# hash of one private message, unique per message, so it matches nothing else.
+
+
+class GrievanceStatus(enum.StrEnum):
+    """Where a case is; the allowed moves are in `storage.grievance_rules`."""
+
+    NEW = "new"
+    TAKEN = "taken"
+    ANSWERED = "answered"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class GrievanceCategory(Base):
+    """A kind of case members choose from; admins edit the list, its routing and SLA.
+
+    Built-in categories have a `slug` and are shown translated until an admin
+    renames them (`name`); hidden ones stay for the cases that used them.
+    """
+
+    __tablename__ = "grievance_categories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str | None] = mapped_column(String(32), unique=True)
+    name: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    always_urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Another group for this category's cases; NULL means CADRE_CHAT_ID.
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    take_hours: Mapped[int] = mapped_column(Integer, default=24)
+    answer_hours: Mapped[int] = mapped_column(Integer, default=72)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GrievanceOption(Base):
+    """Numbers admins set from the chat (e.g. the daily limit of new cases)."""
+
+    __tablename__ = "grievance_options"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class Grievance(Base):
+    """One case. Stays for statistics after its link to the member is destroyed."""
+
+    __tablename__ = "grievances"
+    __table_args__ = (
+        # /cases and the SLA job: open cases by age.
+        Index("ix_grievances_status_created_at", "status", "created_at"),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s.value}'" for s in GrievanceStatus) + ")",
+            name="status",
+        ),
+        CheckConstraint("urgency IN ('normal', 'urgent')", name="urgency"),
+        CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    category_id: Mapped[int] = mapped_column(
+        ForeignKey("grievance_categories.id", ondelete="RESTRICT"), index=True
+    )
+    urgency: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default=GrievanceStatus.NEW.value)
+    link: Mapped[str | None] = mapped_column(Text)
+    department: Mapped[str | None] = mapped_column(Text)
+    signature: Mapped[str | None] = mapped_column(Text)
+    route_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    take_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer_due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The cadre who took it (a cadre, never the member who wrote).
+    taken_by: Mapped[int | None] = mapped_column(BigInteger)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    escalation: Mapped[str | None] = mapped_column(String(16))
+    take_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answer_breached_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    muted_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    link_destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    category: Mapped[GrievanceCategory] = relationship(lazy="joined")
+
+
+class GrievanceMessage(Base):
+    """One message of a case's thread: the member's (text or file) or the union's."""
+
+    __tablename__ = "grievance_messages"
+    __table_args__ = (UniqueConstraint("grievance_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grievance_id: Mapped[int] = mapped_column(
+        ForeignKey("grievances.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(8))  # member | union
+    kind: Mapped[str] = mapped_column(String(12))  # text | photo | document | voice
+    body: Mapped[str | None] = mapped_column(Text)
+    file_id: Mapped[str | None] = mapped_column(String(255))
+    source_ref: Mapped[str | None] = mapped_column(String(64), index=True)
+    # Sealed "chat:message" of a member's voice note: the outbox can only copy voice.
+    origin: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class GrievancePost(Base):
+    """A card or relayed message the bot queued for a union group, and where it landed."""
+
+    __tablename__ = "grievance_posts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grievance_id: Mapped[int] = mapped_column(
+        ForeignKey("grievances.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grievance_messages.id", ondelete="CASCADE"), index=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    role: Mapped[str] = mapped_column(String(8))  # card | relay
+    outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
+    state: Mapped[str] = mapped_column(String(8), default="queued", index=True)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GrievanceAudit(Base):
+    """What cadres did to a case, for admins. Member actions are logged without an actor."""
+
+    __tablename__ = "grievance_audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    grievance_id: Mapped[int] = mapped_column(
+        ForeignKey("grievances.id", ondelete="CASCADE"), index=True
+    )
+    actor_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
+# Polls and suggestions (storage/polls.py, storage/suggestions.py) ------------
+
+
+class PollStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Poll(Base):
+    """A quick poll. Its options never change once published, so ballots can name them
+    by position; ``anonymous`` is set at creation and no code path changes it.
+
+    ``audience`` is a `storage.audiences.Audience` in JSON, evaluated when the poll
+    is published and again whenever someone votes: a member outside it is refused.
+    The closing job moves ``status`` from open to closed with one conditional
+    UPDATE, which is what makes "results sent once" hold across instances.
+    """
+
+    __tablename__ = "polls"
+    __table_args__ = (
+        # The job's questions: which open polls are due to close, or to remind?
+        Index("ix_polls_status_closes_at", "status", "closes_at"),
+        CheckConstraint("status IN ('open', 'closed')", name="status"),
+        CheckConstraint("max_choices BETWEEN 1 AND 10", name="max_choices"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(String(300))
+    multiple: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_choices: Mapped[int] = mapped_column(SmallInteger, default=1)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Members may see the counts while the poll is open (always after it closes).
+    results_visible: Mapped[bool] = mapped_column(Boolean, default=False)
+    # On close the results go to every voter, not only to the creator.
+    share_results: Mapped[bool] = mapped_column(Boolean, default=True)
+    remind: Mapped[bool] = mapped_column(Boolean, default=False)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default=PollStatus.OPEN.value)
+    creator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The results chart is uploaded once (to the creator) and then sent by file id.
+    chart_file_id: Mapped[str | None] = mapped_column(String(255))
+    chart_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    chart_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PollOption(Base):
+    __tablename__ = "poll_options"
+
+    poll_id: Mapped[int] = mapped_column(
+        ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    text: Mapped[str] = mapped_column(String(100))
+
+
+class PollBallot(Base):
+    """One voter's current choice in one poll: a bit per option position.
+
+    ``voter_key`` is a keyed hash of (poll, member) — unique per poll, so nobody
+    votes twice, and useless without `SECRET_KEY`. Only named polls fill
+    ``member_id``. The voter's department (for breakdowns) is sealed with the
+    secret key, so a leaked dump cannot narrow an anonymous vote down to a
+    small department either. ``choices`` 0 means the vote was withdrawn.
+    """
+
+    __tablename__ = "poll_ballots"
+    __table_args__ = (
+        UniqueConstraint("poll_id", "voter_key", name="uq_poll_ballots_poll_id_voter_key"),
+        CheckConstraint("choices >= 0 AND choices < 1024", name="choices"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    voter_key: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    department_sealed: Mapped[str | None] = mapped_column(Text)
+    choices: Mapped[int] = mapped_column(SmallInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class FeatureSetting(Base):
+    """A switch admins flip from the chat (e.g. whether cadres may create polls)."""
+
+    __tablename__ = "feature_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class SuggestionStatus(enum.StrEnum):
+    NEW = "new"
+    CONSIDERING = "considering"
+    ADOPTED = "adopted"
+    DECLINED = "declined"
+
+
+class Suggestion(Base):
+    """A named suggestion (意见建议) from a member to the union's cadres.
+
+    /forget unlinks it (``member_id`` NULL); the text stays for the union.
+    """
+
+    __tablename__ = "suggestions"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s.value}'" for s in SuggestionStatus) + ")",
+            name="status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(
+        ForeignKey("members.id", ondelete="SET NULL"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=SuggestionStatus.NEW.value)
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SuggestionReply(Base):
+    __tablename__ = "suggestion_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    suggestion_id: Mapped[int] = mapped_column(
+        ForeignKey("suggestions.id", ondelete="CASCADE"), index=True
+    )
+    cadre_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# Activities and trainings (storage/activities.py, storage/trainings.py, storage/seating.py)
+#
+# Seats: the parent row (activity or training) carries `seats_taken`, a cache of
+# the seated sign-ups' seats that every change rewrites while it holds the
+# parent's row lock (`storage.seating`), and `tickets`, the counter that orders
+# sign-ups: a sign-up's ticket is its place in line, so the waitlist is the
+# waitlisted rows by ticket. The CHECK constraints are the last word on capacity.
+
+
+class OfferingStatus(enum.StrEnum):
+    """An activity's or a training's life: drafts are invisible to members."""
+
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    CANCELLED = "cancelled"
+
+
+class SignupStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for a cadre's approval (trainings that need it)
+    SEATED = "seated"
+    WAITLISTED = "waitlisted"
+    REJECTED = "rejected"
+
+
+_OFFERING_STATUS = "status IN (" + ", ".join(f"'{s.value}'" for s in OfferingStatus) + ")"
+_SIGNUP_STATUS = "status IN (" + ", ".join(f"'{s.value}'" for s in SignupStatus) + ")"
+_SEATS_FIT = "seats_taken >= 0 AND (capacity IS NULL OR seats_taken <= capacity)"
+
+
+class Activity(Base):
+    """A cultural or sports activity, skill competition or group meeting members sign up for.
+
+    ``audience`` is a `storage.audiences.Audience` in JSON: who sees it and may
+    sign up. ``schedule_version`` grows whenever the time changes, so reminders
+    planned for the old time are told apart from the new ones.
+    """
+
+    __tablename__ = "activities"
+    __table_args__ = (
+        Index("ix_activities_status_starts_at", "status", "starts_at"),
+        CheckConstraint(_OFFERING_STATUS, name="status"),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity"),
+        CheckConstraint(_SEATS_FIT, name="seats"),
+        CheckConstraint("ends_at > starts_at", name="times"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    photo_file_id: Mapped[str | None] = mapped_column(String(255))
+    place: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    signup_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0)
+    tickets: Mapped[int] = mapped_column(Integer, default=0)
+    guests_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default=OfferingStatus.DRAFT.value)
+    checkin_code: Mapped[str] = mapped_column(String(8))
+    schedule_version: Mapped[int] = mapped_column(Integer, default=1)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ActivitySignup(Base):
+    """One member's place at an activity: seated or waitlisted, with their guest if any."""
+
+    __tablename__ = "activity_signups"
+    __table_args__ = (
+        Index("uq_activity_signups_member", "activity_id", "member_id", unique=True),
+        Index("ix_activity_signups_line", "activity_id", "status", "ticket"),
+        CheckConstraint(_SIGNUP_STATUS, name="status"),
+        CheckConstraint("seats BETWEEN 1 AND 2", name="seats"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    seats: Mapped[int] = mapped_column(SmallInteger, default=1)  # 2 = with a guest
+    ticket: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    seated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checkin_attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+
+class ActivityRating(Base):
+    """A participant's 1–5 rating of an activity after it ended, with an optional comment."""
+
+    __tablename__ = "activity_ratings"
+    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),)
+
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    stars: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ReminderMark(Base):
+    """That one reminder (or rating request) was enqueued for one member: never twice.
+
+    The job inserts marks with ON CONFLICT DO NOTHING and enqueues only for the
+    rows it inserted, so two instances or a restart cannot double a reminder.
+    ``kind`` is "act" (activity), "trs" (training session) or "rate";
+    ``version`` is the target's schedule version, so a moved time plans anew.
+    """
+
+    __tablename__ = "reminder_marks"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    target_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    offset_minutes: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Training(Base):
+    """A vocational course: sessions, capacity, deadline, optional approval of each enrolment.
+
+    ``required_sessions`` is how many sessions a member must attend to complete
+    it (None: all of them).
+    """
+
+    __tablename__ = "trainings"
+    __table_args__ = (
+        Index("ix_trainings_status_signup_deadline", "status", "signup_deadline"),
+        CheckConstraint(_OFFERING_STATUS, name="status"),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity"),
+        CheckConstraint(_SEATS_FIT, name="seats"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0)
+    tickets: Mapped[int] = mapped_column(Integer, default=0)
+    signup_deadline: Mapped[datetime] = mapped_column(UTCDateTime())
+    needs_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    required_sessions: Mapped[int | None] = mapped_column(SmallInteger)
+    status: Mapped[str] = mapped_column(String(16), default=OfferingStatus.DRAFT.value)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TrainingSession(Base):
+    """One meeting of a course, at a place or online."""
+
+    __tablename__ = "training_sessions"
+    __table_args__ = (
+        Index("ix_training_sessions_training_id_starts_at", "training_id", "starts_at"),
+        Index("ix_training_sessions_starts_at", "starts_at"),
+        CheckConstraint("ends_at > starts_at", name="times"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id", ondelete="CASCADE"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    place: Mapped[str] = mapped_column(String(200), default="")
+    online_link: Mapped[str | None] = mapped_column(String(300))
+    schedule_version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class TrainingEnrolment(Base):
+    """A member's enrolment in a course: pending approval, seated, waitlisted or rejected."""
+
+    __tablename__ = "training_enrolments"
+    __table_args__ = (
+        Index("uq_training_enrolments_member", "training_id", "member_id", unique=True),
+        Index("ix_training_enrolments_line", "training_id", "status", "ticket"),
+        CheckConstraint(_SIGNUP_STATUS, name="status"),
+        CheckConstraint("seats = 1", name="seats"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    training_id: Mapped[int] = mapped_column(ForeignKey("trainings.id", ondelete="CASCADE"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    seats: Mapped[int] = mapped_column(SmallInteger, default=1)
+    ticket: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    seated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    reject_reason: Mapped[str | None] = mapped_column(Text)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TrainingAttendance(Base):
+    """A member was present at one session (marked by a cadre)."""
+
+    __tablename__ = "training_attendance"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("training_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    marked_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))

@@ -124,21 +124,29 @@ class CallLog:
         limit: int = 100,
         method: str | None = None,
         bot_id: int | None = None,
+        exclude: frozenset[str] = frozenset(),
+        newest: bool = False,
     ) -> list[CallRecord]:
-        """Records with ``seq > after`` in the order they finished, optionally filtered."""
+        """Records with ``seq > after`` in the order they finished, optionally filtered.
+
+        ``exclude`` names methods to leave out (lower case), e.g. the endless
+        ``getupdates`` of a polling bot; ``newest`` keeps the last ``limit``
+        records instead of the first, for a panel that shows what just happened.
+        """
         wanted = method.lower() if method else None
         found: list[CallRecord] = []
         for record in self._records:
             if record.seq <= after:
                 continue
-            if wanted is not None and record.method.lower() != wanted:
+            name = record.method.lower()
+            if (wanted is not None and name != wanted) or name in exclude:
                 continue
             if bot_id is not None and record.bot_id != bot_id:
                 continue
             found.append(record)
-            if len(found) >= limit:
+            if len(found) >= limit and not newest:
                 break
-        return found
+        return found[-limit:] if newest else found
 
     def stats(self) -> dict[str, Any]:
         """Counters for the diagnostics panel."""

@@ -24,6 +24,12 @@ Users
     POST   /users/{user_id}/unblock    {bot_id?} -> {chat_id, update_id}
     GET    /users/{user_id}/callbacks  ?bot_id  the user's button presses with the bot's answers
     POST   /join                       {user_id, invite_link, bot_id?} -> {chat, ...produced}
+    GET    /invite                     ?link  the group an invite link leads to and whether it
+                                       still works -> {invite_link, chat_id, title, usable, ...}
+    GET    /people                     ?bot_id  every person with their chat list (the private
+                                       chat with the bot first, started or not, then groups;
+                                       each with a ``last`` message preview) and ``info`` from
+                                       the server's ``user_info`` hook ({} if none or it failed)
 
 Groups and members
     POST   /groups                     {title, id?, username?, members?, admins?, creator?,
@@ -56,7 +62,8 @@ Messages (user side)
     GET    /callbacks/{query_id}       a press and (once answered) text / show_alert / url
     GET    /chats/{chat_id}/keyboard   ?user_id&bot_id  reply keyboard the user sees, or null
     GET    /chats/{chat_id}/actions    ?bot_id&within=5  chat actions sent in the last seconds
-    GET    /chats/{chat_id}/commands   ?user_id&bot_id  command menu the user sees there
+    GET    /chats/{chat_id}/commands   ?user_id&bot_id  command menu the user sees there (also
+                                       in a private chat not started yet)
     GET    /commands                   ?bot_id  every stored (scope, language) command list
     GET    /files/{file_id}            the file's bytes (for media in the web chat)
 
@@ -67,7 +74,8 @@ Watching
                                        callback_answer keyboard member commands pin call
                                        webhook reset
     GET    /stream                     ?after=0 (or Last-Event-ID)&types&chat_id
-                                       the same events as server-sent events
+                                       the same events as server-sent events (an ``after``
+                                       past the newest event, from an earlier server, means now)
     GET    /updates/{update_id}        ?bot_id&wait=(fetched|done)&timeout=0  whether the bot
                                        fetched / acknowledged the update (done = acknowledged
                                        or dropped)
@@ -76,7 +84,8 @@ Watching
                                        -> {idle}
 
 Diagnostics and faults
-    GET    /calls                      ?after=0&limit=100&method&bot_id -> {calls, last_seq}
+    GET    /calls                      ?after=0&limit=100&method&bot_id&exclude=a,b&newest=false
+                                       -> {calls, last_seq}; newest=true gives the last ``limit``
     GET    /stats                      call counters, 429s sent, limiter buckets, fault rules
     GET    /limits                     limit settings
     PUT    /limits                     {enforce?, global_rate?, per_chat_rate?, per_chat_burst?,
@@ -100,7 +109,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_request import FileField
 
-from bot.sandbox import views
+from bot.sandbox import people, views
 from bot.sandbox.actions import Actions
 from bot.sandbox.commands import visible_commands
 from bot.sandbox.errors import ApiError, ControlError
@@ -196,12 +205,18 @@ class ControlApi:
     """Handlers of the control API for one sandbox server."""
 
     def __init__(
-        self, world: World, actions: Actions, limiter: RateLimiter, faults: FaultInjector
+        self,
+        world: World,
+        actions: Actions,
+        limiter: RateLimiter,
+        faults: FaultInjector,
+        user_info: people.UserInfo | None = None,
     ) -> None:
         self.world = world
         self.actions = actions
         self.limiter = limiter
         self.faults = faults
+        self.user_info = user_info
 
     def app(self) -> web.Application:
         """The control API as an application to mount at ``/sandbox/api``."""
@@ -215,6 +230,8 @@ class ControlApi:
         r.add_post("/users/{user_id}/unblock", self.unblock)
         r.add_get("/users/{user_id}/callbacks", self.user_callbacks)
         r.add_post("/join", self.join)
+        r.add_get("/invite", self.invite)
+        r.add_get("/people", self.list_people)
         r.add_post("/groups", self.create_group)
         r.add_get("/chats/{chat_id}", self.get_chat)
         r.add_post("/chats/{chat_id}/members", self.add_member)
@@ -361,6 +378,29 @@ class ControlApi:
             ),
         )
         return _reply({"chat": views.chat(self.world, chat), **produced})
+
+    async def invite(self, request: web.Request) -> web.Response:
+        link = self.world.invite_links.get(str(request.query.get("link") or "").strip())
+        if link is None:
+            raise ControlError(404, "invite link is invalid (INVITE_HASH_INVALID)")
+        group = self.actions.group(link.chat_id)
+        expired = link.expire_date is not None and link.expire_date <= self.world.now()
+        full = link.member_limit is not None and link.joined >= link.member_limit
+        return _reply(
+            {
+                "invite_link": link.link,
+                "chat_id": group.id,
+                "title": group.title,
+                "is_revoked": link.is_revoked,
+                "expired": expired,
+                "full": full,
+                "usable": not (link.is_revoked or expired or full),
+            }
+        )
+
+    async def list_people(self, request: web.Request) -> web.Response:
+        bot = self.actions.bot(_int(request.query, "bot_id"))
+        return _reply(await people.people(self.world, bot, self.user_info))
 
     # ================================================================== groups
 
@@ -569,11 +609,13 @@ class ControlApi:
 
     async def chat_commands(self, request: web.Request) -> web.Response:
         query = request.query
-        chat = self._chat(request, query)
+        bot = self.actions.bot(_int(query, "bot_id"))
+        chat = self._chat_if_started(request, query)
+        if chat is None:  # a newcomer sees the private-chat menu before writing (e.g. /start)
+            chat = ChatRecord(id=_path_int(request, "chat_id"), type="private", bot_id=bot.id)
         user_id = _int(query, "user_id", chat.id if chat.is_private else None)
         if user_id is None:
             raise ControlError(400, "user_id is required for groups")
-        bot = self.actions.bot(_int(query, "bot_id"))
         scope, commands = visible_commands(bot, chat, self.actions.user(user_id))
         return _reply({"scope": scope, "commands": commands})
 
@@ -626,6 +668,9 @@ class ControlApi:
         after = _int(request.headers, "Last-Event-ID", None)
         if after is None:
             after = _int(query, "after", 0) or 0
+        # A page that followed an earlier server (one without a state file numbers
+        # events from 1 again) would otherwise wait for numbers it has already seen.
+        after = min(after, self.world.events.last_seq)
         response = web.StreamResponse(
             headers={
                 "Content-Type": "text/event-stream",
@@ -682,11 +727,14 @@ class ControlApi:
 
     async def calls(self, request: web.Request) -> web.Response:
         query = request.query
+        excluded = query.get("exclude") or ""
         found = self.world.calls.page(
             after=_int(query, "after", 0) or 0,
             limit=_int(query, "limit", 100) or 100,
             method=query.get("method") or None,
             bot_id=_int(query, "bot_id"),
+            exclude=frozenset(m.lower() for m in excluded.split(",") if m),
+            newest=_flag(query, "newest", False),
         )
         last = found[-1].seq if found else _int(query, "after", 0) or 0
         return _reply({"calls": [c.to_json() for c in found], "last_seq": last})

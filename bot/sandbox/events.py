@@ -31,6 +31,8 @@ EVENT_TYPES = frozenset(
         "reset",
     }
 )
+# Events that leave nothing lasting behind: a saver need not write the world for them.
+TRANSIENT_EVENT_TYPES = frozenset({"call", "action"})
 
 
 @dataclass
@@ -52,12 +54,30 @@ class EventLog:
     def __init__(self, maxlen: int = 20000) -> None:
         self._events: deque[Event] = deque(maxlen=maxlen)
         self._seq = 0
+        self._state_seq = 0
         self._notifier = Notifier()
         self.closed = False
 
     @property
     def last_seq(self) -> int:
         return self._seq
+
+    @property
+    def last_state_seq(self) -> int:
+        """The last event that changed lasting state (not a call or a chat action).
+
+        The state saver compares it with what it wrote last, so an idle world is
+        never rewritten and a busy one is written soon after it changes.
+        """
+        return self._state_seq
+
+    def continue_from(self, seq: int) -> None:
+        """Number new events after ``seq``: a reloaded world keeps its followers' place.
+
+        A page that reconnects with ``Last-Event-ID`` after a restart then gets the
+        new events instead of waiting for numbers it has already seen.
+        """
+        self._seq = max(self._seq, seq)
 
     def emit(self, type_: str, chat_id: int | None = None, **data: Any) -> Event:
         """Record an event and wake everyone waiting for news."""
@@ -66,6 +86,8 @@ class EventLog:
         self._seq += 1
         event = Event(self._seq, type_, time.time(), {"chat_id": chat_id, **data})
         self._events.append(event)
+        if type_ not in TRANSIENT_EVENT_TYPES:
+            self._state_seq = self._seq
         self._notifier.notify()
         return event
 

@@ -25,6 +25,8 @@ from bot.sandbox.bot_api import BotApi
 from bot.sandbox.control import PREFIX, ControlApi
 from bot.sandbox.files import MAX_UPLOAD_BYTES
 from bot.sandbox.limits import FaultInjector, LimitSettings, RateLimiter
+from bot.sandbox.people import UserInfo
+from bot.sandbox.persist import StateKeeper
 from bot.sandbox.state import World
 from bot.sandbox.webhook import WebhookDelivery
 
@@ -41,7 +43,14 @@ def _default_bots() -> dict[str, str]:
 
 @dataclass
 class SandboxOptions:
-    """How to run a sandbox server. ``bots`` maps each accepted token to the bot's username."""
+    """How to run a sandbox server. ``bots`` maps each accepted token to the bot's username.
+
+    ``bot_names`` optionally gives a bot (by token) the display name people see.
+    ``state_file`` keeps the world across restarts (loaded at start, saved every
+    ``save_interval`` seconds when it changed and at stop; see
+    :mod:`bot.sandbox.persist`). ``user_info`` lets the program around the sandbox
+    add what it knows about a person to the web chat's people list (e.g. a role).
+    """
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -56,6 +65,10 @@ class SandboxOptions:
     webhook_max_backoff: float = 5.0
     webhook_timeout: float = 10.0
     shutdown_timeout: float = 2.0
+    bot_names: dict[str, str] = field(default_factory=dict)
+    state_file: Path | None = None
+    save_interval: float = 2.0
+    user_info: UserInfo | None = None
 
 
 class SandboxServer:
@@ -68,7 +81,7 @@ class SandboxServer:
         for token in self.options.bots:
             if not _TOKEN.match(token):
                 raise ValueError(f"bot token {token!r} is not of the form <bot id>:<secret>")
-        self.state = World(self.options.bots)
+        self.state = World(self.options.bots, names=self.options.bot_names)
         self.actions = Actions(self.state)
         self.limiter = RateLimiter(
             LimitSettings(
@@ -89,6 +102,12 @@ class SandboxServer:
         )
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.AppRunner | None = None
+        self._loaded = False
+        self.keeper: StateKeeper | None = None
+        if self.options.state_file is not None:
+            self.keeper = StateKeeper(
+                self.state, self.options.state_file, self.options.save_interval
+            )
         self.base_url: str | None = None
 
     # ------------------------------------------------------------------ services
@@ -122,7 +141,9 @@ class SandboxServer:
             self.state, self.actions, self.limiter, self.faults, self.webhooks, self._fetch_url
         )
         app.add_routes(bot_api.routes())
-        control = ControlApi(self.state, self.actions, self.limiter, self.faults)
+        control = ControlApi(
+            self.state, self.actions, self.limiter, self.faults, self.options.user_info
+        )
         app.add_subapp(PREFIX, control.app())
         app.router.add_get("/", self._index)
         app.router.add_get("/static/{path:.*}", self._static)
@@ -148,11 +169,18 @@ class SandboxServer:
     # ------------------------------------------------------------------ life cycle
 
     async def start(self) -> str:
-        """Start serving; return the base URL, e.g. ``http://127.0.0.1:8081``."""
+        """Load the saved world (if any), start serving; return the base URL.
+
+        The URL looks like ``http://127.0.0.1:8081``. A port in use raises
+        ``OSError`` and leaves nothing running.
+        """
         if self._runner is not None:
             raise RuntimeError("the sandbox server is already running")
         if self.state.closed:
             raise RuntimeError("a stopped sandbox server can't be restarted; make a new one")
+        if self.keeper is not None and not self._loaded:
+            self.keeper.load()
+            self._loaded = True
         runner = web.AppRunner(
             self.build_app(),
             handler_cancellation=True,
@@ -170,15 +198,19 @@ class SandboxServer:
         host, port = runner.addresses[0][:2]
         shown = f"[{host}]" if ":" in host else host
         self.base_url = f"http://{shown}:{port}"
+        if self.keeper is not None:
+            self.keeper.start()
         return self.base_url
 
     async def stop(self) -> None:
-        """Answer pending long polls, stop webhook delivery and close the server."""
+        """Answer pending long polls, stop webhook delivery, close the server, save the world."""
         self.state.close()
         await self.webhooks.close()
         if self._runner is not None:
             runner, self._runner = self._runner, None
             await runner.cleanup()
+            if self.keeper is not None:
+                await self.keeper.stop()
         if self._session is not None:
             await self._session.close()
             self._session = None

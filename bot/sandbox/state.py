@@ -366,6 +366,10 @@ class UpdateQueue:
         if dropped:
             self.changed.notify()
 
+    def continue_from(self, next_id: int) -> None:
+        """Hand out ids from ``next_id`` on (never lower): a reloaded world keeps counting."""
+        self._next_id = max(self._next_id, next_id)
+
     def drop_all(self) -> int:
         """Forget every pending update (drop_pending_updates); return how many."""
         count = len(self.pending)
@@ -443,14 +447,23 @@ def new_file_id() -> str:
 class World:
     """All sandbox state. One per server; safe to read and change from the server's loop."""
 
-    def __init__(self, bots: Mapping[str, str], clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        bots: Mapping[str, str],
+        clock: Callable[[], float] = time.time,
+        names: Mapping[str, str] | None = None,
+    ) -> None:
+        """``bots`` maps tokens to usernames; ``names`` optionally gives a bot a display name."""
         self.clock = clock
         self.bots: dict[int, BotAccount] = {}
         self.tokens: dict[str, int] = {}
         self.users: dict[int, UserRecord] = {}
         for token, username in bots.items():
             bot_id = int(token.split(":", 1)[0])
-            user = UserRecord(bot_id, username, username=username, language_code=None, is_bot=True)
+            first_name = (names or {}).get(token) or username
+            user = UserRecord(
+                bot_id, first_name, username=username, language_code=None, is_bot=True
+            )
             self.bots[bot_id] = BotAccount(token=token, user=user)
             self.tokens[token] = bot_id
             self.users[bot_id] = user
@@ -486,6 +499,15 @@ class World:
     def next_file_number(self) -> int:
         self._file_counter += 1
         return self._file_counter
+
+    @property
+    def file_counter(self) -> int:
+        """How many files were stored so far (their paths are numbered by it)."""
+        return self._file_counter
+
+    def continue_file_numbers(self, count: int) -> None:
+        """Number new files after ``count``, so a reloaded world never reuses a file path."""
+        self._file_counter = max(self._file_counter, count)
 
     # ------------------------------------------------------------------ lookups
 

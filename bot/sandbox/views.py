@@ -46,7 +46,7 @@ def media(record: FileRecord) -> JSON:
     }
 
 
-def _service(world: World, service: dict[str, Any]) -> JSON:
+def service_view(world: World, service: dict[str, Any]) -> JSON:
     """A service message's facts plus an English sentence for display."""
     data: JSON = dict(service)
     if "new_chat_members" in service:
@@ -82,7 +82,7 @@ def message(world: World, chat: ChatRecord, record: MessageRecord) -> JSON:
         "edited": record.edit_date is not None,
         "edit_date": record.edit_date,
         "deleted": record.deleted,
-        "service": _service(world, record.service) if record.service else None,
+        "service": service_view(world, record.service) if record.service else None,
         "forward_origin": record.forward_origin,
         "protected": record.protect_content,
     }

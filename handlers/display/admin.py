@@ -47,6 +47,12 @@ def home_keyboard(scope: Scope) -> InlineKeyboardMarkup:
                 _button(scope._("🏢 Departments"), cb.ADMIN_DEPARTMENTS.pack()),
                 _button(scope._("🎯 Interest groups"), cb.ADMIN_GROUPS.pack()),
             ],
+            [_button(scope._("🎉 Greetings"), cb.GREET_HOME.pack())],
+            [_button(scope._("🗳 Polls"), cb.POLL_SETTINGS.pack())],
+            [
+                _button(scope._("📢 Broadcast"), cb.BROADCAST_NEW.pack()),
+                _button(scope._("📋 Broadcasts"), cb.BROADCAST_LIST.pack(0)),
+            ],
         ]
     )
 

@@ -179,10 +179,14 @@ async def test_sensitive_payload_is_sealed_bound_and_erased(
     assert (await row(sessions, "test:2")).payload == reply
 
 
-async def test_sensitive_rows_need_the_cipher(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_sensitive_rows_need_the_cipher_and_payloads_their_shape(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with transaction(sessions) as session:
         with pytest.raises(outbox.PayloadError):
             await outbox.enqueue_many(session, [item(1, sensitive=True)], now=T0)
+        with pytest.raises(outbox.PayloadError):
+            await outbox.enqueue_many(session, [item(2, payload={"text": "hi"})], now=T0)
 
 
 def test_payloads_are_validated() -> None:

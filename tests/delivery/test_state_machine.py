@@ -198,7 +198,7 @@ async def _scenario(ops: list[Op]) -> None:
             await engine.dispose()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(OPS, min_size=1, max_size=30))
 def test_any_history_respects_the_table_and_drains_to_final_states(ops: list[Op]) -> None:
     asyncio.run(_scenario(ops))

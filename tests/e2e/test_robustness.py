@@ -191,7 +191,7 @@ async def test_commands_published_per_scope_and_language(bot: BotHarness) -> Non
     assert "admin" in {c for c, _ in await admin.commands()}
     assert "🛠 管理" in flat(await admin.reply_keyboard())
     cadre_commands = {c for c, _ in await member.commands(chat=CADRE_CHAT)}
-    assert cadre_commands == {"help", "cancel"}
+    assert cadre_commands == {"help", "cancel", "cases", "case", "grievance_stats"}
 
 
 async def test_members_listing_pages(bot: BotHarness) -> None:

@@ -1,0 +1,321 @@
+"""Broadcast to N members through the real worker and the sandbox; print how it went.
+
+    .venv/bin/python benchmarks/broadcast.py --rate 30 --members 10000
+    .venv/bin/python benchmarks/broadcast.py --rate 30 --members 2000      # quicker
+    .venv/bin/python benchmarks/broadcast.py --rate 1000 --members 10000   # paid broadcast
+    .venv/bin/python benchmarks/broadcast.py --database postgres ...       # scratch database
+
+The sandbox (in this process) enforces ``--rate`` messages/s overall and
+Telegram's 1/s per chat; the worker (in a child process, like a bot instance)
+is configured with the same rate. Printed: enqueue time, achieved rate ÷ rate
+(target ≥ 0.95), 429s the sandbox sent (target 0), duplicates and losses as the
+members saw them (target 0), wall time, and the worker's peak memory
+(tracemalloc peak of Python allocations, and ru_maxrss of the whole process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import secrets
+import signal
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, text
+
+from bot.sandbox import SandboxOptions, SandboxServer
+from jobs.delivery import DeliveryConfig, DeliveryWorker
+from jobs.sender import BotSender
+from storage import outbox
+from storage.db import make_engine, make_session_factory, transaction
+from storage.migrate import upgrade
+from storage.models import Member, Outbox, utcnow
+
+TOKEN = "777000777:BENCH-broadcast-token-abcdefghijklm"
+BOT_ID = 777000777
+SECRET = "bench-secret-key-0123456789abcdef0123456789"
+FIRST_USER = 500_000_001
+GROUP = "broadcast:bench"
+PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+# The worker, in a child process -------------------------------------------------------
+
+
+class TimedSender:
+    """Wraps the real sender to note when each accepted message went out."""
+
+    def __init__(self, inner: BotSender) -> None:
+        self.inner = inner
+        self.first = 0.0
+        self.last = 0.0
+        self.count = 0
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def send(self, method: str, params: dict[str, Any]) -> int | None:
+        result = await self.inner.send(method, params)
+        now = time.monotonic()
+        if self.count == 0:
+            self.first = now
+        self.last = now
+        self.count += 1
+        return result
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def child(args: argparse.Namespace) -> None:
+    if args.tracemalloc == "on":
+        tracemalloc.start()
+    engine = make_engine(args.database_url)
+    config = DeliveryConfig(
+        rate=args.rate, batch=args.batch, concurrency=args.concurrency, poll=0.5
+    )
+    sender = TimedSender(BotSender.for_api(TOKEN, args.api_url, config))
+    worker = DeliveryWorker(
+        make_session_factory(engine),
+        sender,  # type: ignore[arg-type]
+        config=config,
+        cipher=outbox.outbox_cipher(SECRET),
+    )
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    await worker.start()
+    print("ready", flush=True)
+    await stop.wait()
+    await worker.stop()
+    await engine.dispose()
+    peak = tracemalloc.get_traced_memory()[1] if args.tracemalloc == "on" else 0
+    report = {
+        "sent": sender.count,
+        "first": sender.first,
+        "last": sender.last,
+        "stats": dict(worker.stats),
+        "tracemalloc_peak": peak,
+        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "cpu_seconds": time.process_time(),
+    }
+    print(json.dumps(report), flush=True)
+
+
+# The run, in this process ---------------------------------------------------------------
+
+
+async def scratch_database(kind: str, folder: str) -> tuple[str, str | None]:
+    """A fresh database URL, and the PostgreSQL database to drop afterwards."""
+    if kind == "sqlite":
+        return f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}", None
+    name = f"union_bench_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}", name
+
+
+async def drop_database(name: str) -> None:
+    admin = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+async def prepare(database_url: str, members: int) -> float:
+    """Migrate, register the members, enqueue the broadcast; return the enqueue time."""
+    engine = make_engine(database_url)
+    await upgrade(engine)
+    sessions = make_session_factory(engine)
+    now = utcnow()
+    ids = range(FIRST_USER, FIRST_USER + members)
+    async with transaction(sessions) as session:
+        await session.execute(
+            insert(Member),
+            [
+                {
+                    "telegram_id": tid,
+                    "name": f"M{tid}",
+                    "language": "zh_CN",
+                    "role": "member",
+                    "active": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for tid in ids
+            ],
+        )
+    started = time.perf_counter()
+    async with transaction(sessions) as session:
+        rows = await session.execute(select(Member.id, Member.telegram_id))
+        await outbox.enqueue_many(
+            session,
+            (
+                outbox.Outgoing(
+                    key=f"{GROUP}:member:{member_id}",
+                    kind="broadcast",
+                    chat_id=telegram_id,
+                    member_id=member_id,
+                    group_key=GROUP,
+                    payload=outbox.payload(
+                        "sendMessage", text=f"通知 {telegram_id}", parse_mode=None
+                    ),
+                )
+                for member_id, telegram_id in rows
+            ),
+            now=now,
+        )
+    enqueue_seconds = time.perf_counter() - started
+    await engine.dispose()
+    return enqueue_seconds
+
+
+async def watch(database_url: str, members: int, rate: float) -> None:
+    """Print progress every few seconds until the broadcast is done."""
+    engine = make_engine(database_url)
+    sessions = make_session_factory(engine)
+    try:
+        while True:
+            async with sessions() as session:
+                progress = await outbox.group_progress(session, GROUP, now=utcnow(), rate=rate)
+            if progress.done:
+                return
+            eta = f"{progress.eta.total_seconds():.0f}s" if progress.eta else "?"
+            print(
+                f"  … sent {progress.count(outbox.Status.SENT):>6}/{members}"
+                f"  rate {progress.rate or 0:7.1f}/s  eta {eta}",
+                flush=True,
+            )
+            await asyncio.sleep(min(10.0, max(1.0, members / rate / 10)))
+    finally:
+        await engine.dispose()
+
+
+async def run(args: argparse.Namespace) -> None:
+    server = SandboxServer(
+        SandboxOptions(
+            port=0,
+            bots={TOKEN: "BenchBot"},
+            enforce_limits=True,
+            global_rate=args.rate,
+            per_chat_rate=1.0,
+            per_chat_burst=3,
+        )
+    )
+    base_url = await server.start()
+    for tid in range(FIRST_USER, FIRST_USER + args.members):
+        server.actions.create_user(f"M{tid}", user_id=tid)
+        server.actions.open_private(BOT_ID, tid)
+    folder = tempfile.mkdtemp(prefix="union-bench-")
+    database_url, pg_name = await scratch_database(args.database, folder)
+    try:
+        enqueue_seconds = await prepare(database_url, args.members)
+        print(f"enqueued {args.members} rows in {enqueue_seconds:.2f}s ({args.database})")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--child",
+            "--api-url",
+            base_url,
+            "--database-url",
+            database_url,
+            "--rate",
+            str(args.rate),
+            "--batch",
+            str(args.batch),
+            "--concurrency",
+            str(args.concurrency),
+            "--tracemalloc",
+            args.tracemalloc,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        assert process.stdout is not None
+        started = time.monotonic()
+        assert (await process.stdout.readline()).strip() == b"ready"
+        await watch(database_url, args.members, args.rate)
+        wall = time.monotonic() - started
+        process.send_signal(signal.SIGTERM)
+        report = json.loads((await process.stdout.readline()) or b"{}")
+        await process.wait()
+        engine = make_engine(database_url)
+        async with engine.connect() as conn:
+            statuses = dict(
+                (s, n)
+                for s, n in await conn.execute(
+                    select(Outbox.status, text("count(*)")).group_by(Outbox.status)
+                )
+            )
+        await engine.dispose()
+    finally:
+        if pg_name:
+            await drop_database(pg_name)
+    seen = [
+        sum(
+            1
+            for m in server.state.private[(BOT_ID, tid)].messages.values()
+            if m.sender_id == BOT_ID
+        )
+        for tid in range(FIRST_USER, FIRST_USER + args.members)
+    ]
+    rate_limited = server.state.calls.rate_limited
+    await server.stop()
+    span = report["last"] - report["first"]
+    achieved = (report["sent"] - 1) / span if span > 0 else 0.0
+    print(f"members            {args.members}")
+    print(
+        f"limit / worker     {args.rate:g} msg/s (batch {args.batch}, {args.concurrency} in flight)"
+    )
+    print(f"achieved rate      {achieved:.1f} msg/s = {achieved / args.rate:.3f} of the limit")
+    print(f"429s seen          {rate_limited}")
+    print(f"duplicates         {sum(1 for n in seen if n > 1)}")
+    print(f"losses             {sum(1 for n in seen if n == 0)}")
+    print(f"rows               {statuses}")
+    print(f"wall time          {wall:.1f}s (ideal {args.members / args.rate:.1f}s)")
+    if args.tracemalloc == "on":
+        print(f"peak (tracemalloc) {report['tracemalloc_peak'] / 2**20:.1f} MiB")
+    else:
+        print("peak (tracemalloc) not traced at this rate (--tracemalloc on to force)")
+    print(f"peak (ru_maxrss)   {report['maxrss_kib'] / 1024:.1f} MiB (worker process)")
+    cpu_ms = report["cpu_seconds"] / max(1, report["sent"]) * 1000
+    print(f"worker CPU         {report['cpu_seconds']:.1f}s ({cpu_ms:.2f} ms per message)")
+    print(f"sandbox CPU        {time.process_time():.1f}s (this process, with setup and checks)")
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--rate", type=float, default=30.0, help="msg/s: sandbox limit and worker")
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--batch", type=int, default=None)
+    parser.add_argument("--concurrency", type=int, default=None)
+    parser.add_argument(
+        "--tracemalloc",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="trace Python allocations in the worker (auto: only up to 200 msg/s, since "
+        "tracing costs the worker about 40%% more CPU and would cap a faster run)",
+    )
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--api-url", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    # Enough in hand and in flight for the rate: about 2 s of work, ~0.1 s of latency.
+    args.batch = args.batch or max(50, min(5000, int(args.rate * 2)))
+    args.concurrency = args.concurrency or max(16, min(64, int(args.rate / 15)))
+    if args.tracemalloc == "auto":
+        args.tracemalloc = "on" if args.rate <= 200 else "off"
+    return args
+
+
+if __name__ == "__main__":
+    arguments = parse()
+    asyncio.run(child(arguments) if arguments.child else run(arguments))

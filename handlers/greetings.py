@@ -1,0 +1,438 @@
+"""🎉 Greetings for admins: occasions on and off, texts, preview, audience, own dates.
+
+Reached from the admin panel's "🎉 Greetings" button or `/greetings`. Every
+handler is admin-only and re-reads the occasion named by the button, so a
+stale or forged press on a deleted date only gets "no longer exists". The
+sending itself is `jobs.greetings`, scheduled here.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from html import escape
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+)
+
+from bot import callbacks as cb
+from bot.i18n import N_
+from bot.menu import button_filter, main_menu
+from bot.runtime import CommandSpec, runtime_of
+from bot.scope import Context, Scope, admin_only
+from bot.settings import SUPPORTED_LANGUAGES
+from handlers.common import (
+    CANCEL_LABEL,
+    OTHER_INPUT,
+    PRIVATE,
+    TEXT_INPUT,
+    ask_for_text,
+    cancel_handlers,
+    cancel_keyboard,
+    choice_keyboard,
+    explain,
+    is_label,
+    reply,
+)
+from handlers.display import greetings as display
+from jobs import greetings as job
+from storage import greetings, occasions
+from storage.greetings import Occasion, TemplateError
+from storage.members import Conflict, NotFound
+from storage.profile_rules import TAG_MAX, InvalidInput, clean_tag
+
+log = logging.getLogger(__name__)
+
+TEXT = 0
+DRAFT = "draft_greetings"
+CONVERSATION_TIMEOUT = 30 * 60
+PREVIEW_NAME = N_("Wang Xiaoming")
+
+DATE_ERRORS: dict[str, str] = {
+    "month_day": N_("I could not read that day. Please write it like 10-18 or 10月18日."),
+    "no_such_date": N_("That day does not exist. Please check the month and day."),
+}
+
+
+def _today(scope: Scope) -> date:
+    return scope.runtime.now().astimezone(scope.settings.tz).date()
+
+
+async def _show(
+    update: Update, text: str, markup: InlineKeyboardMarkup, *, answered: bool = False
+) -> None:
+    """Edit the panel in place when a button was pressed, else send it.
+
+    ``answered``: the press already got its answer (an alert); Telegram takes one only.
+    """
+    query = update.callback_query
+    if query is not None:
+        if not answered:
+            await query.answer()
+        if query.message is not None and getattr(query.message, "text", None) is not None:
+            if query.message.text_html != text or query.message.reply_markup != markup:
+                await query.edit_message_text(text, reply_markup=markup)
+            return
+    await reply(update, text, reply_markup=markup)
+
+
+def _code(update: Update, action: cb.CallbackAction) -> str:
+    assert update.callback_query is not None
+    return str(action.unpack(update.callback_query.data)[0])
+
+
+async def _stale(update: Update, scope: Scope) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer(
+            scope._("That no longer exists. The list has been refreshed."), show_alert=True
+        )
+
+
+# Home and the next 30 days ------------------------------------------------------
+
+
+async def _render_home(update: Update, scope: Scope, *, answered: bool = False) -> None:
+    today = _today(scope)
+    found = await greetings.list_occasions(scope.session)
+    customs = greetings.custom_dates(found)
+    listed = [(o, occasions.next_occurrence(o.code, today, customs)) for o in found]
+    # Birthdays first (every day), then by the next date.
+    listed.sort(key=lambda pair: (not pair[0].is_birthday, pair[1].day if pair[1] else date.max))
+    soon = await greetings.upcoming(scope.session, today)
+    await _show(
+        update,
+        display.home_text(scope, soon),
+        display.home_keyboard(scope, listed),
+        answered=answered,
+    )
+
+
+@admin_only
+async def home(update: Update, context: Context, scope: Scope) -> None:
+    await _render_home(update, scope)
+
+
+@admin_only
+async def upcoming(update: Update, context: Context, scope: Scope) -> None:
+    today = _today(scope)
+    items = await greetings.upcoming(scope.session, today)
+    await _show(
+        update, display.upcoming_text(scope, today, items), display.upcoming_keyboard(scope)
+    )
+
+
+# One occasion -------------------------------------------------------------------
+
+
+async def _render_card(
+    update: Update, scope: Scope, occasion: Occasion, *, fresh: bool = False
+) -> None:
+    today = _today(scope)
+    customs = greetings.custom_dates(await greetings.list_occasions(scope.session))
+    next_day = occasions.next_occurrence(occasion.code, today, customs)
+    own = await greetings.own_templates(scope.session, occasion.code)
+    texts = await greetings.templates_for(scope.session, occasion)
+    day = None if occasion.is_birthday else next_day.day if next_day else today
+    recipients = await greetings.count_recipients(scope.session, occasion, day)
+    text = display.card_text(scope, occasion, next_day, texts, set(own), recipients)
+    markup = display.card_keyboard(scope, occasion, bool(own))
+    if fresh:
+        await reply(update, text, reply_markup=markup)
+    else:
+        await _show(update, text, markup)
+
+
+async def _occasion(update: Update, scope: Scope, code: str) -> Occasion | None:
+    try:
+        return await greetings.get_occasion(scope.session, code)
+    except NotFound:
+        await _stale(update, scope)
+        await _render_home(update, scope, answered=True)
+        return None
+
+
+@admin_only
+async def card(update: Update, context: Context, scope: Scope) -> None:
+    occasion = await _occasion(update, scope, _code(update, cb.GREET_OCCASION))
+    if occasion is not None:
+        await _render_card(update, scope, occasion)
+
+
+@admin_only
+async def toggle(update: Update, context: Context, scope: Scope) -> None:
+    query = update.callback_query
+    assert query is not None
+    code, back_to_card = cb.GREET_TOGGLE.unpack(query.data)
+    occasion = await _occasion(update, scope, str(code))
+    if occasion is None:
+        return
+    occasion = await greetings.set_enabled(scope.session, occasion.code, not occasion.enabled)
+    log.info(
+        "greeting %s switched %s by an admin", occasion.code, "on" if occasion.enabled else "off"
+    )
+    if back_to_card:
+        await _render_card(update, scope, occasion)
+    else:
+        await _render_home(update, scope)
+
+
+@admin_only
+async def preview(update: Update, context: Context, scope: Scope) -> None:
+    occasion = await _occasion(update, scope, _code(update, cb.GREET_PREVIEW))
+    if occasion is None:
+        return
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    today = _today(scope)
+    customs = greetings.custom_dates(await greetings.list_occasions(scope.session))
+    next_day = occasions.next_occurrence(occasion.code, today, customs)
+    day = next_day.day if next_day is not None else today
+    name = scope.member.name if scope.member is not None else scope._(PREVIEW_NAME)
+    texts = await greetings.templates_for(scope.session, occasion)
+    await reply(update, display.preview_intro(scope, occasion, name, day))
+    for language in SUPPORTED_LANGUAGES:
+        await reply(update, greetings.greeting_text(occasion, texts, language, name, day))
+    # The card again below the preview, so the admin goes on where they are looking.
+    await _render_card(update, scope, occasion, fresh=True)
+
+
+@admin_only
+async def reset(update: Update, context: Context, scope: Scope) -> None:
+    occasion = await _occasion(update, scope, _code(update, cb.GREET_RESET))
+    if occasion is None:
+        return
+    await greetings.reset_templates(scope.session, occasion.code)
+    await _render_card(update, scope, occasion)
+
+
+@admin_only
+async def delete(update: Update, context: Context, scope: Scope) -> None:
+    occasion = await _occasion(update, scope, _code(update, cb.GREET_DELETE))
+    if occasion is None:
+        return
+    if not occasion.custom:
+        await _render_card(update, scope, occasion)
+        return
+    await _show(
+        update,
+        display.delete_confirm_text(scope, occasion),
+        display.delete_confirm_keyboard(scope, occasion),
+    )
+
+
+@admin_only
+async def delete_confirmed(update: Update, context: Context, scope: Scope) -> None:
+    code = _code(update, cb.GREET_DELETE_CONFIRM)
+    try:
+        await greetings.delete_custom(scope.session, code)
+    except NotFound:
+        await _stale(update, scope)
+        await _render_home(update, scope, answered=True)
+        return
+    await _render_home(update, scope)
+
+
+# Typed input: a text, an audience, a new date -----------------------------------
+
+
+@admin_only
+async def ask_input(update: Update, context: Context, scope: Scope) -> int:
+    query = update.callback_query
+    assert query is not None and context.user_data is not None
+    data = query.data or ""
+    if cb.GREET_ADD.pattern.match(data):
+        context.user_data[DRAFT] = ("name",)
+        await query.answer()
+        await reply(
+            update,
+            scope._("Send the name of the date, for example: the union's founding day"),
+            reply_markup=cancel_keyboard(scope),
+        )
+        return TEXT
+    if cb.GREET_EDIT.pattern.match(data):
+        code, language = (str(v) for v in cb.GREET_EDIT.unpack(data))
+        occasion = await _occasion(update, scope, code)
+        if occasion is None:
+            return ConversationHandler.END
+        if language not in SUPPORTED_LANGUAGES:
+            await query.answer(scope._("This button is no longer valid."), show_alert=True)
+            return ConversationHandler.END
+        texts = await greetings.templates_for(scope.session, occasion)
+        context.user_data[DRAFT] = ("text", code, language)
+        await query.answer()
+        await reply(
+            update,
+            display.edit_prompt(scope, occasion, language, texts[language]),
+            reply_markup=cancel_keyboard(scope),
+        )
+        return TEXT
+    if cb.GREET_AUDIENCE.pattern.match(data):
+        occasion = await _occasion(update, scope, _code(update, cb.GREET_AUDIENCE))
+        if occasion is None:
+            return ConversationHandler.END
+        tags = await greetings.known_tags(scope.session)
+        context.user_data[DRAFT] = ("audience", occasion.code)
+        await query.answer()
+        await reply(
+            update,
+            display.audience_prompt(scope, occasion),
+            reply_markup=choice_keyboard(scope, [scope._(display.ALL_MEMBERS_LABEL), *tags]),
+        )
+        return TEXT
+    await query.answer(scope._("This button is no longer valid."), show_alert=True)
+    return ConversationHandler.END
+
+
+@admin_only
+async def receive_input(update: Update, context: Context, scope: Scope) -> int:
+    assert context.user_data is not None
+    draft = context.user_data.get(DRAFT)
+    text = update.effective_message.text or ""  # type: ignore[union-attr]
+    if not draft:
+        return ConversationHandler.END
+    kind, *rest = draft
+    handler = {
+        "text": _save_text,
+        "audience": _save_audience,
+        "name": _save_name,
+        "date": _save_date,
+    }[kind]
+    step = await handler(update, context, scope, text, *rest)
+    if step == ConversationHandler.END:
+        context.user_data.pop(DRAFT, None)
+    return step
+
+
+async def _done(update: Update, scope: Scope, occasion: Occasion) -> int:
+    await reply(update, scope._("Saved."), reply_markup=main_menu(scope))
+    await _render_card(update, scope, occasion, fresh=True)
+    return ConversationHandler.END
+
+
+async def _gone(update: Update, scope: Scope) -> int:
+    await reply(
+        update,
+        scope._("That date no longer exists. Nothing was saved."),
+        reply_markup=main_menu(scope),
+    )
+    return ConversationHandler.END
+
+
+async def _save_text(
+    update: Update, context: Context, scope: Scope, text: str, code: str, language: str
+) -> int:
+    try:
+        await greetings.set_template(scope.session, code, language, text)
+        occasion = await greetings.get_occasion(scope.session, code)
+    except TemplateError as error:
+        await reply(update, display.template_error(scope, error))
+        return TEXT
+    except NotFound:
+        return await _gone(update, scope)
+    return await _done(update, scope, occasion)
+
+
+async def _save_audience(
+    update: Update, context: Context, scope: Scope, text: str, code: str
+) -> int:
+    try:
+        tag = (
+            None
+            if is_label(text, display.ALL_MEMBERS_LABEL) or text.strip() == "-"
+            else clean_tag(text)
+        )
+        occasion = await greetings.set_audience(scope.session, code, tag)
+    except InvalidInput as error:
+        await reply(update, explain(scope, error, TAG_MAX))
+        return TEXT
+    except NotFound:
+        return await _gone(update, scope)
+    return await _done(update, scope, occasion)
+
+
+async def _save_name(update: Update, context: Context, scope: Scope, text: str) -> int:
+    try:
+        name = greetings.clean_occasion_name(text)
+    except InvalidInput as error:
+        await reply(update, explain(scope, error, greetings.CUSTOM_NAME_MAX))
+        return TEXT
+    if await greetings.name_taken(scope.session, name):
+        await reply(
+            update, scope._("There is already a date with that name. Please choose another.")
+        )
+        return TEXT
+    assert context.user_data is not None
+    context.user_data[DRAFT] = ("date", name)
+    await reply(
+        update,
+        scope._("On which day of the year is {name}? Write it like 10-18 or 10月18日.").format(
+            name=escape(name)
+        ),
+    )
+    return TEXT
+
+
+async def _save_date(update: Update, context: Context, scope: Scope, text: str, name: str) -> int:
+    try:
+        month, day = greetings.parse_month_day(text)
+    except InvalidInput as error:
+        await reply(update, scope._(DATE_ERRORS[error.code]))
+        return TEXT
+    try:
+        occasion = await greetings.add_custom(scope.session, name, month, day)
+    except Conflict:
+        await reply(
+            update,
+            scope._("There is already a date with that name. Nothing was saved."),
+            reply_markup=main_menu(scope),
+        )
+        return ConversationHandler.END
+    log.info("custom greeting date added by an admin")
+    return await _done(update, scope, occasion)
+
+
+def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    runtime = runtime_of(application)
+    runtime.add_command(
+        CommandSpec(
+            "greetings",
+            N_("Holiday and birthday greetings"),
+            frozenset({"admin"}),
+            110,
+        )
+    )
+    application.add_handler(CommandHandler("greetings", home, filters=PRIVATE))
+    for action, callback in (
+        (cb.GREET_HOME, home),
+        (cb.GREET_UPCOMING, upcoming),
+        (cb.GREET_OCCASION, card),
+        (cb.GREET_TOGGLE, toggle),
+        (cb.GREET_PREVIEW, preview),
+        (cb.GREET_RESET, reset),
+        (cb.GREET_DELETE, delete),
+        (cb.GREET_DELETE_CONFIRM, delete_confirmed),
+    ):
+        application.add_handler(CallbackQueryHandler(callback, pattern=action.pattern))
+    application.add_handler(
+        ConversationHandler(
+            entry_points=[
+                CallbackQueryHandler(ask_input, pattern=action.pattern)
+                for action in (cb.GREET_ADD, cb.GREET_EDIT, cb.GREET_AUDIENCE)
+            ],
+            states={
+                TEXT: [MessageHandler(TEXT_INPUT & ~button_filter(CANCEL_LABEL), receive_input)],
+            },
+            fallbacks=[*cancel_handlers(), MessageHandler(OTHER_INPUT, ask_for_text)],
+            name="greetings_input",
+            conversation_timeout=CONVERSATION_TIMEOUT,
+            allow_reentry=True,
+        )
+    )
+    job.schedule(application)

@@ -1,0 +1,144 @@
+"""Interest groups (兴趣小组) for members: browse, join, leave.
+
+Admins create and rename groups in the admin panel (`handlers.admin`); here
+members choose theirs. Being in a group puts a member in the audience of the
+activities and announcements aimed at it (`storage.audiences`).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
+
+from bot import callbacks as cb
+from bot.i18n import N_
+from bot.menu import button_filter
+from bot.runtime import CommandSpec, MenuItem, runtime_of
+from bot.scope import Context, Scope, registered
+from handlers.activities import answer, callback_args, show_panel
+from handlers.common import PRIVATE
+from storage import members
+from storage.members import NotFound
+from storage.models import InterestGroup
+
+GROUPS_ITEM = MenuItem("groups", N_("🎯 Interest groups"), order=50)
+
+
+def _list_markup(
+    scope: Scope, groups: list[InterestGroup], sizes: dict[int, int], mine: set[int]
+) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                ("✅ " if g.id in mine else "") + f"{g.name} · {sizes.get(g.id, 0)}",
+                callback_data=cb.GROUP_OPEN.pack(g.id),
+            )
+        ]
+        for g in groups
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+async def _render_list(update: Update, scope: Scope) -> None:
+    assert scope.member is not None
+    groups = await members.list_groups(scope.session)
+    sizes = await members.group_sizes(scope.session)
+    mine = {g.id for g in scope.member.groups}
+    if not groups:
+        text = scope._("There are no interest groups yet. Admins can add them.")
+    else:
+        text = "\n".join(
+            [
+                "<b>" + scope._("Interest groups") + "</b>",
+                scope._("Join a group to hear about its activities. ✅ marks yours."),
+            ]
+        )
+    await show_panel(update, text, _list_markup(scope, groups, sizes, mine))
+
+
+@registered
+async def show_groups(update: Update, context: Context, scope: Scope) -> None:
+    await answer(update)
+    await _render_list(update, scope)
+
+
+async def _render_group(update: Update, scope: Scope, group: InterestGroup) -> None:
+    assert scope.member is not None
+    size = (await members.group_sizes(scope.session)).get(group.id, 0)
+    joined = any(g.id == group.id for g in scope.member.groups)
+    lines = ["<b>" + escape(group.name) + "</b>"]
+    if group.description:
+        lines.append(escape(group.description))
+    lines.append(scope._("Members: {count}").format(count=size))
+    if joined:
+        lines.append("✅ " + scope._("You are in this group."))
+        action = InlineKeyboardButton(
+            scope._("Leave the group"), callback_data=cb.GROUP_LEAVE.pack(group.id)
+        )
+    else:
+        action = InlineKeyboardButton(
+            scope._("➕ Join"), callback_data=cb.GROUP_JOIN.pack(group.id)
+        )
+    back = InlineKeyboardButton(scope._("« All groups"), callback_data=cb.GROUPS_LIST.pack())
+    await show_panel(update, "\n".join(lines), InlineKeyboardMarkup([[action], [back]]))
+
+
+async def _group(update: Update, scope: Scope, group_id: int) -> InterestGroup | None:
+    try:
+        return await members.get_group(scope.session, group_id)
+    except NotFound:
+        await answer(update, scope._("That no longer exists. The list has been refreshed."), True)
+        await _render_list(update, scope)
+        return None
+
+
+@registered
+async def open_group(update: Update, context: Context, scope: Scope) -> None:
+    (group_id,) = callback_args(update, cb.GROUP_OPEN)
+    group = await _group(update, scope, int(group_id))
+    if group is not None:
+        await answer(update)
+        await _render_group(update, scope, group)
+
+
+@registered
+async def join(update: Update, context: Context, scope: Scope) -> None:
+    (group_id,) = callback_args(update, cb.GROUP_JOIN)
+    group = await _group(update, scope, int(group_id))
+    if group is None:
+        return
+    assert scope.member is not None
+    await members.join_group(scope.session, scope.member, group)
+    await answer(update, scope._("Welcome to {name}!").format(name=group.name))
+    await _render_group(update, scope, group)
+
+
+@registered
+async def leave(update: Update, context: Context, scope: Scope) -> None:
+    (group_id,) = callback_args(update, cb.GROUP_LEAVE)
+    group = await _group(update, scope, int(group_id))
+    if group is None:
+        return
+    assert scope.member is not None
+    await members.leave_group(scope.session, scope.member, group.id)
+    await answer(update, scope._("You left {name}.").format(name=group.name))
+    await _render_group(update, scope, group)
+
+
+def register(application: Application) -> None:
+    runtime = runtime_of(application)
+    runtime.add_menu(GROUPS_ITEM)
+    runtime.add_command(
+        CommandSpec("groups", N_("Interest groups: join"), frozenset({"private"}), 50)
+    )
+    application.add_handler(CommandHandler("groups", show_groups, filters=PRIVATE))
+    application.add_handler(MessageHandler(button_filter(GROUPS_ITEM.label) & PRIVATE, show_groups))
+    for action, callback in (
+        (cb.GROUPS_LIST, show_groups),
+        (cb.GROUP_OPEN, open_group),
+        (cb.GROUP_JOIN, join),
+        (cb.GROUP_LEAVE, leave),
+    ):
+        application.add_handler(CallbackQueryHandler(callback, pattern=action.pattern))

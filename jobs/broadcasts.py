@@ -1,0 +1,247 @@
+"""Broadcast jobs: start scheduled broadcasts at their time, keep the admin's progress current.
+
+Both are plain async functions of the runtime and the time, so tests call
+them with a fake clock; in production PTB's JobQueue wakes them
+(:func:`schedule`). The database decides what is due, so a job that runs
+twice, late, or on two instances at once does the work once:
+
+* :func:`start_due` starts a scheduled broadcast with one conditional UPDATE
+  (`storage.broadcasts.claim_due`) and enqueues its messages in the same
+  transaction, under keys the outbox refuses to repeat.
+* :func:`refresh_progress` edits each running broadcast's ONE progress
+  message at most every :data:`PROGRESS_INTERVAL` (a conditional UPDATE of
+  ``progress_at`` shares that limit between instances) and, once nothing is
+  left to send, records the report (`storage.broadcasts.finish_if_done`,
+  true for exactly one caller) and enqueues it to the admin under the key
+  ``broadcast:<id>:report``.
+
+Telegram is called only after the transaction committed, so a slow edit
+never holds a database lock, and a failed edit changes nothing stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, InlineKeyboardMarkup
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.i18n import Translator, translator
+from bot.runtime import runtime_of
+from handlers.display import broadcasts as display
+from jobs.delivery import wake_after_commit
+from storage import audiences, broadcasts, outbox
+from storage.audiences import Audience
+from storage.db import transaction
+from storage.models import Broadcast
+
+if TYPE_CHECKING:
+    from telegram.ext import Application, CallbackContext
+
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = timedelta(seconds=3)
+START_INTERVAL = timedelta(seconds=15)
+Wake = Callable[[AsyncSession], None]
+_ERRORS_KEY = "broadcast_job_errors"
+
+
+async def describe_audience(session: AsyncSession, t: Translator, broadcast: Broadcast) -> str:
+    described = await audiences.describe(session, Audience.from_json(broadcast.audience))
+    return display.describe_audience(t, described)
+
+
+async def render_status(
+    session: AsyncSession,
+    runtime: Runtime,
+    t: Translator,
+    broadcast: Broadcast,
+    now: datetime,
+    *,
+    back_page: int | None = None,
+    confirm_stop: bool = False,
+    excerpt: bool = False,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The progress message (or the /broadcasts detail view) as it reads now."""
+    tally = await broadcasts.tally(session, broadcast, now=now, rate=runtime.settings.delivery_rate)
+    text = display.status_text(
+        t,
+        broadcast,
+        tally,
+        await describe_audience(session, t, broadcast),
+        runtime.settings.tz,
+        excerpt=excerpt,
+    )
+    markup = display.status_keyboard(t, broadcast, back_page=back_page, confirm_stop=confirm_stop)
+    return text, markup
+
+
+async def enqueue_report(
+    session: AsyncSession, runtime: Runtime, broadcast: Broadcast, now: datetime
+) -> None:
+    """The report goes to the admin through the outbox: durable, and once by its key."""
+    language = await broadcasts.admin_language(
+        session, broadcast, runtime.settings.default_language
+    )
+    t = translator(language)
+    text = display.report_text(
+        t, broadcast, await describe_audience(session, t, broadcast), runtime.settings.tz
+    )
+    await outbox.enqueue(
+        session,
+        key=broadcasts.report_key(broadcast.id),
+        kind=broadcasts.REPORT_KIND,
+        chat_id=broadcast.admin_chat_id,
+        payload=outbox.payload("sendMessage", text=text),
+        now=now,
+        priority=outbox.PRIORITY_NOTICE,
+    )
+
+
+async def start_due(runtime: Runtime, now: datetime, *, wake: Wake | None = None) -> list[int]:
+    """Start the scheduled broadcasts whose time has come; the ids this call started."""
+    async with transaction(runtime.sessions) as session:
+        started = await broadcasts.claim_due(session, now)
+        if started and wake is not None:
+            wake(session)
+    if started:
+        log.info("started %d scheduled broadcast(s)", len(started))
+    return [b.id for b in started]
+
+
+async def refresh_progress(
+    runtime: Runtime, bot: Bot, now: datetime, *, wake: Wake | None = None
+) -> None:
+    """Bring every running broadcast's progress message up to date; report the finished."""
+    async with runtime.sessions() as session:
+        running = await broadcasts.unfinished(session)
+    for broadcast_id in running:
+        await refresh_one(runtime, bot, broadcast_id, now, wake=wake)
+
+
+async def refresh_one(
+    runtime: Runtime, bot: Bot, broadcast_id: int, now: datetime, *, wake: Wake | None = None
+) -> None:
+    rate = runtime.settings.delivery_rate
+    async with transaction(runtime.sessions) as session:
+        finished = await broadcasts.finish_if_done(session, broadcast_id, now=now, rate=rate)
+        if finished is not None:
+            await enqueue_report(session, runtime, finished, now)
+            if wake is not None:
+                wake(session)
+            await broadcasts.set_progress_message(
+                session, broadcast_id, finished.progress_message_id, now=now
+            )
+        elif not await broadcasts.claim_progress_turn(
+            session, broadcast_id, now=now, interval=PROGRESS_INTERVAL
+        ):
+            return
+        broadcast = await broadcasts.get(session, broadcast_id)
+        create = broadcast.progress_message_id is None and (
+            await broadcasts.claim_progress_message(session, broadcast_id)
+        )
+        language = await broadcasts.admin_language(
+            session, broadcast, runtime.settings.default_language
+        )
+        text, markup = await render_status(session, runtime, translator(language), broadcast, now)
+        chat_id, message_id = broadcast.admin_chat_id, broadcast.progress_message_id
+    if create:
+        await _send_progress(runtime, bot, broadcast_id, chat_id, text, markup, now)
+    elif message_id:
+        await edit_progress(bot, chat_id, message_id, text, markup)
+
+
+async def _send_progress(
+    runtime: Runtime,
+    bot: Bot,
+    broadcast_id: int,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+    now: datetime,
+) -> None:
+    """A scheduled broadcast has started without a message to edit: send one and keep its id."""
+    message_id: int | None = None
+    try:
+        message = await bot.send_message(chat_id, text, reply_markup=markup)
+        message_id = message.message_id
+    except TelegramError as error:
+        # None lets the next run try again; the report still goes through the outbox.
+        log.info("progress message not sent: %s", type(error).__name__)
+    async with transaction(runtime.sessions) as session:
+        await broadcasts.set_progress_message(session, broadcast_id, message_id, now=now)
+
+
+async def edit_progress(
+    bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> None:
+    try:
+        await bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
+    except BadRequest as error:
+        if "not modified" not in error.message.lower():
+            log.info("progress message not edited: %s", error.message)
+    except (Forbidden, TelegramError) as error:
+        log.info("progress message not edited: %s", type(error).__name__)
+
+
+# Wiring into PTB's JobQueue ------------------------------------------------------------
+
+
+def _log_once(context: CallbackContext[Any, Any, Any, Any], job: str, error: Exception) -> None:
+    """One line per job and error class until the job succeeds again: no flood every 3 s."""
+    seen: set[str] = context.bot_data.setdefault(_ERRORS_KEY, set())
+    kind = f"{job}:{type(error).__name__}"
+    if kind not in seen:
+        seen.add(kind)
+        # No traceback text: database errors quote their parameters (message text).
+        log.error("%s job failed with %s (logged once; retrying)", job, type(error).__name__)
+
+
+def _succeeded(context: CallbackContext[Any, Any, Any, Any], job: str) -> None:
+    seen: set[str] = context.bot_data.get(_ERRORS_KEY, set())
+    for kind in [k for k in seen if k.startswith(job + ":")]:
+        seen.discard(kind)
+
+
+async def _start_due_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    runtime = runtime_of(context)
+    try:
+        await start_due(runtime, runtime.now(), wake=lambda s: wake_after_commit(s, context))
+    except Exception as error:
+        _log_once(context, "broadcast start", error)
+    else:
+        _succeeded(context, "broadcast start")
+
+
+async def _progress_job(context: CallbackContext[Any, Any, Any, Any]) -> None:
+    runtime = runtime_of(context)
+    try:
+        await refresh_progress(
+            runtime, context.bot, runtime.now(), wake=lambda s: wake_after_commit(s, context)
+        )
+    except Exception as error:
+        _log_once(context, "broadcast progress", error)
+    else:
+        _succeeded(context, "broadcast progress")
+
+
+def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Wake the two jobs regularly; they find their work in the database."""
+    queue = application.job_queue
+    if queue is None:
+        raise RuntimeError("python-telegram-bot[job-queue] is required for broadcasts")
+    queue.run_repeating(
+        _start_due_job, interval=START_INTERVAL, first=1.0, name="broadcasts: start due"
+    )
+    queue.run_repeating(
+        _progress_job,
+        interval=PROGRESS_INTERVAL,
+        first=PROGRESS_INTERVAL,
+        name="broadcasts: progress",
+    )

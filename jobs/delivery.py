@@ -1,0 +1,531 @@
+"""The delivery worker: sends what the outbox holds, at Telegram's pace, and records the answer.
+
+One :class:`DeliveryWorker` runs per bot instance (started in `bot.app._on_start`).
+It claims due rows (`storage.outbox.claim`), sends each through
+`jobs.pacing.Pacer`, and records Telegram's answer in the row:
+
+* accepted → ``sent`` (with Telegram's message id);
+* 403 Forbidden (blocked, deactivated, kicked) → ``blocked``, and the member
+  whose chat it is gets ``blocked_at`` (`storage.members.mark_blocked`). Later
+  rows to that chat are recorded ``blocked`` without a request until the
+  member writes to the bot again (`bot.scope` clears ``blocked_at``);
+* 400 Bad Request (chat not found, bad markup…) and payloads that cannot be
+  opened → ``invalid``: resending cannot help;
+* 429 → back to ``pending`` with ``not_before = now + retry_after``, and this
+  worker's pacer pauses for that long;
+* network errors, timeouts and 5xx → retried with exponential backoff, then
+  ``failed`` with the reason once ``DELIVERY_MAX_ATTEMPTS`` is reached.
+
+Which bot sends: a separate ``telegram.Bot`` of our own, without PTB's
+``AIORateLimiter``, with its own connection pool (`jobs.transport`, aiohttp).
+Measured with `benchmarks/limiter_choice.py` against the sandbox at Telegram's
+limits — 60 members × 5 messages each, back to back, while a member taps once
+a second and is answered through the Application's bot::
+
+    sender                                   time   429s   worst reply
+    Application bot + AIORateLimiter        16.9 s   177     0.17 s
+    our pacer + own bot                     12.0 s     0     0.01 s
+    … with one injected 429 (retry 5 s):
+    Application bot + AIORateLimiter        17.0 s   171     0.15 s
+    our pacer + own bot                     17.0 s     0     0.01 s
+
+PTB's limiter paces 30/s overall and 20/min per group but nothing per private
+chat, so the back-to-back messages drew 177 answers 429 for 300 messages, which
+it retried inside the request (the outbox would never see them), slowly; and
+its sends queue in the same limiter as the members' replies. Its global hold
+on a 429 is released by the next request that completes, so in this run the
+injected 429 did not stall replies — but nor did it stop the broadcast.
+Ours: no 429 at all, replies untouched, and after the injected 429 the worker
+alone paused for the ``retry_after``.
+
+Crash safety and "at most once": a row is ``sending`` from its claim until its
+outcome is recorded. After a crash (``kill -9``), :func:`storage.outbox.recover_interrupted`
+settles rows whose lease ran out: ``at_most_once`` rows (broadcasts, greetings —
+the default) become ``failed`` ("interrupted: not resent"), others go back to
+``pending``. So nothing pending is lost and nothing is sent twice, except that
+the few rows in hand at the crash are either maybe-sent-once (at-most-once)
+or maybe-sent-twice (at-least-once). The lease is renewed while the worker
+lives, so a slow but healthy instance never has its rows taken over. Rows
+claimed but not yet tried at a clean shutdown are released to ``pending``.
+
+Timeouts are ambiguous: the request may have reached Telegram. Errors that
+prove it did not (connect errors and connect/pool timeouts, or an error answer
+from the server such as a 5xx) are always retried. When it may have
+(read timeout, connection dropped mid-answer), an at-most-once row becomes
+``failed`` ("may have been delivered, not resent") and an at-least-once row
+is retried, accepting a possible duplicate rather than a loss.
+
+Several instances share one PostgreSQL safely (claims skip each other's locked
+rows) but pace independently: ``DELIVERY_RATE`` is per instance, so split the
+budget (e.g. 12 + 12 for two). A chat's messages go out in claim order; a row
+that is retried may be overtaken by a later one to the same chat.
+
+The worker never crashes the bot: failures of the database or of the loop
+are logged once per kind (row ids and error classes only — never a member id,
+chat id or message text) and retried after a pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+import traceback
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.error import TelegramError
+
+from jobs.outcomes import Kind, Outcome, classify
+from jobs.pacing import Pacer
+from jobs.sender import BotSender, Sender
+from storage import outbox
+from storage.crypto import Cipher
+from storage.db import transaction
+from storage.models import utcnow
+from storage.outbox import ClaimedMessage, PayloadError
+
+if TYPE_CHECKING:
+    from telegram.ext import Application, CallbackContext
+
+    from bot.settings import Settings
+
+# BotSender and Sender live in jobs.sender; they are re-exported for the features
+# that build a worker of their own in tests.
+__all__ = [
+    "DELIVERY_KEY",
+    "BotSender",
+    "DeliveryConfig",
+    "DeliveryWorker",
+    "Sender",
+    "delivery_of",
+    "start_delivery",
+    "stop_delivery",
+    "wake_after_commit",
+]
+
+log = logging.getLogger(__name__)
+
+DELIVERY_KEY = "delivery"
+_RETRY_PAUSE = 2.0  # seconds before the loop tries again after a database error
+# Recorded on rows skipped without a request, because their chat already refused the bot.
+_SKIPPED_MEMBER = "member has blocked the bot"
+_SKIPPED_GROUP = "the group refused the bot"
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    """How the worker paces, batches and retries (all from settings in production)."""
+
+    rate: float = 25.0
+    batch: int = 50
+    concurrency: int = 16
+    max_attempts: int = 8
+    poll: float = 5.0
+    lease: float = 60.0
+    request_timeout: float = 15.0
+    backoff_base: float = 5.0
+    backoff_max: float = 900.0
+    per_chat_interval: float = 1.0
+    group_per_minute: int = 20
+    # Outcomes are written together after this long (or sooner when many wait):
+    # one transaction per few messages instead of one each.
+    record_delay: float = 0.2
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DeliveryConfig:
+        return cls(
+            rate=settings.delivery_rate,
+            batch=settings.delivery_batch,
+            concurrency=settings.delivery_concurrency,
+            max_attempts=settings.delivery_max_attempts,
+            poll=settings.delivery_poll_seconds,
+            lease=settings.delivery_lease_seconds,
+            request_timeout=settings.delivery_timeout_seconds,
+        )
+
+    def backoff(self, attempt: int) -> timedelta:
+        """Wait before retry number ``attempt`` (1-based): base·2^(n-1), capped."""
+        seconds = min(self.backoff_max, self.backoff_base * 2 ** max(0, attempt - 1))
+        return timedelta(seconds=seconds)
+
+
+# The worker ------------------------------------------------------------------------
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass
+class _Chat:
+    """The rows in hand for one chat, sent one after another by one task."""
+
+    queue: deque[ClaimedMessage] = field(default_factory=deque)
+    task: asyncio.Task[None] | None = None
+    in_request: ClaimedMessage | None = None
+
+
+class DeliveryWorker:
+    """Claims, paces, sends and records; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        sender: Sender,
+        *,
+        config: DeliveryConfig | None = None,
+        cipher: Cipher | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        pacer: Pacer | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.config = config or DeliveryConfig()
+        self.worker_id = worker_id or new_worker_id()
+        self.stats: Counter[str] = Counter()
+        self._sessions = sessions
+        self._sender = sender
+        self._cipher = cipher
+        self._now = clock
+        self._pacer = pacer or Pacer(
+            rate=self.config.rate,
+            per_chat_interval=self.config.per_chat_interval,
+            group_per_minute=self.config.group_per_minute,
+        )
+        self._slots = asyncio.Semaphore(self.config.concurrency)
+        self._chats: dict[int, _Chat] = {}
+        self._in_hand = 0
+        self._results: list[tuple[ClaimedMessage, Outcome]] = []
+        self._changed = asyncio.Event()
+        self._results_ready = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._logged: set[str] = set()
+
+    # ------------------------------------------------------------------ life cycle
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks) and not self._stopping
+
+    async def start(self) -> None:
+        """Recover interrupted rows, then run the loop in the background."""
+        if self._tasks:
+            raise RuntimeError("the delivery worker is already running")
+        await self._sender.start()
+        await self._recover()
+        self._tasks = [
+            asyncio.create_task(self._main(), name="delivery-claim"),
+            asyncio.create_task(self._recorder(), name="delivery-record"),
+            asyncio.create_task(self._maintenance(), name="delivery-lease"),
+        ]
+
+    def wake(self) -> None:
+        """Look for due rows now (call after a transaction that enqueued has committed)."""
+        self._changed.set()
+
+    async def stop(self) -> None:
+        """Finish requests in flight, release what was never tried, record everything."""
+        if not self._tasks or self._stopping:
+            return
+        self._stopping = True
+        self._changed.set()
+        main, recorder, maintenance = self._tasks
+        maintenance.cancel()
+        await asyncio.gather(main, maintenance, return_exceptions=True)
+        runners = [c.task for c in self._chats.values() if c.task is not None]
+        for chat in list(self._chats.values()):
+            if chat.in_request is None and chat.task is not None:
+                chat.task.cancel()  # waiting for a slot: nothing was sent
+        if runners:
+            _done, late = await asyncio.wait(runners, timeout=self.config.request_timeout + 1)
+            for task in late:
+                task.cancel()  # its row stays `sending`; recovery settles it
+            await asyncio.gather(*runners, return_exceptions=True)
+        self._results_ready.set()
+        await asyncio.gather(recorder, return_exceptions=True)
+        await self._sender.close()
+        log.info("delivery worker stopped: %s", dict(self.stats) or "nothing sent")
+
+    # ------------------------------------------------------------------ claiming
+
+    async def _main(self) -> None:
+        while not self._stopping:
+            try:
+                await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the bot must outlive a database outage
+                self._log_once("loop", "claiming due rows", None, error)
+                await self._wait_changed(_RETRY_PAUSE)
+
+    async def _step(self) -> None:
+        self._changed.clear()
+        half = max(1, self.config.batch // 2)
+        if self._in_hand > self.config.batch - half:
+            await self._wait_changed(self.config.poll)  # enough in hand: wait for room
+            return
+        room = self.config.batch - self._in_hand
+        claimed = await outbox.claim(self._sessions, self.worker_id, self._now(), room)
+        for message in claimed:
+            self._dispatch(message)
+        if claimed and len(claimed) == room:
+            await self._wait_changed(self.config.poll)
+            return
+        await self._wait_changed(await self._until_due())
+
+    async def _until_due(self) -> float:
+        async with self._sessions() as session:
+            due = await outbox.next_due(session)
+        if due is None:
+            return self.config.poll
+        wait = (due - self._now()).total_seconds()
+        return min(self.config.poll, max(0.05, wait))
+
+    async def _wait_changed(self, timeout: float) -> None:  # noqa: ASYNC109 - a deadline
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)
+
+    # ------------------------------------------------------------------ sending
+
+    def _dispatch(self, message: ClaimedMessage) -> None:
+        self._in_hand += 1
+        if message.member_blocked:
+            self._finish(message, Outcome(Kind.BLOCKED, _SKIPPED_MEMBER, attempted=False))
+            return
+        chat = self._chats.get(message.chat_id)
+        if chat is None:
+            chat = self._chats[message.chat_id] = _Chat()
+            chat.task = asyncio.create_task(self._run_chat(message.chat_id, chat))
+        chat.queue.append(message)
+
+    async def _run_chat(self, chat_id: int, chat: _Chat) -> None:
+        """Send this chat's rows in order; one task per chat keeps its 1/s limit cheap."""
+        blocked = False
+        try:
+            while chat.queue and not self._stopping:
+                message = chat.queue[0]
+                if blocked:
+                    reason = _SKIPPED_MEMBER if chat_id > 0 else _SKIPPED_GROUP
+                    outcome = Outcome(Kind.BLOCKED, reason, attempted=False)
+                else:
+                    outcome = await self._deliver(chat, message)
+                chat.queue.popleft()
+                blocked = blocked or outcome.kind is Kind.BLOCKED
+                self._finish(message, outcome)
+        finally:
+            if chat.in_request is not None:
+                # Cancelled mid-request: we cannot know if it went out. Leave the row
+                # `sending`; recovery applies the at-most-once rule to it.
+                chat.queue.remove(chat.in_request)
+                self._settled(1)
+            for message in chat.queue:
+                self._finish(message, Outcome(Kind.RELEASE, attempted=False))
+            chat.queue.clear()
+            if self._chats.get(chat_id) is chat:
+                del self._chats[chat_id]
+
+    async def _deliver(self, chat: _Chat, message: ClaimedMessage) -> Outcome:
+        try:
+            method, params = message.open(self._cipher)
+        except PayloadError as error:
+            return Outcome(Kind.INVALID, str(error), attempted=False)
+        await self._pacer.wait_chat(message.chat_id)  # without holding a connection slot
+        async with self._slots:
+            await self._pacer.acquire(message.chat_id)
+            if self._stopping:
+                return Outcome(Kind.RELEASE, attempted=False)
+            # Set until the answer is in: if we are cancelled meanwhile, the row
+            # must stay `sending` (see _run_chat), since it may have gone out.
+            chat.in_request = message
+            try:
+                message_id = await self._sender.send(method, params)
+            except Exception as error:
+                chat.in_request = None
+                outcome = classify(error, message, self.config)
+                if outcome.pause:
+                    self._pacer.pause(outcome.pause)
+                if not isinstance(error, TelegramError | PayloadError):
+                    self._log_once(f"send:{type(error).__name__}", "sending row", message.id, error)
+                return outcome
+            chat.in_request = None
+        return Outcome(Kind.SENT, message_id=message_id)
+
+    def _finish(self, message: ClaimedMessage, outcome: Outcome) -> None:
+        self.stats[outcome.kind.value] += 1
+        self._results.append((message, outcome))
+        self._results_ready.set()
+
+    def _settled(self, count: int) -> None:
+        self._in_hand -= count
+        if self._in_hand <= self.config.batch // 2:
+            self._changed.set()
+
+    @property
+    def in_hand(self) -> int:
+        """Rows this worker has claimed and not yet recorded."""
+        return self._in_hand
+
+    # ------------------------------------------------------------------ recording
+
+    async def _recorder(self) -> None:
+        """Write outcomes in batches: one transaction records many sends."""
+        while True:
+            await self._results_ready.wait()
+            if not self._stopping and len(self._results) < self.config.batch // 2:
+                await asyncio.sleep(self.config.record_delay)
+            self._results_ready.clear()
+            batch, self._results = self._results, []
+            if batch:
+                try:
+                    await self._record(batch)
+                except Exception as error:
+                    self._log_once("record", "recording outcomes", None, error)
+                    if self._stopping:
+                        return  # rows stay `sending`; recovery settles them
+                    self._results = batch + self._results  # keep them and try again
+                    await asyncio.sleep(_RETRY_PAUSE)
+                    self._results_ready.set()
+                    continue
+                self._settled(len(batch))
+            if self._stopping and not self._chats and not self._results:
+                return
+
+    async def _record(self, batch: list[tuple[ClaimedMessage, Outcome]]) -> None:
+        results = [
+            outbox.Result(
+                message,
+                _EVENTS[outcome.kind],
+                error=outcome.error,
+                telegram_message_id=outcome.message_id,
+                backoff=outcome.backoff,
+                attempted=outcome.attempted,
+            )
+            for message, outcome in batch
+        ]
+        async with transaction(self._sessions) as session:
+            await outbox.record_results(session, results, now=self._now())
+
+    # ------------------------------------------------------------------ leases
+
+    async def _maintenance(self) -> None:
+        """Renew our lease often; take over rows of dead instances now and then."""
+        renew_every = self.config.lease / 3
+        last_recover = time.monotonic()
+        while True:
+            await asyncio.sleep(renew_every)
+            try:
+                async with transaction(self._sessions) as session:
+                    await outbox.renew_claims(session, self.worker_id, self._now())
+                if time.monotonic() - last_recover >= self.config.lease:
+                    last_recover = time.monotonic()
+                    if await self._recover():
+                        self._changed.set()
+            except Exception as error:
+                self._log_once("lease", "renewing the lease", None, error)
+
+    async def _recover(self) -> int:
+        try:
+            async with transaction(self._sessions) as session:
+                found = await outbox.recover_interrupted(
+                    session, now=self._now(), lease=timedelta(seconds=self.config.lease)
+                )
+        except Exception as error:
+            self._log_once("recover", "recovering interrupted rows", None, error)
+            return 0
+        if found.dropped or found.resent:
+            log.warning(
+                "recovered rows interrupted by a crash: %d not resent (at-most-once), %d resent",
+                found.dropped,
+                found.resent,
+            )
+        return found.dropped + found.resent
+
+    def _log_once(self, kind: str, doing: str, row_id: int | None, error: BaseException) -> None:
+        """Log a failure once per kind, with where it happened but no data.
+
+        No traceback text: database errors quote their SQL parameters and other
+        exceptions may quote the payload, which would put chat ids and message
+        text in the log.
+        """
+        if kind in self._logged:
+            return
+        self._logged.add(kind)
+        frames = traceback.extract_tb(error.__traceback__)
+        ours = [f for f in frames if Path(f.filename).parent.name in ("jobs", "storage")]
+        frame = (ours or frames or [None])[-1]
+        where = f"{Path(frame.filename).name}:{frame.lineno}" if frame else "?"
+        row = f" row {row_id}" if row_id is not None else ""
+        log.error(
+            "delivery worker: %s%s failed with %s at %s (logged once; retrying)",
+            doing,
+            row,
+            type(error).__name__,
+            where,
+        )
+
+
+_EVENTS = {
+    Kind.SENT: outbox.Event.SENT,
+    Kind.BLOCKED: outbox.Event.BLOCKED,
+    Kind.INVALID: outbox.Event.INVALID,
+    Kind.RETRY: outbox.Event.RETRY,
+    Kind.FAILED: outbox.Event.FAIL,
+    Kind.RELEASE: outbox.Event.RELEASE,
+}
+
+
+# Wiring into the Application ---------------------------------------------------------
+
+
+def delivery_of(
+    target: Application[Any, Any, Any, Any, Any, Any] | CallbackContext[Any, Any, Any, Any],
+) -> DeliveryWorker | None:
+    worker = target.bot_data.get(DELIVERY_KEY)
+    return worker if isinstance(worker, DeliveryWorker) else None
+
+
+def wake_after_commit(
+    session: AsyncSession,
+    target: Application[Any, Any, Any, Any, Any, Any] | CallbackContext[Any, Any, Any, Any],
+) -> None:
+    """Call after enqueueing: the worker looks for the new rows once they are committed."""
+    worker = delivery_of(target)
+    if worker is not None:
+        outbox.on_commit(session, worker.wake)
+
+
+async def start_delivery(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Build and start this instance's worker from the runtime's settings (if enabled)."""
+    from bot.runtime import runtime_of
+
+    runtime = runtime_of(application)
+    settings = runtime.settings
+    if not settings.delivery_enabled:
+        return
+    config = DeliveryConfig.from_settings(settings)
+    worker = DeliveryWorker(
+        runtime.sessions,
+        BotSender.for_settings(settings, config),
+        config=config,
+        cipher=outbox.outbox_cipher(settings.secret_key),
+        clock=runtime.clock,
+    )
+    await worker.start()
+    application.bot_data[DELIVERY_KEY] = worker
+
+
+async def stop_delivery(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    worker = delivery_of(application)
+    if worker is not None:
+        await worker.stop()
+        del application.bot_data[DELIVERY_KEY]

@@ -1,0 +1,264 @@
+"""Scheduled grievance work: deadlines (SLA), waiting cards, failed posts, link retention.
+
+Each function takes the runtime and ``now`` (tests pass the FakeClock's time)
+and is idempotent: the database decides what is due, conditional changes and
+unique outbox keys make a second run — on a restart or another instance — do
+nothing more. PTB's JobQueue only wakes :func:`tick` (see `schedule`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram.ext import Application, ContextTypes
+
+from bot.i18n import N_
+from bot.runtime import Runtime, runtime_of
+from handlers import grievance_relay as relay
+from handlers.guards import EXTRA_GROUPS_KEY
+from jobs.delivery import wake_after_commit
+from storage import grievance_rules as rules
+from storage import grievances as service
+from storage.db import transaction
+from storage.models import GrievanceStatus as Status
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER = timedelta(minutes=15)
+MAX_CARD_ATTEMPTS = 5
+
+POST_FAILED = N_(
+    "⚠️ The bot could not post grievance {code} to the group {chat} ({reason}). "
+    "Was the bot removed from the group? The case is kept and waits; add the bot back "
+    "and it is posted again automatically."
+)
+GROUP_LOST = N_(
+    "⚠️ The bot was removed from the union group {chat}. Grievances routed there wait "
+    "until it is added back; members are still served."
+)
+
+
+@dataclass
+class TickReport:
+    """What one run did; the ids are cases whose cards need their status line redrawn."""
+
+    synced: int = 0
+    failed: int = 0
+    reposted: int = 0
+    posted: int = 0
+    escalated: int = 0
+    forgotten: int = 0
+    refresh: set[int] = field(default_factory=set)
+
+
+async def sync_posts(
+    runtime: Runtime, now: datetime, application: Application | None = None
+) -> tuple[int, int]:
+    """Learn where queued posts landed; tell admins (and once, the member) about failures."""
+    async with transaction(runtime.sessions) as session:
+        posts = await service.queued_posts(session)
+        failed = await service.sync_posts(session, posts)
+        day = now.astimezone(runtime.settings.tz).date().isoformat()
+        for post in failed:
+            case = await service.get_case(session, post.grievance_id)
+            if case is None or post.role != "card":
+                continue
+            await relay.alert_admins(
+                session,
+                runtime,
+                f"postfail:{post.chat_id}:{day}",
+                POST_FAILED,
+                now,
+                code=case.code,
+                chat=post.chat_id,
+                reason=relay.group_t(runtime).gettext("Telegram refused it"),
+            )
+            await relay.notify_member(session, runtime, case, "waiting", now)
+        if failed and application is not None:
+            wake_after_commit(session, application)
+    return len(posts), len(failed)
+
+
+async def retry_failed(
+    runtime: Runtime,
+    now: datetime,
+    application: Application | None = None,
+    *,
+    chat_id: int | None = None,
+    force: bool = False,
+) -> int:
+    """Post again the cards that failed (e.g. the bot was out of the group), with their thread."""
+    reposted = 0
+    async with transaction(runtime.sessions) as session:
+        for post in await service.failed_posts(session, chat_id):
+            if not force and post.created_at > now - RETRY_AFTER:
+                continue
+            post.state = "retried"
+            if post.role != "card":
+                continue
+            case = await service.get_case(session, post.grievance_id)
+            if case is None:
+                continue
+            attempts = sum(
+                1
+                for p in await service.posts_of(session, case.id, role="card")
+                if p.chat_id == post.chat_id
+            )
+            if attempts >= MAX_CARD_ATTEMPTS and not force:
+                continue
+            await relay.post_case(session, runtime, case, post.chat_id, now)
+            reposted += 1
+        if reposted and application is not None:
+            wake_after_commit(session, application)
+    return reposted
+
+
+NO_GROUP = N_(
+    "⚠️ Grievance {code} is waiting: no cadre group is set for it. Add the bot to the "
+    "cadre group, send any command there to learn the group's id, set CADRE_CHAT_ID "
+    "and restart the bot. Waiting cases are posted as soon as a group is set."
+)
+
+
+async def post_waiting(
+    runtime: Runtime, now: datetime, application: Application | None = None
+) -> int:
+    """Cards for cases that came while no group was configured, once one is."""
+    posted = 0
+    async with transaction(runtime.sessions) as session:
+        day = now.astimezone(runtime.settings.tz).date().isoformat()
+        for case in await service.unposted_cases(session):
+            chat = relay.route_chat(runtime, case.category)
+            if chat is None:
+                await relay.alert_admins(
+                    session, runtime, f"nogroup:{day}", NO_GROUP, now, code=case.code
+                )
+                continue
+            case.route_chat_id = chat
+            await relay.post_case(session, runtime, case, chat, now)
+            posted += 1
+        if posted and application is not None:
+            wake_after_commit(session, application)
+    return posted
+
+
+async def escalate_overdue(
+    runtime: Runtime, now: datetime, application: Application | None = None
+) -> list[int]:
+    """Cases past a deadline: re-posted, escalated upstairs, the member told. Once each."""
+    changed: list[int] = []
+    t = relay.group_t(runtime)
+    upstairs = runtime.settings.escalation_chat_id
+    async with transaction(runtime.sessions) as session:
+        for case in await service.overdue_cases(session, now):
+            missed = rules.overdue(
+                status=Status(case.status),
+                now=now,
+                take_due=case.take_due_at,
+                answer_due=case.answer_due_at,
+                answered=case.answered_at is not None,
+                take_breached=case.take_breached_at is not None,
+                answer_breached=case.answer_breached_at is not None,
+            )
+            if not missed:
+                continue
+            for why in missed:
+                service.escalate(case, why, now)
+                await service.record(session, case, "sla", now, detail=why.value)
+            note = (
+                t.gettext("⏰ Not taken in time: re-posted and escalated")
+                if rules.Escalation.TAKE in missed
+                else t.gettext("⏰ Not answered in time: re-posted and escalated")
+            )
+            chats = {p.chat_id for p in await service.posts_of(session, case.id, role="card")}
+            if case.route_chat_id is not None:
+                await relay.post_case(
+                    session, runtime, case, case.route_chat_id, now, note=note, with_thread=False
+                )
+            if upstairs is not None:
+                await relay.post_case(
+                    session,
+                    runtime,
+                    case,
+                    upstairs,
+                    now,
+                    note=note,
+                    with_thread=upstairs not in chats,
+                )
+            await relay.notify_member(session, runtime, case, "escalated", now)
+            changed.append(case.id)
+            log.info("grievance %s escalated: %s", case.code, ",".join(m.value for m in missed))
+        if changed and application is not None:
+            wake_after_commit(session, application)
+    return changed
+
+
+async def forget_expired_links(runtime: Runtime, now: datetime) -> int:
+    """Retention: destroy the author link of cases finished long enough ago."""
+    async with transaction(runtime.sessions) as session:
+        count = await service.destroy_expired_links(
+            session, now, runtime.settings.grievance_link_retention_days
+        )
+    if count:
+        log.info("destroyed the author link of %d finished grievances", count)
+    return count
+
+
+async def refresh_groups(runtime: Runtime, application: Application) -> None:
+    """Groups categories route to are union groups for the guards (commands, replies)."""
+    async with runtime.sessions() as session:
+        application.bot_data[EXTRA_GROUPS_KEY] = await service.routed_chats(session)
+
+
+async def tick(
+    runtime: Runtime, now: datetime, application: Application | None = None
+) -> TickReport:
+    """One run of everything above, then redraw the cards whose status changed."""
+    report = TickReport()
+    report.synced, report.failed = await sync_posts(runtime, now, application)
+    report.reposted = await retry_failed(runtime, now, application)
+    report.posted = await post_waiting(runtime, now, application)
+    escalated = await escalate_overdue(runtime, now, application)
+    report.escalated = len(escalated)
+    report.refresh.update(escalated)
+    report.forgotten = await forget_expired_links(runtime, now)
+    if application is not None:
+        await refresh_groups(runtime, application)
+        await redraw(runtime, now, application, report.refresh)
+    return report
+
+
+async def redraw(
+    runtime: Runtime, now: datetime, application: Application, case_ids: set[int]
+) -> None:
+    for case_id in sorted(case_ids):
+        async with transaction(runtime.sessions) as session:
+            case = await service.get_case(session, case_id)
+            if case is not None:
+                await relay.refresh_cards(application.bot, session, runtime, case, now)
+
+
+async def _run(context: ContextTypes.DEFAULT_TYPE) -> None:
+    runtime = runtime_of(context)
+    try:
+        await tick(runtime, runtime.now(), context.application)
+    except Exception as error:  # a bad minute must not stop the next one
+        log.error("grievance check failed with %s", type(error).__name__)
+
+
+async def _load_groups(context: ContextTypes.DEFAULT_TYPE) -> None:
+    await refresh_groups(runtime_of(context), context.application)
+
+
+def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Wake :func:`tick` every GRIEVANCE_CHECK_SECONDS; load the routed groups at start."""
+    queue = application.job_queue
+    if queue is None:
+        log.warning("no JobQueue: grievance deadlines are not checked")
+        return
+    every = runtime_of(application).settings.grievance_check_seconds
+    queue.run_once(_load_groups, when=0.1, name="grievance-groups")
+    queue.run_repeating(_run, interval=every, first=every, name="grievance-check")

@@ -1,0 +1,268 @@
+"""Poll jobs: closing-soon reminders, closing at the set time, and the results chart.
+
+`run(runtime, now, application)` does everything that is due at ``now``; the
+JobQueue calls it every minute in production and tests call it after moving
+the `FakeClock`. It is safe to run twice, or on two instances at once:
+
+* a reminder is claimed by one conditional UPDATE (``reminded_at`` NULL → now),
+  and each reminder message has the outbox key ``poll:<id>:remind:<member>``;
+* a poll is closed by one conditional UPDATE (open → closed); only the
+  transaction that made that change enqueues the results
+  (``poll:<id>:result:<member>``), in the same transaction;
+* the chart is claimed with a lease (``chart_claimed_at``): one instance
+  renders it and uploads it once to the creator, then voters receive it by
+  Telegram's file id through the outbox (``poll:<id>:chart:<member>``). The
+  outbox only sends files by id, never uploads, hence this one direct upload.
+  If an instance dies mid-upload, another takes over after the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.error import NetworkError, RetryAfter, TelegramError
+
+from bot.i18n import translator
+from handlers.display import polls as display
+from jobs.delivery import wake_after_commit
+from storage import charts, outbox, polls
+from storage.audiences import Recipient
+from storage.db import transaction
+from storage.polls import PollKeys, PollView
+
+if TYPE_CHECKING:
+    from telegram import Bot
+    from telegram.ext import Application
+
+    from bot.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 60.0  # seconds between runs in production
+# The first run a minute after start: the database says what is due, so nothing is
+# lost by waiting, and tests (which call `run` themselves) never meet a stray run.
+FIRST_RUN = 60.0
+
+
+@dataclass(frozen=True)
+class PollJobReport:
+    reminded: int = 0
+    closed: int = 0
+    charts: int = 0
+
+
+def _wake(
+    session: AsyncSession, application: Application[Any, Any, Any, Any, Any, Any] | None
+) -> None:
+    if application is not None:
+        wake_after_commit(session, application)
+
+
+async def close_and_notify(
+    session: AsyncSession, poll_id: int, *, now: datetime, runtime: Runtime
+) -> PollView | None:
+    """Close the poll (if nobody did yet) and enqueue the results text, in this transaction.
+
+    The creator always gets the results; every voter too when the poll says so.
+    """
+    view = await polls.close(session, poll_id, now=now)
+    if view is None:
+        return None
+    tally = await polls.tally(session, view)
+    zone = runtime.settings.tz
+    targets: dict[int, Recipient] = {}
+    creator = await polls.creator_recipient(session, view.poll)
+    if creator is not None:
+        targets[creator.member_id] = creator
+    if view.poll.share_results:
+        keys = PollKeys.from_secret(runtime.settings.secret_key)
+        for voter in await polls.voters(session, view.poll, keys):
+            targets.setdefault(voter.member_id, voter)
+    texts: dict[str, str] = {}
+    items = []
+    for member_id, target in sorted(targets.items()):
+        if target.language not in texts:
+            texts[target.language] = display.closed_notice(
+                translator(target.language), view, tally, zone
+            )
+        items.append(
+            outbox.Outgoing(
+                key=f"poll:{view.id}:result:{member_id}",
+                kind="poll-result",
+                chat_id=target.telegram_id,
+                member_id=member_id,
+                group_key=f"poll:{view.id}:results",
+                payload=outbox.payload("sendMessage", text=texts[target.language]),
+                priority=outbox.PRIORITY_NOTICE,
+            )
+        )
+    await outbox.enqueue_many(session, items, now=now)
+    log.info("poll %d closed: %d results enqueued", view.id, len(items))
+    return view
+
+
+async def _remind(session: AsyncSession, poll_id: int, *, now: datetime, runtime: Runtime) -> int:
+    view = await polls.get(session, poll_id)
+    keys = PollKeys.from_secret(runtime.settings.secret_key)
+    zone = runtime.settings.tz
+    payloads: dict[str, dict[str, Any]] = {}
+    items = []
+    for target in await polls.non_voters(session, view.poll, keys):
+        if target.language not in payloads:
+            t = translator(target.language)
+            assert view.poll.closes_at is not None
+            header = t.gettext(
+                "⏰ Reminder: this poll closes on {when} and you have not voted yet."
+            ).format(when=display.local_time(view.poll.closes_at, zone))
+            payloads[target.language] = outbox.payload(
+                "sendMessage",
+                text=header + "\n\n" + display.poll_text(t, view, zone, 0),
+                reply_markup=display.poll_keyboard(t, view, 0).to_dict(),
+            )
+        items.append(
+            outbox.Outgoing(
+                key=f"poll:{view.id}:remind:{target.member_id}",
+                kind="poll-reminder",
+                chat_id=target.telegram_id,
+                member_id=target.member_id,
+                group_key=polls.group_key(view.id),
+                payload=payloads[target.language],
+                priority=outbox.PRIORITY_REMINDER,
+            )
+        )
+    return await outbox.enqueue_many(session, items, now=now)
+
+
+async def publish_chart(
+    runtime: Runtime,
+    poll_id: int,
+    *,
+    now: datetime,
+    bot: Bot,
+    application: Application[Any, Any, Any, Any, Any, Any] | None = None,
+) -> bool:
+    """Render the chart of a closed poll, upload it once, and enqueue it for the voters."""
+    settings = runtime.settings
+    async with transaction(runtime.sessions) as session:
+        try:
+            view = await polls.get(session, poll_id)
+        except polls.PollNotFound:
+            return False
+        tally = await polls.tally(session, view)
+        creator = await polls.creator_recipient(session, view.poll)
+        voters: list[Recipient] = []
+        if view.poll.share_results:
+            keys = PollKeys.from_secret(settings.secret_key)
+            voters = await polls.voters(session, view.poll, keys)
+    language = creator.language if creator is not None else settings.default_language
+    t = translator(language)
+    png = await asyncio.to_thread(charts.render, display.chart(t, view, tally))
+    # The creator gets the chart; if that fails for good (the creator left, or blocked
+    # the bot), the cadre group does, so the voters can still receive it by file id.
+    chats = [c for c in (creator.telegram_id if creator else None, settings.cadre_chat_id) if c]
+    file_id: str | None = None
+    for chat_id in chats:
+        try:
+            sent = await bot.send_photo(
+                chat_id, png, caption=display.chart_caption(t, view), filename=f"poll-{poll_id}.png"
+            )
+        except (NetworkError, RetryAfter):
+            # Leave the claim; the lease hands it to a later run. (A timeout may hide a
+            # delivery: then the creator sees the chart twice, never zero times.)
+            raise
+        except TelegramError as error:
+            log.warning(
+                "poll %d chart not delivered (%s); trying the next chat", poll_id, error.message
+            )
+            continue
+        file_id = sent.photo[-1].file_id if sent.photo else None
+        break
+    async with transaction(runtime.sessions) as session:
+        await polls.chart_done(session, poll_id, file_id, now=now)
+        if file_id is not None:
+            items = [
+                outbox.Outgoing(
+                    key=f"poll:{poll_id}:chart:{voter.member_id}",
+                    kind="poll-chart",
+                    chat_id=voter.telegram_id,
+                    member_id=voter.member_id,
+                    group_key=f"poll:{poll_id}:results",
+                    payload=outbox.payload(
+                        "sendPhoto",
+                        photo=file_id,
+                        caption=display.chart_caption(translator(voter.language), view),
+                    ),
+                    priority=outbox.PRIORITY_NOTICE,
+                )
+                for voter in voters
+                if creator is None or voter.member_id != creator.member_id
+            ]
+            await outbox.enqueue_many(session, items, now=now)
+            _wake(session, application)
+    return True
+
+
+async def run(
+    runtime: Runtime,
+    now: datetime,
+    application: Application[Any, Any, Any, Any, Any, Any] | None = None,
+) -> PollJobReport:
+    """Everything due at ``now``: reminders, closings, charts. Idempotent (see above)."""
+    reminded = closed = published = 0
+    async with transaction(runtime.sessions) as session:
+        for poll_id in await polls.claim_reminders(session, now):
+            reminded += await _remind(session, poll_id, now=now, runtime=runtime)
+        _wake(session, application)
+    async with transaction(runtime.sessions) as session:
+        due = await polls.due_to_close(session, now)
+    for poll_id in due:
+        async with transaction(runtime.sessions) as session:
+            if await close_and_notify(session, poll_id, now=now, runtime=runtime) is not None:
+                closed += 1
+                _wake(session, application)
+    if application is not None:
+        async with transaction(runtime.sessions) as session:
+            claimed = await polls.claim_charts(session, now)
+        for poll_id in claimed:
+            try:
+                if await publish_chart(
+                    runtime, poll_id, now=now, bot=application.bot, application=application
+                ):
+                    published += 1
+            except (NetworkError, RetryAfter) as error:
+                log.warning("poll %d chart upload failed (%s); retried later", poll_id, error)
+    return PollJobReport(reminded, closed, published)
+
+
+def after_commit(session: AsyncSession, callback: Any) -> None:
+    """Run ``callback()`` once the session's transaction has committed (never on rollback)."""
+
+    def fire(_session: object) -> None:
+        callback()
+
+    event.listen(session.sync_session, "after_commit", fire, once=True)
+
+
+def run_soon(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Ask the JobQueue for a run right away (after an admin closed a poll by hand)."""
+    if application.job_queue is not None:
+        application.job_queue.run_once(tick, 0, name="polls-now")
+
+
+async def tick(context: Any) -> None:
+    """The JobQueue's callback."""
+    from bot.runtime import runtime_of
+
+    runtime = runtime_of(context)
+    await run(runtime, runtime.now(), context.application)
+
+
+def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(tick, interval=INTERVAL, first=FIRST_RUN, name="polls")

@@ -1,0 +1,623 @@
+"""Activity services: create, publish, browse, sign up, waitlist, check-in, ratings.
+
+Plain functions over an `AsyncSession`; they know nothing of Telegram. Seats
+and the waitlist go through `storage.seating` (the database's locks decide,
+see there), the rules through `storage.enrolment_rules`. Who may see and join
+an activity is its audience (`storage.audiences`); this module registers
+"participants of activity X" as an audience source so broadcasts and polls
+can target them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import N_
+from storage import audiences, seating
+from storage import enrolment_rules as rules
+from storage.audiences import Audience, AudienceSource
+from storage.enrolment_rules import Refusal
+from storage.members import NotFound, Page
+from storage.models import (
+    Activity,
+    ActivityRating,
+    ActivitySignup,
+    Department,
+    Member,
+    OfferingStatus,
+    SignupStatus,
+    utcnow,
+)
+
+BOOK = seating.ACTIVITIES
+PER_PAGE = 6
+LISTED_AT_MOST = 300  # upcoming activities considered for one member's list
+RECENT = timedelta(days=60)  # how long ended activities stay in the cadres' list
+
+
+class Refused(Exception):
+    """A sign-up, cancellation, check-in or rating that cannot happen; ``reason`` says why."""
+
+    def __init__(self, reason: Refusal | str) -> None:
+        super().__init__(str(reason))
+        self.reason = str(reason)
+
+
+@dataclass
+class Draft:
+    """What a cadre fills in before the activity exists (also what an edit changes)."""
+
+    title: str = ""
+    description: str = ""
+    photo_file_id: str | None = None
+    place: str = ""
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    signup_deadline: datetime | None = None
+    capacity: int | None = None
+    guests_allowed: bool = False
+    audience: Audience = field(default_factory=lambda: Audience(everyone=True))
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a member stands after signing up."""
+
+    signup: ActivitySignup
+    position: int | None  # on the waitlist, 1-based
+    already: bool  # they had signed up before
+    promoted: list[ActivitySignup]  # others seated by the same change (rare)
+
+    @property
+    def seated(self) -> bool:
+        return self.signup.status == SignupStatus.SEATED.value
+
+
+@dataclass(frozen=True)
+class RosterLine:
+    signup_id: int
+    member_id: int
+    name: str
+    department: str
+    signed_up_at: datetime
+    status: str
+    position: int | None
+    guests: int
+    checked_in_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RatingSummary:
+    count: int
+    average: float | None
+    comments: list[str]
+
+
+def _activity_signups(rows: list[seating.Signup]) -> list[ActivitySignup]:
+    return [row for row in rows if isinstance(row, ActivitySignup)]
+
+
+def new_checkin_code() -> str:
+    return f"{secrets.randbelow(10_000):04d}"
+
+
+# Reading -------------------------------------------------------------------------
+
+
+async def get(session: AsyncSession, activity_id: int) -> Activity:
+    """The activity as the database has it now (never a stale copy from this session)."""
+    activity = await session.scalar(
+        select(Activity).where(Activity.id == activity_id).execution_options(populate_existing=True)
+    )
+    if activity is None:
+        raise NotFound(f"activity {activity_id}")
+    return activity
+
+
+def audience_of(activity: Activity) -> Audience:
+    return Audience.from_json(activity.audience)
+
+
+async def includes(session: AsyncSession, audience: Audience, member_id: int) -> bool:
+    """Whether the member is in the audience (one query; everyone is a shortcut)."""
+    if audience.everyone:
+        return True
+    query = audiences.member_ids_query(audience)
+    if query is None:
+        return False
+    return bool(await session.scalar(select(exists(query.where(Member.id == member_id)))))
+
+
+async def may_see(session: AsyncSession, activity: Activity, member: Member, cadre: bool) -> bool:
+    """Cadres see every activity; members only published ones their audience includes."""
+    if cadre:
+        return True
+    if activity.status == OfferingStatus.DRAFT.value:
+        return False
+    return await includes(session, audience_of(activity), member.id)
+
+
+async def upcoming_for(
+    session: AsyncSession, member: Member, now: datetime, page: int, per_page: int = PER_PAGE
+) -> Page[Activity]:
+    """Published activities not yet over whose audience includes the member, soonest first."""
+    candidates = await session.scalars(
+        select(Activity)
+        .where(Activity.status == OfferingStatus.PUBLISHED.value, Activity.ends_at > now)
+        .order_by(Activity.starts_at, Activity.id)
+        .limit(LISTED_AT_MOST)
+    )
+    visible: list[Activity] = []
+    verdicts: dict[str, bool] = {}
+    for activity in candidates:
+        audience = audience_of(activity)
+        key = repr(audience.to_json())
+        if key not in verdicts:
+            verdicts[key] = await includes(session, audience, member.id)
+        if verdicts[key]:
+            visible.append(activity)
+    return _page(visible, page, per_page)
+
+
+async def for_cadres(
+    session: AsyncSession, now: datetime, page: int, per_page: int = PER_PAGE
+) -> Page[Activity]:
+    """Drafts, upcoming and recently ended activities (cancelled ones too), soonest first."""
+    found = list(
+        await session.scalars(
+            select(Activity)
+            .where(Activity.ends_at > now - RECENT)
+            .order_by(Activity.starts_at.desc(), Activity.id.desc())
+            .limit(LISTED_AT_MOST)
+        )
+    )
+    return _page(found, page, per_page)
+
+
+def _page(items: list[Activity], page: int, per_page: int) -> Page[Activity]:
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(page, 0), pages - 1)
+    return Page(items[page * per_page : (page + 1) * per_page], len(items), page, per_page)
+
+
+async def signup_of(
+    session: AsyncSession, activity_id: int, member_id: int
+) -> tuple[ActivitySignup | None, int | None]:
+    """The member's sign-up and, when waitlisted, their position."""
+    signup = await seating.find(session, BOOK, activity_id, member_id)
+    if signup is None:
+        return None, None
+    return signup, await seating.position(session, BOOK, signup)
+
+
+async def waiting(session: AsyncSession, activity_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).where(
+                ActivitySignup.activity_id == activity_id,
+                ActivitySignup.status == SignupStatus.WAITLISTED.value,
+            )
+        )
+        or 0
+    )
+
+
+# Cadres: create, edit, publish, cancel -------------------------------------------------
+
+
+async def create(
+    session: AsyncSession, draft: Draft, *, created_by: int | None, now: datetime
+) -> Activity:
+    assert draft.starts_at and draft.ends_at and draft.signup_deadline
+    activity = Activity(
+        title=draft.title,
+        description=draft.description,
+        photo_file_id=draft.photo_file_id,
+        place=draft.place,
+        starts_at=draft.starts_at,
+        ends_at=draft.ends_at,
+        signup_deadline=draft.signup_deadline,
+        capacity=draft.capacity,
+        seats_taken=0,
+        tickets=0,
+        guests_allowed=draft.guests_allowed,
+        audience=draft.audience.to_json(),
+        status=OfferingStatus.DRAFT.value,
+        checkin_code=new_checkin_code(),
+        schedule_version=1,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(activity)
+    await session.flush()
+    return activity
+
+
+async def publish(session: AsyncSession, activity_id: int, now: datetime) -> bool:
+    """Draft → published, once: True only for the call that published it."""
+    result = await session.execute(
+        update(Activity)
+        .where(Activity.id == activity_id, Activity.status == OfferingStatus.DRAFT.value)
+        .values(status=OfferingStatus.PUBLISHED.value, published_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def update_details(
+    session: AsyncSession, activity_id: int, now: datetime, **values: Any
+) -> Activity:
+    """Title, description, photo, place, guests or audience: nothing that moves seats."""
+    allowed = {"title", "description", "photo_file_id", "place", "guests_allowed", "audience"}
+    if not set(values) <= allowed:
+        raise ValueError(f"not a detail: {set(values) - allowed}")
+    if "audience" in values and isinstance(values["audience"], Audience):
+        values["audience"] = values["audience"].to_json()
+    activity = await get(session, activity_id)
+    for name, value in values.items():
+        setattr(activity, name, value)
+    activity.updated_at = now
+    await session.flush()
+    return activity
+
+
+@dataclass(frozen=True)
+class Rescheduled:
+    activity: Activity
+    moved: bool  # the start or end changed: reminders are planned anew
+    old_version: int
+
+
+async def reschedule(
+    session: AsyncSession,
+    activity_id: int,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    signup_deadline: datetime,
+    now: datetime,
+) -> Rescheduled:
+    """New times; a changed start or end bumps ``schedule_version`` (reminders re-planned)."""
+    activity = await get(session, activity_id)
+    if activity.status == OfferingStatus.CANCELLED.value:
+        raise Refused(Refusal.CANCELLED)
+    problem = rules.check_schedule(starts_at, ends_at, signup_deadline, now)
+    if problem:
+        raise Refused(problem)
+    old = activity.schedule_version
+    moved = (activity.starts_at, activity.ends_at) != (starts_at, ends_at)
+    activity.starts_at, activity.ends_at = starts_at, ends_at
+    activity.signup_deadline = signup_deadline
+    if moved:
+        activity.schedule_version = old + 1
+    activity.updated_at = now
+    await session.flush()
+    return Rescheduled(activity, moved, old)
+
+
+async def set_capacity(
+    session: AsyncSession, activity_id: int, capacity: int | None, now: datetime
+) -> list[ActivitySignup]:
+    """Change the seats (None: unlimited); a raise seats the waitlist's head. Returns who moved.
+
+    Refused ("below_taken") when fewer seats than are already taken.
+    """
+    locked = await seating.lock(session, BOOK, activity_id)
+    if locked is None:
+        raise NotFound(f"activity {activity_id}")
+    taken = await seating.seated_seats(session, BOOK, activity_id)
+    if capacity is not None and capacity < taken:
+        raise Refused("below_taken")
+    await session.execute(
+        update(Activity)
+        .where(Activity.id == activity_id)
+        .values(capacity=capacity, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if locked.status != OfferingStatus.PUBLISHED.value:
+        return []
+    changed = seating.Locked(locked.id, locked.status, capacity, locked.tickets)
+    return _activity_signups(await seating.promote(session, BOOK, changed, now))
+
+
+async def cancel(session: AsyncSession, activity_id: int, now: datetime) -> list[Member]:
+    """Cancel it; returns the members to tell (seated and waitlisted). Once only."""
+    result = await session.execute(
+        update(Activity)
+        .where(Activity.id == activity_id, Activity.status != OfferingStatus.CANCELLED.value)
+        .values(status=OfferingStatus.CANCELLED.value, cancelled_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return []
+    return await participants(session, activity_id, waitlisted=True)
+
+
+async def participants(
+    session: AsyncSession, activity_id: int, *, waitlisted: bool = False
+) -> list[Member]:
+    """Seated members (and, if asked, the waitlisted), by ticket."""
+    statuses = [SignupStatus.SEATED.value]
+    if waitlisted:
+        statuses.append(SignupStatus.WAITLISTED.value)
+    rows = await session.scalars(
+        select(Member)
+        .join(ActivitySignup, ActivitySignup.member_id == Member.id)
+        .where(ActivitySignup.activity_id == activity_id, ActivitySignup.status.in_(statuses))
+        .order_by(ActivitySignup.ticket)
+    )
+    return list(rows)
+
+
+# Members: sign up and cancel ------------------------------------------------------------
+
+
+async def sign_up(
+    session: AsyncSession, activity_id: int, member: Member, *, guests: int, now: datetime
+) -> Placement:
+    """Take a seat, or a place on the waitlist when full. Raises Refused."""
+    try:
+        activity = await get(session, activity_id)
+    except NotFound:
+        raise Refused(Refusal.NOT_FOUND) from None
+    refusal = rules.signup_refusal(
+        activity.status,
+        activity.signup_deadline,
+        now,
+        guests=guests,
+        guests_allowed=activity.guests_allowed,
+    )
+    if refusal is not None:
+        raise Refused(refusal)
+    if not await includes(session, audience_of(activity), member.id):
+        raise Refused(Refusal.NOT_FOR_YOU)
+    existing, position = await signup_of(session, activity_id, member.id)
+    if existing is not None:
+        return Placement(existing, position, already=True, promoted=[])
+    locked = await seating.lock(
+        session,
+        BOOK,
+        activity_id,
+        take_ticket=True,
+        where=(
+            Activity.status == OfferingStatus.PUBLISHED.value,
+            Activity.signup_deadline > now,
+        ),
+    )
+    if locked is None:
+        # Cancelled or closed between the first look and the lock.
+        activity = await get(session, activity_id)
+        raise Refused(
+            rules.signup_refusal(activity.status, activity.signup_deadline, now)
+            or Refusal.NOT_FOUND
+        )
+    # A double tap that lost the race: the first tap's row is committed by now.
+    existing, position = await signup_of(session, activity_id, member.id)
+    if existing is not None:
+        return Placement(existing, position, already=True, promoted=[])
+    signup = await seating.join(session, BOOK, locked, member.id, seats=1 + guests, now=now)
+    promoted = await seating.promote(session, BOOK, locked, now)
+    assert isinstance(signup, ActivitySignup)
+    others = [s for s in _activity_signups(promoted) if s.id != signup.id]
+    return Placement(
+        signup, await seating.position(session, BOOK, signup), already=False, promoted=others
+    )
+
+
+async def cancel_signup(
+    session: AsyncSession, activity_id: int, member_id: int, now: datetime
+) -> list[ActivitySignup]:
+    """Give up a seat or a waitlist place; returns who moved up into freed seats."""
+    try:
+        activity = await get(session, activity_id)
+    except NotFound:
+        raise Refused(Refusal.NOT_FOUND) from None
+    if activity.status == OfferingStatus.PUBLISHED.value and now >= activity.starts_at:
+        raise Refused(Refusal.STARTED)
+    locked = await seating.lock(session, BOOK, activity_id)
+    signup = await seating.find(session, BOOK, activity_id, member_id)
+    if locked is None or signup is None:
+        raise Refused("not_signed_up")
+    if locked.status != OfferingStatus.PUBLISHED.value:
+        await session.delete(signup)
+        await session.flush()
+        return []
+    return _activity_signups(await seating.leave(session, BOOK, locked, signup, now))
+
+
+async def reconcile(session: AsyncSession, activity_id: int, now: datetime) -> list[ActivitySignup]:
+    """Recount under the lock and seat whoever fits (after /forget freed seats behind our back)."""
+    locked = await seating.lock(session, BOOK, activity_id)
+    if locked is None or locked.status != OfferingStatus.PUBLISHED.value:
+        return []
+    return _activity_signups(await seating.promote(session, BOOK, locked, now))
+
+
+async def out_of_step(session: AsyncSession, now: datetime) -> list[int]:
+    """Upcoming activities whose seat count no longer matches the sign-ups (members forgot)."""
+    seated = (
+        select(func.coalesce(func.sum(ActivitySignup.seats), 0))
+        .where(
+            ActivitySignup.activity_id == Activity.id,
+            ActivitySignup.status == SignupStatus.SEATED.value,
+        )
+        .scalar_subquery()
+    )
+    rows = await session.scalars(
+        select(Activity.id).where(
+            Activity.status == OfferingStatus.PUBLISHED.value,
+            Activity.starts_at > now,
+            Activity.seats_taken != seated,
+        )
+    )
+    return list(rows)
+
+
+# Check-in -------------------------------------------------------------------------------
+
+
+async def roster(session: AsyncSession, activity_id: int) -> list[RosterLine]:
+    """Everyone signed up: seated first, then the waitlist, each in ticket order."""
+    positions = await seating.waitlist_positions(session, BOOK, activity_id)
+    rows = await session.execute(
+        select(ActivitySignup, Member.name, Department.name)
+        .join(Member, Member.id == ActivitySignup.member_id)
+        .outerjoin(Department, Department.id == Member.department_id)
+        .where(
+            ActivitySignup.activity_id == activity_id,
+            ActivitySignup.status.in_([SignupStatus.SEATED.value, SignupStatus.WAITLISTED.value]),
+        )
+        .order_by(
+            (ActivitySignup.status == SignupStatus.WAITLISTED.value).asc(), ActivitySignup.ticket
+        )
+    )
+    return [
+        RosterLine(
+            signup_id=signup.id,
+            member_id=signup.member_id,
+            name=name,
+            department=department or "",
+            signed_up_at=signup.created_at,
+            status=signup.status,
+            position=positions.get(signup.id),
+            guests=signup.seats - 1,
+            checked_in_at=signup.checked_in_at,
+        )
+        for signup, name, department in rows
+    ]
+
+
+async def toggle_attendance(
+    session: AsyncSession, activity_id: int, signup_id: int, now: datetime
+) -> ActivitySignup:
+    """A cadre marks a seated member present, or takes the mark back."""
+    signup = await session.scalar(
+        select(ActivitySignup)
+        .where(ActivitySignup.id == signup_id, ActivitySignup.activity_id == activity_id)
+        .execution_options(populate_existing=True)
+    )
+    if signup is None or signup.status != SignupStatus.SEATED.value:
+        raise Refused("not_seated")
+    signup.checked_in_at = None if signup.checked_in_at else now
+    await session.flush()
+    return signup
+
+
+async def check_in_with_code(
+    session: AsyncSession, activity_id: int, member_id: int, code: str, now: datetime
+) -> ActivitySignup:
+    """A seated member checks in with the code shown at the venue. Raises Refused.
+
+    Reasons: not_seated, not_open, attempts (too many wrong codes), wrong_code.
+    """
+    activity = await get(session, activity_id)
+    signup = await seating.find(session, BOOK, activity_id, member_id)
+    if signup is None or signup.status != SignupStatus.SEATED.value:
+        raise Refused("not_seated")
+    assert isinstance(signup, ActivitySignup)
+    if signup.checked_in_at is not None:
+        return signup
+    if activity.status != OfferingStatus.PUBLISHED.value or not rules.checkin_open(
+        activity.starts_at, activity.ends_at, now
+    ):
+        raise Refused("not_open")
+    if signup.checkin_attempts >= rules.CHECKIN_ATTEMPTS:
+        raise Refused("attempts")
+    if code.strip() != activity.checkin_code:
+        signup.checkin_attempts += 1
+        await session.flush()
+        raise Refused("wrong_code")
+    signup.checked_in_at = now
+    await session.flush()
+    return signup
+
+
+# Ratings ----------------------------------------------------------------------------------
+
+
+async def rate(
+    session: AsyncSession, activity_id: int, member_id: int, stars: int, now: datetime
+) -> ActivityRating:
+    """Rate (or re-rate) an ended activity one took part in. Raises Refused."""
+    if not 1 <= stars <= 5:
+        raise Refused("stars")
+    activity = await get(session, activity_id)
+    signup = await seating.find(session, BOOK, activity_id, member_id)
+    if signup is None or signup.status != SignupStatus.SEATED.value:
+        raise Refused("not_seated")
+    if now < activity.ends_at or activity.status != OfferingStatus.PUBLISHED.value:
+        raise Refused("not_over")
+    rating = await session.get(ActivityRating, (activity_id, member_id))
+    if rating is None:
+        rating = ActivityRating(
+            activity_id=activity_id, member_id=member_id, stars=stars, comment="", created_at=now
+        )
+        session.add(rating)
+    else:
+        rating.stars = stars
+    await session.flush()
+    return rating
+
+
+async def comment(session: AsyncSession, activity_id: int, member_id: int, text: str) -> bool:
+    rating = await session.get(ActivityRating, (activity_id, member_id))
+    if rating is None:
+        return False
+    rating.comment = rules.clean_text(text, rules.COMMENT_MAX)
+    await session.flush()
+    return True
+
+
+async def rating_summary(session: AsyncSession, activity_id: int) -> RatingSummary:
+    rows = (
+        await session.execute(
+            select(ActivityRating.stars, ActivityRating.comment)
+            .where(ActivityRating.activity_id == activity_id)
+            .order_by(ActivityRating.created_at)
+        )
+    ).all()
+    if not rows:
+        return RatingSummary(0, None, [])
+    average = sum(stars for stars, _ in rows) / len(rows)
+    return RatingSummary(len(rows), average, [c for _, c in rows if c])
+
+
+# "Participants of activity X" as an audience source -------------------------------------
+
+
+def _participant_ids(ids: Any) -> Any:
+    return select(ActivitySignup.member_id).where(
+        ActivitySignup.activity_id.in_(list(ids)),
+        ActivitySignup.status == SignupStatus.SEATED.value,
+    )
+
+
+async def _participant_choices(session: AsyncSession) -> list[tuple[int, str]]:
+    """Published activities of the last 60 days and to come, newest first."""
+    since = utcnow() - RECENT
+    rows = await session.execute(
+        select(Activity.id, Activity.title, Activity.starts_at)
+        .where(Activity.status == OfferingStatus.PUBLISHED.value, Activity.ends_at > since)
+        .order_by(Activity.starts_at.desc())
+        .limit(40)
+    )
+    return [(int(i), f"{title} ({start:%m-%d})") for i, title, start in rows]
+
+
+PARTICIPANTS = audiences.register_source(
+    AudienceSource(
+        "act",
+        N_("Activity participants"),
+        _participant_ids,
+        _participant_choices,
+        order=30,
+        icon="🎉",
+    )
+)

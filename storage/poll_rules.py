@@ -1,0 +1,213 @@
+"""Pure rules of quick polls: what a tap does to a ballot, how votes are counted,
+when a poll reminds, when it may close, and which department groups may be shown.
+
+No database and no Telegram here, so each rule is tested directly (and with
+hypothesis). A ballot is a bit mask: bit ``i`` set means option ``i`` is chosen,
+so a member's whole current choice is one small integer that the database can
+update atomically and sum per option.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+
+from storage.profile_rules import InvalidInput, clean_label
+
+QUESTION_MAX = 300
+OPTION_MAX = 100
+MIN_OPTIONS = 2
+MAX_OPTIONS = 10
+# Departments (or the merged rest) with fewer voters than this are never shown on their own.
+MIN_GROUP = 5
+REMIND_BEFORE = timedelta(hours=24)
+# A reminder closer than this to the poll's start would only repeat the poll itself.
+MIN_REMIND_LEAD = timedelta(minutes=30)
+MIN_DURATION = timedelta(minutes=10)
+MAX_DURATION = timedelta(days=366)
+# "2026-12-01" alone closes at the end of that working day, not at midnight before it.
+DEFAULT_CLOSING_TIME = time(18, 0)
+
+
+class VoteRefused(ValueError):
+    """A tap that must change nothing; ``code`` names why (the handler words it)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def clean_question(text: str) -> str:
+    question = clean_label(text, QUESTION_MAX)
+    if question.startswith("/"):
+        raise InvalidInput("command")
+    return question
+
+
+def clean_option(text: str, existing: Sequence[str]) -> str:
+    """One answer option: short enough for a button, not a command, not a repeat."""
+    option = clean_label(text, OPTION_MAX)
+    if option.startswith("/"):
+        raise InvalidInput("command")
+    if option.casefold() in {o.casefold() for o in existing}:
+        raise InvalidInput("duplicate")
+    if len(existing) >= MAX_OPTIONS:
+        raise InvalidInput("too_many_options")
+    return option
+
+
+def chosen(mask: int) -> list[int]:
+    """The option positions set in a ballot mask, in order."""
+    return [i for i in range(MAX_OPTIONS) if mask >> i & 1]
+
+
+def toggle(current: int, position: int, *, options: int, multiple: bool, max_choices: int) -> int:
+    """The ballot after the member taps option ``position``.
+
+    Single choice: the tapped option becomes the choice (tapping it again keeps
+    it, so a double tap is harmless). Multiple choice: the tap adds or removes
+    the option; adding beyond ``max_choices`` is refused. An empty result (0)
+    means the member has withdrawn their vote.
+    """
+    if not 0 <= position < options:
+        raise VoteRefused("no_such_option")
+    bit = 1 << position
+    if not multiple:
+        return bit
+    if current & bit:
+        return current & ~bit
+    if len(chosen(current)) >= max_choices:
+        raise VoteRefused("too_many")
+    return current | bit
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Counts per option and the number of members with a vote in."""
+
+    counts: tuple[int, ...]
+    voters: int
+
+    def percent(self, position: int) -> int:
+        """Share of voters who chose the option, as a whole percent.
+
+        Of voters, not of votes: with multiple choice the shares add up to more
+        than 100, and each still answers "how many of us want this?".
+        """
+        if not self.voters:
+            return 0
+        return round(100 * self.counts[position] / self.voters)
+
+    @property
+    def total_choices(self) -> int:
+        return sum(self.counts)
+
+
+def count(ballots: Iterable[int], options: int) -> Tally:
+    """Count ballot masks (withdrawn ones, 0, are not voters)."""
+    counts = [0] * options
+    voters = 0
+    for mask in ballots:
+        if not mask:
+            continue
+        voters += 1
+        for position in chosen(mask):
+            if position < options:
+                counts[position] += 1
+    return Tally(tuple(counts), voters)
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """One line of a breakdown. ``name`` None is the merged rest of the small groups;
+    ``tally`` None means the line is hidden (only its size is told)."""
+
+    name: str | None
+    voters: int
+    tally: Tally | None
+
+
+def breakdown(
+    groups: Mapping[str, Sequence[int]], options: int, minimum: int = MIN_GROUP
+) -> list[GroupResult]:
+    """Results per group (department), never showing a group of fewer than ``minimum``.
+
+    Groups that are too small are merged into one "other" line; if even the
+    merged line is too small, its counts are withheld too, so no line ever
+    describes fewer than ``minimum`` voters.
+    """
+    shown: list[GroupResult] = []
+    rest: list[int] = []
+    for name in sorted(groups):
+        votes = [mask for mask in groups[name] if mask]
+        if len(votes) >= minimum:
+            shown.append(GroupResult(name, len(votes), count(votes, options)))
+        else:
+            rest.extend(votes)
+    if rest:
+        merged = count(rest, options) if len(rest) >= minimum else None
+        shown.append(GroupResult(None, len(rest), merged))
+    return shown
+
+
+def remind_at(published: datetime, closes_at: datetime | None) -> datetime | None:
+    """When to remind those who have not voted: a day before closing, or halfway for a
+    shorter poll; None when there is no closing time or too little time for it to help."""
+    if closes_at is None:
+        return None
+    lead = min(REMIND_BEFORE, (closes_at - published) / 2)
+    if lead < MIN_REMIND_LEAD:
+        return None
+    return closes_at - lead
+
+
+def check_closing(closes_at: datetime, now: datetime) -> datetime:
+    """A closing time must leave time to vote and not lie absurdly far ahead."""
+    if closes_at - now < MIN_DURATION:
+        raise InvalidInput("closing_too_soon")
+    if closes_at - now > MAX_DURATION:
+        raise InvalidInput("closing_too_far")
+    return closes_at
+
+
+_CLOSING_PATTERNS = (
+    # 2026-12-01 18:00, 2026/12/1 18:00, 2026.12.1
+    re.compile(r"^(?:(\d{4})[-/.])?(\d{1,2})[-/.](\d{1,2})(?:[ T]+(\d{1,2})[:：](\d{2}))?$"),
+    # 2026年12月1日 18:00, 12月1日18点, 12月1号 18点30
+    re.compile(
+        r"^(?:(\d{4})年)?(\d{1,2})月(\d{1,2})[日号]?\s*(?:(\d{1,2})(?:[:：点时](\d{1,2})?分?)?)?$"
+    ),
+)
+
+
+def parse_closing(text: str, now: datetime, tz: tzinfo) -> datetime:
+    """A closing time typed in the union's time zone, as an aware UTC datetime.
+
+    Accepts ISO-like and Chinese spellings; without a year, the next such date;
+    without a time of day, 18:00. Raises InvalidInput("closing_format"), or the
+    codes of :func:`check_closing`.
+    """
+    cleaned = unicodedata.normalize("NFKC", text).strip()
+    local_now = now.astimezone(tz)
+    for pattern in _CLOSING_PATTERNS:
+        match = pattern.match(cleaned)
+        if not match:
+            continue
+        year_text, month_text, day_text, hour_text, minute_text = match.groups()
+        hour = int(hour_text) if hour_text else DEFAULT_CLOSING_TIME.hour
+        minute = int(minute_text) if minute_text else 0
+        if not hour_text:
+            minute = DEFAULT_CLOSING_TIME.minute
+        try:
+            year = int(year_text) if year_text else local_now.year
+            day = date(year, int(month_text), int(day_text))
+            at = datetime.combine(day, time(hour, minute), tzinfo=tz)
+            if not year_text and at < local_now:
+                at = at.replace(year=year + 1)
+        except ValueError:
+            raise InvalidInput("no_such_date") from None
+        return check_closing(at.astimezone(now.tzinfo), now)
+    raise InvalidInput("closing_format")

@@ -1,0 +1,689 @@
+"""Quick polls: create, publish, vote, count, close, remind, manage. No Telegram here.
+
+Counting lives in the database: a ballot is one row per (poll, voter) holding
+a bit mask of the chosen options (`storage.poll_rules`), so a changed vote is
+an UPDATE of one integer and the totals are one SUM per option. The unique
+(poll, voter_key) pair is what makes "every vote counted once" hold under a
+burst of concurrent taps, on SQLite and PostgreSQL alike.
+
+Anonymity: ``voter_key`` is a keyed hash (`storage.crypto`) of poll and member,
+so the same member always finds their own ballot and can never add a second
+one, yet without `SECRET_KEY` nobody can tell whose ballot it is. Anonymous
+ballots have no ``member_id``; the voter's department is stored sealed under
+the same secret, for breakdowns that never show a group under five.
+
+Who gets what (publishing, reminders, results) is written to the outbox in the
+transaction that decides it, with keys like ``poll:7:result:42`` so a job run
+twice, or on two instances, sends each message once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import audiences, outbox
+from storage.audiences import Audience, Recipient
+from storage.crypto import Cipher, DecryptionError, KeyedHasher
+from storage.models import (
+    Department,
+    FeatureSetting,
+    Member,
+    Poll,
+    PollBallot,
+    PollOption,
+    PollStatus,
+    Role,
+)
+from storage.poll_rules import (
+    MAX_OPTIONS,
+    MIN_OPTIONS,
+    GroupResult,
+    Tally,
+    VoteRefused,
+    breakdown,
+    chosen,
+    remind_at,
+    toggle,
+)
+
+CADRES_MAY_CREATE = "polls.cadres_may_create"
+RECENT = timedelta(days=30)
+CHART_LEASE = timedelta(minutes=10)
+PAGE = 5000
+
+Payload = Mapping[str, Any]
+
+
+class PollNotFound(LookupError):
+    """The poll does not exist (any more)."""
+
+
+@dataclass(frozen=True)
+class PollKeys:
+    """The keyed hash that names a voter and the cipher that seals their department."""
+
+    voter: KeyedHasher
+    department: Cipher
+
+    @classmethod
+    def from_secret(cls, secret: str) -> PollKeys:
+        return cls(KeyedHasher(secret, "poll-voter"), Cipher(secret, "poll-department"))
+
+    def voter_key(self, poll_id: int, member_id: int) -> str:
+        return self.voter(f"{poll_id}:{member_id}")
+
+    def seal_department(self, poll_id: int, department_id: int | None) -> str | None:
+        if department_id is None:
+            return None
+        return self.department.encrypt(str(department_id), f"poll:{poll_id}")
+
+    def open_department(self, poll_id: int, sealed: str | None) -> int | None:
+        if sealed is None:
+            return None
+        try:
+            return int(self.department.decrypt(sealed, f"poll:{poll_id}"))
+        except (DecryptionError, ValueError):
+            return None  # sealed under another key: counted as "no department"
+
+
+@dataclass(frozen=True)
+class PollDraft:
+    """Everything an admin chose before publishing; validated by :func:`create`."""
+
+    question: str
+    options: tuple[str, ...]
+    multiple: bool = False
+    max_choices: int = 1
+    anonymous: bool = True
+    audience: Audience = field(default_factory=lambda: Audience(everyone=True))
+    closes_at: datetime | None = None
+    results_visible: bool = False
+    share_results: bool = True
+    remind: bool = False
+
+
+@dataclass(frozen=True)
+class PollView:
+    """A poll with its options, detached from the session."""
+
+    poll: Poll
+    options: tuple[str, ...]
+
+    @property
+    def id(self) -> int:
+        return self.poll.id
+
+    @property
+    def is_open(self) -> bool:
+        return self.poll.status == PollStatus.OPEN.value
+
+
+# Settings --------------------------------------------------------------------
+
+
+async def cadres_may_create(session: AsyncSession) -> bool:
+    row = await session.get(FeatureSetting, CADRES_MAY_CREATE)
+    return bool(row.value) if row is not None else False
+
+
+async def set_cadres_may_create(session: AsyncSession, allowed: bool) -> None:
+    row = await session.get(FeatureSetting, CADRES_MAY_CREATE)
+    if row is None:
+        session.add(FeatureSetting(key=CADRES_MAY_CREATE, value=allowed))
+    else:
+        row.value = allowed
+    await session.flush()
+
+
+async def may_create(session: AsyncSession, role: Role) -> bool:
+    """Admins always; cadres when an admin has allowed it."""
+    if role is Role.ADMIN:
+        return True
+    return role is Role.CADRE and await cadres_may_create(session)
+
+
+def may_manage(poll: Poll, role: Role, member_id: int | None) -> bool:
+    """Admins manage every poll; a cadre manages the polls they created."""
+    if role is Role.ADMIN:
+        return True
+    return role is Role.CADRE and member_id is not None and poll.creator_id == member_id
+
+
+# Creating and publishing ---------------------------------------------------------
+
+
+async def create(
+    session: AsyncSession, draft: PollDraft, *, creator_id: int | None, now: datetime
+) -> PollView:
+    """Store a poll (not yet sent to anyone)."""
+    if not MIN_OPTIONS <= len(draft.options) <= MAX_OPTIONS:
+        raise ValueError("a poll needs 2 to 10 options")
+    if draft.audience.empty:
+        raise ValueError("a poll needs an audience")
+    max_choices = max(1, min(draft.max_choices, len(draft.options))) if draft.multiple else 1
+    poll = Poll(
+        question=draft.question,
+        multiple=draft.multiple,
+        max_choices=max_choices,
+        anonymous=draft.anonymous,
+        results_visible=draft.results_visible,
+        share_results=draft.share_results,
+        remind=draft.remind and draft.closes_at is not None,
+        audience=draft.audience.to_json(),
+        status=PollStatus.OPEN.value,
+        creator_id=creator_id,
+        recipients=0,
+        created_at=now,
+        closes_at=draft.closes_at,
+        remind_at=remind_at(now, draft.closes_at) if draft.remind else None,
+    )
+    session.add(poll)
+    await session.flush()
+    for position, text in enumerate(draft.options):
+        session.add(PollOption(poll_id=poll.id, position=position, text=text))
+    await session.flush()
+    return PollView(poll, tuple(draft.options))
+
+
+async def publish(
+    session: AsyncSession,
+    view: PollView,
+    *,
+    now: datetime,
+    message_for: Callable[[str], Payload],
+) -> int:
+    """Enqueue the poll message for every member of its audience; returns how many.
+
+    ``message_for(language)`` builds the outbox payload (a member who has not
+    voted sees the same message as every other speaker of their language).
+    """
+    poll = view.poll
+    payloads: dict[str, Payload] = {}
+    total = 0
+    async for page in audiences.recipients(session, Audience.from_json(poll.audience)):
+        items = []
+        for recipient in page:
+            if recipient.language not in payloads:
+                payloads[recipient.language] = message_for(recipient.language)
+            items.append(
+                outbox.Outgoing(
+                    key=f"poll:{poll.id}:msg:{recipient.member_id}",
+                    kind="poll",
+                    chat_id=recipient.telegram_id,
+                    member_id=recipient.member_id,
+                    group_key=group_key(poll.id),
+                    payload=payloads[recipient.language],
+                    priority=outbox.PRIORITY_BULK,
+                )
+            )
+        total += len(items)
+        await outbox.enqueue_many(session, items, now=now)
+    poll.recipients = total
+    await session.flush()
+    return total
+
+
+def group_key(poll_id: int) -> str:
+    return f"poll:{poll_id}"
+
+
+# Reading -----------------------------------------------------------------------
+
+
+async def get(session: AsyncSession, poll_id: int) -> PollView:
+    poll = await session.get(Poll, poll_id)
+    if poll is None:
+        raise PollNotFound(poll_id)
+    options = await session.scalars(
+        select(PollOption.text).where(PollOption.poll_id == poll_id).order_by(PollOption.position)
+    )
+    return PollView(poll, tuple(options))
+
+
+async def in_audience(session: AsyncSession, poll: Poll, member_id: int) -> bool:
+    query = audiences.member_ids_query(Audience.from_json(poll.audience))
+    if query is None:
+        return False
+    return bool(await session.scalar(select(query.where(Member.id == member_id).exists())))
+
+
+async def current_choice(
+    session: AsyncSession, poll_id: int, member_id: int, keys: PollKeys
+) -> int:
+    mask = await session.scalar(
+        select(PollBallot.choices).where(
+            PollBallot.poll_id == poll_id,
+            PollBallot.voter_key == keys.voter_key(poll_id, member_id),
+        )
+    )
+    return int(mask or 0)
+
+
+async def tally(session: AsyncSession, view: PollView) -> Tally:
+    """Counts per option and voters, summed by the database from the ballot masks."""
+    sums = [
+        func.coalesce(func.sum(case((PollBallot.choices.op("&")(1 << i) != 0, 1), else_=0)), 0)
+        for i in range(len(view.options))
+    ]
+    row = (
+        await session.execute(
+            select(func.count(), *sums).where(
+                PollBallot.poll_id == view.id, PollBallot.choices != 0
+            )
+        )
+    ).one()
+    return Tally(tuple(int(c) for c in row[1:]), int(row[0]))
+
+
+# Voting --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    view: PollView
+    before: int
+    after: int
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def _refusal(view: PollView, now: datetime) -> str | None:
+    poll = view.poll
+    if poll.status != PollStatus.OPEN.value:
+        return "closed"
+    if poll.closes_at is not None and poll.closes_at <= now:
+        return "closed"  # due, the job has not run yet: already too late
+    return None
+
+
+async def vote(
+    session: AsyncSession,
+    poll_id: int,
+    member: Member,
+    position: int,
+    *,
+    now: datetime,
+    keys: PollKeys,
+) -> VoteOutcome:
+    """Apply one tap of ``member`` on option ``position``; raises VoteRefused.
+
+    Order matters for concurrency. The ballot row is upserted first: on SQLite
+    that write takes the database's write lock, on PostgreSQL the row lock, so
+    what follows (re-reading the poll, applying the tap) runs serialised with
+    any other tap of the same member and with the closing job — a vote can
+    never land after the poll closed, and two quick taps never lose one.
+    """
+    poll = await session.get(Poll, poll_id)
+    if poll is None:
+        raise VoteRefused("gone")
+    view = await get(session, poll_id)
+    if not 0 <= position < len(view.options):
+        raise VoteRefused("no_such_option")
+    if (code := _refusal(view, now)) is not None:
+        raise VoteRefused(code)
+    if not await in_audience(session, poll, member.id):
+        raise VoteRefused("not_in_audience")
+    voter_key = keys.voter_key(poll_id, member.id)
+    created = await _ensure_ballot(session, poll, voter_key, member, keys, now)
+    # Now serialised: read the poll's state again, under the lock.
+    await session.refresh(poll, with_for_update={"read": True})
+    if (code := _refusal(view, now)) is not None:
+        if created:
+            await session.execute(
+                delete(PollBallot).where(
+                    PollBallot.poll_id == poll_id, PollBallot.voter_key == voter_key
+                )
+            )
+        raise VoteRefused(code)
+    ballot = await session.scalar(
+        select(PollBallot)
+        .where(PollBallot.poll_id == poll_id, PollBallot.voter_key == voter_key)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    assert ballot is not None
+    before = ballot.choices
+    after = toggle(
+        before,
+        position,
+        options=len(view.options),
+        multiple=poll.multiple,
+        max_choices=poll.max_choices,
+    )
+    if after != before:
+        ballot.choices = after
+        ballot.updated_at = now
+        # The department at the time of the latest change is the one counted.
+        ballot.department_sealed = keys.seal_department(poll_id, member.department_id)
+        await session.flush()
+    return VoteOutcome(view, before, after)
+
+
+async def _ensure_ballot(
+    session: AsyncSession,
+    poll: Poll,
+    voter_key: str,
+    member: Member,
+    keys: PollKeys,
+    now: datetime,
+) -> bool:
+    """Insert an empty ballot unless the voter has one; True if it was created."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(PollBallot)
+        .values(
+            poll_id=poll.id,
+            voter_key=voter_key,
+            member_id=None if poll.anonymous else member.id,
+            department_sealed=keys.seal_department(poll.id, member.department_id),
+            choices=0,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["poll_id", "voter_key"])
+        .returning(PollBallot.id)
+    )
+    result = await session.execute(statement)
+    return result.first() is not None
+
+
+# Lists ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PollSummary:
+    id: int
+    question: str
+    is_open: bool
+    closes_at: datetime | None
+    closed_at: datetime | None
+    voted: bool
+    manageable: bool
+
+
+async def for_member(
+    session: AsyncSession,
+    member: Member,
+    role: Role,
+    *,
+    now: datetime,
+    keys: PollKeys,
+    limit: int = 10,
+) -> list[PollSummary]:
+    """Open polls and those closed in the last 30 days that the member may see.
+
+    A member sees polls whose audience includes them; admins (and a cadre for
+    their own polls) also see the ones they manage.
+    """
+    rows = list(
+        await session.scalars(
+            select(Poll)
+            .where(
+                or_(
+                    Poll.status == PollStatus.OPEN.value,
+                    Poll.closed_at >= now - RECENT,
+                )
+            )
+            .order_by(Poll.status.desc(), Poll.created_at.desc(), Poll.id.desc())
+            .limit(200)
+        )
+    )
+    found: list[PollSummary] = []
+    for poll in rows:
+        manageable = may_manage(poll, role, member.id)
+        if not manageable and not await in_audience(session, poll, member.id):
+            continue
+        voted = await current_choice(session, poll.id, member.id, keys) != 0
+        found.append(
+            PollSummary(
+                poll.id,
+                poll.question,
+                poll.status == PollStatus.OPEN.value,
+                poll.closes_at,
+                poll.closed_at,
+                voted,
+                manageable,
+            )
+        )
+        if len(found) >= limit:
+            break
+    return found
+
+
+# Voters and non-voters -------------------------------------------------------------
+
+
+async def _voter_keys(session: AsyncSession, poll_id: int) -> set[str]:
+    return set(
+        await session.scalars(
+            select(PollBallot.voter_key).where(
+                PollBallot.poll_id == poll_id, PollBallot.choices != 0
+            )
+        )
+    )
+
+
+async def _members(session: AsyncSession, query: Any = None) -> AsyncIterator[list[Recipient]]:
+    """Active members (optionally only those in ``query``'s ids) in keyset pages."""
+    last = 0
+    while True:
+        statement = select(Member.id, Member.telegram_id, Member.language).where(
+            Member.active.is_(True), Member.id > last
+        )
+        if query is not None:
+            statement = statement.where(Member.id.in_(query))
+        rows = (await session.execute(statement.order_by(Member.id).limit(PAGE))).all()
+        if not rows:
+            return
+        yield [Recipient(int(m), int(t), str(lang)) for m, t, lang in rows]
+        last = int(rows[-1][0])
+
+
+async def voters(session: AsyncSession, poll: Poll, keys: PollKeys) -> list[Recipient]:
+    """Members with a vote in. For an anonymous poll this needs the secret key: each
+    member's keyed hash is recomputed and matched — the database alone cannot say."""
+    if not poll.anonymous:
+        rows = await session.execute(
+            select(Member.id, Member.telegram_id, Member.language)
+            .join(PollBallot, PollBallot.member_id == Member.id)
+            .where(PollBallot.poll_id == poll.id, PollBallot.choices != 0)
+            .order_by(Member.id)
+        )
+        return [Recipient(int(m), int(t), str(lang)) for m, t, lang in rows]
+    wanted = await _voter_keys(session, poll.id)
+    found: list[Recipient] = []
+    if not wanted:
+        return found
+    async for page in _members(session):
+        found.extend(r for r in page if keys.voter_key(poll.id, r.member_id) in wanted)
+    return found
+
+
+async def non_voters(session: AsyncSession, poll: Poll, keys: PollKeys) -> list[Recipient]:
+    """Members of the audience who have not voted (for the closing-soon reminder)."""
+    wanted = await _voter_keys(session, poll.id)
+    found: list[Recipient] = []
+    async for page in audiences.recipients(session, Audience.from_json(poll.audience)):
+        found.extend(r for r in page if keys.voter_key(poll.id, r.member_id) not in wanted)
+    return found
+
+
+# Closing, reminding, managing ------------------------------------------------------
+
+
+async def due_to_close(session: AsyncSession, now: datetime) -> list[int]:
+    return list(
+        await session.scalars(
+            select(Poll.id)
+            .where(Poll.status == PollStatus.OPEN.value, Poll.closes_at <= now)
+            .order_by(Poll.closes_at, Poll.id)
+        )
+    )
+
+
+async def close(session: AsyncSession, poll_id: int, *, now: datetime) -> PollView | None:
+    """Close the poll if it is still open; None if someone else already did.
+
+    One conditional UPDATE: two instances (or a job and an admin's button) may
+    both try, exactly one succeeds, and only that one sends the results.
+    """
+    result = await session.execute(
+        update(Poll)
+        .where(Poll.id == poll_id, Poll.status == PollStatus.OPEN.value)
+        .values(status=PollStatus.CLOSED.value, closed_at=now)
+        .returning(Poll.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.first() is None:
+        return None
+    view = await get(session, poll_id)
+    await session.refresh(view.poll)
+    return view
+
+
+async def claim_reminders(session: AsyncSession, now: datetime) -> list[int]:
+    """Polls whose reminder is due, marked as reminded in the same UPDATE (so once)."""
+    result = await session.execute(
+        update(Poll)
+        .where(
+            Poll.status == PollStatus.OPEN.value,
+            Poll.remind.is_(True),
+            Poll.reminded_at.is_(None),
+            Poll.remind_at <= now,
+            Poll.closes_at > now,
+        )
+        .values(reminded_at=now)
+        .returning(Poll.id)
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(int(i) for i in result.scalars())
+
+
+async def claim_charts(session: AsyncSession, now: datetime) -> list[int]:
+    """Closed polls whose chart still has to go out; a claim older than the lease is
+    taken over (its instance died before finishing)."""
+    candidates = list(
+        await session.scalars(
+            select(Poll.id).where(
+                Poll.status == PollStatus.CLOSED.value,
+                Poll.chart_done_at.is_(None),
+                or_(Poll.chart_claimed_at.is_(None), Poll.chart_claimed_at < now - CHART_LEASE),
+            )
+        )
+    )
+    claimed: list[int] = []
+    for poll_id in candidates:
+        result = await session.execute(
+            update(Poll)
+            .where(
+                Poll.id == poll_id,
+                Poll.chart_done_at.is_(None),
+                or_(Poll.chart_claimed_at.is_(None), Poll.chart_claimed_at < now - CHART_LEASE),
+            )
+            .values(chart_claimed_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount:  # type: ignore[attr-defined]
+            claimed.append(poll_id)
+    return claimed
+
+
+async def chart_done(
+    session: AsyncSession, poll_id: int, file_id: str | None, *, now: datetime
+) -> None:
+    await session.execute(
+        update(Poll)
+        .where(Poll.id == poll_id)
+        .values(chart_file_id=file_id, chart_done_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def extend(session: AsyncSession, poll_id: int, by: timedelta, *, now: datetime) -> PollView:
+    """Move the closing time later (from now, for a poll without one)."""
+    view = await get(session, poll_id)
+    poll = view.poll
+    if poll.status != PollStatus.OPEN.value:
+        raise VoteRefused("closed")
+    base = poll.closes_at if poll.closes_at is not None and poll.closes_at > now else now
+    poll.closes_at = base + by
+    if poll.remind and poll.reminded_at is None:
+        poll.remind_at = remind_at(now, poll.closes_at)
+    await session.flush()
+    return view
+
+
+async def remove(session: AsyncSession, poll_id: int, *, now: datetime) -> None:
+    """Delete a poll with its votes; poll messages not yet sent are cancelled."""
+    poll = await session.get(Poll, poll_id)
+    if poll is None:
+        raise PollNotFound(poll_id)
+    await outbox.cancel_group(session, group_key(poll_id), now=now)
+    await session.execute(delete(Poll).where(Poll.id == poll_id))
+
+
+async def creator_recipient(session: AsyncSession, poll: Poll) -> Recipient | None:
+    if poll.creator_id is None:
+        return None
+    member = await session.get(Member, poll.creator_id)
+    if member is None:
+        return None
+    return Recipient(member.id, member.telegram_id, member.language)
+
+
+# Breakdowns and exports ---------------------------------------------------------
+
+
+async def department_breakdown(
+    session: AsyncSession, view: PollView, keys: PollKeys, *, no_department: str
+) -> list[GroupResult]:
+    """Results per department; groups under five voters merged or hidden (see poll_rules)."""
+    names = {
+        int(i): str(n) for i, n in await session.execute(select(Department.id, Department.name))
+    }
+    groups: dict[str, list[int]] = {}
+    rows = await session.execute(
+        select(PollBallot.department_sealed, PollBallot.choices).where(
+            PollBallot.poll_id == view.id, PollBallot.choices != 0
+        )
+    )
+    for sealed, mask in rows:
+        department_id = keys.open_department(view.id, sealed)
+        name = names.get(department_id, no_department) if department_id else no_department
+        groups.setdefault(name, []).append(int(mask))
+    return breakdown(groups, len(view.options))
+
+
+@dataclass(frozen=True)
+class NamedVote:
+    name: str | None  # None: the member has since deleted their data
+    department: str | None
+    positions: tuple[int, ...]
+    at: datetime
+
+
+async def named_votes(session: AsyncSession, view: PollView) -> list[NamedVote]:
+    """Who voted what, for a named poll only (an anonymous poll has no such answer)."""
+    if view.poll.anonymous:
+        raise PermissionError("an anonymous poll has no named votes")
+    rows = await session.execute(
+        select(Member.name, Department.name, PollBallot.choices, PollBallot.updated_at)
+        .select_from(PollBallot)
+        .outerjoin(Member, Member.id == PollBallot.member_id)
+        .outerjoin(Department, Department.id == Member.department_id)
+        .where(PollBallot.poll_id == view.id, PollBallot.choices != 0)
+        .order_by(Member.name, PollBallot.id)
+    )
+    return [
+        NamedVote(name, department, tuple(chosen(int(mask))), at)
+        for name, department, mask, at in rows
+    ]

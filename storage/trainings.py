@@ -1,0 +1,576 @@
+"""Training services: courses with sessions, enrolment with optional approval, attendance.
+
+Capacity and the waitlist are the course's (one seat per enrolled member, via
+`storage.seating`, the same locked rules as activities); reminders and
+attendance are per session. A member completes a course by attending its
+required sessions; hours are the attended sessions' lengths.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import enrolment_rules as rules
+from storage import seating
+from storage.activities import Refused
+from storage.enrolment_rules import Refusal
+from storage.members import NotFound, Page
+from storage.models import (
+    Department,
+    Member,
+    OfferingStatus,
+    SignupStatus,
+    Training,
+    TrainingAttendance,
+    TrainingEnrolment,
+    TrainingSession,
+)
+
+BOOK = seating.TRAININGS
+PER_PAGE = 6
+LISTED_AT_MOST = 300
+RECENT = timedelta(days=90)
+
+
+@dataclass
+class SessionDraft:
+    starts_at: datetime
+    ends_at: datetime
+    place: str = ""
+    online_link: str | None = None
+
+
+@dataclass
+class TrainingDraft:
+    title: str = ""
+    description: str = ""
+    capacity: int | None = None
+    signup_deadline: datetime | None = None
+    needs_approval: bool = False
+    required_sessions: int | None = None
+    sessions: list[SessionDraft] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """Where a member stands after asking to enrol."""
+
+    enrolment: TrainingEnrolment
+    position: int | None
+    already: bool
+    promoted: list[TrainingEnrolment]
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    training: Training
+    status: str
+    position: int | None
+    sessions: int
+    attended: int
+    hours: float
+    completed: bool
+    reject_reason: str | None
+
+
+@dataclass(frozen=True)
+class EnrolmentLine:
+    enrolment_id: int
+    member_id: int
+    name: str
+    department: str
+    requested_at: datetime
+    status: str
+    position: int | None
+    attended: int
+    hours: float
+    completed: bool
+    reject_reason: str | None
+
+
+def _enrolments(rows: list[seating.Signup]) -> list[TrainingEnrolment]:
+    return [row for row in rows if isinstance(row, TrainingEnrolment)]
+
+
+# Reading ------------------------------------------------------------------------------
+
+
+async def get(session: AsyncSession, training_id: int) -> Training:
+    training = await session.scalar(
+        select(Training).where(Training.id == training_id).execution_options(populate_existing=True)
+    )
+    if training is None:
+        raise NotFound(f"training {training_id}")
+    return training
+
+
+async def sessions_of(session: AsyncSession, training_id: int) -> list[TrainingSession]:
+    return list(
+        await session.scalars(
+            select(TrainingSession)
+            .where(TrainingSession.training_id == training_id)
+            .order_by(TrainingSession.starts_at, TrainingSession.id)
+        )
+    )
+
+
+async def last_session_end(session: AsyncSession, training_id: int) -> datetime | None:
+    return await session.scalar(
+        select(func.max(TrainingSession.ends_at)).where(TrainingSession.training_id == training_id)
+    )
+
+
+def _page(items: list[Training], page: int, per_page: int) -> Page[Training]:
+    pages = max(1, -(-len(items) // per_page))
+    page = min(max(page, 0), pages - 1)
+    return Page(items[page * per_page : (page + 1) * per_page], len(items), page, per_page)
+
+
+async def open_for_members(
+    session: AsyncSession, now: datetime, page: int, per_page: int = PER_PAGE
+) -> Page[Training]:
+    """Published courses with a session still to come, earliest first session first."""
+    first = (
+        select(TrainingSession.training_id, func.min(TrainingSession.starts_at).label("first"))
+        .group_by(TrainingSession.training_id)
+        .having(func.max(TrainingSession.ends_at) > now)
+        .subquery()
+    )
+    found = list(
+        await session.scalars(
+            select(Training)
+            .join(first, first.c.training_id == Training.id)
+            .where(Training.status == OfferingStatus.PUBLISHED.value)
+            .order_by(first.c.first, Training.id)
+            .limit(LISTED_AT_MOST)
+        )
+    )
+    return _page(found, page, per_page)
+
+
+async def for_cadres(
+    session: AsyncSession, now: datetime, page: int, per_page: int = PER_PAGE
+) -> Page[Training]:
+    found = list(
+        await session.scalars(
+            select(Training)
+            .where(Training.created_at > now - RECENT * 4)
+            .order_by(Training.id.desc())
+            .limit(LISTED_AT_MOST)
+        )
+    )
+    return _page(found, page, per_page)
+
+
+async def enrolment_of(
+    session: AsyncSession, training_id: int, member_id: int
+) -> tuple[TrainingEnrolment | None, int | None]:
+    enrolment = await seating.find(session, BOOK, training_id, member_id)
+    if enrolment is None:
+        return None, None
+    assert isinstance(enrolment, TrainingEnrolment)
+    return enrolment, await seating.position(session, BOOK, enrolment)
+
+
+async def pending_count(session: AsyncSession, training_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count()).where(
+                TrainingEnrolment.training_id == training_id,
+                TrainingEnrolment.status == SignupStatus.PENDING.value,
+            )
+        )
+        or 0
+    )
+
+
+# Cadres ---------------------------------------------------------------------------------
+
+
+async def create(
+    session: AsyncSession, draft: TrainingDraft, *, created_by: int | None, now: datetime
+) -> Training:
+    assert draft.signup_deadline is not None and draft.sessions
+    training = Training(
+        title=draft.title,
+        description=draft.description,
+        capacity=draft.capacity,
+        seats_taken=0,
+        tickets=0,
+        signup_deadline=draft.signup_deadline,
+        needs_approval=draft.needs_approval,
+        required_sessions=draft.required_sessions,
+        status=OfferingStatus.DRAFT.value,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(training)
+    await session.flush()
+    for item in sorted(draft.sessions, key=lambda s: s.starts_at):
+        session.add(
+            TrainingSession(
+                training_id=training.id,
+                starts_at=item.starts_at,
+                ends_at=item.ends_at,
+                place=item.place,
+                online_link=item.online_link,
+                schedule_version=1,
+            )
+        )
+    await session.flush()
+    return training
+
+
+async def publish(session: AsyncSession, training_id: int, now: datetime) -> bool:
+    result = await session.execute(
+        update(Training)
+        .where(Training.id == training_id, Training.status == OfferingStatus.DRAFT.value)
+        .values(status=OfferingStatus.PUBLISHED.value, published_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def cancel(session: AsyncSession, training_id: int, now: datetime) -> list[Member]:
+    """Cancel the course; returns everyone to tell (seated, waitlisted, pending)."""
+    result = await session.execute(
+        update(Training)
+        .where(Training.id == training_id, Training.status != OfferingStatus.CANCELLED.value)
+        .values(status=OfferingStatus.CANCELLED.value, cancelled_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return []
+    rows = await session.scalars(
+        select(Member)
+        .join(TrainingEnrolment, TrainingEnrolment.member_id == Member.id)
+        .where(
+            TrainingEnrolment.training_id == training_id,
+            TrainingEnrolment.status != SignupStatus.REJECTED.value,
+        )
+        .order_by(TrainingEnrolment.ticket)
+    )
+    return list(rows)
+
+
+async def seated_members(session: AsyncSession, training_id: int) -> list[Member]:
+    rows = await session.scalars(
+        select(Member)
+        .join(TrainingEnrolment, TrainingEnrolment.member_id == Member.id)
+        .where(
+            TrainingEnrolment.training_id == training_id,
+            TrainingEnrolment.status == SignupStatus.SEATED.value,
+        )
+        .order_by(TrainingEnrolment.ticket)
+    )
+    return list(rows)
+
+
+# Members: enrol and withdraw ---------------------------------------------------------------
+
+
+async def enrol(session: AsyncSession, training_id: int, member: Member, now: datetime) -> Enrolled:
+    """Ask for a place: pending when the course needs approval, else seated or waitlisted."""
+    try:
+        training = await get(session, training_id)
+    except NotFound:
+        raise Refused(Refusal.NOT_FOUND) from None
+    refusal = rules.signup_refusal(training.status, training.signup_deadline, now)
+    if refusal is not None:
+        raise Refused(refusal)
+    existing, position = await enrolment_of(session, training_id, member.id)
+    if existing is not None and existing.status != SignupStatus.REJECTED.value:
+        return Enrolled(existing, position, already=True, promoted=[])
+    locked = await seating.lock(
+        session,
+        BOOK,
+        training_id,
+        take_ticket=True,
+        where=(
+            Training.status == OfferingStatus.PUBLISHED.value,
+            Training.signup_deadline > now,
+        ),
+    )
+    if locked is None:
+        training = await get(session, training_id)
+        raise Refused(
+            rules.signup_refusal(training.status, training.signup_deadline, now)
+            or Refusal.NOT_FOUND
+        )
+    existing = await seating.find(session, BOOK, training_id, member.id)
+    if existing is not None:
+        if existing.status != SignupStatus.REJECTED.value:
+            assert isinstance(existing, TrainingEnrolment)
+            return Enrolled(
+                existing, await seating.position(session, BOOK, existing), True, promoted=[]
+            )
+        await session.delete(existing)  # asking again after a rejection
+        await session.flush()
+    status = SignupStatus.PENDING if training.needs_approval else SignupStatus.WAITLISTED
+    enrolment = await seating.join(
+        session, BOOK, locked, member.id, seats=1, now=now, status=status
+    )
+    assert isinstance(enrolment, TrainingEnrolment)
+    promoted: list[TrainingEnrolment] = []
+    if status is SignupStatus.WAITLISTED:
+        promoted = _enrolments(await seating.promote(session, BOOK, locked, now))
+    return Enrolled(
+        enrolment,
+        await seating.position(session, BOOK, enrolment),
+        already=False,
+        promoted=[p for p in promoted if p.id != enrolment.id],
+    )
+
+
+async def withdraw(
+    session: AsyncSession, training_id: int, member_id: int, now: datetime
+) -> list[TrainingEnrolment]:
+    """Leave the course (or the waitlist, or withdraw a request); returns who moved up."""
+    training = await get(session, training_id)
+    first = await session.scalar(
+        select(func.min(TrainingSession.starts_at)).where(
+            TrainingSession.training_id == training_id
+        )
+    )
+    if first is not None and now >= first and training.status == OfferingStatus.PUBLISHED.value:
+        raise Refused(Refusal.STARTED)
+    locked = await seating.lock(session, BOOK, training_id)
+    enrolment = await seating.find(session, BOOK, training_id, member_id)
+    if locked is None or enrolment is None or enrolment.status == SignupStatus.REJECTED.value:
+        raise Refused("not_signed_up")
+    if locked.status != OfferingStatus.PUBLISHED.value:
+        await session.delete(enrolment)
+        await session.flush()
+        return []
+    return _enrolments(await seating.leave(session, BOOK, locked, enrolment, now))
+
+
+# Approval ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decision:
+    enrolment: TrainingEnrolment
+    member: Member
+    position: int | None
+    promoted: list[TrainingEnrolment]
+
+
+async def _pending(session: AsyncSession, enrolment_id: int) -> TrainingEnrolment:
+    enrolment = await session.scalar(
+        select(TrainingEnrolment)
+        .where(TrainingEnrolment.id == enrolment_id)
+        .execution_options(populate_existing=True)
+    )
+    if enrolment is None:
+        raise Refused(Refusal.NOT_FOUND)
+    if enrolment.status != SignupStatus.PENDING.value:
+        raise Refused("decided")
+    return enrolment
+
+
+async def approve(
+    session: AsyncSession, enrolment_id: int, *, by: int | None, now: datetime
+) -> Decision:
+    """Approve a request: it joins the line by its request ticket and takes a seat if it can."""
+    first = await _pending(session, enrolment_id)
+    locked = await seating.lock(session, BOOK, first.training_id)
+    enrolment = await _pending(session, enrolment_id)  # again, under the lock
+    if locked is None or locked.status != OfferingStatus.PUBLISHED.value:
+        raise Refused(Refusal.CANCELLED)
+    enrolment.status = SignupStatus.WAITLISTED.value
+    enrolment.decided_at, enrolment.decided_by = now, by
+    await session.flush()
+    promoted = _enrolments(await seating.promote(session, BOOK, locked, now))
+    member = await session.get(Member, enrolment.member_id)
+    assert member is not None
+    return Decision(
+        enrolment,
+        member,
+        await seating.position(session, BOOK, enrolment),
+        [p for p in promoted if p.id != enrolment.id],
+    )
+
+
+async def reject(
+    session: AsyncSession, enrolment_id: int, reason: str, *, by: int | None, now: datetime
+) -> Decision:
+    enrolment = await _pending(session, enrolment_id)
+    enrolment.status = SignupStatus.REJECTED.value
+    enrolment.reject_reason = reason
+    enrolment.decided_at, enrolment.decided_by = now, by
+    await session.flush()
+    member = await session.get(Member, enrolment.member_id)
+    assert member is not None
+    return Decision(enrolment, member, None, [])
+
+
+async def pending_requests(
+    session: AsyncSession, training_id: int
+) -> list[tuple[TrainingEnrolment, Member]]:
+    rows = await session.execute(
+        select(TrainingEnrolment, Member)
+        .join(Member, Member.id == TrainingEnrolment.member_id)
+        .where(
+            TrainingEnrolment.training_id == training_id,
+            TrainingEnrolment.status == SignupStatus.PENDING.value,
+        )
+        .order_by(TrainingEnrolment.ticket)
+    )
+    return [(e, m) for e, m in rows]
+
+
+# Attendance and completion -------------------------------------------------------------------
+
+
+async def attendance(session: AsyncSession, session_id: int) -> set[int]:
+    """Member ids marked present at one session."""
+    rows = await session.scalars(
+        select(TrainingAttendance.member_id).where(TrainingAttendance.session_id == session_id)
+    )
+    return set(rows)
+
+
+async def get_session(session: AsyncSession, session_id: int) -> TrainingSession:
+    found = await session.get(TrainingSession, session_id)
+    if found is None:
+        raise NotFound(f"session {session_id}")
+    return found
+
+
+@dataclass(frozen=True)
+class Marked:
+    present: bool
+    completed_now: bool  # this mark completed the course for the member
+    member: Member
+    training: Training
+
+
+async def toggle_present(
+    session: AsyncSession, session_id: int, member_id: int, *, by: int | None, now: datetime
+) -> Marked:
+    """Mark a seated member present at a session (or take it back); completion follows."""
+    meeting = await get_session(session, session_id)
+    training = await get(session, meeting.training_id)
+    enrolment = await seating.find(session, BOOK, training.id, member_id)
+    if enrolment is None or enrolment.status != SignupStatus.SEATED.value:
+        raise Refused("not_seated")
+    assert isinstance(enrolment, TrainingEnrolment)
+    mark = await session.get(TrainingAttendance, (session_id, member_id))
+    if mark is None:
+        session.add(
+            TrainingAttendance(
+                session_id=session_id, member_id=member_id, marked_at=now, marked_by=by
+            )
+        )
+        present = True
+    else:
+        await session.delete(mark)
+        present = False
+    await session.flush()
+    sessions = await sessions_of(session, training.id)
+    attended = await _attended(session, training.id, member_id)
+    done = rules.completed(training.required_sessions, len(sessions), len(attended))
+    completed_now = False
+    if done and enrolment.completed_at is None:
+        enrolment.completed_at = now
+        completed_now = True
+    elif not done:
+        enrolment.completed_at = None
+    await session.flush()
+    member = await session.get(Member, member_id)
+    assert member is not None
+    return Marked(present, completed_now, member, training)
+
+
+async def _attended(
+    session: AsyncSession, training_id: int, member_id: int
+) -> list[TrainingSession]:
+    return list(
+        await session.scalars(
+            select(TrainingSession)
+            .join(TrainingAttendance, TrainingAttendance.session_id == TrainingSession.id)
+            .where(
+                TrainingSession.training_id == training_id,
+                TrainingAttendance.member_id == member_id,
+            )
+        )
+    )
+
+
+def hours(sessions: list[TrainingSession]) -> float:
+    return sum((s.ends_at - s.starts_at).total_seconds() for s in sessions) / 3600
+
+
+async def history(session: AsyncSession, member_id: int) -> list[HistoryLine]:
+    """The member's courses (requests included), newest first, with attendance and hours."""
+    rows = await session.execute(
+        select(TrainingEnrolment, Training)
+        .join(Training, Training.id == TrainingEnrolment.training_id)
+        .where(TrainingEnrolment.member_id == member_id)
+        .order_by(TrainingEnrolment.created_at.desc(), TrainingEnrolment.id.desc())
+    )
+    lines: list[HistoryLine] = []
+    for enrolment, training in rows:
+        sessions = await sessions_of(session, training.id)
+        attended = await _attended(session, training.id, member_id)
+        lines.append(
+            HistoryLine(
+                training=training,
+                status=enrolment.status,
+                position=await seating.position(session, BOOK, enrolment),
+                sessions=len(sessions),
+                attended=len(attended),
+                hours=hours(attended),
+                completed=enrolment.completed_at is not None,
+                reject_reason=enrolment.reject_reason,
+            )
+        )
+    return lines
+
+
+async def enrolment_report(session: AsyncSession, training_id: int) -> list[EnrolmentLine]:
+    """Every enrolment with attendance, hours and completion (for the XLSX export)."""
+    training = await get(session, training_id)
+    sessions = await sessions_of(session, training_id)
+    positions = await seating.waitlist_positions(session, BOOK, training_id)
+    present: dict[int, list[TrainingSession]] = {}
+    by_id = {s.id: s for s in sessions}
+    marks = await session.execute(
+        select(TrainingAttendance.session_id, TrainingAttendance.member_id).where(
+            TrainingAttendance.session_id.in_(list(by_id))
+        )
+    )
+    for session_id, member_id in marks:
+        present.setdefault(member_id, []).append(by_id[session_id])
+    rows = await session.execute(
+        select(TrainingEnrolment, Member.name, Department.name)
+        .join(Member, Member.id == TrainingEnrolment.member_id)
+        .outerjoin(Department, Department.id == Member.department_id)
+        .where(TrainingEnrolment.training_id == training_id)
+        .order_by(TrainingEnrolment.ticket)
+    )
+    lines = []
+    for enrolment, name, department in rows:
+        attended = present.get(enrolment.member_id, [])
+        lines.append(
+            EnrolmentLine(
+                enrolment_id=enrolment.id,
+                member_id=enrolment.member_id,
+                name=name,
+                department=department or "",
+                requested_at=enrolment.created_at,
+                status=enrolment.status,
+                position=positions.get(enrolment.id),
+                attended=len(attended),
+                hours=hours(attended),
+                completed=rules.completed(training.required_sessions, len(sessions), len(attended)),
+                reject_reason=enrolment.reject_reason,
+            )
+        )
+    return lines

@@ -1,0 +1,321 @@
+"""Broadcasts end to end: an admin composes, targets, previews and sends; members receive.
+
+A real bot against the sandbox over HTTP, with the real delivery worker; the
+broadcast jobs are called with the fake clock rather than waited for.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from jobs import broadcasts as jobs
+from jobs.delivery import start_delivery, stop_delivery
+from tests.broadcasts.world import (
+    Person,
+    add_people,
+    broadcast_rows,
+    last_with,
+    outbox_rows,
+    received,
+    statuses,
+    wait_final,
+    wait_received,
+    wait_text,
+    wake,
+)
+from tests.harness import ADMIN_ID, BotHarness
+from tests.sandbox.sandbox_samples import make_png
+
+ANNOUNCEMENT = "周五下午3点在<职工食堂>召开职工大会 & 选举，请准时参加。"
+
+
+async def progress(bot: BotHarness) -> None:
+    """What the JobQueue does every few seconds, a few seconds later on the fake clock."""
+    bot.clock.advance(seconds=5)
+    await jobs.refresh_progress(bot.runtime, bot.application.bot, bot.clock(), wake=wake(bot))
+
+
+async def test_compose_target_preview_send_and_report(bot: BotHarness) -> None:
+    people = await add_people(
+        bot,
+        [
+            Person("王小明", "装配车间", groups=("篮球队",)),
+            Person("李雷", "质检科"),
+            Person("张丽", "质检科", tags=("新员工",)),
+            Person("赵敏", "仓储物流部", tags=("新员工",)),
+            Person("陈静", "质检科"),  # blocks the bot without the bot noticing
+            Person("刘强", "质检科"),  # blocks the bot, and the bot is told
+            Person("孙涛", "仓储物流部"),  # in no chosen audience
+        ],
+    )
+    await people["陈静"].block_bot(notify=False)
+    await people["刘强"].block_bot(notify=True)
+    admin = await bot.driver.user(ADMIN_ID)
+
+    await admin.send("/broadcast")
+    await last_with(admin, "请发送通知内容")
+    await admin.send(ANNOUNCEMENT)
+    picker = await last_with(admin, "发给哪些会员")
+    assert "接收人数：0" in picker.text
+    await admin.press("🏢 质检科")
+    await admin.press("🎯 篮球队")
+    await admin.press("🏷 新员工")
+    picker = await last_with(admin, "发给哪些会员")
+    # 质检科 4 + 篮球队 1 + 新员工 2, of whom 张丽 is counted once: 6.
+    assert "接收人数：6" in picker.text
+    assert "✅ 🏢 质检科" in {b.text for row in picker.buttons for b in row}
+
+    await admin.press("预览 ›")
+    preview = await last_with(admin, ANNOUNCEMENT, exact=True)
+    control = await last_with(admin, "👆 预览")
+    assert "接收人数：6" in control.text and "其中 1 人已屏蔽" in control.text
+    assert await broadcast_rows(bot) == [] and await outbox_rows(bot) == []
+
+    await admin.press("✅ 立即发送")
+    await last_with(admin, "正在发送给 6 名会员")
+    (broadcast,) = await broadcast_rows(bot)
+    assert broadcast.recipients == 6 and broadcast.progress_message_id is not None
+    rows = await outbox_rows(bot, f"broadcast:{broadcast.id}")
+    assert len(rows) == 6 and len({r.key for r in rows}) == 6
+
+    reachable = [people[n] for n in ("王小明", "李雷", "张丽", "赵敏")]
+    await wait_received(bot, reachable)
+    for user in reachable:
+        (message,) = await received(user)
+        assert message.text == ANNOUNCEMENT and message.html == preview.html
+    for name in ("陈静", "刘强", "孙涛"):
+        assert await received(people[name]) == []
+    assert await wait_final(bot, f"broadcast:{broadcast.id}") == ["blocked"] * 2 + ["sent"] * 4
+
+    await progress(bot)
+    report = await wait_text(bot, admin, "已发送完毕")
+    assert "送达：4" in report.text and "已屏蔽机器人：2" in report.text
+    assert "发送失败：0" in report.text
+    status = next(
+        m for m in await admin.bot_messages() if m.message_id == broadcast.progress_message_id
+    )
+    assert "✅ 已完成" in status.text and "已发送：4" in status.text and not status.buttons
+    (broadcast,) = await broadcast_rows(bot)
+    assert (broadcast.status, broadcast.sent, broadcast.blocked, broadcast.failed) == (
+        "done",
+        4,
+        2,
+        0,
+    )
+    # The job runs again (or on a second instance): no second report.
+    await progress(bot)
+    reports = [m for m in await admin.bot_messages() if "发送报告" in m.text]
+    assert len(reports) == 1
+
+
+async def test_pause_then_resume(bot: BotHarness) -> None:
+    people = await add_people(
+        bot, [Person(f"Worker {i}", "Assembly", language="en") for i in range(3)]
+    )
+    await add_people(bot, [Person("Admin", "Office", language="en")])  # not the admin's chat
+    admin = await bot.driver.user(ADMIN_ID)
+    await stop_delivery(bot.application)  # hold the messages so the pause has something to hold
+
+    await admin.send("/admin")
+    await admin.press("📢 发通知")
+    await admin.send("Shift change on Monday.")
+    await admin.press("🏢 Assembly")
+    await admin.press("预览 ›")
+    await admin.press("✅ 立即发送")
+    (broadcast,) = await broadcast_rows(bot)
+    group = f"broadcast:{broadcast.id}"
+    assert await statuses(bot, group) == ["pending"] * 3
+
+    await admin.press("⏸ 暂停")
+    assert "已暂停" in (await admin.callback_answers())[-1].text
+    status = await wait_text(bot, admin, "📢 通知 #")
+    assert "⏸ 已暂停" in status.text and status.button("▶️ 继续") is not None
+    assert await statuses(bot, group) == ["paused"] * 3
+
+    await start_delivery(bot.application)
+    await bot.driver.wait_idle(quiet=0.5)
+    assert [await received(u) for u in people.values()] == [[], [], []]
+
+    await admin.press("▶️ 继续")
+    await wait_received(bot, list(people.values()))
+    assert await wait_final(bot, group) == ["sent"] * 3
+    await progress(bot)
+    report = await wait_text(bot, admin, "已发送完毕")
+    assert "送达：3" in report.text
+
+
+async def test_stop_sends_nothing_more_and_reports(bot: BotHarness) -> None:
+    people = await add_people(bot, [Person(f"工人{i}", "维修班") for i in range(3)])
+    admin = await bot.driver.user(ADMIN_ID)
+    await stop_delivery(bot.application)
+    await admin.send("/broadcast")
+    await admin.send("明天停电检修。")
+    await admin.press("👥 全体会员")
+    await admin.press("预览 ›")
+    await admin.press("✅ 立即发送")
+
+    await admin.press("✖️ 停止")
+    await admin.press("确定停止发送")
+    assert "已停止" in (await admin.callback_answers())[-1].text
+    status = await wait_text(bot, admin, "📢 通知 #")
+    assert "✖️ 已取消" in status.text and not status.buttons
+    (broadcast,) = await broadcast_rows(bot)
+    assert await statuses(bot, f"broadcast:{broadcast.id}") == ["cancelled"] * 3
+
+    await start_delivery(bot.application)
+    report = await wait_text(bot, admin, "已停止发送")
+    assert "未发送（已取消）：3" in report.text and "送达：0" in report.text
+    assert [await received(u) for u in people.values()] == [[], [], []]
+    # A stale Pause press on the finished broadcast changes nothing.
+    await admin.press_data(status.message_id, f"bcpau:{broadcast.id}")
+    assert "状态刚刚有了变化" in (await admin.callback_answers())[-1].text
+    assert (await broadcast_rows(bot))[0].status == "cancelled"
+
+
+async def test_scheduled_broadcast_goes_out_at_its_time_once(bot: BotHarness) -> None:
+    early = await add_people(bot, [Person("早到", "装配车间")])
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    await admin.send("明早九点开安全例会。")
+    await admin.press("🏢 装配车间")
+    await admin.press("预览 ›")
+    await admin.press("🕒 定时发送")
+    # The fake clock says 2026-11-24 10:00 in Shanghai.
+    await admin.send("明天")
+    await last_with(admin, "无法识别这个时间")
+    await admin.send("2026-11-24 09:00")
+    await last_with(admin, "这个时间已经过去了")
+    await admin.send("2026-11-25 09:00")
+    await last_with(admin, "将于 2026-11-25 09:00 发送")
+    status = await last_with(admin, "定于 2026-11-25 09:00 发送")
+    (broadcast,) = await broadcast_rows(bot)
+    assert broadcast.status == "scheduled" and await outbox_rows(bot) == []
+
+    # Recipients are counted at the time: someone who joins meanwhile is included.
+    late = await add_people(bot, [Person("后到", "装配车间")])
+    bot.clock.now = datetime(2026, 11, 25, 0, 59, tzinfo=UTC)
+    assert await jobs.start_due(bot.runtime, bot.clock(), wake=wake(bot)) == []
+    bot.clock.now = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+    await jobs.start_due(bot.runtime, bot.clock(), wake=wake(bot))
+    assert await jobs.start_due(bot.runtime, bot.clock(), wake=wake(bot)) == []
+    recipients = [early["早到"], late["后到"]]
+    await wait_received(bot, recipients)
+    assert await wait_final(bot, f"broadcast:{broadcast.id}") == ["sent", "sent"]
+    await progress(bot)
+    await wait_text(bot, admin, "已发送完毕")
+    # The status message sent at scheduling is the one that was kept up to date.
+    edited = next(m for m in await admin.bot_messages() if m.message_id == status.message_id)
+    assert "✅ 已完成" in edited.text and "已发送：2" in edited.text
+    for user in recipients:
+        assert [m.text for m in await received(user)] == ["明早九点开安全例会。"]
+
+
+async def test_cancel_a_scheduled_broadcast_from_the_list(bot: BotHarness) -> None:
+    people = await add_people(bot, [Person("会员甲", "装配车间")])
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    await admin.send("下周体检。")
+    await admin.press("👥 全体会员")
+    await admin.press("预览 ›")
+    await admin.press("🕒 定时发送")
+    await admin.send("2026年11月30日 8点")
+    await admin.send("/broadcasts")
+    listing = await last_with(admin, "通知公告（共 1 条）")
+    assert "定时待发" in listing.text and "下周体检" in listing.text
+    (broadcast,) = await broadcast_rows(bot)
+    await admin.press(f"#{broadcast.id} · 下周体检。")
+    await admin.press("✖️ 取消发送")
+    await admin.press("确定取消")
+    view = await last_with(admin, f"📢 通知 #{broadcast.id}")
+    assert "✖️ 已取消" in view.text and view.button("« 通知列表") is not None
+    bot.clock.now = datetime(2026, 12, 1, tzinfo=UTC)
+    assert await jobs.start_due(bot.runtime, bot.clock(), wake=wake(bot)) == []
+    assert await outbox_rows(bot) == []
+    assert await received(people["会员甲"]) == []
+
+
+async def test_photo_broadcast_reaches_members_as_a_photo(bot: BotHarness) -> None:
+    people = await add_people(bot, [Person("摄影爱好者", "质检科", groups=("摄影协会",))])
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    sent = await admin.send_photo(make_png(64, 48), caption="摄影展作品征集开始啦")
+    await admin.press("🎯 摄影协会")
+    await admin.press("预览 ›")
+    preview = await last_with(admin, "摄影展作品征集开始啦", exact=True)
+    assert preview.media is not None and preview.media.kind == "photo"
+    await admin.press("✅ 立即发送")
+    await wait_received(bot, [people["摄影爱好者"]])
+    (photo,) = await received(people["摄影爱好者"])
+    assert photo.caption == "摄影展作品征集开始啦" and photo.media is not None
+    assert photo.media.file_unique_id == sent.message.media.file_unique_id  # type: ignore[union-attr]
+
+
+async def test_formatted_text_is_checked_before_anything_is_sent(bot: BotHarness) -> None:
+    people = await add_people(bot, [Person("会员乙", "装配车间")])
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    await admin.send("<b>重要通知：明天放假")
+    await admin.press("👥 全体会员")
+    await admin.press("预览 ›")
+    await admin.press("🔤 按格式（HTML）发送")
+    refusal = await last_with(admin, "格式有误")
+    assert "标签 <b> 开始后没有结束" in refusal.text
+    assert await broadcast_rows(bot) == []
+
+    await admin.send("/broadcast")
+    await admin.send("<b>重要通知</b>：明天放假 &amp; 调休")
+    await admin.press("👥 全体会员")
+    await admin.press("预览 ›")
+    await admin.press("🔤 按格式（HTML）发送")
+    preview = await last_with(admin, "重要通知：明天放假 & 调休", exact=True)
+    assert "<b>重要通知</b>" in preview.html
+    assert "文字：按格式（HTML）" in (await last_with(admin, "👆 预览")).text
+    await admin.press("✅ 立即发送")
+    await wait_received(bot, [people["会员乙"]])
+    (message,) = await received(people["会员乙"])
+    assert message.html == preview.html
+
+
+async def test_members_cannot_broadcast_and_forged_buttons_do_nothing(bot: BotHarness) -> None:
+    people = await add_people(bot, [Person("好奇", "装配车间")])
+    member = people["好奇"]
+    await member.send("/broadcast")
+    assert "只有工会管理员" in (await member.last_bot_message()).text
+    await member.send("/broadcasts")
+    assert "只有工会管理员" in (await member.last_bot_message()).text
+
+    admin = await bot.driver.user(ADMIN_ID)
+    await stop_delivery(bot.application)
+    await admin.send("/broadcast")
+    await admin.send("仅限管理员操作的测试")
+    await admin.press("👥 全体会员")
+    await admin.press("预览 ›")
+    control = await last_with(admin, "👆 预览")
+    # The admin's draft button forged by a member: they have no draft, so it is stale.
+    nonce = control.buttons[0][0].value.split(":")[1]
+    await member.press_data((await member.last_bot_message()).message_id, f"bcsend:{nonce}")
+    assert "按钮已失效" in (await member.callback_answers())[-1].text
+    assert await broadcast_rows(bot) == []
+    await admin.press("✅ 立即发送")
+    (broadcast,) = await broadcast_rows(bot)
+    await member.press_data((await member.last_bot_message()).message_id, f"bcpau:{broadcast.id}")
+    assert "只有工会管理员" in (await member.callback_answers())[-1].text
+    assert await statuses(bot, f"broadcast:{broadcast.id}") == ["pending"]
+    # An old draft's button after the draft was sent is refused too.
+    await admin.press_data(control.message_id, f"bcsend:{nonce}")
+    assert "已失效" in (await admin.callback_answers())[-1].text
+    assert len(await broadcast_rows(bot)) == 1
+
+
+async def test_cancel_mid_compose_saves_nothing(bot: BotHarness) -> None:
+    await add_people(bot, [Person("会员丙", "装配车间")])
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    await admin.send("草稿内容")
+    await admin.send("/cancel")
+    await last_with(admin, "已取消")
+    await admin.send("/broadcast")
+    await admin.send("另一份草稿")
+    await admin.press("✖️ 取消")
+    await last_with(admin, "已取消，没有发送任何内容")
+    assert await broadcast_rows(bot) == [] and await outbox_rows(bot) == []

@@ -1,0 +1,86 @@
+"""Broadcasts in the browser: the admin writes an announcement for the basketball team,
+previews it, sends it, watches its progress turn into a report, and a player reads it.
+
+Drives the web chat as a person would, against the demo with its example data.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Locator, Page, expect
+
+from bot.demo_data import ADMIN_ID
+from tests.browser.conftest import Screens
+
+pytestmark = pytest.mark.browser
+WANG = 700000003  # 王小明, in 篮球队
+ZHANG = 700000004  # 张丽, not in 篮球队
+TEXT = "篮球队周六上午9点友谊赛，请8点半到球场集合。"
+
+
+def exactly(text: str) -> re.Pattern[str]:
+    return re.compile(f"^{re.escape(text)}$")
+
+
+async def open_chat(page: Page, person: int) -> Locator:
+    """Open a person's chat with the bot; returns the message box."""
+    await page.get_by_test_id(f"person-{person}").locator(".person-row").click()
+    await expect(page.get_by_test_id("chat-title")).to_have_text("工会助手")
+    start = page.get_by_test_id("start-button")
+    text_input = page.get_by_test_id("message-input")
+    await expect(start.or_(text_input).filter(visible=True)).to_be_visible()
+    if await start.is_visible():
+        await start.click()
+    return text_input
+
+
+def message(page: Page, text: str) -> Locator:
+    """The newest message containing ``text`` (other features may write meanwhile)."""
+    return (
+        page.locator("[data-testid^='message-']")
+        .filter(has=page.get_by_test_id("message-text").filter(has_text=text))
+        .last
+    )
+
+
+async def test_admin_broadcasts_to_an_interest_group(page: Page, screens: Screens) -> None:
+    text_input = await open_chat(page, ADMIN_ID)
+    await text_input.fill("/admin")
+    await text_input.press("Enter")
+    await page.get_by_test_id("inline-button").filter(has_text=exactly("📢 发通知")).last.click()
+    await expect(message(page, "请发送通知内容")).to_be_visible()
+    await text_input.fill(TEXT)
+    await text_input.press("Enter")
+
+    picker = message(page, "发给哪些会员")
+    await picker.get_by_test_id("inline-button").filter(has_text=exactly("🎯 篮球队")).click()
+    await expect(picker).to_contain_text("接收人数：2")  # 王小明 and 刘强
+    await expect(
+        picker.get_by_test_id("inline-button").filter(has_text=exactly("✅ 🎯 篮球队"))
+    ).to_be_visible()
+    await screens.shot("audience")
+
+    await picker.get_by_test_id("inline-button").filter(has_text=exactly("预览 ›")).click()
+    control = message(page, "会员收到的内容与上面完全一致")
+    await expect(control).to_contain_text("发送对象：兴趣小组：篮球队")
+    await expect(message(page, TEXT)).to_be_visible()
+    await screens.shot("preview")
+
+    await control.get_by_test_id("inline-button").filter(has_text=exactly("✅ 立即发送")).click()
+    await expect(message(page, "正在发送给 2 名会员")).to_be_visible()
+    # The progress message is edited by the job every few seconds, then the report arrives.
+    progress = message(page, "📢 通知 #3 —")
+    await expect(progress).to_contain_text("✅ 已完成", timeout=20_000)
+    await expect(progress).to_contain_text("已发送：2")
+    report = message(page, "已发送完毕")
+    await expect(report).to_contain_text("送达：2", timeout=20_000)
+    await report.scroll_into_view_if_needed()
+    await screens.shot("report")
+
+    await open_chat(page, WANG)
+    await expect(message(page, TEXT)).to_be_visible()
+    await screens.shot("member")
+    await open_chat(page, ZHANG)
+    await expect(page.get_by_test_id("message-text").filter(has_text=TEXT)).to_have_count(0)

@@ -1,0 +1,85 @@
+"""Daily limit set by admins, /cases and /case, the audit log, statistics, retention."""
+
+from __future__ import annotations
+
+from handlers.grievance_relay import sealer
+from storage import grievances as service
+from storage.db import transaction
+from storage.grievance_rules import Urgency
+from storage.models import Member
+from tests.e2e.test_membership import register
+from tests.grievances.conftest import World, cases, submit, tick
+from tests.harness import ADMIN_ID, CADRE_CHAT
+
+
+async def test_daily_limit_set_by_an_admin(world: World) -> None:
+    bot, member = world.bot, world.member
+    admin = await bot.driver.user(ADMIN_ID)
+    await register(bot, admin, "周主席", "工会办公室")
+    await admin.send("/grievance_settings")
+    await admin.press("🔢 每日限额")
+    await admin.send("很多")
+    assert "1 到 50" in (await admin.last_bot_message()).text
+    await admin.send("1")
+    assert "每天可提交新诉求：1 件" in (await admin.last_bot_message()).text
+    await submit(bot, member)
+    await member.send("📝 提交诉求")
+    assert "上限" in (await member.last_bot_message()).text
+    bot.clock.advance(days=1)
+    await member.send("📝 提交诉求")
+    assert "哪方面" in (await member.last_bot_message()).text
+
+
+async def test_cases_case_and_audit(world: World) -> None:
+    bot, member, cadre = world.bot, world.member, world.cadre
+    first = await submit(bot, member)
+    second = await submit(bot, member, "安全帽不够。", category="⛑ 安全", urgency=None)
+    await cadre.send("/cases", chat=CADRE_CHAT)
+    listing = await cadre.last_bot_message(chat=CADRE_CHAT)
+    assert listing.text.index(first.code) < listing.text.index(second.code)
+    await cadre.send(f"/case {second.code.lower()}", chat=CADRE_CHAT)
+    shown = await cadre.last_bot_message(chat=CADRE_CHAT)
+    assert "安全帽" in shown.text and "🔴 紧急" in shown.text
+    await cadre.press("✋ 接手", chat=CADRE_CHAT)
+    admin = await bot.driver.user(ADMIN_ID)
+    await register(bot, admin, "周主席", "工会办公室")
+    await admin.send("/grievance_audit")
+    log = await admin.last_bot_message()
+    assert "李干事" in log.text and second.code in log.text and "韩梅梅" not in log.text
+    await member.send("/cases")
+    assert "只有工会干部" in (await member.last_bot_message()).text
+
+
+async def test_stats_hide_small_department_slices_and_retention_destroys_links(
+    world: World,
+) -> None:
+    bot = world.bot
+    keys = sealer(bot.runtime)
+    now = bot.clock.now
+    async with transaction(bot.runtime.sessions) as session:
+        categories = await service.list_categories(session)
+        big = Member(telegram_id=1, name="甲", language="zh_CN", role="member", active=True)
+        session.add(big)
+        await session.flush()
+        await session.refresh(big, ["department"])
+        for index in range(7):
+            case = await service.create_case(
+                session, keys, member=big, category=categories[index % 2],
+                urgency=Urgency.NORMAL, text=f"问题{index}", text_ref=None, attachments=[],
+                route_chat_id=None, now=now,
+            )  # fmt: skip
+            if index < 2:
+                service.finish(case, service.Status.RESOLVED, now)
+                service.rate(keys, case, 5 - index, now)
+        stats = await service.stats(session, keys, bot.settings.tz)
+    assert stats.total == 7 and stats.satisfaction == 4.5
+    counts = sorted(stats.slices.values(), key=lambda v: -1 if v is None else v)
+    assert None in counts  # 3 in one category: hidden
+    assert 4 not in counts and 3 not in counts
+    bot.clock.advance(days=91)
+    report = await tick(bot)
+    assert report.forgotten == 2
+    rows = await cases(bot)
+    assert sum(1 for c in rows if c.link is None) == 2
+    async with bot.runtime.sessions() as session:
+        assert len(await service.cases_of(session, keys, big.id)) == 5
