@@ -57,6 +57,9 @@ from storage.models import Member, Outbox, OutboxStatus, utcnow
 
 Status = OutboxStatus
 
+# Where a final sensitive row "was sent to": no chat has this id.
+SCRUBBED_CHAT = 0
+
 # Smaller is sooner: a member waiting for an answer beats a bulk announcement.
 PRIORITY_NOTICE = 10
 PRIORITY_REMINDER = 50
@@ -444,10 +447,14 @@ def _error(text: str | None) -> str | None:
 
 
 def _final_values(now: datetime) -> dict[str, Any]:
-    # A final sensitive row keeps nothing readable: the sealed payload goes too.
+    # A final sensitive row keeps nothing readable: the sealed payload goes, and
+    # so does the recipient, so a database dump cannot line up "this member got
+    # a notice at 10:32" with "case G-… was answered at 10:32".
     return {
         "finished_at": now,
         "payload": case((Outbox.sensitive, null()), else_=Outbox.payload),
+        "chat_id": case((Outbox.sensitive, SCRUBBED_CHAT), else_=Outbox.chat_id),
+        "member_id": case((Outbox.sensitive, null()), else_=Outbox.member_id),
     }
 
 
@@ -523,6 +530,8 @@ def _record_statement(happened: Event, attempted: bool) -> Any:
     if target in FINAL:
         values["finished_at"] = bindparam("b_now", type_=Outbox.finished_at.type)
         values["payload"] = case((table.c.sensitive, null()), else_=table.c.payload)
+        values["chat_id"] = case((table.c.sensitive, SCRUBBED_CHAT), else_=table.c.chat_id)
+        values["member_id"] = case((table.c.sensitive, null()), else_=table.c.member_id)
     return (
         update(table)
         .where(

@@ -175,8 +175,11 @@ async def test_sensitive_payload_is_sealed_bound_and_erased(
     async with transaction(sessions) as session:
         for message in claimed.values():
             await outbox.record_sent(session, message, now=T0, telegram_message_id=1)
-    assert (await row(sessions, "test:1")).payload is None
-    assert (await row(sessions, "test:2")).payload == reply
+    sealed, plain = await row(sessions, "test:1"), await row(sessions, "test:2")
+    assert sealed.payload is None
+    # Nor does it say whom it went to: no lining up of notice times with case events.
+    assert (sealed.chat_id, sealed.member_id) == (outbox.SCRUBBED_CHAT, None)
+    assert (plain.payload, plain.chat_id) == (reply, 1002)
 
 
 async def test_sensitive_rows_need_the_cipher_and_payloads_their_shape(
