@@ -67,6 +67,38 @@ def cmd_webhook(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """An instance that delivers and runs scheduled jobs but takes no updates.
+
+    Telegram hands updates to one consumer; more instances on the same
+    PostgreSQL add delivery throughput and keep jobs running if one stops.
+    """
+    import signal
+
+    from bot.app import build_application
+
+    settings = _settings()
+    configure_logging(settings.log_level, [settings.telegram_bot_token, settings.secret_key])
+    application = build_application(settings)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with application:
+            assert application.post_init is not None and application.post_shutdown is not None
+            await application.post_init(application)
+            await application.start()
+            log.info("worker running: delivery and scheduled jobs, no updates")
+            await stop.wait()
+            await application.stop()
+            await application.post_shutdown(application)
+
+    asyncio.run(main())
+    return 0
+
+
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -151,6 +183,9 @@ def parser() -> argparse.ArgumentParser:
     sub = root.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot with long polling").set_defaults(func=cmd_run)
     sub.add_parser("webhook", help="run the bot behind a webhook").set_defaults(func=cmd_webhook)
+    sub.add_parser(
+        "worker", help="deliver messages and run scheduled jobs, without taking updates"
+    ).set_defaults(func=cmd_worker)
     sandbox = sub.add_parser("sandbox", help="run the local Bot API sandbox alone")
     sandbox.add_argument("--host", default="127.0.0.1")
     sandbox.add_argument("--port", type=int, default=8081)

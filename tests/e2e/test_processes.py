@@ -135,3 +135,46 @@ async def test_webhook_mode(tmp_path: Path) -> None:
             assert "Please choose your language" in (await user.last_bot_message()).text
     finally:
         await server.stop()
+
+
+async def test_worker_delivers_without_taking_updates(tmp_path: Path) -> None:
+    """`union-bot worker`: a second instance that sends the outbox but never polls."""
+    from storage import outbox
+    from storage.db import make_engine, make_session_factory, transaction
+    from storage.models import utcnow
+
+    server = SandboxServer(SandboxOptions(port=0, bots={TOKEN: "UnionSandboxBot"}))
+    base = await server.start()
+    database = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    env = {
+        "TELEGRAM_BOT_TOKEN": TOKEN,
+        "TELEGRAM_API_BASE_URL": base,
+        "SECRET_KEY": SECRET,
+        "DATABASE_URL": database,
+        "DELIVERY_POLL_SECONDS": "0.2",
+    }
+    engine = make_engine(database)
+    try:
+        async with SandboxDriver(base, TOKEN, auto_settle=False) as driver:
+            user = await driver.create_user("Reader", user_id=600000002)
+            await user.send("hello")  # opens the private chat; no instance consumes it
+            async with bot_process("worker", env):
+                await wait_started(driver)  # migrations ran, commands published
+                async with transaction(make_session_factory(engine)) as session:
+                    await outbox.enqueue(
+                        session,
+                        key="test:worker:1",
+                        kind="test",
+                        chat_id=user.id,
+                        payload=outbox.payload("sendMessage", text="来自第二个实例"),
+                        now=utcnow(),
+                    )
+
+                async def delivered() -> bool:
+                    return any(m.text == "来自第二个实例" for m in await user.bot_messages())
+
+                await driver.wait_for(delivered, timeout=20, what="the outbox message")
+            assert not await driver.calls(method="getUpdates")
+    finally:
+        await engine.dispose()
+        await server.stop()
