@@ -238,10 +238,14 @@ Union Bot demo is running — open the web chat:
 
 What to try (pick a person on the left, then a chat under them):
   * 林新 (not registered yet): press 开始 / Start and register in a minute.
-  * 王小明, 张丽 and the other members: the menu keyboard, 👤 我的资料, 🌐 语言 (English too).
-  * 周主席 (admin): 🛠 管理 → 👥 会员 → 林新 → ⭐ 设为干部.
-  * then 林新 again: open the invite link in the bot's message to join 工会干部群.
-  * 李干事 (cadre): the cadre group 工会干部群.
+  * 王小明 and the other members: 📝 提交诉求 (an anonymous grievance), 🎉 活动 (sign up
+    for the basketball match), 🗳 投票 (the canteen poll), 💡 意见建议, 👤 我的资料,
+    🌐 语言 (English too). Anna Schmidt reads everything in English.
+  * 李干事 (cadre) in 工会干部群: take and answer the grievance — the member gets the answer
+    from "the union", the cadre never learns who wrote; reply to the waiting suggestion.
+  * 周主席 (admin): 🛠 管理 → 📢 发通知 (a broadcast with preview and progress),
+    🎉 节日问候 (greetings calendar and templates), 👥 会员 → 林新 → ⭐ 设为干部,
+    then as 林新 open the invite link in the bot's message to join 工会干部群.
 
 Data is kept in {data} (--reset starts over). Ctrl-C stops everything.
 """
