@@ -152,7 +152,7 @@ class Settings(BaseSettings):
     @field_validator("reminder_offsets", mode="before")
     @classmethod
     def _reminder_offsets(cls, value: Any) -> tuple[int, ...]:
-        """"24h,1h" (or minutes as "30m", or bare minutes) into minutes, largest first."""
+        """ "24h,1h" (or minutes as "30m", or bare minutes) into minutes, largest first."""
         parts = value.replace("，", ",").split(",") if isinstance(value, str) else list(value)
         minutes: set[int] = set()
         for part in parts:
