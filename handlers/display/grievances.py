@@ -46,7 +46,7 @@ URGENCY_NAMES: dict[Urgency, str] = {
     Urgency.URGENT: N_("🔴 Urgent"),
 }
 STATUS_NAMES: dict[Status, str] = {
-    Status.NEW: N_("🆕 New, waiting to be taken"),
+    Status.NEW: N_("🔔 New, waiting to be taken"),
     Status.TAKEN: N_("👤 Taken by a cadre"),
     Status.ANSWERED: N_("💬 Answered"),
     Status.RESOLVED: N_("✅ Resolved"),

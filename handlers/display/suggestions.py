@@ -14,7 +14,7 @@ from storage.models import Suggestion, SuggestionStatus
 from storage.suggestions import SuggestionCard, code
 
 STATUS_NAMES: dict[str, str] = {
-    SuggestionStatus.NEW.value: N_("🆕 new"),
+    SuggestionStatus.NEW.value: N_("🔔 new"),
     SuggestionStatus.CONSIDERING.value: N_("🤔 under consideration"),
     SuggestionStatus.ADOPTED.value: N_("👍 adopted"),
     SuggestionStatus.DECLINED.value: N_("👎 declined"),

@@ -75,7 +75,7 @@ async def test_member_edits_are_relayed_as_edits(world: World) -> None:
     assert "十月的加班费" in card.text and card.edited
 
     await member.send("📂 我的诉求")
-    await member.press(f"{case.code} · 💰 工资 · 🆕 新诉求，待接手")
+    await member.press(f"{case.code} · 💰 工资 · 🔔 新诉求，待接手")
     await member.press("➕ 补充内容")
     extra = await member.send("共少发了三天。")
     await member.send("✅ 完成")
@@ -154,7 +154,7 @@ async def test_member_closes_and_cadre_buttons_then_refused(world: World) -> Non
     bot, member, cadre = world.bot, world.member, world.cadre
     case = await submit(bot, member)
     await member.send("📂 我的诉求")
-    await member.press(f"{case.code} · 💰 工资 · 🆕 新诉求，待接手")
+    await member.press(f"{case.code} · 💰 工资 · 🔔 新诉求，待接手")
     await member.press("🔒 关闭诉求")
     await member.press("🔒 确认关闭")
     await delivered(bot)
@@ -174,7 +174,7 @@ async def test_signed_case_shows_the_name_only_after_the_choice(world: World) ->
     case = await submit(bot, member)
     assert "韩梅梅" not in (await _card(bot, case.code)).text
     await member.send("📂 我的诉求")
-    await member.press(f"{case.code} · 💰 工资 · 🆕 新诉求，待接手")
+    await member.press(f"{case.code} · 💰 工资 · 🔔 新诉求，待接手")
     await member.press("✍️ 署上我的姓名")
     assert "韩梅梅" in (await member.last_bot_message()).text
     await member.press("✍️ 确认署名")
