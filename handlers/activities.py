@@ -15,7 +15,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, InputFile, Message, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -46,6 +46,30 @@ from handlers.common import (
 )
 from handlers.display import activities as show
 from handlers.display.broadcasts import EVERYONE, TAG, describe_audience, picker_items
+from handlers.enrolment_common import (
+    PUBLISH_ANNOUNCE_LABEL,
+    SAVE_DRAFT_LABEL,
+    UNLIMITED_LABEL,
+    UNTIL_START_LABEL,
+    answer,
+    callback_args,
+    confirm_choice,
+    confirm_keyboard,
+    created_text,
+    draft_of,
+    lost_answers,
+    publish_toast,
+    read_capacity,
+    read_deadline,
+    read_description,
+    read_end,
+    read_start,
+    read_title,
+    schedule_error,
+    show_panel,
+    text_of,
+)
+from handlers.enrolment_common import now_of as _now
 from jobs import reminders
 from storage import activities, audiences
 from storage import enrolment_rules as rules
@@ -64,13 +88,8 @@ RATING = "draft_rating"
 TIMEOUT = 30 * 60
 PICKER_SOURCES = ("dept", "group")
 
-UNLIMITED_LABEL = N_("♾ Unlimited")
-UNTIL_START_LABEL = N_("⏱ Until the start")
 GUESTS_YES_LABEL = N_("👥 Yes, +1 allowed")
 GUESTS_NO_LABEL = N_("🚶 No guests")
-PUBLISH_ANNOUNCE_LABEL = N_("📣 Publish and announce")
-PUBLISH_QUIET_LABEL = N_("✅ Publish quietly")
-SAVE_DRAFT_LABEL = N_("📝 Save as draft")
 
 (
     TITLE,
@@ -90,33 +109,6 @@ SAVE_DRAFT_LABEL = N_("📝 Save as draft")
 
 
 # Helpers ----------------------------------------------------------------------------------
-
-
-def _now(scope: Scope) -> datetime:
-    return scope.runtime.now()
-
-
-def callback_args(update: Update, action: cb.CallbackAction) -> tuple[Any, ...]:
-    query = update.callback_query
-    assert query is not None
-    return action.unpack(query.data)
-
-
-async def show_panel(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Edit the message a button belongs to, or send a new one (for commands and photos)."""
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        message = query.message
-        if isinstance(message, Message) and message.text is not None:
-            if message.text_html != text or message.reply_markup != markup:
-                await query.edit_message_text(text, reply_markup=markup)
-            return
-    await reply(update, text, reply_markup=markup)
-
-
-async def answer(update: Update, text: str | None = None, alert: bool = False) -> None:
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=alert)
 
 
 def link_to(context: Context, activity_id: int) -> str:
@@ -432,14 +424,7 @@ async def _publish(
 async def publish(update: Update, context: Context, scope: Scope) -> None:
     activity_id, announce = callback_args(update, cb.ACT_PUBLISH)
     published, sent = await _publish(context, scope, int(activity_id), bool(announce))
-    if not published:
-        await answer(update, scope._("It is already published."), True)
-    elif announce:
-        await answer(
-            update, scope._("Published. Announcing it to {count} members.").format(count=sent)
-        )
-    else:
-        await answer(update, scope._("Published."))
+    await publish_toast(update, scope, published=published, announce=bool(announce), sent=sent)
     await render_manage(update, context, scope, int(activity_id))
 
 
@@ -566,13 +551,10 @@ async def export(update: Update, context: Context, scope: Scope) -> None:
 
 
 def _draft(context: Context) -> dict[str, Any]:
-    assert context.user_data is not None
-    return context.user_data.setdefault(DRAFT, {})  # type: ignore[no-any-return]
+    return draft_of(context, DRAFT)
 
 
-def _text(update: Update) -> str:
-    message = update.effective_message
-    return (message.text or "") if message is not None else ""
+_text = text_of
 
 
 async def _ask(update: Update, scope: Scope, step: int, draft: dict[str, Any]) -> int:
@@ -753,25 +735,15 @@ async def _next(update: Update, context: Context, scope: Scope, step: int) -> in
 
 @cadre_only
 async def step_title(update: Update, context: Context, scope: Scope) -> int:
-    try:
-        _draft(context)["title"] = rules.clean_title(_text(update))
-    except InvalidInput as error:
-        await reply(update, explain(scope, error, rules.TITLE_MAX))
+    if not await read_title(update, scope, _draft(context)):
         return TITLE
     return await _next(update, context, scope, DESCRIPTION)
 
 
 @cadre_only
 async def step_description(update: Update, context: Context, scope: Scope) -> int:
-    text = _text(update)
-    if is_label(text, SKIP_LABEL):
-        _draft(context)["description"] = ""
-    else:
-        try:
-            _draft(context)["description"] = rules.clean_text(text)
-        except InvalidInput as error:
-            await reply(update, explain(scope, error, rules.DESCRIPTION_MAX))
-            return DESCRIPTION
+    if not await read_description(update, scope, _draft(context)):
+        return DESCRIPTION
     return await _next(update, context, scope, PHOTO)
 
 
@@ -799,37 +771,10 @@ async def step_place(update: Update, context: Context, scope: Scope) -> int:
     return await _next(update, context, scope, START)
 
 
-def schedule_error(scope: Scope, code: str) -> str:
-    return scope._(show.SCHEDULE_ERRORS.get(code, show.TIME_INPUT_ERRORS["format"])).format(
-        example=show.example_time(_now(scope), scope.settings.tz)
-    )
-
-
-def read_time(scope: Scope, text: str, day: datetime | None = None) -> datetime:
-    zone = scope.settings.tz
-    today = _now(scope).astimezone(zone).date()
-    local_day = day.astimezone(zone).date() if day is not None else None
-    return rules.to_utc(rules.parse_local_datetime(text, today, day=local_day), zone)
-
-
-async def time_error(update: Update, scope: Scope, error: InvalidInput) -> None:
-    await reply(
-        update,
-        scope._(show.TIME_INPUT_ERRORS.get(error.code, show.TIME_INPUT_ERRORS["format"])).format(
-            example=show.example_time(_now(scope), scope.settings.tz)
-        ),
-    )
-
-
 @cadre_only
 async def step_start(update: Update, context: Context, scope: Scope) -> int:
-    try:
-        start = read_time(scope, _text(update))
-    except InvalidInput as error:
-        await time_error(update, scope, error)
-        return START
-    if start <= _now(scope):
-        await reply(update, schedule_error(scope, "start_past"))
+    start = await read_start(update, scope)
+    if start is None:
         return START
     _draft(context)["start"] = start.isoformat()
     return await _ask(update, scope, END, _draft(context))
@@ -838,14 +783,8 @@ async def step_start(update: Update, context: Context, scope: Scope) -> int:
 @cadre_only
 async def step_end(update: Update, context: Context, scope: Scope) -> int:
     draft = _draft(context)
-    start = datetime.fromisoformat(draft["start"])
-    try:
-        end = read_time(scope, _text(update), day=start)
-    except InvalidInput as error:
-        await time_error(update, scope, error)
-        return END
-    if end <= start:
-        await reply(update, schedule_error(scope, "end_before_start"))
+    end = await read_end(update, scope, datetime.fromisoformat(draft["start"]))
+    if end is None:
         return END
     draft["end"] = end.isoformat()
     return await _ask(update, scope, DEADLINE, draft)
@@ -855,15 +794,9 @@ async def step_end(update: Update, context: Context, scope: Scope) -> int:
 async def step_deadline(update: Update, context: Context, scope: Scope) -> int:
     draft = _draft(context)
     start = datetime.fromisoformat(draft["start"])
-    text = _text(update)
-    if is_label(text, UNTIL_START_LABEL):
-        deadline = start
-    else:
-        try:
-            deadline = read_time(scope, text, day=start)
-        except InvalidInput as error:
-            await time_error(update, scope, error)
-            return DEADLINE
+    deadline = await read_deadline(update, scope, start)
+    if deadline is None:
+        return DEADLINE
     problem = rules.check_schedule(
         start, datetime.fromisoformat(draft["end"]), deadline, _now(scope)
     )
@@ -878,21 +811,8 @@ async def step_deadline(update: Update, context: Context, scope: Scope) -> int:
 
 @cadre_only
 async def step_capacity(update: Update, context: Context, scope: Scope) -> int:
-    text = _text(update)
-    if is_label(text, UNLIMITED_LABEL):
-        capacity = None
-    else:
-        try:
-            capacity = rules.parse_capacity(text)
-        except InvalidInput:
-            await reply(
-                update,
-                scope._(
-                    "Please send a whole number of seats from 1 to {max}, or tap ♾ Unlimited."
-                ).format(max=rules.MAX_CAPACITY),
-            )
-            return CAPACITY
-    _draft(context)["capacity"] = capacity
+    if not await read_capacity(update, scope, _draft(context)):
+        return CAPACITY
     return await _next(update, context, scope, GUESTS)
 
 
@@ -1035,45 +955,18 @@ async def _confirm(update: Update, context: Context, scope: Scope, draft: dict[s
     ]
     if value.photo_file_id:
         lines.append("🖼 " + scope._("With a photo."))
-    await reply(
-        update,
-        "\n".join(lines),
-        reply_markup=choice_keyboard(
-            scope,
-            [
-                scope._(PUBLISH_ANNOUNCE_LABEL),
-                scope._(PUBLISH_QUIET_LABEL),
-                scope._(SAVE_DRAFT_LABEL),
-            ],
-            columns=1,
-        ),
-    )
+    await reply(update, "\n".join(lines), reply_markup=confirm_keyboard(scope))
     return CONFIRM
 
 
 @cadre_only
 async def step_confirm(update: Update, context: Context, scope: Scope) -> int:
-    text = _text(update)
     draft = _draft(context)
-    choice = next(
-        (
-            label
-            for label in (PUBLISH_ANNOUNCE_LABEL, PUBLISH_QUIET_LABEL, SAVE_DRAFT_LABEL)
-            if is_label(text, label)
-        ),
-        None,
-    )
+    choice = await confirm_choice(update, scope)
     if choice is None:
-        await reply(update, scope._("Please tap one of the buttons."))
         return CONFIRM
     if "title" not in draft or "deadline" not in draft:
-        context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
-        await reply(
-            update,
-            scope._("Sorry, I lost your answers. Please start again."),
-            reply_markup=main_menu(scope),
-        )
-        return ConversationHandler.END
+        return await lost_answers(update, context, scope, DRAFT)
     value = _draft_value(draft)
     problem = rules.check_schedule(
         value.starts_at, value.ends_at, value.signup_deadline, _now(scope)
@@ -1088,15 +981,10 @@ async def step_confirm(update: Update, context: Context, scope: Scope) -> int:
         now=_now(scope),
     )
     context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
-    if choice == SAVE_DRAFT_LABEL:
-        done = scope._("Saved as a draft. Publish it from the panel below when ready.")
-    else:
+    sent = 0
+    if choice != SAVE_DRAFT_LABEL:
         _, sent = await _publish(context, scope, activity.id, choice == PUBLISH_ANNOUNCE_LABEL)
-        done = (
-            scope._("Published and announced to {count} members.").format(count=sent)
-            if choice == PUBLISH_ANNOUNCE_LABEL
-            else scope._("Published.")
-        )
+    done = created_text(scope, choice, sent)
     log.info("activity %d created by a cadre", activity.id)
     await reply(update, done, reply_markup=main_menu(scope))
     await render_manage(update, context, scope, activity.id)

@@ -27,19 +27,11 @@ from bot.i18n import N_
 from bot.menu import button_filter, main_menu
 from bot.runtime import CommandSpec, MenuItem, runtime_of
 from bot.scope import Context, Scope, cadre_only, registered, scoped
-from handlers.activities import (
-    answer,
-    callback_args,
-    read_time,
-    schedule_error,
-    show_panel,
-    time_error,
-)
+from handlers import enrolment_common as shared
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
     PRIVATE,
-    SKIP_LABEL,
     TEXT_INPUT,
     ask_for_text,
     cancel_handlers,
@@ -54,7 +46,6 @@ from handlers.display import trainings as show
 from jobs import reminders
 from storage import audiences, outbox, trainings
 from storage import enrolment_rules as rules
-from storage.activities import Refused
 from storage.audiences import Audience
 from storage.members import NotFound
 from storage.models import (
@@ -64,6 +55,7 @@ from storage.models import (
     TrainingEnrolment,
     TrainingSession,
 )
+from storage.offerings import Refused
 from storage.profile_rules import InvalidInput
 from storage.trainings import SessionDraft, TrainingDraft
 
@@ -78,11 +70,6 @@ SESSIONS_DONE_LABEL = N_("✅ That's all")
 APPROVAL_YES_LABEL = N_("🛂 Yes, a cadre approves")
 APPROVAL_NO_LABEL = N_("🚪 No, open enrolment")
 ALL_SESSIONS_LABEL = N_("All sessions")
-UNLIMITED_LABEL = N_("♾ Unlimited")
-UNTIL_START_LABEL = N_("⏱ Until the start")
-PUBLISH_ANNOUNCE_LABEL = N_("📣 Publish and announce")
-PUBLISH_QUIET_LABEL = N_("✅ Publish quietly")
-SAVE_DRAFT_LABEL = N_("📝 Save as draft")
 
 (
     TITLE,
@@ -100,10 +87,6 @@ SAVE_DRAFT_LABEL = N_("📝 Save as draft")
 ) = range(12)
 
 
-def _now(scope: Scope) -> datetime:
-    return scope.runtime.now()
-
-
 def link_to(context: Context, training_id: int) -> str:
     return f"https://t.me/{context.bot.username}?start=trn_{training_id}"
 
@@ -117,7 +100,7 @@ async def _training(update: Update, scope: Scope, training_id: int) -> Training 
     if training is None or (training.status == OfferingStatus.DRAFT.value and not scope.is_cadre):
         text = scope._("This training no longer exists.")
         if update.callback_query is not None:
-            await answer(update, text, True)
+            await shared.answer(update, text, True)
         else:
             await reply(update, text)
         return None
@@ -131,10 +114,10 @@ async def _training(update: Update, scope: Scope, training_id: int) -> Training 
 async def show_list(update: Update, context: Context, scope: Scope) -> None:
     page = 0
     if update.callback_query is not None:
-        (page,) = callback_args(update, cb.TRN_LIST)
-        await answer(update)
-    found = await trainings.open_for_members(scope.session, _now(scope), int(page))
-    await show_panel(
+        (page,) = shared.callback_args(update, cb.TRN_LIST)
+        await shared.answer(update)
+    found = await trainings.open_for_members(scope.session, shared.now_of(scope), int(page))
+    await shared.show_panel(
         update,
         show.list_text(scope.t, found),
         show.list_keyboard(scope.t, found, cadre=scope.is_cadre),
@@ -145,7 +128,7 @@ async def render_card(update: Update, scope: Scope, training: Training, *, fresh
     assert scope.member is not None
     sessions = await trainings.sessions_of(scope.session, training.id)
     enrolment, position = await trainings.enrolment_of(scope.session, training.id, scope.member.id)
-    now = _now(scope)
+    now = shared.now_of(scope)
     started = bool(sessions) and now >= sessions[0].starts_at
     text = show.card_text(
         scope.t,
@@ -162,16 +145,16 @@ async def render_card(update: Update, scope: Scope, training: Training, *, fresh
     if fresh:
         await reply(update, text, reply_markup=markup)
     else:
-        await show_panel(update, text, markup)
+        await shared.show_panel(update, text, markup)
 
 
 @registered
 async def open_card(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = callback_args(update, cb.TRN_OPEN)
+    (training_id,) = shared.callback_args(update, cb.TRN_OPEN)
     training = await _training(update, scope, int(training_id))
     if training is None:
         return
-    await answer(update)
+    await shared.answer(update)
     await render_card(update, scope, training, fresh=False)
 
 
@@ -197,32 +180,34 @@ async def _tell_promoted(
         kind="training-seat",
         text=lambda t, m: show.promoted_notice(t, training),
         markup=lambda t: show.open_keyboard(t, training.id),
-        now=_now(scope),
+        now=shared.now_of(scope),
         target=context,
     )
 
 
 @registered
 async def enrol(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = callback_args(update, cb.TRN_ENROL)
+    (training_id,) = shared.callback_args(update, cb.TRN_ENROL)
     training = await _training(update, scope, int(training_id))
     if training is None:
         return
     assert scope.member is not None
     try:
-        result = await trainings.enrol(scope.session, training.id, scope.member, _now(scope))
+        result = await trainings.enrol(
+            scope.session, training.id, scope.member, shared.now_of(scope)
+        )
     except Refused as refused:
         text = show_activity.refusal(scope.t, scope.settings.tz, refused.reason)
         if refused.reason == "deadline":
             text = scope._("Sorry, enrolment closed at {deadline}.").format(
                 deadline=show_activity.moment(scope.t, scope.settings.tz, training.signup_deadline)
             )
-        await answer(update, text, True)
+        await shared.answer(update, text, True)
         return
     training = await trainings.get(scope.session, training.id)
     if result.promoted:
         await _tell_promoted(context, scope, training, result.promoted)
-    await answer(
+    await shared.answer(
         update, show.enrolled_toast(scope.t, result.enrolment, result.position, result.already)
     )
     await render_card(update, scope, training, fresh=False)
@@ -230,23 +215,23 @@ async def enrol(update: Update, context: Context, scope: Scope) -> None:
 
 @registered
 async def withdraw(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = callback_args(update, cb.TRN_WITHDRAW)
+    (training_id,) = shared.callback_args(update, cb.TRN_WITHDRAW)
     training = await _training(update, scope, int(training_id))
     if training is None:
         return
     assert scope.member is not None
     try:
         promoted = await trainings.withdraw(
-            scope.session, training.id, scope.member.id, _now(scope)
+            scope.session, training.id, scope.member.id, shared.now_of(scope)
         )
     except Refused as refused:
-        await answer(
+        await shared.answer(
             update, show_activity.refusal(scope.t, scope.settings.tz, refused.reason), True
         )
         return
     training = await trainings.get(scope.session, training.id)
     await _tell_promoted(context, scope, training, promoted)
-    await answer(update, scope._("You have withdrawn."))
+    await shared.answer(update, scope._("You have withdrawn."))
     await render_card(update, scope, training, fresh=False)
 
 
@@ -264,10 +249,10 @@ async def my_trainings(update: Update, context: Context, scope: Scope) -> None:
 async def admin_list(update: Update, context: Context, scope: Scope) -> None:
     page = 0
     if update.callback_query is not None:
-        (page,) = callback_args(update, cb.TRN_ADMIN)
-        await answer(update)
-    found = await trainings.for_cadres(scope.session, _now(scope), int(page))
-    await show_panel(
+        (page,) = shared.callback_args(update, cb.TRN_ADMIN)
+        await shared.answer(update)
+    found = await trainings.for_cadres(scope.session, shared.now_of(scope), int(page))
+    await shared.show_panel(
         update,
         show.list_text(scope.t, found, cadre_list=True),
         show.list_keyboard(scope.t, found, cadre=True, cadre_list=True),
@@ -278,7 +263,7 @@ async def render_manage(update: Update, context: Context, scope: Scope, training
     try:
         training = await trainings.get(scope.session, training_id)
     except NotFound:
-        await answer(update, scope._("This training no longer exists."), True)
+        await shared.answer(update, scope._("This training no longer exists."), True)
         return
     sessions = await trainings.sessions_of(scope.session, training.id)
     pending = await trainings.pending_count(scope.session, training.id)
@@ -292,20 +277,20 @@ async def render_manage(update: Update, context: Context, scope: Scope, training
         waiting=sum(1 for line in lines if line.position is not None),
         link=link_to(context, training.id),
     )
-    await show_panel(update, text, show.manage_keyboard(scope.t, training, pending))
+    await shared.show_panel(update, text, show.manage_keyboard(scope.t, training, pending))
 
 
 @cadre_only
 async def manage(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = callback_args(update, cb.TRN_MANAGE)
-    await answer(update)
+    (training_id,) = shared.callback_args(update, cb.TRN_MANAGE)
+    await shared.answer(update)
     await render_manage(update, context, scope, int(training_id))
 
 
 async def _publish(
     context: Context, scope: Scope, training_id: int, announce: bool
 ) -> tuple[bool, int]:
-    now = _now(scope)
+    now = shared.now_of(scope)
     published = await trainings.publish(scope.session, training_id, now)
     sent = 0
     if published and announce:
@@ -332,23 +317,18 @@ async def _publish(
 
 @cadre_only
 async def publish(update: Update, context: Context, scope: Scope) -> None:
-    training_id, announce = callback_args(update, cb.TRN_PUBLISH)
+    training_id, announce = shared.callback_args(update, cb.TRN_PUBLISH)
     published, sent = await _publish(context, scope, int(training_id), bool(announce))
-    if not published:
-        await answer(update, scope._("It is already published."), True)
-    elif announce:
-        await answer(
-            update, scope._("Published. Announcing it to {count} members.").format(count=sent)
-        )
-    else:
-        await answer(update, scope._("Published."))
+    await shared.publish_toast(
+        update, scope, published=published, announce=bool(announce), sent=sent
+    )
     await render_manage(update, context, scope, int(training_id))
 
 
 @cadre_only
 async def share_link(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = callback_args(update, cb.TRN_LINK)
-    await answer(update)
+    (training_id,) = shared.callback_args(update, cb.TRN_LINK)
+    await shared.answer(update)
     await reply(
         update,
         scope._("Share this link in any chat; it opens the training in the bot:\n{link}").format(
@@ -359,13 +339,13 @@ async def share_link(update: Update, context: Context, scope: Scope) -> None:
 
 @cadre_only
 async def ask_cancel(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = callback_args(update, cb.TRN_CANCEL)
-    await answer(update)
+    (training_id,) = shared.callback_args(update, cb.TRN_CANCEL)
+    await shared.answer(update)
     try:
         training = await trainings.get(scope.session, int(training_id))
     except NotFound:
         return
-    await show_panel(
+    await shared.show_panel(
         update,
         scope._(
             "Cancel the training “{title}”? Everyone enrolled or waiting is told. "
@@ -377,13 +357,13 @@ async def ask_cancel(update: Update, context: Context, scope: Scope) -> None:
 
 @cadre_only
 async def cancel_training(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = callback_args(update, cb.TRN_CANCEL_CONFIRM)
-    now = _now(scope)
+    (training_id,) = shared.callback_args(update, cb.TRN_CANCEL_CONFIRM)
+    now = shared.now_of(scope)
     people = await trainings.cancel(scope.session, int(training_id), now)
     try:
         training = await trainings.get(scope.session, int(training_id))
     except NotFound:
-        await answer(update, scope._("This training no longer exists."), True)
+        await shared.answer(update, scope._("This training no longer exists."), True)
         return
     await outbox.cancel_group(scope.session, f"trnrem:{training.id}", now=now)
     await reminders.tell(
@@ -395,7 +375,7 @@ async def cancel_training(update: Update, context: Context, scope: Scope) -> Non
         now=now,
         target=context,
     )
-    await answer(
+    await shared.answer(
         update, scope._("Cancelled. {count} members are being told.").format(count=len(people))
     )
     await render_manage(update, context, scope, training.id)
@@ -407,7 +387,7 @@ async def cancel_training(update: Update, context: Context, scope: Scope) -> Non
 async def render_requests(update: Update, scope: Scope, training_id: int) -> None:
     training = await trainings.get(scope.session, training_id)
     requests = await trainings.pending_requests(scope.session, training_id)
-    await show_panel(
+    await shared.show_panel(
         update,
         show.requests_text(scope.t, training, requests),
         show.requests_keyboard(scope.t, training, requests),
@@ -416,8 +396,8 @@ async def render_requests(update: Update, scope: Scope, training_id: int) -> Non
 
 @cadre_only
 async def requests(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = callback_args(update, cb.TRN_REQUESTS)
-    await answer(update)
+    (training_id,) = shared.callback_args(update, cb.TRN_REQUESTS)
+    await shared.answer(update)
     try:
         await render_requests(update, scope, int(training_id))
     except NotFound:
@@ -426,8 +406,8 @@ async def requests(update: Update, context: Context, scope: Scope) -> None:
 
 @cadre_only
 async def approve(update: Update, context: Context, scope: Scope) -> None:
-    (enrolment_id,) = callback_args(update, cb.TRN_APPROVE)
-    now = _now(scope)
+    (enrolment_id,) = shared.callback_args(update, cb.TRN_APPROVE)
+    now = shared.now_of(scope)
     try:
         decision = await trainings.approve(
             scope.session,
@@ -436,7 +416,7 @@ async def approve(update: Update, context: Context, scope: Scope) -> None:
             now=now,
         )
     except Refused as refused:
-        await answer(
+        await shared.answer(
             update, show_activity.refusal(scope.t, scope.settings.tz, refused.reason), True
         )
         return
@@ -454,14 +434,14 @@ async def approve(update: Update, context: Context, scope: Scope) -> None:
     )
     if decision.promoted:
         await _tell_promoted(context, scope, training, decision.promoted)
-    await answer(update, scope._("Approved; the member is told."))
+    await shared.answer(update, scope._("Approved; the member is told."))
     await render_requests(update, scope, training.id)
 
 
 @cadre_only
 async def ask_reason(update: Update, context: Context, scope: Scope) -> int:
-    (enrolment_id,) = callback_args(update, cb.TRN_REJECT)
-    await answer(update)
+    (enrolment_id,) = shared.callback_args(update, cb.TRN_REJECT)
+    await shared.answer(update)
     context.user_data[REJECTING] = int(enrolment_id)  # type: ignore[index]
     await reply(
         update,
@@ -483,7 +463,7 @@ async def receive_reason(update: Update, context: Context, scope: Scope) -> int:
     except InvalidInput as error:
         await reply(update, explain(scope, error, rules.REASON_MAX))
         return REASON
-    now = _now(scope)
+    now = shared.now_of(scope)
     context.user_data.pop(REJECTING, None)
     try:
         decision = await trainings.reject(
@@ -520,14 +500,14 @@ async def receive_reason(update: Update, context: Context, scope: Scope) -> int:
 
 @cadre_only
 async def sessions(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = callback_args(update, cb.TRN_SESSIONS)
-    await answer(update)
+    (training_id,) = shared.callback_args(update, cb.TRN_SESSIONS)
+    await shared.answer(update)
     try:
         training = await trainings.get(scope.session, int(training_id))
     except NotFound:
         return
     found = await trainings.sessions_of(scope.session, training.id)
-    await show_panel(
+    await shared.show_panel(
         update,
         "<b>" + escape(training.title) + "</b>\n" + scope._("Choose a session to take attendance."),
         show.sessions_keyboard(scope.t, scope.settings.tz, training, found),
@@ -538,7 +518,7 @@ async def render_attendance(update: Update, scope: Scope, meeting: TrainingSessi
     training = await trainings.get(scope.session, meeting.training_id)
     people = await trainings.seated_members(scope.session, training.id)
     present = await trainings.attendance(scope.session, meeting.id)
-    await show_panel(
+    await shared.show_panel(
         update,
         show.attendance_text(scope.t, scope.settings.tz, training, meeting, len(present)),
         show.attendance_keyboard(scope.t, training, meeting, people, present),
@@ -547,20 +527,20 @@ async def render_attendance(update: Update, scope: Scope, meeting: TrainingSessi
 
 @cadre_only
 async def session_attendance(update: Update, context: Context, scope: Scope) -> None:
-    (session_id,) = callback_args(update, cb.TRN_SESSION)
+    (session_id,) = shared.callback_args(update, cb.TRN_SESSION)
     try:
         meeting = await trainings.get_session(scope.session, int(session_id))
     except NotFound:
-        await answer(update, scope._("This training no longer exists."), True)
+        await shared.answer(update, scope._("This training no longer exists."), True)
         return
-    await answer(update)
+    await shared.answer(update)
     await render_attendance(update, scope, meeting)
 
 
 @cadre_only
 async def mark(update: Update, context: Context, scope: Scope) -> None:
-    session_id, member_id = callback_args(update, cb.TRN_MARK)
-    now = _now(scope)
+    session_id, member_id = shared.callback_args(update, cb.TRN_MARK)
+    now = shared.now_of(scope)
     try:
         marked = await trainings.toggle_present(
             scope.session,
@@ -571,7 +551,7 @@ async def mark(update: Update, context: Context, scope: Scope) -> None:
         )
     except (Refused, NotFound) as error:
         reason = error.reason if isinstance(error, Refused) else "not_found"
-        await answer(update, show_activity.refusal(scope.t, scope.settings.tz, reason), True)
+        await shared.answer(update, show_activity.refusal(scope.t, scope.settings.tz, reason), True)
         return
     if marked.completed_now:
         history = await trainings.history(scope.session, marked.member.id)
@@ -585,20 +565,22 @@ async def mark(update: Update, context: Context, scope: Scope) -> None:
             now=now,
             target=context,
         )
-    await answer(update, scope._("Present.") if marked.present else scope._("Mark taken back."))
+    await shared.answer(
+        update, scope._("Present.") if marked.present else scope._("Mark taken back.")
+    )
     meeting = await trainings.get_session(scope.session, int(session_id))
     await render_attendance(update, scope, meeting)
 
 
 @cadre_only
 async def export(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = callback_args(update, cb.TRN_EXPORT)
+    (training_id,) = shared.callback_args(update, cb.TRN_EXPORT)
     try:
         training = await trainings.get(scope.session, int(training_id))
     except NotFound:
-        await answer(update, scope._("This training no longer exists."), True)
+        await shared.answer(update, scope._("This training no longer exists."), True)
         return
-    await answer(update)
+    await shared.answer(update)
     found = await trainings.sessions_of(scope.session, training.id)
     lines = await trainings.enrolment_report(scope.session, training.id)
     data = show.enrolment_xlsx(scope.t, scope.settings.tz, training, found, lines)
@@ -616,18 +598,15 @@ async def export(update: Update, context: Context, scope: Scope) -> None:
 
 
 def _draft(context: Context) -> dict[str, Any]:
-    assert context.user_data is not None
-    return context.user_data.setdefault(DRAFT, {})  # type: ignore[no-any-return]
+    return shared.draft_of(context, DRAFT)
 
 
-def _text(update: Update) -> str:
-    message = update.effective_message
-    return (message.text or "") if message is not None else ""
+_text = shared.text_of
 
 
 @cadre_only
 async def begin_new(update: Update, context: Context, scope: Scope) -> int:
-    await answer(update)
+    await shared.answer(update)
     assert context.user_data is not None
     context.user_data[DRAFT] = {"sessions": []}
     await reply(
@@ -640,10 +619,7 @@ async def begin_new(update: Update, context: Context, scope: Scope) -> int:
 
 @cadre_only
 async def step_title(update: Update, context: Context, scope: Scope) -> int:
-    try:
-        _draft(context)["title"] = rules.clean_title(_text(update))
-    except InvalidInput as error:
-        await reply(update, explain(scope, error, rules.TITLE_MAX))
+    if not await shared.read_title(update, scope, _draft(context)):
         return TITLE
     await reply(
         update,
@@ -658,7 +634,10 @@ async def _ask_session_start(update: Update, scope: Scope, number: int) -> int:
         update,
         scope._(
             "Session {number}: when does it start? Write the date and time, like {example}."
-        ).format(number=number, example=show_activity.example_time(_now(scope), scope.settings.tz)),
+        ).format(
+            number=number,
+            example=show_activity.example_time(shared.now_of(scope), scope.settings.tz),
+        ),
         reply_markup=cancel_keyboard(scope),
     )
     return SESSION_START
@@ -666,27 +645,15 @@ async def _ask_session_start(update: Update, scope: Scope, number: int) -> int:
 
 @cadre_only
 async def step_description(update: Update, context: Context, scope: Scope) -> int:
-    text = _text(update)
-    if is_label(text, SKIP_LABEL):
-        _draft(context)["description"] = ""
-    else:
-        try:
-            _draft(context)["description"] = rules.clean_text(text)
-        except InvalidInput as error:
-            await reply(update, explain(scope, error, rules.DESCRIPTION_MAX))
-            return DESCRIPTION
+    if not await shared.read_description(update, scope, _draft(context)):
+        return DESCRIPTION
     return await _ask_session_start(update, scope, 1)
 
 
 @cadre_only
 async def step_session_start(update: Update, context: Context, scope: Scope) -> int:
-    try:
-        start = read_time(scope, _text(update))
-    except InvalidInput as error:
-        await time_error(update, scope, error)
-        return SESSION_START
-    if start <= _now(scope):
-        await reply(update, schedule_error(scope, "start_past"))
+    start = await shared.read_start(update, scope)
+    if start is None:
         return SESSION_START
     _draft(context)["current"] = {"start": start.isoformat()}
     await reply(
@@ -702,14 +669,8 @@ async def step_session_end(update: Update, context: Context, scope: Scope) -> in
     current = _draft(context).setdefault("current", {})
     if "start" not in current:
         return await _ask_session_start(update, scope, len(_draft(context)["sessions"]) + 1)
-    start = datetime.fromisoformat(current["start"])
-    try:
-        end = read_time(scope, _text(update), day=start)
-    except InvalidInput as error:
-        await time_error(update, scope, error)
-        return SESSION_END
-    if end <= start:
-        await reply(update, schedule_error(scope, "end_before_start"))
+    end = await shared.read_end(update, scope, datetime.fromisoformat(current["start"]))
+    if end is None:
         return SESSION_END
     current["end"] = end.isoformat()
     await reply(
@@ -762,7 +723,7 @@ async def step_more(update: Update, context: Context, scope: Scope) -> int:
     await reply(
         update,
         scope._("Until when can members enrol? A date and time, or tap the button."),
-        reply_markup=choice_keyboard(scope, [scope._(UNTIL_START_LABEL)]),
+        reply_markup=choice_keyboard(scope, [scope._(shared.UNTIL_START_LABEL)]),
     )
     return DEADLINE
 
@@ -775,45 +736,26 @@ def _first_start(draft: dict[str, Any]) -> datetime:
 async def step_deadline(update: Update, context: Context, scope: Scope) -> int:
     draft = _draft(context)
     first = _first_start(draft)
-    text = _text(update)
-    if is_label(text, UNTIL_START_LABEL):
-        deadline = first
-    else:
-        try:
-            deadline = read_time(scope, text, day=first)
-        except InvalidInput as error:
-            await time_error(update, scope, error)
-            return DEADLINE
-    if deadline > first or deadline <= _now(scope):
+    deadline = await shared.read_deadline(update, scope, first)
+    if deadline is None:
+        return DEADLINE
+    if deadline > first or deadline <= shared.now_of(scope):
         code = "deadline_after_start" if deadline > first else "deadline_past"
-        await reply(update, schedule_error(scope, code))
+        await reply(update, shared.schedule_error(scope, code))
         return DEADLINE
     draft["deadline"] = deadline.isoformat()
     await reply(
         update,
         scope._("How many places are there? Send a number, or tap the button."),
-        reply_markup=choice_keyboard(scope, [scope._(UNLIMITED_LABEL)]),
+        reply_markup=choice_keyboard(scope, [scope._(shared.UNLIMITED_LABEL)]),
     )
     return CAPACITY
 
 
 @cadre_only
 async def step_capacity(update: Update, context: Context, scope: Scope) -> int:
-    text = _text(update)
-    if is_label(text, UNLIMITED_LABEL):
-        capacity = None
-    else:
-        try:
-            capacity = rules.parse_capacity(text)
-        except InvalidInput:
-            await reply(
-                update,
-                scope._(
-                    "Please send a whole number of seats from 1 to {max}, or tap ♾ Unlimited."
-                ).format(max=rules.MAX_CAPACITY),
-            )
-            return CAPACITY
-    _draft(context)["capacity"] = capacity
+    if not await shared.read_capacity(update, scope, _draft(context)):
+        return CAPACITY
     await reply(
         update,
         scope._("Does a cadre approve each enrolment?"),
@@ -918,62 +860,35 @@ async def _confirm(update: Update, scope: Scope, draft: dict[str, Any]) -> int:
             *show.details(scope.t, scope.settings.tz, preview, meetings),
         ]
     )
-    await reply(
-        update,
-        text,
-        reply_markup=choice_keyboard(
-            scope,
-            [
-                scope._(PUBLISH_ANNOUNCE_LABEL),
-                scope._(PUBLISH_QUIET_LABEL),
-                scope._(SAVE_DRAFT_LABEL),
-            ],
-            columns=1,
-        ),
-    )
+    await reply(update, text, reply_markup=shared.confirm_keyboard(scope))
     return CONFIRM
 
 
 @cadre_only
 async def step_confirm(update: Update, context: Context, scope: Scope) -> int:
-    text = _text(update)
     draft = _draft(context)
-    choice = next(
-        (
-            label
-            for label in (PUBLISH_ANNOUNCE_LABEL, PUBLISH_QUIET_LABEL, SAVE_DRAFT_LABEL)
-            if is_label(text, label)
-        ),
-        None,
-    )
+    choice = await shared.confirm_choice(update, scope)
     if choice is None:
-        await reply(update, scope._("Please tap one of the buttons."))
         return CONFIRM
     if "deadline" not in draft or not draft.get("sessions"):
-        context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
-        await reply(
-            update,
-            scope._("Sorry, I lost your answers. Please start again."),
-            reply_markup=main_menu(scope),
-        )
-        return ConversationHandler.END
+        return await shared.lost_answers(update, context, scope, DRAFT)
     value = _draft_value(draft)
-    if value.signup_deadline is not None and value.signup_deadline <= _now(scope):
-        await reply(update, schedule_error(scope, "deadline_past"))
+    if value.signup_deadline is not None and value.signup_deadline <= shared.now_of(scope):
+        await reply(update, shared.schedule_error(scope, "deadline_past"))
         return CONFIRM
     training = await trainings.create(
-        scope.session, value, created_by=scope.member.id if scope.member else None, now=_now(scope)
+        scope.session,
+        value,
+        created_by=scope.member.id if scope.member else None,
+        now=shared.now_of(scope),
     )
     context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
-    if choice == SAVE_DRAFT_LABEL:
-        done = scope._("Saved as a draft. Publish it from the panel below when ready.")
-    else:
-        _, sent = await _publish(context, scope, training.id, choice == PUBLISH_ANNOUNCE_LABEL)
-        done = (
-            scope._("Published and announced to {count} members.").format(count=sent)
-            if choice == PUBLISH_ANNOUNCE_LABEL
-            else scope._("Published.")
+    sent = 0
+    if choice != shared.SAVE_DRAFT_LABEL:
+        _, sent = await _publish(
+            context, scope, training.id, choice == shared.PUBLISH_ANNOUNCE_LABEL
         )
+    done = shared.created_text(scope, choice, sent)
     await reply(update, done, reply_markup=main_menu(scope))
     await render_manage(update, context, scope, training.id)
     return ConversationHandler.END

@@ -19,7 +19,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
-from storage import audiences, seating
+from storage import audiences, offerings, seating
 from storage import enrolment_rules as rules
 from storage.audiences import Audience, AudienceSource
 from storage.enrolment_rules import Refusal
@@ -34,19 +34,12 @@ from storage.models import (
     SignupStatus,
     utcnow,
 )
+from storage.offerings import Refused
 
 BOOK = seating.ACTIVITIES
 PER_PAGE = 6
 LISTED_AT_MOST = 300  # upcoming activities considered for one member's list
 RECENT = timedelta(days=60)  # how long ended activities stay in the cadres' list
-
-
-class Refused(Exception):
-    """A sign-up, cancellation, check-in or rating that cannot happen; ``reason`` says why."""
-
-    def __init__(self, reason: Refusal | str) -> None:
-        super().__init__(str(reason))
-        self.reason = str(reason)
 
 
 @dataclass
@@ -112,11 +105,7 @@ def new_checkin_code() -> str:
 
 async def get(session: AsyncSession, activity_id: int) -> Activity:
     """The activity as the database has it now (never a stale copy from this session)."""
-    activity = await session.scalar(
-        select(Activity).where(Activity.id == activity_id).execution_options(populate_existing=True)
-    )
-    if activity is None:
-        raise NotFound(f"activity {activity_id}")
+    activity: Activity = await offerings.get(session, BOOK, activity_id, "activity")
     return activity
 
 
@@ -162,7 +151,7 @@ async def upcoming_for(
             verdicts[key] = await includes(session, audience, member.id)
         if verdicts[key]:
             visible.append(activity)
-    return _page(visible, page, per_page)
+    return offerings.page_of(visible, page, per_page)
 
 
 async def for_cadres(
@@ -177,35 +166,18 @@ async def for_cadres(
             .limit(LISTED_AT_MOST)
         )
     )
-    return _page(found, page, per_page)
-
-
-def _page(items: list[Activity], page: int, per_page: int) -> Page[Activity]:
-    pages = max(1, -(-len(items) // per_page))
-    page = min(max(page, 0), pages - 1)
-    return Page(items[page * per_page : (page + 1) * per_page], len(items), page, per_page)
+    return offerings.page_of(found, page, per_page)
 
 
 async def signup_of(
     session: AsyncSession, activity_id: int, member_id: int
 ) -> tuple[ActivitySignup | None, int | None]:
     """The member's sign-up and, when waitlisted, their position."""
-    signup = await seating.find(session, BOOK, activity_id, member_id)
-    if signup is None:
-        return None, None
-    return signup, await seating.position(session, BOOK, signup)
+    return await offerings.standing(session, BOOK, activity_id, member_id)
 
 
 async def waiting(session: AsyncSession, activity_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).where(
-                ActivitySignup.activity_id == activity_id,
-                ActivitySignup.status == SignupStatus.WAITLISTED.value,
-            )
-        )
-        or 0
-    )
+    return await offerings.count_with_status(session, BOOK, activity_id, SignupStatus.WAITLISTED)
 
 
 # Cadres: create, edit, publish, cancel -------------------------------------------------
@@ -242,13 +214,7 @@ async def create(
 
 async def publish(session: AsyncSession, activity_id: int, now: datetime) -> bool:
     """Draft → published, once: True only for the call that published it."""
-    result = await session.execute(
-        update(Activity)
-        .where(Activity.id == activity_id, Activity.status == OfferingStatus.DRAFT.value)
-        .values(status=OfferingStatus.PUBLISHED.value, published_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return await offerings.publish(session, BOOK, activity_id, now)
 
 
 async def update_details(
@@ -329,13 +295,7 @@ async def set_capacity(
 
 async def cancel(session: AsyncSession, activity_id: int, now: datetime) -> list[Member]:
     """Cancel it; returns the members to tell (seated and waitlisted). Once only."""
-    result = await session.execute(
-        update(Activity)
-        .where(Activity.id == activity_id, Activity.status != OfferingStatus.CANCELLED.value)
-        .values(status=OfferingStatus.CANCELLED.value, cancelled_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not await offerings.mark_cancelled(session, BOOK, activity_id, now):
         return []
     return await participants(session, activity_id, waitlisted=True)
 
@@ -347,13 +307,9 @@ async def participants(
     statuses = [SignupStatus.SEATED.value]
     if waitlisted:
         statuses.append(SignupStatus.WAITLISTED.value)
-    rows = await session.scalars(
-        select(Member)
-        .join(ActivitySignup, ActivitySignup.member_id == Member.id)
-        .where(ActivitySignup.activity_id == activity_id, ActivitySignup.status.in_(statuses))
-        .order_by(ActivitySignup.ticket)
+    return await offerings.members_where(
+        session, BOOK, activity_id, ActivitySignup.status.in_(statuses)
     )
-    return list(rows)
 
 
 # Members: sign up and cancel ------------------------------------------------------------
@@ -381,23 +337,7 @@ async def sign_up(
     existing, position = await signup_of(session, activity_id, member.id)
     if existing is not None:
         return Placement(existing, position, already=True, promoted=[])
-    locked = await seating.lock(
-        session,
-        BOOK,
-        activity_id,
-        take_ticket=True,
-        where=(
-            Activity.status == OfferingStatus.PUBLISHED.value,
-            Activity.signup_deadline > now,
-        ),
-    )
-    if locked is None:
-        # Cancelled or closed between the first look and the lock.
-        activity = await get(session, activity_id)
-        raise Refused(
-            rules.signup_refusal(activity.status, activity.signup_deadline, now)
-            or Refusal.NOT_FOUND
-        )
+    locked = await offerings.lock_for_signup(session, BOOK, activity_id, "activity", now)
     # A double tap that lost the race: the first tap's row is committed by now.
     existing, position = await signup_of(session, activity_id, member.id)
     if existing is not None:
@@ -421,15 +361,7 @@ async def cancel_signup(
         raise Refused(Refusal.NOT_FOUND) from None
     if activity.status == OfferingStatus.PUBLISHED.value and now >= activity.starts_at:
         raise Refused(Refusal.STARTED)
-    locked = await seating.lock(session, BOOK, activity_id)
-    signup = await seating.find(session, BOOK, activity_id, member_id)
-    if locked is None or signup is None:
-        raise Refused("not_signed_up")
-    if locked.status != OfferingStatus.PUBLISHED.value:
-        await session.delete(signup)
-        await session.flush()
-        return []
-    return _activity_signups(await seating.leave(session, BOOK, locked, signup, now))
+    return _activity_signups(await offerings.give_up(session, BOOK, activity_id, member_id, now))
 
 
 async def reconcile(session: AsyncSession, activity_id: int, now: datetime) -> list[ActivitySignup]:

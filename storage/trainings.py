@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import enrolment_rules as rules
-from storage import seating
-from storage.activities import Refused
+from storage import offerings, seating
 from storage.enrolment_rules import Refusal
 from storage.members import NotFound, Page
 from storage.models import (
@@ -29,6 +28,7 @@ from storage.models import (
     TrainingEnrolment,
     TrainingSession,
 )
+from storage.offerings import Refused
 
 BOOK = seating.TRAININGS
 PER_PAGE = 6
@@ -100,11 +100,8 @@ def _enrolments(rows: list[seating.Signup]) -> list[TrainingEnrolment]:
 
 
 async def get(session: AsyncSession, training_id: int) -> Training:
-    training = await session.scalar(
-        select(Training).where(Training.id == training_id).execution_options(populate_existing=True)
-    )
-    if training is None:
-        raise NotFound(f"training {training_id}")
+    """The course as the database has it now (never a stale copy from this session)."""
+    training: Training = await offerings.get(session, BOOK, training_id, "training")
     return training
 
 
@@ -122,12 +119,6 @@ async def last_session_end(session: AsyncSession, training_id: int) -> datetime 
     return await session.scalar(
         select(func.max(TrainingSession.ends_at)).where(TrainingSession.training_id == training_id)
     )
-
-
-def _page(items: list[Training], page: int, per_page: int) -> Page[Training]:
-    pages = max(1, -(-len(items) // per_page))
-    page = min(max(page, 0), pages - 1)
-    return Page(items[page * per_page : (page + 1) * per_page], len(items), page, per_page)
 
 
 async def open_for_members(
@@ -149,7 +140,7 @@ async def open_for_members(
             .limit(LISTED_AT_MOST)
         )
     )
-    return _page(found, page, per_page)
+    return offerings.page_of(found, page, per_page)
 
 
 async def for_cadres(
@@ -163,29 +154,20 @@ async def for_cadres(
             .limit(LISTED_AT_MOST)
         )
     )
-    return _page(found, page, per_page)
+    return offerings.page_of(found, page, per_page)
 
 
 async def enrolment_of(
     session: AsyncSession, training_id: int, member_id: int
 ) -> tuple[TrainingEnrolment | None, int | None]:
-    enrolment = await seating.find(session, BOOK, training_id, member_id)
-    if enrolment is None:
-        return None, None
-    assert isinstance(enrolment, TrainingEnrolment)
-    return enrolment, await seating.position(session, BOOK, enrolment)
+    """The member's enrolment and, when waitlisted, their position."""
+    found, position = await offerings.standing(session, BOOK, training_id, member_id)
+    assert found is None or isinstance(found, TrainingEnrolment)
+    return found, position
 
 
 async def pending_count(session: AsyncSession, training_id: int) -> int:
-    return int(
-        await session.scalar(
-            select(func.count()).where(
-                TrainingEnrolment.training_id == training_id,
-                TrainingEnrolment.status == SignupStatus.PENDING.value,
-            )
-        )
-        or 0
-    )
+    return await offerings.count_with_status(session, BOOK, training_id, SignupStatus.PENDING)
 
 
 # Cadres ---------------------------------------------------------------------------------
@@ -227,48 +209,23 @@ async def create(
 
 
 async def publish(session: AsyncSession, training_id: int, now: datetime) -> bool:
-    result = await session.execute(
-        update(Training)
-        .where(Training.id == training_id, Training.status == OfferingStatus.DRAFT.value)
-        .values(status=OfferingStatus.PUBLISHED.value, published_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    """Draft → published, once: True only for the call that published it."""
+    return await offerings.publish(session, BOOK, training_id, now)
 
 
 async def cancel(session: AsyncSession, training_id: int, now: datetime) -> list[Member]:
     """Cancel the course; returns everyone to tell (seated, waitlisted, pending)."""
-    result = await session.execute(
-        update(Training)
-        .where(Training.id == training_id, Training.status != OfferingStatus.CANCELLED.value)
-        .values(status=OfferingStatus.CANCELLED.value, cancelled_at=now, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not await offerings.mark_cancelled(session, BOOK, training_id, now):
         return []
-    rows = await session.scalars(
-        select(Member)
-        .join(TrainingEnrolment, TrainingEnrolment.member_id == Member.id)
-        .where(
-            TrainingEnrolment.training_id == training_id,
-            TrainingEnrolment.status != SignupStatus.REJECTED.value,
-        )
-        .order_by(TrainingEnrolment.ticket)
+    return await offerings.members_where(
+        session, BOOK, training_id, TrainingEnrolment.status != SignupStatus.REJECTED.value
     )
-    return list(rows)
 
 
 async def seated_members(session: AsyncSession, training_id: int) -> list[Member]:
-    rows = await session.scalars(
-        select(Member)
-        .join(TrainingEnrolment, TrainingEnrolment.member_id == Member.id)
-        .where(
-            TrainingEnrolment.training_id == training_id,
-            TrainingEnrolment.status == SignupStatus.SEATED.value,
-        )
-        .order_by(TrainingEnrolment.ticket)
+    return await offerings.members_where(
+        session, BOOK, training_id, TrainingEnrolment.status == SignupStatus.SEATED.value
     )
-    return list(rows)
 
 
 # Members: enrol and withdraw ---------------------------------------------------------------
@@ -286,22 +243,7 @@ async def enrol(session: AsyncSession, training_id: int, member: Member, now: da
     existing, position = await enrolment_of(session, training_id, member.id)
     if existing is not None and existing.status != SignupStatus.REJECTED.value:
         return Enrolled(existing, position, already=True, promoted=[])
-    locked = await seating.lock(
-        session,
-        BOOK,
-        training_id,
-        take_ticket=True,
-        where=(
-            Training.status == OfferingStatus.PUBLISHED.value,
-            Training.signup_deadline > now,
-        ),
-    )
-    if locked is None:
-        training = await get(session, training_id)
-        raise Refused(
-            rules.signup_refusal(training.status, training.signup_deadline, now)
-            or Refusal.NOT_FOUND
-        )
+    locked = await offerings.lock_for_signup(session, BOOK, training_id, "training", now)
     existing = await seating.find(session, BOOK, training_id, member.id)
     if existing is not None:
         if existing.status != SignupStatus.REJECTED.value:
@@ -339,15 +281,10 @@ async def withdraw(
     )
     if first is not None and now >= first and training.status == OfferingStatus.PUBLISHED.value:
         raise Refused(Refusal.STARTED)
-    locked = await seating.lock(session, BOOK, training_id)
-    enrolment = await seating.find(session, BOOK, training_id, member_id)
-    if locked is None or enrolment is None or enrolment.status == SignupStatus.REJECTED.value:
-        raise Refused("not_signed_up")
-    if locked.status != OfferingStatus.PUBLISHED.value:
-        await session.delete(enrolment)
-        await session.flush()
-        return []
-    return _enrolments(await seating.leave(session, BOOK, locked, enrolment, now))
+    left = await offerings.give_up(
+        session, BOOK, training_id, member_id, now, absent=(SignupStatus.REJECTED,)
+    )
+    return _enrolments(left)
 
 
 # Approval ------------------------------------------------------------------------------------

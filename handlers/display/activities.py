@@ -19,6 +19,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks as cb
 from bot.i18n import N_, Translator
+from handlers.display import offering
 from storage import enrolment_rules as rules
 from storage.activities import RatingSummary, RosterLine
 from storage.members import Page
@@ -26,7 +27,7 @@ from storage.models import Activity, ActivitySignup, OfferingStatus, SignupStatu
 
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 ROSTER_PAGE = 10
-BUTTON_MAX = 48
+BUTTON_MAX = offering.BUTTON_MAX
 CAPTION_MAX = 1024
 SMALL_COUNT = 5  # averages of fewer ratings are not shown: they could single a member out
 
@@ -62,8 +63,7 @@ TIME_INPUT_ERRORS: dict[str, str] = {
 }
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text[:BUTTON_MAX], callback_data=data)
+_button = offering.button
 
 
 # Times -------------------------------------------------------------------------------
@@ -311,11 +311,7 @@ def manage_text(
     ratings: RatingSummary,
     link: str,
 ) -> str:
-    status = {
-        OfferingStatus.DRAFT.value: t.gettext("📝 Draft: members cannot see it yet."),
-        OfferingStatus.PUBLISHED.value: t.gettext("✅ Published."),
-        OfferingStatus.CANCELLED.value: t.gettext("🚫 Cancelled."),
-    }[activity.status]
+    status = offering.status_line(t, activity.status)
     lines = details(t, zone, activity)
     lines += [
         "🪑 " + seats_line(t, activity, waiting),
@@ -361,12 +357,7 @@ def manage_keyboard(t: Translator, activity: Activity) -> InlineKeyboardMarkup:
     aid = activity.id
     rows: list[list[InlineKeyboardButton]] = []
     if activity.status == OfferingStatus.DRAFT.value:
-        rows.append(
-            [
-                _button(t.gettext("📣 Publish and announce"), cb.ACT_PUBLISH.pack(aid, 1)),
-                _button(t.gettext("✅ Publish quietly"), cb.ACT_PUBLISH.pack(aid, 0)),
-            ]
-        )
+        rows.append(offering.publish_row(t, cb.ACT_PUBLISH, aid))
     if activity.status != OfferingStatus.CANCELLED.value:
         edits = [
             _button("✏️ " + t.gettext(label), cb.ACT_EDIT.pack(aid, key)) for key, label in EDITABLE
@@ -392,14 +383,7 @@ def manage_keyboard(t: Translator, activity: Activity) -> InlineKeyboardMarkup:
 
 
 def cancel_confirm_keyboard(t: Translator, activity_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                _button(t.gettext("Yes, cancel it"), cb.ACT_CANCEL_CONFIRM.pack(activity_id)),
-                _button(t.gettext("« Back"), cb.ACT_MANAGE.pack(activity_id)),
-            ]
-        ]
-    )
+    return offering.cancel_confirm_keyboard(t, cb.ACT_CANCEL_CONFIRM, cb.ACT_MANAGE, activity_id)
 
 
 # Roster and check-in -------------------------------------------------------------------------

@@ -13,10 +13,11 @@ from html import escape
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardMarkup
 
 from bot import callbacks as cb
 from bot.i18n import N_, Translator
+from handlers.display import offering
 from handlers.display.activities import moment, span
 from storage import enrolment_rules as rules
 from storage.members import Page
@@ -30,7 +31,7 @@ from storage.models import (
 )
 from storage.trainings import EnrolmentLine, HistoryLine
 
-BUTTON_MAX = 48
+BUTTON_MAX = offering.BUTTON_MAX
 STATUS_NAMES = {
     SignupStatus.PENDING.value: N_("waiting for approval"),
     SignupStatus.SEATED.value: N_("enrolled"),
@@ -39,8 +40,7 @@ STATUS_NAMES = {
 }
 
 
-def _button(text: str, data: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(text[:BUTTON_MAX], callback_data=data)
+_button = offering.button
 
 
 def hours_text(value: float) -> str:
@@ -225,11 +225,7 @@ def manage_text(
     waiting: int,
     link: str,
 ) -> str:
-    status = {
-        OfferingStatus.DRAFT.value: t.gettext("📝 Draft: members cannot see it yet."),
-        OfferingStatus.PUBLISHED.value: t.gettext("✅ Published."),
-        OfferingStatus.CANCELLED.value: t.gettext("🚫 Cancelled."),
-    }[training.status]
+    status = offering.status_line(t, training.status)
     lines = details(t, zone, training, sessions)
     lines += [
         "",
@@ -246,12 +242,7 @@ def manage_keyboard(t: Translator, training: Training, pending: int) -> InlineKe
     tid = training.id
     rows = []
     if training.status == OfferingStatus.DRAFT.value:
-        rows.append(
-            [
-                _button(t.gettext("📣 Publish and announce"), cb.TRN_PUBLISH.pack(tid, 1)),
-                _button(t.gettext("✅ Publish quietly"), cb.TRN_PUBLISH.pack(tid, 0)),
-            ]
-        )
+        rows.append(offering.publish_row(t, cb.TRN_PUBLISH, tid))
     rows.append(
         [
             _button(
@@ -274,14 +265,7 @@ def manage_keyboard(t: Translator, training: Training, pending: int) -> InlineKe
 
 
 def cancel_confirm_keyboard(t: Translator, training_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                _button(t.gettext("Yes, cancel it"), cb.TRN_CANCEL_CONFIRM.pack(training_id)),
-                _button(t.gettext("« Back"), cb.TRN_MANAGE.pack(training_id)),
-            ]
-        ]
-    )
+    return offering.cancel_confirm_keyboard(t, cb.TRN_CANCEL_CONFIRM, cb.TRN_MANAGE, training_id)
 
 
 def requests_text(
