@@ -43,6 +43,7 @@ from handlers.common import (
     explain,
     is_label,
     reply,
+    show_working,
 )
 from handlers.display import activities as show
 from handlers.display.broadcasts import EVERYONE, TAG, describe_audience, picker_items
@@ -531,6 +532,7 @@ async def export(update: Update, context: Context, scope: Scope) -> None:
         await answer(update, show.refusal(scope.t, scope.settings.tz, "not_found"), True)
         return
     await answer(update)
+    await show_working(update)
     lines = await activities.roster(scope.session, activity.id)
     zone = scope.settings.tz
     if kind == "csv":

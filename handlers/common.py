@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.constants import ChatAction
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.i18n import N_, every_translation
@@ -56,6 +59,17 @@ def cancel_keyboard(scope: Scope) -> ReplyKeyboardMarkup:
 def is_label(text: str, label: str) -> bool:
     """Whether the text is that button's label in any language."""
     return text in every_translation(label)
+
+
+async def show_working(update: Update, action: str = ChatAction.UPLOAD_DOCUMENT) -> None:
+    """Show "sending a file…" while an export or chart is built, as Telegram clients do.
+
+    Only a courtesy: if Telegram refuses it, the file still follows.
+    """
+    chat = update.effective_chat
+    if chat is not None:
+        with contextlib.suppress(TelegramError):
+            await chat.send_action(action)
 
 
 async def reply(update: Update, text: str, **kwargs: object) -> Message:

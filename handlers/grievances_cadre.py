@@ -42,6 +42,7 @@ from handlers.common import (
     cancel_keyboard,
     explain,
     reply,
+    show_working,
 )
 from handlers.display import grievances as display
 from handlers.grievances import REPLIES_TO_CASE
@@ -426,6 +427,7 @@ async def show_case(update: Update, context: Context, scope: Scope) -> None:
 @cadre_only
 async def grievance_stats(update: Update, context: Context, scope: Scope) -> None:
     runtime = scope.runtime
+    await show_working(update)
     stats = await service.stats(scope.session, relay.sealer(runtime), scope.settings.tz)
     await reply(update, display.stats_text(scope.t, stats))
     message = update.effective_message

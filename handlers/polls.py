@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardMarkup, Update
+from telegram.constants import ChatAction
 from telegram.error import BadRequest
 from telegram.ext import (
     Application,
@@ -44,6 +45,7 @@ from handlers.common import (
     explain,
     is_label,
     reply,
+    show_working,
 )
 from handlers.display import broadcasts as audience_display
 from handlers.display import polls as display
@@ -582,6 +584,7 @@ async def _send_results(update: Update, scope: Scope, view: PollView) -> None:
     if not view.is_open and view.poll.chart_file_id:
         await message.reply_photo(view.poll.chart_file_id, caption=caption)
         return
+    await show_working(update, ChatAction.UPLOAD_PHOTO)
     png = await asyncio.to_thread(charts.render, display.chart(scope.t, view, tally))
     await message.reply_photo(png, caption=caption, filename=f"poll-{view.id}.png")
 
@@ -694,6 +697,7 @@ async def export(update: Update, context: Context, scope: Scope) -> None:
         return
     assert update.callback_query is not None and update.effective_message is not None
     await update.callback_query.answer()
+    await show_working(update)
     tally = await polls.tally(scope.session, view)
     votes = None if view.poll.anonymous else await polls.named_votes(scope.session, view)
     rows = await polls.department_breakdown(

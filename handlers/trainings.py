@@ -40,6 +40,7 @@ from handlers.common import (
     explain,
     is_label,
     reply,
+    show_working,
 )
 from handlers.display import activities as show_activity
 from handlers.display import trainings as show
@@ -581,6 +582,7 @@ async def export(update: Update, context: Context, scope: Scope) -> None:
         await shared.answer(update, scope._("This training no longer exists."), True)
         return
     await shared.answer(update)
+    await show_working(update)
     found = await trainings.sessions_of(scope.session, training.id)
     lines = await trainings.enrolment_report(scope.session, training.id)
     data = show.enrolment_xlsx(scope.t, scope.settings.tz, training, found, lines)

@@ -134,6 +134,7 @@ async def test_roster_check_in_and_exports(bot: BotHarness) -> None:
 
     await cadre.press("« 返回")
     await cadre.press("📄 CSV")
+    assert "upload_document" in await cadre.chat_actions()  # "sending a file…" while it is built
     document = await cadre.last_bot_message()
     assert document.media is not None and document.media.file_name.endswith(".csv")
     rows = list(
