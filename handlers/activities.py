@@ -43,8 +43,10 @@ from handlers.common import (
     explain,
     is_label,
     reply,
+    show_panel,
     show_working,
 )
+from handlers.common import pressed_args as callback_args
 from handlers.display import activities as show
 from handlers.display.broadcasts import EVERYONE, TAG, describe_audience, picker_items
 from handlers.enrolment_common import (
@@ -53,7 +55,6 @@ from handlers.enrolment_common import (
     UNLIMITED_LABEL,
     UNTIL_START_LABEL,
     answer,
-    callback_args,
     confirm_choice,
     confirm_keyboard,
     created_text,
@@ -67,7 +68,6 @@ from handlers.enrolment_common import (
     read_start,
     read_title,
     schedule_error,
-    show_panel,
     text_of,
 )
 from handlers.enrolment_common import now_of as _now

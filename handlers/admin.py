@@ -35,7 +35,9 @@ from handlers.common import (
     cancel_handlers,
     cancel_keyboard,
     explain,
+    pressed_args,
     reply,
+    show_panel,
 )
 from handlers.display import admin as display
 from handlers.display.membership import ROLE_NAMES
@@ -63,19 +65,12 @@ async def _show(
     A button press is answered exactly once, here; `alert` (already translated)
     explains a refreshed panel, e.g. when what the button named is gone.
     """
-    query = update.callback_query
-    if query is not None:
-        await query.answer(alert, show_alert=alert is not None)
-        if query.message is not None and getattr(query.message, "text", None) is not None:
-            if query.message.text_html != text or query.message.reply_markup != markup:
-                await query.edit_message_text(text, reply_markup=markup)
-            return
-    await reply(update, text, reply_markup=markup)
+    if update.callback_query is not None:
+        await update.callback_query.answer(alert, show_alert=alert is not None)
+    await show_panel(update, text, markup)
 
 
-def _args(update: Update, action: cb.CallbackAction) -> tuple[Any, ...]:
-    assert update.callback_query is not None
-    return action.unpack(update.callback_query.data)
+_args = pressed_args
 
 
 async def _stale(update: Update, scope: Scope) -> None:

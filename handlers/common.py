@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from typing import Any
 
-from telegram import KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import (
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
+from bot import callbacks as cb
 from bot.i18n import N_, every_translation
 from bot.menu import button_filter, main_menu
 from bot.scope import Context, Scope, scoped
@@ -70,6 +79,28 @@ async def show_working(update: Update, action: str = ChatAction.UPLOAD_DOCUMENT)
     if chat is not None:
         with contextlib.suppress(TelegramError):
             await chat.send_action(action)
+
+
+def pressed_args(update: Update, action: cb.CallbackAction) -> tuple[Any, ...]:
+    """The fields of the pressed button's callback data (the handler's pattern matched it)."""
+    query = update.callback_query
+    assert query is not None
+    return action.unpack(query.data)
+
+
+async def show_panel(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Edit the message a button belongs to, or send a new one (commands, photo messages).
+
+    An unchanged panel is left alone: Telegram refuses an edit that changes nothing.
+    The press itself is not answered here; each caller answers it exactly once.
+    """
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if isinstance(message, Message) and message.text is not None:
+        if message.text_html != text or message.reply_markup != markup:
+            await query.edit_message_text(text, reply_markup=markup)  # type: ignore[union-attr]
+        return
+    await reply(update, text, reply_markup=markup)
 
 
 async def reply(update: Update, text: str, **kwargs: object) -> Message:

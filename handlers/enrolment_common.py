@@ -13,14 +13,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, Update
+from telegram import ReplyKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
-from bot import callbacks as cb
 from bot.i18n import N_
 from bot.menu import main_menu
 from bot.scope import Context, Scope
-from handlers.common import SKIP_LABEL, choice_keyboard, explain, is_label, reply
+from handlers.common import (
+    SKIP_LABEL,
+    choice_keyboard,
+    explain,
+    is_label,
+    reply,
+)
 from handlers.display import activities as show
 from storage import enrolment_rules as rules
 from storage.profile_rules import InvalidInput
@@ -36,24 +41,6 @@ CONFIRM_CHOICES = (PUBLISH_ANNOUNCE_LABEL, PUBLISH_QUIET_LABEL, SAVE_DRAFT_LABEL
 def now_of(scope: Scope) -> datetime:
     """The runtime's clock (tests move a fake one), never the wall clock."""
     return scope.runtime.now()
-
-
-def callback_args(update: Update, action: cb.CallbackAction) -> tuple[Any, ...]:
-    query = update.callback_query
-    assert query is not None
-    return action.unpack(query.data)
-
-
-async def show_panel(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    """Edit the message a button belongs to, or send a new one (for commands and photos)."""
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        message = query.message
-        if isinstance(message, Message) and message.text is not None:
-            if message.text_html != text or message.reply_markup != markup:
-                await query.edit_message_text(text, reply_markup=markup)
-            return
-    await reply(update, text, reply_markup=markup)
 
 
 async def answer(update: Update, text: str | None = None, alert: bool = False) -> None:

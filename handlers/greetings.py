@@ -40,6 +40,7 @@ from handlers.common import (
     explain,
     is_label,
     reply,
+    show_panel,
 )
 from handlers.display import greetings as display
 from jobs import greetings as job
@@ -72,15 +73,9 @@ async def _show(
 
     ``answered``: the press already got its answer (an alert); Telegram takes one only.
     """
-    query = update.callback_query
-    if query is not None:
-        if not answered:
-            await query.answer()
-        if query.message is not None and getattr(query.message, "text", None) is not None:
-            if query.message.text_html != text or query.message.reply_markup != markup:
-                await query.edit_message_text(text, reply_markup=markup)
-            return
-    await reply(update, text, reply_markup=markup)
+    if update.callback_query is not None and not answered:
+        await update.callback_query.answer()
+    await show_panel(update, text, markup)
 
 
 def _code(update: Update, action: cb.CallbackAction) -> str:

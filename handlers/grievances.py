@@ -40,6 +40,7 @@ from handlers.common import (
     explain,
     is_label,
     reply,
+    show_panel,
 )
 from handlers.display import grievances as display
 from jobs.delivery import wake_after_commit
@@ -401,15 +402,9 @@ async def draft_timeout(update: Update, context: Context) -> None:
 
 
 async def _show(update: Update, text: str, markup: Any) -> None:
-    query = update.callback_query
-    if query is not None and query.message is not None and getattr(query.message, "text", None):
-        await query.answer()
-        if query.message.text_html != text or query.message.reply_markup != markup:
-            await query.edit_message_text(text, reply_markup=markup)
-        return
-    if query is not None:
-        await query.answer()
-    await reply(update, text, reply_markup=markup)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await show_panel(update, text, markup)
 
 
 @registered

@@ -42,6 +42,7 @@ from handlers.common import (
     cancel_keyboard,
     explain,
     reply,
+    show_panel,
     show_working,
 )
 from handlers.display import grievances as display
@@ -451,14 +452,9 @@ async def audit(update: Update, context: Context, scope: Scope) -> None:
 
 
 async def _show(update: Update, text: str, markup: InlineKeyboardMarkup) -> None:
-    query = update.callback_query
-    message = _query_message(update)
-    if query is not None and message is not None and message.text is not None:
-        await query.answer()
-        if message.text_html != text or message.reply_markup != markup:
-            await query.edit_message_text(text, reply_markup=markup)
-        return
-    await reply(update, text, reply_markup=markup)
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await show_panel(update, text, markup)
 
 
 async def _render_settings(update: Update, scope: Scope) -> None:

@@ -17,8 +17,9 @@ from bot.i18n import N_
 from bot.menu import button_filter
 from bot.runtime import CommandSpec, MenuItem, runtime_of
 from bot.scope import Context, Scope, registered
-from handlers.activities import answer, callback_args, show_panel
-from handlers.common import PRIVATE
+from handlers.common import PRIVATE, show_panel
+from handlers.common import pressed_args as callback_args
+from handlers.enrolment_common import answer
 from storage import members
 from storage.members import NotFound
 from storage.models import InterestGroup

@@ -44,6 +44,7 @@ from handlers.common import (
     choice_keyboard,
     explain,
     is_label,
+    pressed_args,
     reply,
     show_working,
 )
@@ -80,9 +81,7 @@ def _keys(scope: Scope) -> PollKeys:
     return PollKeys.from_secret(scope.settings.secret_key)
 
 
-def _args(update: Update, action: cb.CallbackAction) -> tuple[Any, ...]:
-    assert update.callback_query is not None
-    return action.unpack(update.callback_query.data)
+_args = pressed_args
 
 
 async def _alert(update: Update, text: str) -> None:

@@ -39,7 +39,9 @@ from handlers.common import (
     choice_keyboard,
     explain,
     is_label,
+    pressed_args,
     reply,
+    show_panel,
     show_working,
 )
 from handlers.display import activities as show_activity
@@ -115,10 +117,10 @@ async def _training(update: Update, scope: Scope, training_id: int) -> Training 
 async def show_list(update: Update, context: Context, scope: Scope) -> None:
     page = 0
     if update.callback_query is not None:
-        (page,) = shared.callback_args(update, cb.TRN_LIST)
+        (page,) = pressed_args(update, cb.TRN_LIST)
         await shared.answer(update)
     found = await trainings.open_for_members(scope.session, shared.now_of(scope), int(page))
-    await shared.show_panel(
+    await show_panel(
         update,
         show.list_text(scope.t, found),
         show.list_keyboard(scope.t, found, cadre=scope.is_cadre),
@@ -146,12 +148,12 @@ async def render_card(update: Update, scope: Scope, training: Training, *, fresh
     if fresh:
         await reply(update, text, reply_markup=markup)
     else:
-        await shared.show_panel(update, text, markup)
+        await show_panel(update, text, markup)
 
 
 @registered
 async def open_card(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = shared.callback_args(update, cb.TRN_OPEN)
+    (training_id,) = pressed_args(update, cb.TRN_OPEN)
     training = await _training(update, scope, int(training_id))
     if training is None:
         return
@@ -188,7 +190,7 @@ async def _tell_promoted(
 
 @registered
 async def enrol(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = shared.callback_args(update, cb.TRN_ENROL)
+    (training_id,) = pressed_args(update, cb.TRN_ENROL)
     training = await _training(update, scope, int(training_id))
     if training is None:
         return
@@ -216,7 +218,7 @@ async def enrol(update: Update, context: Context, scope: Scope) -> None:
 
 @registered
 async def withdraw(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = shared.callback_args(update, cb.TRN_WITHDRAW)
+    (training_id,) = pressed_args(update, cb.TRN_WITHDRAW)
     training = await _training(update, scope, int(training_id))
     if training is None:
         return
@@ -250,10 +252,10 @@ async def my_trainings(update: Update, context: Context, scope: Scope) -> None:
 async def admin_list(update: Update, context: Context, scope: Scope) -> None:
     page = 0
     if update.callback_query is not None:
-        (page,) = shared.callback_args(update, cb.TRN_ADMIN)
+        (page,) = pressed_args(update, cb.TRN_ADMIN)
         await shared.answer(update)
     found = await trainings.for_cadres(scope.session, shared.now_of(scope), int(page))
-    await shared.show_panel(
+    await show_panel(
         update,
         show.list_text(scope.t, found, cadre_list=True),
         show.list_keyboard(scope.t, found, cadre=True, cadre_list=True),
@@ -278,12 +280,12 @@ async def render_manage(update: Update, context: Context, scope: Scope, training
         waiting=sum(1 for line in lines if line.position is not None),
         link=link_to(context, training.id),
     )
-    await shared.show_panel(update, text, show.manage_keyboard(scope.t, training, pending))
+    await show_panel(update, text, show.manage_keyboard(scope.t, training, pending))
 
 
 @cadre_only
 async def manage(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = shared.callback_args(update, cb.TRN_MANAGE)
+    (training_id,) = pressed_args(update, cb.TRN_MANAGE)
     await shared.answer(update)
     await render_manage(update, context, scope, int(training_id))
 
@@ -318,7 +320,7 @@ async def _publish(
 
 @cadre_only
 async def publish(update: Update, context: Context, scope: Scope) -> None:
-    training_id, announce = shared.callback_args(update, cb.TRN_PUBLISH)
+    training_id, announce = pressed_args(update, cb.TRN_PUBLISH)
     published, sent = await _publish(context, scope, int(training_id), bool(announce))
     await shared.publish_toast(
         update, scope, published=published, announce=bool(announce), sent=sent
@@ -328,7 +330,7 @@ async def publish(update: Update, context: Context, scope: Scope) -> None:
 
 @cadre_only
 async def share_link(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = shared.callback_args(update, cb.TRN_LINK)
+    (training_id,) = pressed_args(update, cb.TRN_LINK)
     await shared.answer(update)
     await reply(
         update,
@@ -340,13 +342,13 @@ async def share_link(update: Update, context: Context, scope: Scope) -> None:
 
 @cadre_only
 async def ask_cancel(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = shared.callback_args(update, cb.TRN_CANCEL)
+    (training_id,) = pressed_args(update, cb.TRN_CANCEL)
     await shared.answer(update)
     try:
         training = await trainings.get(scope.session, int(training_id))
     except NotFound:
         return
-    await shared.show_panel(
+    await show_panel(
         update,
         scope._(
             "Cancel the training “{title}”? Everyone enrolled or waiting is told. "
@@ -358,7 +360,7 @@ async def ask_cancel(update: Update, context: Context, scope: Scope) -> None:
 
 @cadre_only
 async def cancel_training(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = shared.callback_args(update, cb.TRN_CANCEL_CONFIRM)
+    (training_id,) = pressed_args(update, cb.TRN_CANCEL_CONFIRM)
     now = shared.now_of(scope)
     people = await trainings.cancel(scope.session, int(training_id), now)
     try:
@@ -388,7 +390,7 @@ async def cancel_training(update: Update, context: Context, scope: Scope) -> Non
 async def render_requests(update: Update, scope: Scope, training_id: int) -> None:
     training = await trainings.get(scope.session, training_id)
     requests = await trainings.pending_requests(scope.session, training_id)
-    await shared.show_panel(
+    await show_panel(
         update,
         show.requests_text(scope.t, training, requests),
         show.requests_keyboard(scope.t, training, requests),
@@ -397,7 +399,7 @@ async def render_requests(update: Update, scope: Scope, training_id: int) -> Non
 
 @cadre_only
 async def requests(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = shared.callback_args(update, cb.TRN_REQUESTS)
+    (training_id,) = pressed_args(update, cb.TRN_REQUESTS)
     await shared.answer(update)
     try:
         await render_requests(update, scope, int(training_id))
@@ -407,7 +409,7 @@ async def requests(update: Update, context: Context, scope: Scope) -> None:
 
 @cadre_only
 async def approve(update: Update, context: Context, scope: Scope) -> None:
-    (enrolment_id,) = shared.callback_args(update, cb.TRN_APPROVE)
+    (enrolment_id,) = pressed_args(update, cb.TRN_APPROVE)
     now = shared.now_of(scope)
     try:
         decision = await trainings.approve(
@@ -441,7 +443,7 @@ async def approve(update: Update, context: Context, scope: Scope) -> None:
 
 @cadre_only
 async def ask_reason(update: Update, context: Context, scope: Scope) -> int:
-    (enrolment_id,) = shared.callback_args(update, cb.TRN_REJECT)
+    (enrolment_id,) = pressed_args(update, cb.TRN_REJECT)
     await shared.answer(update)
     context.user_data[REJECTING] = int(enrolment_id)  # type: ignore[index]
     await reply(
@@ -501,14 +503,14 @@ async def receive_reason(update: Update, context: Context, scope: Scope) -> int:
 
 @cadre_only
 async def sessions(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = shared.callback_args(update, cb.TRN_SESSIONS)
+    (training_id,) = pressed_args(update, cb.TRN_SESSIONS)
     await shared.answer(update)
     try:
         training = await trainings.get(scope.session, int(training_id))
     except NotFound:
         return
     found = await trainings.sessions_of(scope.session, training.id)
-    await shared.show_panel(
+    await show_panel(
         update,
         "<b>" + escape(training.title) + "</b>\n" + scope._("Choose a session to take attendance."),
         show.sessions_keyboard(scope.t, scope.settings.tz, training, found),
@@ -519,7 +521,7 @@ async def render_attendance(update: Update, scope: Scope, meeting: TrainingSessi
     training = await trainings.get(scope.session, meeting.training_id)
     people = await trainings.seated_members(scope.session, training.id)
     present = await trainings.attendance(scope.session, meeting.id)
-    await shared.show_panel(
+    await show_panel(
         update,
         show.attendance_text(scope.t, scope.settings.tz, training, meeting, len(present)),
         show.attendance_keyboard(scope.t, training, meeting, people, present),
@@ -528,7 +530,7 @@ async def render_attendance(update: Update, scope: Scope, meeting: TrainingSessi
 
 @cadre_only
 async def session_attendance(update: Update, context: Context, scope: Scope) -> None:
-    (session_id,) = shared.callback_args(update, cb.TRN_SESSION)
+    (session_id,) = pressed_args(update, cb.TRN_SESSION)
     try:
         meeting = await trainings.get_session(scope.session, int(session_id))
     except NotFound:
@@ -540,7 +542,7 @@ async def session_attendance(update: Update, context: Context, scope: Scope) -> 
 
 @cadre_only
 async def mark(update: Update, context: Context, scope: Scope) -> None:
-    session_id, member_id = shared.callback_args(update, cb.TRN_MARK)
+    session_id, member_id = pressed_args(update, cb.TRN_MARK)
     now = shared.now_of(scope)
     try:
         marked = await trainings.toggle_present(
@@ -575,7 +577,7 @@ async def mark(update: Update, context: Context, scope: Scope) -> None:
 
 @cadre_only
 async def export(update: Update, context: Context, scope: Scope) -> None:
-    (training_id,) = shared.callback_args(update, cb.TRN_EXPORT)
+    (training_id,) = pressed_args(update, cb.TRN_EXPORT)
     try:
         training = await trainings.get(scope.session, int(training_id))
     except NotFound:
