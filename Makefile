@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 LOCALES := locales
 DOMAIN := union_bot
 
-.PHONY: setup system-deps test run demo sandbox lint fmt messages translations clean
+.PHONY: setup system-deps test test-dates run demo sandbox lint fmt messages translations clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,12 +18,14 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 # Debian's Chromium drives the browser tests; the CJK font keeps Chinese from
 # rendering as empty boxes in screenshots and charts, the emoji font does the same
-# for the bot's button icons (✅ 🛠 👥). Installed only when missing.
+# for the bot's button icons (✅ 🛠 👥); faketime moves the clock for `make test-dates`.
+# Installed only when missing.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	fc-list 2>/dev/null | grep -qi 'Noto Sans CJK' || missing="$$missing fonts-noto-cjk"; \
 	fc-list 2>/dev/null | grep -qi 'Noto Color Emoji' || missing="$$missing fonts-noto-color-emoji"; \
+	command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
@@ -44,6 +46,17 @@ messages: $(STAMP)
 
 test: setup system-deps
 	$(BIN)/python -m pytest -q
+
+# The date-sensitive tests with the machine's clock a year ahead and a year back:
+# nothing may depend on today's date (the bot and the sandbox share the tests' clock).
+DATE_TESTS ?= tests/e2e tests/greetings tests/activities/test_reminders.py \
+	tests/grievances tests/polls tests/broadcasts/test_e2e.py tests/test_demo.py \
+	tests/browser/test_web_chat.py
+test-dates: setup system-deps
+	for shift in +365d -365d; do \
+		echo "== the machine's clock moved $$shift"; \
+		FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "$$shift" $(BIN)/python -m pytest -q -p no:cacheprovider $(DATE_TESTS) || exit 1; \
+	done
 
 run: setup
 	$(BIN)/union-bot run

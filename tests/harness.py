@@ -38,6 +38,10 @@ class FakeClock:
     def __call__(self) -> datetime:
         return self.now
 
+    def timestamp(self) -> float:
+        """Unix seconds, as the sandbox wants its clock."""
+        return self.now.timestamp()
+
     def advance(self, **kwargs: float) -> None:
         self.now += timedelta(**kwargs)
 
@@ -90,7 +94,12 @@ class BotHarness:
 async def running_bot(
     database_url: str, *, rate_limiter: bool = False, **overrides: Any
 ) -> AsyncIterator[BotHarness]:
-    server = SandboxServer(SandboxOptions(port=0, bots={TOKEN: "UnionSandboxBot"}))
+    clock = FakeClock()
+    # One notion of time for both sides: the sandbox dates messages and checks invite
+    # expiry by the bot's fake clock, so no test depends on the machine's date.
+    server = SandboxServer(
+        SandboxOptions(port=0, bots={TOKEN: "UnionSandboxBot"}, clock=clock.timestamp)
+    )
     base_url = await server.start()
     values: dict[str, Any] = {
         "telegram_bot_token": TOKEN,
@@ -103,7 +112,6 @@ async def running_bot(
     }
     values.update(overrides)
     settings = load_settings(**values)
-    clock = FakeClock()
     processor = PerChatUpdateProcessor()
     tracker = UpdateTracker(processor)
     application = build_application(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,6 +70,9 @@ class SandboxOptions:
     state_file: Path | None = None
     save_interval: float = 2.0
     user_info: UserInfo | None = None
+    # Unix seconds "now" for message dates and invite-link expiry. Tests hand in the
+    # bot's own fake clock so both sides agree on the date whatever the machine's is.
+    clock: Callable[[], float] = time.time
 
 
 class SandboxServer:
@@ -81,7 +85,9 @@ class SandboxServer:
         for token in self.options.bots:
             if not _TOKEN.match(token):
                 raise ValueError(f"bot token {token!r} is not of the form <bot id>:<secret>")
-        self.state = World(self.options.bots, names=self.options.bot_names)
+        self.state = World(
+            self.options.bots, clock=self.options.clock, names=self.options.bot_names
+        )
         self.actions = Actions(self.state)
         self.limiter = RateLimiter(
             LimitSettings(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page, async_playwright, expect
 from pytest_asyncio import is_async_test
 
 from bot.demo import DEMO_TOKEN, Demo, DemoOptions
@@ -39,6 +39,12 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# Every wait here waits for something to appear, never for time to pass, so a busy
+# machine only makes it take longer: the limits are generous, not tight.
+WAIT_MS = 30_000
+expect.set_options(timeout=WAIT_MS)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -121,7 +127,7 @@ async def page(browser: Browser, demo: Demo) -> AsyncIterator[Page]:
     opened = await context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
-    opened.set_default_timeout(10_000)
+    opened.set_default_timeout(WAIT_MS)
     await opened.goto(demo.url)
     await opened.wait_for_selector("body[data-ready=true]")
     try:

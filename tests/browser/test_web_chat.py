@@ -18,7 +18,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from bot.demo import CADRE_GROUP_TITLE, DEMO_TOKEN, Demo
 from bot.demo_data import ADMIN_ID, CADRE_CHAT_ID, CADRE_ID, NEWCOMER_ID, PEOPLE
 from bot.sandbox import SandboxDriver
-from tests.browser.conftest import Screens
+from tests.browser.conftest import WAIT_MS, Screens
 
 pytestmark = pytest.mark.browser
 
@@ -260,6 +260,7 @@ async def test_live_updates_by_long_polling_without_event_source(
     try:
         await context.add_init_script("delete window.EventSource")
         page = await context.new_page()
+        page.set_default_timeout(WAIT_MS)
         await page.goto(demo.url)
         await page.wait_for_selector("body[data-ready=true]")
         member = PEOPLE[3].telegram_id
