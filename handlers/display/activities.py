@@ -7,19 +7,15 @@ because reminders and notices are written for a member outside any update
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import datetime, timedelta, tzinfo
 from html import escape
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks as cb
 from bot.i18n import N_, Translator
-from handlers.display import offering
+from handlers.display import offering, sheets
 from storage import enrolment_rules as rules
 from storage.activities import RatingSummary, RosterLine
 from storage.members import Page
@@ -471,43 +467,21 @@ def _row(t: Translator, zone: tzinfo, line: RosterLine) -> list[str | int]:
     ]
 
 
-def _safe(value: str | int) -> str | int:
-    # A cell starting with = + - @ would run as a formula in a spreadsheet.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def roster_csv(t: Translator, zone: tzinfo, lines: Sequence[RosterLine]) -> bytes:
-    """UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese names right."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(_headers(t))
-    for line in lines:
-        writer.writerow([_safe(v) for v in _row(t, zone, line)])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    return sheets.csv_bytes(_headers(t), (_row(t, zone, line) for line in lines))
 
 
 def roster_xlsx(
     t: Translator, zone: tzinfo, activity: Activity, lines: Sequence[RosterLine]
 ) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = t.gettext("Roster")[:31]
-    sheet.append(_headers(t))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    book = sheets.Book(title=activity.title)
+    sheet = book.sheet(t.gettext("Roster"))
+    sheet.header(_headers(t))
     for line in lines:
-        sheet.append([_safe(v) for v in _row(t, zone, line)])
-    widths = (16, 16, 18, 10, 10, 8, 8, 18)
-    for index, width in enumerate(widths):
-        sheet.column_dimensions[chr(ord("A") + index)].width = width
-    sheet.freeze_panes = "A2"
-    book.properties.title = activity.title
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+        sheet.row(_row(t, zone, line))
+    sheet.widths(16, 16, 18, 10, 10, 8, 8, 18)
+    sheet.freeze_header()
+    return book.to_bytes()
 
 
 def export_name(activity: Activity, extension: str) -> str:

@@ -8,18 +8,16 @@ wrote a case (signatures aside, which the member chose).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks as cb
 from bot.i18n import N_, Translator
+from handlers.display import sheets
 from storage import grievance_rules as rules
 from storage.grievance_rules import Escalation, Refusal, Urgency
 from storage.grievances import AuditLine, Stats
@@ -545,22 +543,17 @@ def stats_text(t: Translator, stats: Stats) -> str:
 
 def stats_workbook(t: Translator, stats: Stats) -> bytes:
     """Summary and department slices; no identities, small department counts hidden."""
-    book = Workbook()
-    bold = Font(bold=True)
-    summary = book.active
-    assert summary is not None
-    summary.title = t.gettext("Summary")[:31]
-    summary.append([t.gettext("Category"), *(status_name(t, s.value) for s in Status)])
-    for cell in summary[1]:
-        cell.font = bold
+    book = sheets.Book()
+    summary = book.sheet(t.gettext("Summary"))
+    summary.header([t.gettext("Category"), *(status_name(t, s.value) for s in Status)])
     for category_id, category in stats.categories.items():
-        summary.append(
+        summary.row(
             [
                 category_name(t, category),
                 *(stats.by_category_status.get((category_id, s.value), 0) for s in Status),
             ]
         )
-    summary.append([])
+    summary.row([])
     rows = [
         (t.gettext("Cases"), stats.total),
         (t.gettext("Median hours to take"), stats.median_take_hours),
@@ -571,15 +564,13 @@ def stats_workbook(t: Translator, stats: Stats) -> bytes:
         (t.gettext("Average rating"), stats.satisfaction),
     ]
     for label, value in rows:
-        summary.append([label, round(value, 2) if isinstance(value, float) else value])
-    slices = book.create_sheet(t.gettext("By department")[:31])
-    slices.append(
+        summary.row([label, round(value, 2) if isinstance(value, float) else value])
+    slices = book.sheet(t.gettext("By department"))
+    slices.header(
         [t.gettext("Department"), t.gettext("Category"), t.gettext("Month"), t.gettext("Cases")]
     )
-    for cell in slices[1]:
-        cell.font = bold
     for (department, category_id, month), count in stats.slices.items():
-        slices.append(
+        slices.row(
             [
                 department,
                 category_name(t, stats.categories.get(category_id)),
@@ -587,17 +578,15 @@ def stats_workbook(t: Translator, stats: Stats) -> bytes:
                 "<5" if count is None else count,
             ]
         )
-    slices.append([])
-    slices.append(
+    slices.row([])
+    slices.row(
         [
             t.gettext(
                 "Counts from 1 to 4 are shown as <5, and there are no totals, so nobody can be singled out."
             )
         ]
     )
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return book.to_bytes()
 
 
 def settings_text(

@@ -9,18 +9,16 @@ The same text serves a message, an edit in place and a test.
 from __future__ import annotations
 
 import html
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callbacks as cb
 from bot.i18n import N_, Translator
+from handlers.display import sheets
 from handlers.display.broadcasts import PickerItem, describe_audience
 from storage.audiences import Described
 from storage.charts import BarChart
@@ -588,45 +586,35 @@ def export_xlsx(
     voted what. An anonymous poll's workbook has totals only; it has nothing more."""
     _ = t.gettext
     poll = view.poll
-    book = Workbook()
-    bold = Font(bold=True)
-    totals = book.active
-    assert totals is not None
-    totals.title = _("Totals")[:31]
-    totals.append([_("Question"), poll.question])
-    totals.append([_("Type"), kind_line(t, poll, len(view.options))])
-    totals.append([_("Votes"), _("anonymous") if poll.anonymous else _("named")])
-    totals.append([_("Members asked"), poll.recipients])
-    totals.append([_("Voters"), tally.voters])
-    totals.append([])
-    totals.append([_("Option"), _("Votes"), _("Share of voters (%)")])
-    header_row = totals.max_row
+    book = sheets.Book()
+    totals = book.sheet(_("Totals"))
+    totals.row([_("Question"), poll.question])
+    totals.row([_("Type"), kind_line(t, poll, len(view.options))])
+    totals.row([_("Votes"), _("anonymous") if poll.anonymous else _("named")])
+    totals.row([_("Members asked"), poll.recipients])
+    totals.row([_("Voters"), tally.voters])
+    totals.row([])
+    totals.header([_("Option"), _("Votes"), _("Share of voters (%)")])
     for position, option in enumerate(view.options):
-        totals.append([option, tally.counts[position], tally.percent(position)])
-    for cell in totals[header_row]:
-        cell.font = bold
-    totals.column_dimensions["A"].width = 40
+        totals.row([option, tally.counts[position], tally.percent(position)])
+    totals.widths(40)
 
-    sheet = book.create_sheet(_("By department")[:31])
-    sheet.append([_("Department"), _("Voters"), *view.options])
-    for cell in sheet[1]:
-        cell.font = bold
+    sheet = book.sheet(_("By department"))
+    sheet.header([_("Department"), _("Voters"), *view.options])
     for row in departments:
         name = row.name if row.name is not None else _("Smaller departments together")
         if row.tally is None:
-            sheet.append([name, row.voters, *([_("hidden")] * len(view.options))])
+            sheet.row([name, row.voters, *([_("hidden")] * len(view.options))])
         else:
-            sheet.append([name, row.voters, *row.tally.counts])
-    sheet.column_dimensions["A"].width = 30
+            sheet.row([name, row.voters, *row.tally.counts])
+    sheet.widths(30)
 
     if votes is not None:
-        named = book.create_sheet(_("Who voted what")[:31])
-        named.append([_("Name"), _("Department"), *view.options, _("Last change")])
-        for cell in named[1]:
-            cell.font = bold
+        named = book.sheet(_("Who voted what"))
+        named.header([_("Name"), _("Department"), *view.options, _("Last change")])
         for vote in votes:
             marks = ["✓" if i in vote.positions else "" for i in range(len(view.options))]
-            named.append(
+            named.row(
                 [
                     vote.name if vote.name is not None else _("(deleted their data)"),
                     vote.department or "",
@@ -634,11 +622,8 @@ def export_xlsx(
                     local_time(vote.at, zone),
                 ]
             )
-        named.column_dimensions["A"].width = 20
-        named.column_dimensions["B"].width = 20
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+        named.widths(20, 20)
+    return book.to_bytes()
 
 
 def export_name(view: PollView) -> str:

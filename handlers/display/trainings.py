@@ -6,18 +6,15 @@ union's zone, because notices and reminders are written outside any update.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from html import escape
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from telegram import InlineKeyboardMarkup
 
 from bot import callbacks as cb
 from bot.i18n import N_, Translator
-from handlers.display import offering
+from handlers.display import offering, sheets
 from handlers.display.activities import moment, span
 from storage import enrolment_rules as rules
 from storage.members import Page
@@ -388,11 +385,9 @@ def enrolment_xlsx(
     lines: Sequence[EnrolmentLine],
 ) -> bytes:
     """Two sheets: every enrolment, and completion of those who have a place."""
-    book = Workbook()
-    first = book.active
-    assert first is not None
-    first.title = t.gettext("Enrolment")[:31]
-    first.append(
+    book = sheets.Book(title=training.title)
+    first = book.sheet(t.gettext("Enrolment"))
+    first.header(
         [
             t.gettext("Name"),
             t.gettext("Department"),
@@ -403,18 +398,18 @@ def enrolment_xlsx(
         ]
     )
     for line in lines:
-        first.append(
+        first.row(
             [
-                _safe(line.name),
-                _safe(line.department),
+                line.name,
+                line.department,
                 line.requested_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 t.gettext(STATUS_NAMES[line.status]),
                 line.position or "",
-                _safe(line.reject_reason or ""),
+                line.reject_reason or "",
             ]
         )
-    second = book.create_sheet(t.gettext("Completion")[:31])
-    second.append(
+    second = book.sheet(t.gettext("Completion"))
+    second.header(
         [
             t.gettext("Name"),
             t.gettext("Department"),
@@ -427,10 +422,10 @@ def enrolment_xlsx(
     for line in lines:
         if line.status != SignupStatus.SEATED.value:
             continue
-        second.append(
+        second.row(
             [
-                _safe(line.name),
-                _safe(line.department),
+                line.name,
+                line.department,
                 line.attended,
                 len(sessions),
                 round(line.hours, 2),
@@ -438,19 +433,9 @@ def enrolment_xlsx(
             ]
         )
     for sheet in (first, second):
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for column in "ABCDEF":
-            sheet.column_dimensions[column].width = 18
-        sheet.freeze_panes = "A2"
-    book.properties.title = training.title
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def _safe(value: str) -> str:
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+        sheet.widths(*([18] * 6))
+        sheet.freeze_header()
+    return book.to_bytes()
 
 
 # Notices ------------------------------------------------------------------------------------------
