@@ -429,7 +429,13 @@ async def show_case(update: Update, context: Context, scope: Scope) -> None:
 async def grievance_stats(update: Update, context: Context, scope: Scope) -> None:
     runtime = scope.runtime
     await show_working(update)
-    stats = await service.stats(scope.session, relay.sealer(runtime), scope.settings.tz)
+    stats = await service.stats(
+        scope.session,
+        relay.sealer(runtime),
+        scope.settings.tz,
+        now=runtime.now(),
+        no_department=scope._("No department"),
+    )
     await reply(update, display.stats_text(scope.t, stats))
     message = update.effective_message
     assert message is not None

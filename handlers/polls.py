@@ -681,6 +681,14 @@ async def breakdown(update: Update, context: Context, scope: Scope) -> None:
     if view is None:
         return
     assert update.callback_query is not None
+    if view.is_open:
+        # While votes still come in, two looks a minute apart would differ by exactly
+        # the votes in between: departments are shown for the final count only.
+        await update.callback_query.answer(
+            scope._("Results by department are shown once the poll has closed."),
+            show_alert=True,
+        )
+        return
     await update.callback_query.answer()
     rows = await polls.department_breakdown(
         scope.session, view, _keys(scope), no_department=scope._("No department")
@@ -699,8 +707,12 @@ async def export(update: Update, context: Context, scope: Scope) -> None:
     await show_working(update)
     tally = await polls.tally(scope.session, view)
     votes = None if view.poll.anonymous else await polls.named_votes(scope.session, view)
-    rows = await polls.department_breakdown(
-        scope.session, view, _keys(scope), no_department=scope._("No department")
+    rows = (
+        None
+        if view.is_open
+        else await polls.department_breakdown(
+            scope.session, view, _keys(scope), no_department=scope._("No department")
+        )
     )
     data = display.export_xlsx(scope.t, view, tally, scope.settings.tz, votes, rows)
     caption = (

@@ -29,7 +29,6 @@ TEXT_MAX = 3000
 CAPTION_MAX = 900
 COMMENT_MAX = 1000
 MAX_ATTACHMENTS = 50
-SMALL_COUNT = 5
 DEFAULT_DAILY_LIMIT = 3
 MUTE_DAYS = (1, 7, 30)
 
@@ -212,11 +211,6 @@ def link_expired(
 
 
 # Statistics --------------------------------------------------------------------
-
-
-def hide_small(count: int, threshold: int = SMALL_COUNT) -> int | None:
-    """A count safe to show, or None when it is small enough to single someone out."""
-    return None if 0 < count < threshold else count
 
 
 def median_hours(durations: Iterable[timedelta]) -> float | None:

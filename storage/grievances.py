@@ -17,6 +17,7 @@ transaction (`storage.db.transaction`) and know Telegram, these do not.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections import Counter
 from collections.abc import Sequence
@@ -29,8 +30,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import grievance_rules as rules
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
+from storage.disclosure import Protected, Totals, protect
 from storage.grievance_rules import Escalation, Refusal, Urgency
 from storage.models import (
+    Department,
     Grievance,
     GrievanceAudit,
     GrievanceCategory,
@@ -662,9 +665,20 @@ async def unposted_cases(session: AsyncSession) -> list[Grievance]:
 # Statistics -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class DepartmentMonth:
+    """Cases of one calendar month by department (rows) and category (columns),
+    through disclosure control: the cadres know each category's count from the
+    cards they saw, so those totals are treated as known and protected against."""
+
+    month: str
+    departments: tuple[str, ...]
+    table: Protected
+
+
 @dataclass
 class Stats:
-    """What /grievance_stats shows; department slices already have small counts hidden."""
+    """What /grievance_stats shows; department tables already protected."""
 
     total: int = 0
     by_category_status: Counter[tuple[int, str]] = field(default_factory=Counter)
@@ -674,8 +688,8 @@ class Stats:
     take_breaches: int = 0
     answer_breaches: int = 0
     ratings: Counter[int] = field(default_factory=Counter)
-    # (department, category id, month) -> count, or None when under SMALL_COUNT.
-    slices: dict[tuple[str, int, str], int | None] = field(default_factory=dict)
+    # One table per finished month, columns in the order of ``categories``.
+    by_department: list[DepartmentMonth] = field(default_factory=list)
 
     @property
     def satisfaction(self) -> float | None:
@@ -683,12 +697,21 @@ class Stats:
         return sum(k * v for k, v in self.ratings.items()) / n if n else None
 
 
-async def stats(session: AsyncSession, sealer: Sealer, tz: ZoneInfo) -> Stats:
+async def stats(
+    session: AsyncSession, sealer: Sealer, tz: ZoneInfo, *, now: datetime, no_department: str
+) -> Stats:
+    """Totals over every case, and department tables for finished months only.
+
+    Only whole calendar months, never the month under way nor a rolling window:
+    two tables of overlapping periods, asked for a day apart, would differ by
+    exactly the cases in between — and cadres know which case came when.
+    """
     result = Stats()
     result.categories = {c.id: c for c in await list_categories(session, active_only=False)}
     takes: list[timedelta] = []
     resolves: list[timedelta] = []
-    raw: Counter[tuple[str, int, str]] = Counter()
+    raw: Counter[tuple[str, str, int]] = Counter()
+    current = rules.month_of(now, tz)
     for case in await session.scalars(select(Grievance)):
         result.total += 1
         result.by_category_status[(case.category_id, case.status)] += 1
@@ -700,9 +723,29 @@ async def stats(session: AsyncSession, sealer: Sealer, tz: ZoneInfo) -> Stats:
         result.answer_breaches += case.answer_breached_at is not None
         if case.rating is not None:
             result.ratings[case.rating] += 1
-        department = sealer.open(case.code, "department", case.department) or "—"
-        raw[(department, case.category_id, rules.month_of(case.created_at, tz))] += 1
+        month = rules.month_of(case.created_at, tz)
+        if month < current:
+            department = sealer.open(case.code, "department", case.department) or no_department
+            raw[(month, department, case.category_id)] += 1
     result.median_take_hours = rules.median_hours(takes)
     result.median_resolve_hours = rules.median_hours(resolves)
-    result.slices = {key: rules.hide_small(count) for key, count in sorted(raw.items())}
+    # Every department is a row, whether it had cases or not: a row's presence says nothing.
+    names = set(await session.scalars(select(Department.name)))
+    names |= {department for _, department, _ in raw}
+    names.add(no_department)
+    # The linear programmes take a while for a large union: off the event loop.
+    result.by_department = await asyncio.to_thread(
+        _department_months, raw, tuple(sorted(names)), list(result.categories)
+    )
     return result
+
+
+def _department_months(
+    raw: Counter[tuple[str, str, int]], departments: tuple[str, ...], columns: list[int]
+) -> list[DepartmentMonth]:
+    tables = []
+    for month in sorted({month for month, _, _ in raw}):
+        counts = [[raw[(month, d, c)] for c in columns] for d in departments]
+        table = protect(counts, column_totals=Totals.KNOWN)
+        tables.append(DepartmentMonth(month, departments, table))
+    return tables

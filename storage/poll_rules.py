@@ -1,5 +1,5 @@
 """Pure rules of quick polls: what a tap does to a ballot, how votes are counted,
-when a poll reminds, when it may close, and which department groups may be shown.
+when a poll reminds, when it may close, and what a breakdown by department may show.
 
 No database and no Telegram here, so each rule is tested directly (and with
 hypothesis). A ballot is a bit mask: bit ``i`` set means option ``i`` is chosen,
@@ -15,14 +15,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from storage.disclosure import THRESHOLD, Protected, Totals, protect
 from storage.profile_rules import InvalidInput, clean_label
 
 QUESTION_MAX = 300
 OPTION_MAX = 100
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
-# Departments (or the merged rest) with fewer voters than this are never shown on their own.
-MIN_GROUP = 5
+# Results of an anonymous poll are shown only once this many have voted.
+MIN_GROUP = THRESHOLD
 REMIND_BEFORE = timedelta(hours=24)
 # A reminder closer than this to the poll's start would only repeat the poll itself.
 MIN_REMIND_LEAD = timedelta(minutes=30)
@@ -121,36 +122,41 @@ def count(ballots: Iterable[int], options: int) -> Tally:
 
 
 @dataclass(frozen=True)
-class GroupResult:
-    """One line of a breakdown. ``name`` None is the merged rest of the small groups;
-    ``tally`` None means the line is hidden (only its size is told)."""
+class Breakdown:
+    """Votes per option by department, as they may be shown.
 
-    name: str | None
-    voters: int
-    tally: Tally | None
+    ``table`` rows follow ``departments``, columns the options; with single
+    choice its row totals are each department's voters. Counts pass through
+    `storage.disclosure`: the overall counts are shown to everyone, so they are
+    known totals, and no hidden count can be worked out from them.
+    """
+
+    departments: tuple[str, ...]
+    table: Protected
+
+    def voters(self, row: int) -> int | None:
+        return None if self.table.row_totals is None else self.table.row_totals[row]
 
 
 def breakdown(
-    groups: Mapping[str, Sequence[int]], options: int, minimum: int = MIN_GROUP
-) -> list[GroupResult]:
-    """Results per group (department), never showing a group of fewer than ``minimum``.
-
-    Groups that are too small are merged into one "other" line; if even the
-    merged line is too small, its counts are withheld too, so no line ever
-    describes fewer than ``minimum`` voters.
-    """
-    shown: list[GroupResult] = []
-    rest: list[int] = []
-    for name in sorted(groups):
-        votes = [mask for mask in groups[name] if mask]
-        if len(votes) >= minimum:
-            shown.append(GroupResult(name, len(votes), count(votes, options)))
-        else:
-            rest.extend(votes)
-    if rest:
-        merged = count(rest, options) if len(rest) >= minimum else None
-        shown.append(GroupResult(None, len(rest), merged))
-    return shown
+    groups: Mapping[str, Sequence[int]],
+    options: int,
+    *,
+    departments: Iterable[str] = (),
+    multiple: bool = False,
+) -> Breakdown:
+    """Every department a row (also those without a voter, so a row's presence says
+    nothing), each option a column, through disclosure control."""
+    names = tuple(sorted(set(departments) | set(groups)))
+    counts = [list(count(groups.get(name, ()), options).counts) for name in names]
+    table = protect(
+        counts,
+        column_totals=Totals.KNOWN,
+        # One vote each: a department's counts add up to its voters, who are shown.
+        # With several choices they do not, and its voters are not shown at all.
+        row_totals=Totals.NONE if multiple else Totals.PUBLISHED,
+    )
+    return Breakdown(names, table)
 
 
 def remind_at(published: datetime, closes_at: datetime | None) -> datetime | None:

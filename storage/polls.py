@@ -10,7 +10,7 @@ Anonymity: ``voter_key`` is a keyed hash (`storage.crypto`) of poll and member,
 so the same member always finds their own ballot and can never add a second
 one, yet without `SECRET_KEY` nobody can tell whose ballot it is. Anonymous
 ballots have no ``member_id``; the voter's department is stored sealed under
-the same secret, for breakdowns that never show a group under five.
+the same secret, for breakdowns through disclosure control.
 
 Who gets what (publishing, reminders, results) is written to the outbox in the
 transaction that decides it, with keys like ``poll:7:result:42`` so a job run
@@ -19,6 +19,7 @@ twice, or on two instances, sends each message once.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,7 +45,7 @@ from storage.models import (
 from storage.poll_rules import (
     MAX_OPTIONS,
     MIN_OPTIONS,
-    GroupResult,
+    Breakdown,
     Tally,
     VoteRefused,
     breakdown,
@@ -645,8 +646,8 @@ async def creator_recipient(session: AsyncSession, poll: Poll) -> Recipient | No
 
 async def department_breakdown(
     session: AsyncSession, view: PollView, keys: PollKeys, *, no_department: str
-) -> list[GroupResult]:
-    """Results per department; groups under five voters merged or hidden (see poll_rules)."""
+) -> Breakdown:
+    """Results per department, through disclosure control (see `poll_rules.breakdown`)."""
     names = {
         int(i): str(n) for i, n in await session.execute(select(Department.id, Department.name))
     }
@@ -660,7 +661,14 @@ async def department_breakdown(
         department_id = keys.open_department(view.id, sealed)
         name = names.get(department_id, no_department) if department_id else no_department
         groups.setdefault(name, []).append(int(mask))
-    return breakdown(groups, len(view.options))
+    # The linear programmes of disclosure control: off the event loop.
+    return await asyncio.to_thread(
+        breakdown,
+        groups,
+        len(view.options),
+        departments=[*names.values(), no_department],
+        multiple=view.poll.multiple,
+    )
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,10 @@ from handlers.display import polls as poll_display
 from handlers.display import sheets
 from handlers.display import trainings as training_display
 from storage.activities import RosterLine
-from storage.grievances import Stats
+from storage.disclosure import Totals, protect
+from storage.grievances import DepartmentMonth, Stats
 from storage.models import Activity, GrievanceCategory, Poll, SignupStatus, Training
-from storage.poll_rules import GroupResult, Tally
+from storage.poll_rules import Tally, breakdown
 from storage.polls import NamedVote, PollView
 from storage.trainings import EnrolmentLine
 
@@ -95,9 +96,7 @@ def test_activity_roster_xlsx_and_csv() -> None:
 def test_training_enrolment_xlsx() -> None:
     t = translator("en")
     lines = [
-        EnrolmentLine(
-            i, i, name, name, AT, SignupStatus.SEATED.value, None, 1, 2.0, True, name
-        )
+        EnrolmentLine(i, i, name, name, AT, SignupStatus.SEATED.value, None, 1, 2.0, True, name)
         for i, name in enumerate(HOSTILE)
     ]
     training = Training(id=1, title="=1")
@@ -106,12 +105,10 @@ def test_training_enrolment_xlsx() -> None:
 
 def test_named_poll_export() -> None:
     t = translator("zh_CN")
-    poll = Poll(
-        id=3, question="=2*3", multiple=False, max_choices=1, anonymous=False, recipients=9
-    )
+    poll = Poll(id=3, question="=2*3", multiple=False, max_choices=1, anonymous=False, recipients=9)
     view = PollView(poll, ("=A1", "@B2"))
     votes = [NamedVote(name, name, (0,), AT) for name in HOSTILE]
-    departments = [GroupResult(name, 5, Tally((3, 2), 5)) for name in HOSTILE]
+    departments = breakdown({name: [1] * 5 + [2] * 6 for name in HOSTILE}, 2, departments=HOSTILE)
     data = poll_display.export_xlsx(t, view, Tally((4, 3), 7), ZONE, votes, departments)
     _assert_safe(data)
     assert {"'=2*3", "'=A1", "'@B2"} <= _texts(data)
@@ -125,7 +122,11 @@ def test_grievance_statistics_export() -> None:
         by_category_status=Counter({(1, "new"): 12}),
         categories={1: category},
         ratings=Counter(),
-        slices={(name, 1, "2026-03"): 6 for name in HOSTILE},
+        by_department=[
+            DepartmentMonth(
+                "2026-03", HOSTILE, protect([[6] for _ in HOSTILE], column_totals=Totals.KNOWN)
+            )
+        ],
     )
     data = grievance_display.stats_workbook(t, stats)
     _assert_safe(data)

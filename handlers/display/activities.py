@@ -18,6 +18,7 @@ from bot.i18n import N_, Translator
 from handlers.display import offering, sheets
 from storage import enrolment_rules as rules
 from storage.activities import RatingSummary, RosterLine
+from storage.disclosure import THRESHOLD
 from storage.members import Page
 from storage.models import Activity, ActivitySignup, OfferingStatus, SignupStatus
 
@@ -25,7 +26,6 @@ WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_
 ROSTER_PAGE = 10
 BUTTON_MAX = offering.BUTTON_MAX
 CAPTION_MAX = 1024
-SMALL_COUNT = 5  # averages of fewer ratings are not shown: they could single a member out
 
 REFUSALS: dict[str, str] = {
     "not_found": N_("This activity no longer exists."),
@@ -320,7 +320,8 @@ def manage_text(
         t.gettext("Link to share: {link}").format(link=escape(link)),
     ]
     if ratings.count:
-        if ratings.count >= SMALL_COUNT and ratings.average is not None:
+        # An average of fewer ratings could single a member out.
+        if ratings.count >= THRESHOLD and ratings.average is not None:
             lines.append(
                 t.gettext("Rating: {average} ★ from {count} participants").format(
                     average=f"{ratings.average:.1f}", count=ratings.count

@@ -534,8 +534,9 @@ def stats_text(t: Translator, stats: Stats) -> str:
     lines += [
         "",
         t.gettext(
-            "The XLSX file below has the details. Counts under 5 by department, category "
-            "and month are hidden so that nobody can be singled out."
+            "The XLSX file below has the details. By department it counts finished months "
+            "only, and hides every count under 5 and every count from which a hidden one "
+            "could be worked out, so that nobody can be singled out."
         ),
     ]
     return "\n".join(lines)
@@ -565,24 +566,34 @@ def stats_workbook(t: Translator, stats: Stats) -> bytes:
     ]
     for label, value in rows:
         summary.row([label, round(value, 2) if isinstance(value, float) else value])
-    slices = book.sheet(t.gettext("By department"))
-    slices.header(
-        [t.gettext("Department"), t.gettext("Category"), t.gettext("Month"), t.gettext("Cases")]
+    columns = list(stats.categories.values())
+    departments = book.sheet(t.gettext("By department"))
+    departments.header(
+        [t.gettext("Month"), t.gettext("Department"), *(category_name(t, c) for c in columns)]
     )
-    for (department, category_id, month), count in stats.slices.items():
-        slices.row(
+    hidden = t.gettext("hidden")
+    for table in stats.by_department:
+        if table.table.withheld:
+            departments.row([table.month, t.gettext("(too few cases to show by department)")])
+            continue
+        for name, cells in zip(table.departments, table.table.cells, strict=True):
+            departments.row([table.month, name, *(hidden if n is None else n for n in cells)])
+        totals = table.table.column_totals or ()
+        departments.row(
             [
-                department,
-                category_name(t, stats.categories.get(category_id)),
-                month,
-                "<5" if count is None else count,
+                table.month,
+                t.gettext("All departments"),
+                *(hidden if n is None else n for n in totals),
             ]
         )
-    slices.row([])
-    slices.row(
+    departments.widths(10, 20)
+    departments.freeze_header()
+    departments.row([])
+    departments.row(
         [
             t.gettext(
-                "Counts from 1 to 4 are shown as <5, and there are no totals, so nobody can be singled out."
+                "Only finished months. A count under 5 is hidden, and so is any count "
+                "from which a hidden one could be worked out, so nobody can be singled out."
             )
         ]
     )

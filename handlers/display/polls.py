@@ -23,7 +23,7 @@ from handlers.display.broadcasts import PickerItem, describe_audience
 from storage.audiences import Described
 from storage.charts import BarChart
 from storage.models import Poll, PollStatus
-from storage.poll_rules import GroupResult, Tally, chosen
+from storage.poll_rules import Breakdown, Tally, chosen
 from storage.polls import NamedVote, PollSummary, PollView
 
 BAR_WIDTH = 10
@@ -239,36 +239,40 @@ def chart_caption(t: Translator, view: PollView) -> str:
     return "📊 " + html.escape(view.poll.question)
 
 
-def breakdown_text(t: Translator, view: PollView, rows: Sequence[GroupResult]) -> str:
+def breakdown_text(t: Translator, view: PollView, rows: Breakdown) -> str:
     lines = [
         "🏢 <b>" + t.gettext("Results by department") + "</b>",
         "🗳 " + html.escape(view.poll.question),
         t.gettext(
-            "Departments with fewer than 5 voters are merged, or hidden, so no vote can be traced."
+            "Counts under 5 are hidden, and so is any count from which a hidden one "
+            "could be worked out, so no vote can be traced."
         ),
     ]
-    if not rows:
-        lines += ["", t.gettext("Nobody has voted yet.")]
-    for row in rows:
+    table = rows.table
+    if table.withheld or all(value is None for row in table.cells for value in row):
+        lines += ["", t.gettext("Too few votes to show any department without tracing a vote.")]
+        return "\n".join(lines)
+    hidden = t.gettext("hidden")
+    for index, (name, cells) in enumerate(zip(rows.departments, table.cells, strict=True)):
+        if all(value is None for value in cells):
+            continue  # nothing to tell: listed in the export, left out of the message
         lines.append("")
-        if row.name is None:
-            title = t.gettext("Smaller departments together")
+        voters = rows.voters(index)
+        if voters is None:
+            lines.append("<b>" + html.escape(name) + "</b>")
         else:
-            title = html.escape(row.name)
-        lines.append(
-            t.gettext("<b>{name}</b> — voters: {voters}").format(name=title, voters=row.voters)
-        )
-        if row.tally is None:
-            lines.append(t.gettext("(hidden: too few voters to show)"))
-            continue
-        for position, option in enumerate(view.options):
             lines.append(
-                t.gettext("{option}: {count} ({percent}%)").format(
-                    option=html.escape(option),
-                    count=row.tally.counts[position],
-                    percent=row.tally.percent(position),
+                t.gettext("<b>{name}</b> — voters: {voters}").format(
+                    name=html.escape(name), voters=voters
                 )
             )
+        for option, value in zip(view.options, cells, strict=True):
+            lines.append(
+                t.gettext("{option}: {count}").format(
+                    option=html.escape(option), count=hidden if value is None else value
+                )
+            )
+    lines += ["", t.gettext("Departments not listed: every count there is hidden.")]
     return "\n".join(lines)
 
 
@@ -580,7 +584,7 @@ def export_xlsx(
     tally: Tally,
     zone: tzinfo,
     votes: Sequence[NamedVote] | None,
-    departments: Sequence[GroupResult],
+    departments: Breakdown | None,
 ) -> bytes:
     """A workbook: totals, results by department, and — for a named poll only — who
     voted what. An anonymous poll's workbook has totals only; it has nothing more."""
@@ -600,13 +604,10 @@ def export_xlsx(
     totals.widths(40)
 
     sheet = book.sheet(_("By department"))
-    sheet.header([_("Department"), _("Voters"), *view.options])
-    for row in departments:
-        name = row.name if row.name is not None else _("Smaller departments together")
-        if row.tally is None:
-            sheet.row([name, row.voters, *([_("hidden")] * len(view.options))])
-        else:
-            sheet.row([name, row.voters, *row.tally.counts])
+    if departments is None:
+        sheet.row([_("Results by department are shown once the poll has closed.")])
+    else:
+        _department_sheet(t, sheet, view, departments)
     sheet.widths(30)
 
     if votes is not None:
@@ -624,6 +625,28 @@ def export_xlsx(
             )
         named.widths(20, 20)
     return book.to_bytes()
+
+
+def _department_sheet(
+    t: Translator, sheet: sheets.Sheet, view: PollView, departments: Breakdown
+) -> None:
+    _ = t.gettext
+    sheet.header([_("Department"), _("Voters"), *view.options])
+    hidden = _("hidden")
+    table = departments.table
+    for index, (name, cells) in enumerate(zip(departments.departments, table.cells, strict=True)):
+        voters = departments.voters(index)
+        shown_voters: str | int = "" if table.row_totals is None else voters or hidden
+        sheet.row([name, shown_voters, *(hidden if value is None else value for value in cells)])
+    sheet.row([])
+    sheet.row(
+        [
+            _(
+                "Counts under 5 are hidden, and so is any count from which a hidden one "
+                "could be worked out, so no vote can be traced."
+            )
+        ]
+    )
 
 
 def export_name(view: PollView) -> str:

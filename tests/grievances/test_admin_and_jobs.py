@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from handlers.grievance_relay import sealer
 from storage import grievances as service
 from storage.db import transaction
@@ -71,11 +73,20 @@ async def test_stats_hide_small_department_slices_and_retention_destroys_links(
             if index < 2:
                 service.finish(case, service.Status.RESOLVED, now)
                 service.rate(keys, case, 5 - index, now)
-        stats = await service.stats(session, keys, bot.settings.tz)
+        # A month later: department tables cover finished months only.
+        later = now + timedelta(days=31)
+        stats = await service.stats(
+            session, keys, bot.settings.tz, now=later, no_department="无部门"
+        )
+        during = await service.stats(
+            session, keys, bot.settings.tz, now=now, no_department="无部门"
+        )
     assert stats.total == 7 and stats.satisfaction == 4.5
-    counts = sorted(stats.slices.values(), key=lambda v: -1 if v is None else v)
-    assert None in counts  # 3 in one category: hidden
-    assert 4 not in counts and 3 not in counts
+    assert during.by_department == []  # the month under way is never split by department
+    (month,) = stats.by_department
+    assert "无部门" in month.departments
+    shown = [n for row in month.table.cells for n in row if n is not None]
+    assert all(n >= 5 for n in shown)  # 4 and 3 in the two categories: hidden
     bot.clock.advance(days=91)
     report = await tick(bot)
     assert report.forgotten == 2

@@ -104,12 +104,6 @@ def test_day_start_is_the_unions_midnight() -> None:
     assert start.astimezone(UTC) == datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
 
 
-@given(st.integers(min_value=0, max_value=10_000))
-def test_small_counts_are_hidden(count: int) -> None:
-    shown = rules.hide_small(count)
-    assert shown is None if 0 < count < 5 else shown == count
-
-
 def test_retention_waits_for_the_period_and_the_mute() -> None:
     finished = NOW - timedelta(days=91)
     assert rules.link_expired(finished_at=finished, muted_until=None, now=NOW, days=90)

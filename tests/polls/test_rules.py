@@ -59,27 +59,34 @@ def test_options_are_cleaned_and_checked() -> None:
         assert error.value.code == code
 
 
-def test_breakdown_merges_and_hides_small_groups() -> None:
-    rows = breakdown({"A": [1] * 6, "B": [2] * 3, "C": [2, 0, 2]}, 2)
-    assert [(r.name, r.voters) for r in rows] == [("A", 6), (None, 5)]
-    rows = breakdown({"A": [1] * 5, "B": [2] * 4}, 2)
-    assert [(r.name, r.voters, r.tally) for r in rows] == [
-        ("A", 5, count([1] * 5, 2)),
-        (None, 4, None),
-    ]
+def test_breakdown_lists_every_department_and_hides_small_counts() -> None:
+    rows = breakdown(
+        {"A": [1] * 6 + [2] * 7, "B": [2] * 3 + [1] * 6, "C": [2, 0, 2]}, 2, departments=["D"]
+    )
+    assert rows.departments == ("A", "B", "C", "D")
+    cells = rows.table.cells
+    assert cells[0] == (6, 7)
+    assert cells[1][1] is None  # 3 votes
+    assert cells[2] == (None, None) and cells[3] == (None, None)
+    # B's 3 is not 13 − 7 − (C's hidden 2): a second count of that column is hidden.
+    assert sum(row[1] is None for row in cells) >= 2
 
 
 @given(
     st.dictionaries(
-        st.text(min_size=1, max_size=4), st.lists(st.integers(0, 7), max_size=12), max_size=6
-    )
+        st.text(min_size=1, max_size=4), st.lists(st.integers(0, 7), max_size=12), max_size=5
+    ),
+    st.booleans(),
 )
-def test_no_breakdown_line_describes_fewer_than_five(groups: dict[str, list[int]]) -> None:
-    rows = breakdown(groups, 3)
-    for row in rows:
-        assert row.tally is None or row.voters >= MIN_GROUP
-    # Every voter is on exactly one line.
-    assert sum(r.voters for r in rows) == sum(1 for votes in groups.values() for v in votes if v)
+def test_no_breakdown_shows_a_count_under_five(groups: dict[str, list[int]], multiple: bool) -> None:
+    rows = breakdown(groups, 3, multiple=multiple)
+    for row in rows.table.cells:
+        assert all(value is None or value >= MIN_GROUP for value in row)
+    totals = rows.table.row_totals
+    if multiple:
+        assert totals is None  # voters do not add up with several choices: not shown
+    else:
+        assert totals is not None and all(v is None or v >= MIN_GROUP for v in totals)
 
 
 def test_reminder_a_day_before_or_halfway() -> None:
