@@ -78,7 +78,9 @@ def test_breakdown_lists_every_department_and_hides_small_counts() -> None:
     ),
     st.booleans(),
 )
-def test_no_breakdown_shows_a_count_under_five(groups: dict[str, list[int]], multiple: bool) -> None:
+def test_no_breakdown_shows_a_count_under_five(
+    groups: dict[str, list[int]], multiple: bool
+) -> None:
     rows = breakdown(groups, 3, multiple=multiple)
     for row in rows.table.cells:
         assert all(value is None or value >= MIN_GROUP for value in row)
