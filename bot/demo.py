@@ -193,8 +193,9 @@ class Demo:
         if marker.exists():
             return
         async with transaction(runtime_of(application).sessions) as session:
+            secret = runtime_of(application).settings.secret_key
             for seed in SEEDERS:
-                await seed(session)
+                await seed(session, secret)
         marker.write_text("seeded\n")
 
     async def _user_info(self, telegram_id: int) -> dict[str, Any]:

@@ -80,7 +80,7 @@ PEOPLE: tuple[DemoPerson, ...] = (
 )
 
 
-async def seed_membership(session: AsyncSession) -> None:
+async def seed_membership(session: AsyncSession, secret_key: str) -> None:
     """Departments, interest groups and the people above, once."""
     for name in DEPARTMENTS:
         await members.department_by_name(session, name)
@@ -110,7 +110,7 @@ async def seed_membership(session: AsyncSession) -> None:
     await session.flush()
 
 
-async def seed_greetings(session: AsyncSession) -> None:
+async def seed_greetings(session: AsyncSession, secret_key: str) -> None:
     """A date of the union's own and a birthday text of its own, so 🎉 Greetings shows both.
 
     The shipped holiday texts stay as they are: the panel shows them as defaults
@@ -128,7 +128,7 @@ async def seed_greetings(session: AsyncSession) -> None:
     )
 
 
-async def seed_grievances(session: AsyncSession) -> None:
+async def seed_grievances(session: AsyncSession, secret_key: str) -> None:
     """The six categories with the union's own deadlines, so 📝 Submit a grievance works at once.
 
     No example cases: a case without its author's sealed link could not show the
@@ -142,7 +142,7 @@ async def seed_grievances(session: AsyncSession) -> None:
     await grievances.set_option(session, grievances.DAILY_LIMIT, 5)
 
 
-async def seed_activities(session: AsyncSession) -> None:
+async def seed_activities(session: AsyncSession, secret_key: str) -> None:
     """Three activities (one open to all, one for a group, one full) and a training, once."""
     from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
@@ -243,7 +243,17 @@ async def seed_activities(session: AsyncSession) -> None:
         await trainings.enrol(session, course.id, newcomer, now)
 
 
-async def seed_polls(session: AsyncSession) -> None:
+# (member, option positions) of the votes already in the demo's canteen poll.
+SEEDED_VOTES = (
+    (700000005, (0, 4)),
+    (700000006, (3,)),
+    (700000007, (0,)),
+    (700000008, (1, 3)),
+    (700000009, (4,)),
+)
+
+
+async def seed_polls(session: AsyncSession, secret_key: str) -> None:
     """An open poll for everyone (results shown while open) and a suggestion, once.
 
     The poll goes out through the outbox like a real one, so every member finds
@@ -296,6 +306,13 @@ async def seed_polls(session: AsyncSession) -> None:
         now=now,
         message_for=lambda language: poll_display.poll_payload(translator(language), view, zone),
     )
+    # Five colleagues have voted already: an anonymous poll shows counts from five on.
+    keys = polls.PollKeys.from_secret(secret_key)
+    for telegram_id, picks in SEEDED_VOTES:
+        voter = await members.get_member(session, telegram_id)
+        if voter is not None:
+            for position in picks:
+                await polls.vote(session, view.id, voter, position, now=now, keys=keys)
     author = await members.get_member(session, 700000006)
     if author is None:
         return
@@ -322,7 +339,7 @@ async def seed_polls(session: AsyncSession) -> None:
     )
 
 
-async def seed_broadcasts(session: AsyncSession) -> None:
+async def seed_broadcasts(session: AsyncSession, secret_key: str) -> None:
     """A past announcement with its report and one scheduled for tomorrow, once.
 
     Both show in /broadcasts (as 周主席): the past one as a finished report, the
@@ -377,7 +394,8 @@ async def seed_broadcasts(session: AsyncSession) -> None:
     )
 
 
-Seeder = Callable[[AsyncSession], Awaitable[None]]
+# A seeder gets the session and the demo's secret key (for what is sealed or keyed).
+Seeder = Callable[[AsyncSession, str], Awaitable[None]]
 SEEDERS: list[Seeder] = [
     seed_membership,
     seed_greetings,

@@ -66,6 +66,7 @@ from storage.poll_rules import (
     clean_option,
     clean_question,
     parse_closing,
+    results_shown,
 )
 from storage.polls import PollKeys, PollView
 from storage.profile_rules import InvalidInput
@@ -475,7 +476,7 @@ async def _preview(update: Update, scope: Scope, draft: dict[str, Any]) -> int:
     recipients = await audiences.count(scope.session, sample.audience)
     await reply(
         update,
-        display.preview_note(scope.t, recipients),
+        display.preview_note(scope.t, recipients, anonymous=sample.anonymous),
         reply_markup=display.preview_keyboard(scope.t, draft["nonce"]),
     )
     return SETTINGS
@@ -579,6 +580,8 @@ async def _send_results(update: Update, scope: Scope, view: PollView) -> None:
     await reply(update, display.results_text(scope.t, view, tally, scope.settings.tz))
     message = update.effective_message
     assert message is not None
+    if not results_shown(view.poll.anonymous, tally.voters):
+        return  # no chart either: its bars would be the counts
     caption = display.chart_caption(scope.t, view)
     if not view.is_open and view.poll.chart_file_id:
         await message.reply_photo(view.poll.chart_file_id, caption=caption)

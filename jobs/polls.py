@@ -10,7 +10,7 @@ the `FakeClock`. It is safe to run twice, or on two instances at once:
   transaction that made that change enqueues the results
   (``poll:<id>:result:<member>``), in the same transaction;
 * the chart is claimed with a lease (``chart_claimed_at``): one instance
-  renders it and uploads it once to the creator, then voters receive it by
+  renders it and uploads it once to the creator, then the audience receives it by
   Telegram's file id through the outbox (``poll:<id>:chart:<member>``). The
   outbox only sends files by id, never uploads, hence this one direct upload.
   If an instance dies mid-upload, another takes over after the lease.
@@ -34,6 +34,7 @@ from jobs.delivery import wake_after_commit
 from storage import charts, outbox, polls
 from storage.audiences import Recipient
 from storage.db import transaction
+from storage.poll_rules import results_shown
 from storage.polls import PollKeys, PollView
 
 if TYPE_CHECKING:
@@ -69,7 +70,9 @@ async def close_and_notify(
 ) -> PollView | None:
     """Close the poll (if nobody did yet) and enqueue the results text, in this transaction.
 
-    The creator always gets the results; every voter too when the poll says so.
+    The creator always gets the results; the whole audience too when the poll says
+    so — everyone asked, not only those who voted, so that who gets a result says
+    nothing of who voted.
     """
     view = await polls.close(session, poll_id, now=now)
     if view is None:
@@ -81,9 +84,8 @@ async def close_and_notify(
     if creator is not None:
         targets[creator.member_id] = creator
     if view.poll.share_results:
-        keys = PollKeys.from_secret(runtime.settings.secret_key)
-        for voter in await polls.voters(session, view.poll, keys):
-            targets.setdefault(voter.member_id, voter)
+        for member in await polls.audience_members(session, view.poll):
+            targets.setdefault(member.member_id, member)
     texts: dict[str, str] = {}
     items = []
     for member_id, target in sorted(targets.items()):
@@ -147,7 +149,10 @@ async def publish_chart(
     bot: Bot,
     application: Application[Any, Any, Any, Any, Any, Any] | None = None,
 ) -> bool:
-    """Render the chart of a closed poll, upload it once, and enqueue it for the voters."""
+    """Render the chart of a closed poll, upload it once, and enqueue it for the audience.
+
+    An anonymous poll with too few voters has no chart: its bars would be the votes.
+    """
     settings = runtime.settings
     async with transaction(runtime.sessions) as session:
         try:
@@ -156,10 +161,12 @@ async def publish_chart(
             return False
         tally = await polls.tally(session, view)
         creator = await polls.creator_recipient(session, view.poll)
-        voters: list[Recipient] = []
+        if not results_shown(view.poll.anonymous, tally.voters):
+            await polls.chart_done(session, poll_id, None, now=now)
+            return True
+        audience: list[Recipient] = []
         if view.poll.share_results:
-            keys = PollKeys.from_secret(settings.secret_key)
-            voters = await polls.voters(session, view.poll, keys)
+            audience = await polls.audience_members(session, view.poll)
     language = creator.language if creator is not None else settings.default_language
     t = translator(language)
     png = await asyncio.to_thread(charts.render, display.chart(t, view, tally))
@@ -200,7 +207,7 @@ async def publish_chart(
                     ),
                     priority=outbox.PRIORITY_NOTICE,
                 )
-                for voter in voters
+                for voter in audience
                 if creator is None or voter.member_id != creator.member_id
             ]
             await outbox.enqueue_many(session, items, now=now)

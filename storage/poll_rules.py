@@ -121,6 +121,12 @@ def count(ballots: Iterable[int], options: int) -> Tally:
     return Tally(tuple(counts), voters)
 
 
+def results_shown(anonymous: bool, voters: int) -> bool:
+    """Whether counts may be shown: an anonymous poll's only from 5 voters on, or "1 of 1
+    voted" followed by the counts would be that one member's vote."""
+    return not anonymous or voters >= MIN_GROUP
+
+
 @dataclass(frozen=True)
 class Breakdown:
     """Votes per option by department, as they may be shown.

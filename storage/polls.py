@@ -20,7 +20,7 @@ twice, or on two instances, sends each message once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -473,39 +473,11 @@ async def _voter_keys(session: AsyncSession, poll_id: int) -> set[str]:
     )
 
 
-async def _members(session: AsyncSession, query: Any = None) -> AsyncIterator[list[Recipient]]:
-    """Active members (optionally only those in ``query``'s ids) in keyset pages."""
-    last = 0
-    while True:
-        statement = select(Member.id, Member.telegram_id, Member.language).where(
-            Member.active.is_(True), Member.id > last
-        )
-        if query is not None:
-            statement = statement.where(Member.id.in_(query))
-        rows = (await session.execute(statement.order_by(Member.id).limit(PAGE))).all()
-        if not rows:
-            return
-        yield [Recipient(int(m), int(t), str(lang)) for m, t, lang in rows]
-        last = int(rows[-1][0])
-
-
-async def voters(session: AsyncSession, poll: Poll, keys: PollKeys) -> list[Recipient]:
-    """Members with a vote in. For an anonymous poll this needs the secret key: each
-    member's keyed hash is recomputed and matched — the database alone cannot say."""
-    if not poll.anonymous:
-        rows = await session.execute(
-            select(Member.id, Member.telegram_id, Member.language)
-            .join(PollBallot, PollBallot.member_id == Member.id)
-            .where(PollBallot.poll_id == poll.id, PollBallot.choices != 0)
-            .order_by(Member.id)
-        )
-        return [Recipient(int(m), int(t), str(lang)) for m, t, lang in rows]
-    wanted = await _voter_keys(session, poll.id)
+async def audience_members(session: AsyncSession, poll: Poll) -> list[Recipient]:
+    """Everyone the poll asks (as its audience is now)."""
     found: list[Recipient] = []
-    if not wanted:
-        return found
-    async for page in _members(session):
-        found.extend(r for r in page if keys.voter_key(poll.id, r.member_id) in wanted)
+    async for page in audiences.recipients(session, Audience.from_json(poll.audience)):
+        found.extend(page)
     return found
 
 

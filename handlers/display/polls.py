@@ -23,7 +23,7 @@ from handlers.display.broadcasts import PickerItem, describe_audience
 from storage.audiences import Described
 from storage.charts import BarChart
 from storage.models import Poll, PollStatus
-from storage.poll_rules import Breakdown, Tally, chosen
+from storage.poll_rules import MIN_GROUP, Breakdown, Tally, chosen, results_shown
 from storage.polls import NamedVote, PollSummary, PollView
 
 BAR_WIDTH = 10
@@ -176,6 +176,8 @@ def poll_payload(t: Translator, view: PollView, zone: tzinfo) -> dict[str, Any]:
 
 
 def result_lines(t: Translator, view: PollView, tally: Tally) -> list[str]:
+    if not results_shown(view.poll.anonymous, tally.voters):
+        return [too_few_line(t)]
     lines: list[str] = []
     for position, option in enumerate(view.options):
         share = tally.counts[position] / tally.voters if tally.voters else 0.0
@@ -186,6 +188,13 @@ def result_lines(t: Translator, view: PollView, tally: Tally) -> list[str]:
             )
         )
     return lines
+
+
+def too_few_line(t: Translator) -> str:
+    return t.gettext(
+        "🙈 The counts of an anonymous poll are shown once at least {count} members "
+        "have voted, so that no single vote can be read from them."
+    ).format(count=MIN_GROUP)
 
 
 def turnout_line(t: Translator, poll: Poll, tally: Tally) -> str:
@@ -417,11 +426,17 @@ def audience_text(t: Translator, described: Described, count: int) -> str:
     )
 
 
-def preview_note(t: Translator, recipients: int) -> str:
-    return t.gettext(
+def preview_note(t: Translator, recipients: int, *, anonymous: bool) -> str:
+    note = t.gettext(
         "⬆️ This is how members will see the poll (its buttons do nothing here). "
         "It goes to {count} members. Publish it?"
     ).format(count=recipients)
+    if anonymous and recipients < MIN_GROUP:
+        note += "\n\n" + t.gettext(
+            "⚠️ Fewer than {count} members may vote: the counts of an anonymous poll are "
+            "shown only once {count} have voted, so this poll may never show any."
+        ).format(count=MIN_GROUP)
+    return note
 
 
 def preview_keyboard(t: Translator, nonce: int) -> InlineKeyboardMarkup:
@@ -599,8 +614,11 @@ def export_xlsx(
     totals.row([_("Voters"), tally.voters])
     totals.row([])
     totals.header([_("Option"), _("Votes"), _("Share of voters (%)")])
-    for position, option in enumerate(view.options):
-        totals.row([option, tally.counts[position], tally.percent(position)])
+    if results_shown(poll.anonymous, tally.voters):
+        for position, option in enumerate(view.options):
+            totals.row([option, tally.counts[position], tally.percent(position)])
+    else:
+        totals.row([too_few_line(t)])
     totals.widths(40)
 
     sheet = book.sheet(_("By department"))

@@ -47,6 +47,7 @@ async def test_member_votes_in_the_seeded_poll(page: Page, screens: Screens) -> 
         .click()
     )
     await expect(poll).to_contain_text("✅ 您的选择：川湘菜、面食（拉面、刀削面）")
-    # Results are shown while the poll is open: one voter, both options at 100%.
-    await expect(poll).to_contain_text("1 票（100%）")
+    # Results are shown while the poll is open: five had voted, now six, three of them
+    # (half) for each of the two choices.
+    await expect(poll).to_contain_text("3 票（50%）")
     await screens.shot("voted")

@@ -131,7 +131,7 @@ async def test_demo_seeders_run_twice_without_doubling(
     for _ in range(2):
         for seed in SEEDERS:
             async with transaction(sessions) as session:
-                await seed(session)
+                await seed(session, "demo-secret-key-0123456789abcdef0123456789")
     async with transaction(sessions) as session:
         customs = [o for o in await greetings.list_occasions(session) if o.custom]
         assert [(o.title, o.month, o.day) for o in customs] == [("工会成立纪念日", 5, 28)]

@@ -121,11 +121,15 @@ async def test_closing_job_reminds_closes_and_sends_results_and_chart_once(
     chair = await admin(bot)
     wang = await member(bot, "王小明")
     li = await member(bot, "李雷", "质检科")
-    # Defaults: closes in 3 days, reminder on, results to every voter.
+    others = [await member(bot, name) for name in ("赵强", "钱芳", "孙丽")]
+    # Defaults: anonymous, closes in 3 days, reminder on, results to the whole audience.
     await create_poll(chair, "是否赞成调整夏季作息时间？", ["赞成", "反对", "无所谓"])
     await wait_message(bot, wang, "🗳")
     await wang.press("赞成")
     await wait_message(bot, li, "🗳")
+    for person, choice in zip(others, ("赞成", "反对", "无所谓"), strict=True):
+        await wait_message(bot, person, "🗳")
+        await person.press(choice)
     view = await latest_poll(bot)
     assert view.poll.closes_at is not None and view.poll.remind_at is not None
     assert view.poll.closes_at - view.poll.remind_at == timedelta(hours=24)
@@ -153,8 +157,8 @@ async def test_closing_job_reminds_closes_and_sends_results_and_chart_once(
     for person in (wang, li, chair):
         results = await wait_message(bot, person, "🔒 投票已结束")
         assert "最终结果" in results.text
-        assert "▓▓▓▓▓░░░░░ 1 票（50%）" in results.text
-        assert "3 人中有 2 人投票（67%）" in results.text
+        assert "▓▓▓▓░░░░░░ 2 票（40%）" in results.text
+        assert "6 人中有 5 人投票（83%）" in results.text
         await wait_message(bot, person, "📊", media=True)
     chart = await wait_message(bot, wang, "📊", media=True)
     assert chart.media is not None and chart.media.kind == "photo"
@@ -172,7 +176,40 @@ async def test_closing_job_reminds_closes_and_sends_results_and_chart_once(
     # A vote after closing is refused.
     await li.press("赞成")
     assert "投票已截止" in (await li.callback_answers())[-1].text
-    assert (await tally(bot, view)).counts == (1, 1, 0)
+    assert (await tally(bot, view)).counts == (2, 2, 1)
+
+
+async def test_an_anonymous_poll_with_too_few_voters_shows_no_counts(bot: BotHarness) -> None:
+    """Counts of 1 or 2 voters would be their votes: "1 of 1 voted", then the one vote."""
+    chair = await admin(bot)
+    wang = await member(bot, "王小明")
+    await chair.send("/newpoll")
+    await chair.send("是否需要增加班车？")
+    await chair.send("需要\n不需要")
+    await chair.send("✅ 完成")
+    await chair.press("👁 预览")
+    warning = await chair.last_bot_message()
+    assert "不足 5 人" in warning.text and "可能始终不会显示结果" in warning.text
+    await chair.press("✅ 发布")
+    await wait_message(bot, wang, "🗳")
+    await wang.press("需要")
+    await chair.send("/polls")
+    await chair.press("⚙️")
+    await chair.press("🔒 立即结束")
+    await chair.press(zh("Yes"))
+    for person in (wang, chair):
+        results = await wait_message(bot, person, "🔒 投票已结束")
+        assert "至少 5 人投票后才显示票数" in results.text and " 票（" not in results.text
+    runs = await poll_jobs.run(bot.runtime, bot.clock.now, bot.application)
+    await bot.driver.wait_idle()
+    assert runs.charts <= 1
+    for person in (wang, chair):
+        assert not [m for m in await person.bot_messages() if m.media is not None]
+    poll_message = await wait_message(bot, wang, "🗳")
+    view = await latest_poll(bot)
+    await wang.press_data(poll_message.message_id, f"pres:{view.id}")
+    answer = await wait_message(bot, wang, "📊")
+    assert "至少 5 人投票后才显示票数" in answer.text
 
 
 async def test_named_poll_exports_who_voted_what(bot: BotHarness) -> None:
