@@ -40,6 +40,9 @@ async def unknown_text(update: Update, context: Context, scope: Scope) -> None:
     if scope.member is None:
         await reply(update, scope._("Hello! Send /start to register as a union member."))
         return
+    for claim in scope.runtime.free_text:
+        if await claim(update, context, scope):
+            return
     await reply(
         update,
         scope._("I didn't understand that. Please choose from the menu below, or send /help."),

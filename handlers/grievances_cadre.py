@@ -48,6 +48,7 @@ from handlers.common import (
 from handlers.display import grievances as display
 from handlers.grievances import REPLIES_TO_CASE
 from handlers.guards import EXTRA_GROUPS_KEY
+from handlers.suggestions import REPLIES_TO_SUGGESTION
 from jobs import grievances as jobs
 from jobs.delivery import wake_after_commit
 from storage import grievance_rules as rules
@@ -180,11 +181,15 @@ async def ask_reply(update: Update, context: Context, scope: Scope) -> None:
         return
     query = update.callback_query
     message = _query_message(update)
-    assert query is not None and message is not None
+    user = update.effective_user
+    assert query is not None and message is not None and user is not None
     await query.answer()
+    # Selective, and the prompt mentions the presser: only their reply field opens
+    # (the prompt replies to the card, a bot message, so the mention is what targets).
+    name = scope.member.name if scope.member is not None else user.full_name
     await message.reply_text(
-        display.reply_prompt(scope.t, case.code),
-        reply_markup=ForceReply(selective=False, input_field_placeholder=case.code),
+        display.reply_prompt(scope.t, case.code, user.id, name),
+        reply_markup=ForceReply(selective=True, input_field_placeholder=case.code),
     )
 
 
@@ -743,7 +748,8 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             & filters.UpdateType.MESSAGE
             & ~filters.COMMAND
             & _RepliesToBot()
-            & REPLIES_TO_CASE,
+            & REPLIES_TO_CASE
+            & ~REPLIES_TO_SUGGESTION,  # a suggestion's text may quote a case code
             cadre_reply,
         )
     )
