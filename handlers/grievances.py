@@ -656,6 +656,13 @@ async def offer_answer(update: Update, context: Context, scope: Scope) -> None:
         if offer is not None:
             await offer.edit_text(scope._("All right, it was not added to any case."))
         return
+    try:
+        case = await service.owned_case(
+            scope.session, relay.sealer(scope.runtime), scope.member.id, int(case_id), lock=True
+        )
+    except CaseError:
+        await query.answer(scope._("This case is not among yours."), show_alert=True)
+        return
     original = offer.reply_to_message if offer is not None else None
     user = update.effective_user
     if (
@@ -669,13 +676,6 @@ async def offer_answer(update: Update, context: Context, scope: Scope) -> None:
         await query.answer(
             scope._("That message is no longer there; nothing was added."), show_alert=True
         )
-        return
-    try:
-        case = await service.owned_case(
-            scope.session, relay.sealer(scope.runtime), scope.member.id, int(case_id), lock=True
-        )
-    except CaseError:
-        await query.answer(scope._("This case is not among yours."), show_alert=True)
         return
     keys = relay.sealer(scope.runtime)
     ref = keys.message_ref(original.chat_id, original.message_id)
