@@ -133,6 +133,7 @@ GRIEVANCE_ESCALATE = action("gvesc", int)
 GRIEVANCE_MUTE = action("gvmute", int, int)  # case id, days (0 = choose)
 GRIEVANCE_UNMUTE = action("gvunm", int)
 GRIEVANCE_CARD = action("gvcard", int)  # back to the card's buttons
+GRIEVANCE_PASS_ON = action("gvpass", int)  # pass on the cadre message a nudge replies to; 0 = no
 GRIEVANCE_MY_CASES = action("gvlist")
 GRIEVANCE_VIEW = action("gvcase", int)
 GRIEVANCE_ADD = action("gvadd", int)

@@ -653,7 +653,7 @@ async def offer_answer(update: Update, context: Context, scope: Scope) -> None:
     (case_id,) = cb.GRIEVANCE_OFFER.unpack(query.data)
     if not case_id:
         await query.answer()
-        if offer is not None:
+        if offer is not None and offer.reply_markup is not None:
             await offer.edit_text(scope._("All right, it was not added to any case."))
         return
     try:
@@ -687,7 +687,7 @@ async def offer_answer(update: Update, context: Context, scope: Scope) -> None:
         await offer.edit_text(
             scope._("✉️ Passed on to the union under {code}.").format(code=case.code)
         )
-    else:
+    elif offer.reply_markup is not None:
         await offer.edit_reply_markup(None)
 
 

@@ -244,6 +244,28 @@ def reply_prompt(t: Translator, code: str, cadre_id: int, cadre_name: str) -> st
     ).format(cadre=mention, code=code)
 
 
+def unreplied_text(t: Translator, code: str) -> str:
+    """After 💬 Reply, the cadre wrote without replying: it went nowhere, and this says so."""
+    return t.gettext(
+        "⚠️ This was not passed on to the member of {code}: only replies to the case's "
+        "messages are. Pass it on as the union's answer?"
+    ).format(code=code)
+
+
+def pass_on_keyboard(t: Translator, case: Grievance) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(
+                    t.gettext("✉️ Pass it on to {code}").format(code=case.code),
+                    cb.GRIEVANCE_PASS_ON.pack(case.id),
+                ),
+                _button(t.gettext("No, it was not for the member"), cb.GRIEVANCE_PASS_ON.pack(0)),
+            ]
+        ]
+    )
+
+
 def group_notice(t: Translator, code: str, what: str) -> str:
     return f"<b>{code}</b> · {what}"
 

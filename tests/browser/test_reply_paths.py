@@ -135,3 +135,29 @@ async def test_a_reply_to_a_suggestion_card_reaches_its_author(
     await expect(notice).to_contain_text("工会回复了您的建议")
     await expect(notice).not_to_contain_text("李干事")
     await screens.shot("author-gets-the-reply")
+
+
+async def test_an_answer_sent_without_the_reply_is_caught_and_passed_on(
+    page: Page, screens: Screens, driver: SandboxDriver
+) -> None:
+    code = await submitted_case(driver)
+    await open_chat(page, CADRE_ID, CADRE_CHAT_ID)
+    card = page.get_by_test_id("message-text").filter(has_text=code).first
+    await expect(card).to_be_visible(timeout=SLOW)
+    await inline_button(page, "💬 答复").click()
+    await expect(page.get_by_test_id("reply-bar")).to_be_visible()
+    await page.get_by_test_id("reply-cancel").click()  # the cadre closes the reply bar
+    await expect(page.get_by_test_id("reply-bar")).to_be_hidden()
+    await say(page, "本周五前给夜班加一台微波炉。")
+    nudge = page.get_by_test_id("message-text").last
+    await expect(nudge).to_contain_text(f"没有转交给 {code} 的提交人")
+    await screens.shot("cadre-told-it-went-nowhere")
+    await inline_button(page, f"✉️ 转交给 {code}").click()
+    await expect(page.get_by_test_id("message-text").last).to_contain_text("已以“工会”名义转交")
+    await screens.shot("cadre-passes-it-on")
+
+    await open_chat(page, MEMBER.telegram_id, MEMBER.telegram_id)
+    answer = page.get_by_test_id("message-text").filter(has_text="加一台微波炉").last
+    await expect(answer).to_be_visible(timeout=SLOW)
+    await expect(answer).to_contain_text(code)
+    await expect(answer).not_to_contain_text("李干事")

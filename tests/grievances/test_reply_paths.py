@@ -139,3 +139,46 @@ async def _case_id(bot: BotHarness, code: str) -> int:
         found = await session.scalar(select(Grievance.id).where(Grievance.code == code))
     assert found is not None
     return int(found)
+
+
+async def test_an_answer_written_without_replying_is_caught_once(world: World) -> None:
+    """The cadre closed the reply bar: the bot says it went nowhere and offers to pass it on."""
+    bot, member, li = world.bot, world.member, world.cadre
+    zhao = await make_cadre(bot, "赵干事", username="zhao_cadre")
+    case = await submit(bot, member)
+    await zhao.send("大家好。", chat=CADRE_CHAT)  # no prompt pending: nothing said
+    assert "大家好" in (await bot.driver.messages(CADRE_CHAT))[-1].text
+
+    await li.press(REPLY, chat=CADRE_CHAT)
+    await zhao.send("我来看看。", chat=CADRE_CHAT)  # another cadre's chatter is left alone
+    assert "我来看看" in (await bot.driver.messages(CADRE_CHAT))[-1].text
+    plain = await li.send("下周一会派人去车间。", chat=CADRE_CHAT, reply_to=None)
+    nudge = await li.last_bot_message(CADRE_CHAT)
+    assert nudge.reply_to == plain.message_id
+    assert case.code in nudge.text and "没有转交" in nudge.text
+    assert flat(nudge) == [f"✉️ 转交给 {case.code}", "不用，不是给会员的"]
+    assert await _member_messages(bot) == ["member"]
+
+    await zhao.press(f"✉️ 转交给 {case.code}", chat=CADRE_CHAT)
+    assert "只有写这条消息的干部本人" in (await zhao.callback_answers())[-1].text
+    await li.press(f"✉️ 转交给 {case.code}", chat=CADRE_CHAT)
+    await delivered(bot)
+    answer = await member.last_bot_message()
+    assert (
+        case.code in answer.text and "下周一会派人" in answer.text and "李干事" not in answer.text
+    )
+    assert await _member_messages(bot) == ["member", "union"]
+    # A stale copy of the button passes nothing twice.
+    await li.press_data(nudge.message_id, f"gvpass:{case.id}", chat=CADRE_CHAT)
+    assert "已经转交过了" in (await li.last_bot_message(CADRE_CHAT)).text
+    assert await _member_messages(bot) == ["member", "union"]
+
+    # Only once per prompt: later chatter is the group's own.
+    await li.send("好的。", chat=CADRE_CHAT, reply_to=None)
+    assert "好的" in (await bot.driver.messages(CADRE_CHAT))[-1].text
+    # Declining leaves it in the group.
+    await li.press(REPLY, chat=CADRE_CHAT)
+    await li.send("这条是内部备注。", chat=CADRE_CHAT, reply_to=None)
+    await li.press("不用，不是给会员的", chat=CADRE_CHAT)
+    assert "只留在群里" in (await li.last_bot_message(CADRE_CHAT)).text
+    assert await _member_messages(bot) == ["member", "union"]
