@@ -8,6 +8,11 @@
         assert "Welcome" in (await alice.last_bot_message()).text
         await alice.press("Confirm")
 
+Users act as Telegram's clients let them: while a ``ForceReply`` from the bot is
+pending for a user (a selective one only for those it targets), their next
+message replies to the prompt unless ``reply_to`` says otherwise
+(``reply_to=None``: the user closed the reply bar).
+
 Every user action that produces an update waits until the bot has dealt with it
 before returning ("settling"), so tests need no sleeps. Pass ``settle`` (an async
 callable taking the update id) to decide what "dealt with" means, for example
