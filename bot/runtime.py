@@ -43,7 +43,7 @@ class CommandSpec:
     order: int
 
 
-# A feature's offer for private text no handler took (e.g. "add this to your case?"):
+# A feature's offer for private text or files no handler took ("add this to your case?"):
 # called by `handlers.fallback` in the update's scope; True when it answered.
 FreeTextClaim = Callable[[Any, Any, Any], Awaitable[bool]]
 
@@ -67,7 +67,7 @@ class Runtime:
         self.commands.sort(key=lambda c: c.order)
 
     def add_free_text(self, claim: FreeTextClaim) -> None:
-        """Offer ``claim`` the private text that no handler understood, before "not understood"."""
+        """Offer ``claim`` private messages no handler understood, before "not understood"."""
         self.free_text.append(claim)
 
     def now(self) -> datetime:

@@ -52,6 +52,10 @@ async def unknown_text(update: Update, context: Context, scope: Scope) -> None:
 
 @scoped
 async def unsupported(update: Update, context: Context, scope: Scope) -> None:
+    if scope.member is not None:
+        for claim in scope.runtime.free_text:  # a photo or file may belong to a case too
+            if await claim(update, context, scope):
+                return
     markup = main_menu(scope) if scope.member is not None else None
     await reply(
         update,

@@ -620,14 +620,16 @@ async def quick_reply(update: Update, context: Context, scope: Scope) -> None:
 
 
 async def offer_addition(update: Update, context: Context, scope: Scope) -> bool:
-    """Plain text no handler took, while a case has a fresh union answer: offer to add it.
+    """Plain text (or a file) no handler took, while a case has a fresh answer: offer to add it.
 
     Called by `handlers.fallback` (see `Runtime.add_free_text`) in the update's scope.
     The offer replies to the member's message, and its buttons add exactly that
     message, so nothing needs keeping meanwhile and a restart loses nothing.
     """
     message = update.effective_message
-    if scope.member is None or message is None or message.text is None:
+    if scope.member is None or message is None:
+        return False
+    if message.text is None and _file_of(message) is None:
         return False
     runtime = scope.runtime
     since = runtime.now() - timedelta(hours=scope.settings.grievance_offer_hours)
@@ -668,7 +670,7 @@ async def offer_answer(update: Update, context: Context, scope: Scope) -> None:
     if (
         offer is None
         or original is None
-        or original.text is None
+        or (original.text is None and _file_of(original) is None)
         or user is None
         or original.from_user is None
         or original.from_user.id != user.id

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.sandbox.driver import ChatMessage
 from storage.models import Grievance, GrievanceMessage
 from tests.e2e.test_membership import register
+from tests.e2e.test_robustness import PNG
 from tests.grievances.conftest import World, delivered, flat, make_cadre, submit
 from tests.harness import CADRE_CHAT, BotHarness
 
@@ -182,3 +183,17 @@ async def test_an_answer_written_without_replying_is_caught_once(world: World) -
     await li.press("不用，不是给会员的", chat=CADRE_CHAT)
     assert "只留在群里" in (await li.last_bot_message(CADRE_CHAT)).text
     assert await _member_messages(bot) == ["member", "union"]
+
+
+async def test_a_photo_after_an_answer_is_offered_too(world: World) -> None:
+    bot, member = world.bot, world.member
+    _, code = await _answered(world)
+    bot.clock.advance(minutes=5)
+    photo = await member.send_photo(PNG, caption="温度计读数")
+    offer = await member.last_bot_message()
+    assert code in offer.text and offer.reply_to == photo.message_id
+    await member.press(f"✉️ 是的，补充到 {code}")
+    await delivered(bot)
+    relayed = [m for m in await bot.driver.messages(CADRE_CHAT) if m.media is not None][-1]
+    assert relayed.media.kind == "photo" and code in (relayed.caption or "")
+    assert "温度计读数" in (relayed.caption or "") and relayed.forwarded is False
