@@ -3,8 +3,10 @@
 The member never types a command: "📝 Submit a grievance" walks category,
 urgency, text and any number of files (with a warning about metadata and a
 text-only way out) to a summary; "📂 My cases" shows each case's thread.
-Replying to any message of the bot that carries a case code adds to that case,
-and editing a message that was passed on edits its copy in the cadre group.
+Replying to any message of the bot that carries a case code adds to that case;
+plain text or a file while a case has a fresh union answer is offered to be
+added to it; additions are limited per case and hour. Editing a message that
+was passed on edits its copy in the cadre group.
 Cadre-side handlers live in `handlers.grievances_cadre`.
 """
 

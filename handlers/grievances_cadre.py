@@ -5,7 +5,10 @@ Every card button is checked twice: the presser must be a cadre or admin
 case's groups (its category's group, the cadre group or the escalation group).
 A forged or stale press gets an alert and changes nothing. Cadres answer by
 replying to the card (or to any bot message naming the case); the member
-receives the answer from "the union", never a cadre's name.
+receives the answer from "the union", never a cadre's name. 💬 Reply posts a
+prompt that mentions the presser with a selective ForceReply, so only their
+client opens the reply; if they write without replying anyway, the bot says
+once that it went nowhere and offers a button that passes it on.
 """
 
 from __future__ import annotations
