@@ -1,8 +1,9 @@
 """Suggestions (意见建议): members send named suggestions; cadres answer in the cadre group.
 
 The member writes, confirms, and the card goes to the cadre group through the
-outbox. Cadres mark it under consideration / adopted / declined, or reply; the
-member is told each time, through the outbox too. Anonymity is what
+outbox. Cadres mark it under consideration / adopted / declined, or reply (to
+the card, or to the prompt 💬 Reply posts for the presser alone); the member is
+told each time, through the outbox too. Anonymity is what
 grievances are for, and the member's menu says so.
 """
 
@@ -247,9 +248,10 @@ def _remember_card(context: Context, prompt_id: int, card_id: int) -> None:
     Telegram does not nest replies: a reply to the prompt does not show the card.
     """
     assert context.chat_data is not None
-    prompts: dict[int, int] = context.chat_data.setdefault(PROMPTS_KEY, {})
-    prompts[prompt_id] = card_id
-    for old in sorted(prompts)[:-PROMPTS_KEPT]:
+    # String keys: the same after a round trip through a JSON persistence.
+    prompts: dict[str, int] = context.chat_data.setdefault(PROMPTS_KEY, {})
+    prompts[str(prompt_id)] = card_id
+    for old in sorted(prompts, key=int)[:-PROMPTS_KEPT]:
         del prompts[old]
 
 
@@ -325,7 +327,7 @@ async def cadre_reply(update: Update, context: Context, scope: Scope) -> None:
     )
     prompts = (context.chat_data or {}).get(PROMPTS_KEY, {})
     card_id = replied.message_id if replied.reply_markup is not None else None  # the card
-    card_id = prompts.get(replied.message_id, card_id)  # or the card of a prompt
+    card_id = prompts.get(str(replied.message_id), card_id)  # or the card of a prompt
     if card_id is not None:
         try:
             await context.bot.edit_message_text(

@@ -143,6 +143,10 @@ async def test_a_reply_to_the_card_reaches_the_author(bot: BotHarness) -> None:
     await li.send("已列入下月工会例会议题。", chat=CADRE_CHAT)
     later = await wait_message(bot, wang, "💬", count=2)
     assert "例会" in later.text
+    card_now = next(
+        m for m in await bot.driver.messages(CADRE_CHAT) if m.message_id == card.message_id
+    )
+    assert "已回复：2 次" in card_now.text  # the prompt's answer refreshed its card too
     assert len(await wang.bot_messages()) == before + 1
     async with bot.runtime.sessions() as session:
         replies = list(await session.scalars(select(SuggestionReply.text)))
