@@ -133,9 +133,11 @@ GRIEVANCE_ESCALATE = action("gvesc", int)
 GRIEVANCE_MUTE = action("gvmute", int, int)  # case id, days (0 = choose)
 GRIEVANCE_UNMUTE = action("gvunm", int)
 GRIEVANCE_CARD = action("gvcard", int)  # back to the card's buttons
+GRIEVANCE_PASS_ON = action("gvpass", int)  # pass on the cadre message a nudge replies to; 0 = no
 GRIEVANCE_MY_CASES = action("gvlist")
 GRIEVANCE_VIEW = action("gvcase", int)
 GRIEVANCE_ADD = action("gvadd", int)
+GRIEVANCE_OFFER = action("gvoffr", int)  # add the text the offer replies to: case id, 0 = no
 GRIEVANCE_CLOSE = action("gvcls", int)  # ask to confirm
 GRIEVANCE_CLOSE_CONFIRM = action("gvclsy", int)
 GRIEVANCE_SIGN = action("gvsign", int)  # ask to confirm

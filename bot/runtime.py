@@ -6,7 +6,7 @@ clock or another database. No module globals, no import-time side effects.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -43,6 +43,11 @@ class CommandSpec:
     order: int
 
 
+# A feature's offer for private text or files no handler took ("add this to your case?"):
+# called by `handlers.fallback` in the update's scope; True when it answered.
+FreeTextClaim = Callable[[Any, Any, Any], Awaitable[bool]]
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -51,6 +56,7 @@ class Runtime:
     clock: Callable[[], datetime] = utcnow
     menu: list[MenuItem] = field(default_factory=list)
     commands: list[CommandSpec] = field(default_factory=list)
+    free_text: list[FreeTextClaim] = field(default_factory=list)
 
     def add_menu(self, item: MenuItem) -> None:
         self.menu.append(item)
@@ -59,6 +65,10 @@ class Runtime:
     def add_command(self, spec: CommandSpec) -> None:
         self.commands.append(spec)
         self.commands.sort(key=lambda c: c.order)
+
+    def add_free_text(self, claim: FreeTextClaim) -> None:
+        """Offer ``claim`` private messages no handler understood, before "not understood"."""
+        self.free_text.append(claim)
 
     def now(self) -> datetime:
         return self.clock()

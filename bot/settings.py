@@ -52,6 +52,10 @@ EXPECTATIONS: dict[str, str] = {
     "GRIEVANCE_LINK_RETENTION_DAYS": "days after a grievance is closed before the link to its "
     "author is destroyed, like 90 (1-3650)",
     "GRIEVANCE_CHECK_SECONDS": "seconds between checks of grievance deadlines, like 60 (10-3600)",
+    "GRIEVANCE_ADDITIONS_PER_HOUR": "how many messages a member may add to one case in an "
+    "hour, like 20 (1-1000)",
+    "GRIEVANCE_OFFER_HOURS": "hours after the union's answer during which a member's plain "
+    "text is offered to be added to that case, like 72 (1-720)",
     "GREETING_HOUR": "the local hour (0-23, in TIMEZONE) greetings go out from, like 9",
     "REMINDER_OFFSETS": "how long before an activity or training session reminders go out, "
     "comma-separated, like 24h,1h (minutes as 30m; at most 4, each up to 14 days)",
@@ -97,6 +101,10 @@ class Settings(BaseSettings):
     # and how often deadlines, waiting cards and that retention are checked.
     grievance_link_retention_days: int = Field(default=90, ge=1, le=3650)
     grievance_check_seconds: float = Field(default=60.0, ge=10, le=3600)
+    # How many messages a member may add to one case in an hour (more would flood the
+    # cadre group), and how long after the union's answer plain text is offered to a case.
+    grievance_additions_per_hour: int = Field(default=20, ge=1, le=1000)
+    grievance_offer_hours: int = Field(default=72, ge=1, le=720)
     # Holiday and birthday greetings (jobs.greetings) go out from this hour, local time.
     greeting_hour: int = Field(default=9, ge=0, le=23)
     # Activity and training reminders (jobs.reminders), in minutes before the start.

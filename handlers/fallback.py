@@ -40,6 +40,9 @@ async def unknown_text(update: Update, context: Context, scope: Scope) -> None:
     if scope.member is None:
         await reply(update, scope._("Hello! Send /start to register as a union member."))
         return
+    for claim in scope.runtime.free_text:
+        if await claim(update, context, scope):
+            return
     await reply(
         update,
         scope._("I didn't understand that. Please choose from the menu below, or send /help."),
@@ -49,6 +52,10 @@ async def unknown_text(update: Update, context: Context, scope: Scope) -> None:
 
 @scoped
 async def unsupported(update: Update, context: Context, scope: Scope) -> None:
+    if scope.member is not None:
+        for claim in scope.runtime.free_text:  # a photo or file may belong to a case too
+            if await claim(update, context, scope):
+                return
     markup = main_menu(scope) if scope.member is not None else None
     await reply(
         update,

@@ -3,14 +3,17 @@
 The member never types a command: "📝 Submit a grievance" walks category,
 urgency, text and any number of files (with a warning about metadata and a
 text-only way out) to a summary; "📂 My cases" shows each case's thread.
-Replying to any message of the bot that carries a case code adds to that case,
-and editing a message that was passed on edits its copy in the cadre group.
+Replying to any message of the bot that carries a case code adds to that case;
+plain text or a file while a case has a fresh union answer is offered to be
+added to it; additions are limited per case and hour. Editing a message that
+was passed on edits its copy in the cadre group.
 Cadre-side handlers live in `handlers.grievances_cadre`.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from html import escape
 from typing import Any
 
@@ -484,10 +487,18 @@ async def start_adding(update: Update, context: Context, scope: Scope) -> int:
 
 
 async def accept_member_message(
-    update: Update, context: Context, scope: Scope, case: Grievance
+    update: Update,
+    context: Context,
+    scope: Scope,
+    case: Grievance,
+    message: Message | None = None,
 ) -> bool:
-    """Store a member's message on their case and pass it on; False after explaining why not."""
-    message = _message(update)
+    """Store a member's message on their case and pass it on; False after explaining why not.
+
+    ``message`` is the member's message when it is not the update's own (an offer
+    the member accepted with a button names the text it replies to).
+    """
+    message = message or _message(update)
     runtime = scope.runtime
     now = runtime.now()
     if Status(case.status) not in rules.OPEN:
@@ -499,6 +510,22 @@ async def accept_member_message(
             scope._(
                 "The union has paused this case until {time}; your message was not passed on."
             ).format(time=display.when(case.muted_until, scope.settings.tz)),
+        )
+        return False
+    per_hour = scope.settings.grievance_additions_per_hour
+    earlier = await service.additions_since(scope.session, case, now - rules.ADDITION_WINDOW)
+    allowed_at = rules.next_addition_at(earlier, now, per_hour)
+    if allowed_at is not None:
+        log.info("grievance %s: a member addition over the hourly limit", case.code)
+        await reply(
+            update,
+            scope._(
+                "You have added {limit} messages to {code} within an hour. So that the "
+                "cadres' group stays readable, please wait until {time}, or put more into "
+                "one message. This one was not passed on."
+            ).format(
+                limit=per_hour, code=case.code, time=display.when(allowed_at, scope.settings.tz)
+            ),
         )
         return False
     keys = relay.sealer(runtime)
@@ -592,6 +619,80 @@ async def quick_reply(update: Update, context: Context, scope: Scope) -> None:
         await reply(
             update, scope._("✉️ Passed on to the union under {code}.").format(code=case.code)
         )
+
+
+async def offer_addition(update: Update, context: Context, scope: Scope) -> bool:
+    """Plain text (or a file) no handler took, while a case has a fresh answer: offer to add it.
+
+    Called by `handlers.fallback` (see `Runtime.add_free_text`) in the update's scope.
+    The offer replies to the member's message, and its buttons add exactly that
+    message, so nothing needs keeping meanwhile and a restart loses nothing.
+    """
+    message = update.effective_message
+    if scope.member is None or message is None:
+        return False
+    if message.text is None and _file_of(message) is None:
+        return False
+    runtime = scope.runtime
+    since = runtime.now() - timedelta(hours=scope.settings.grievance_offer_hours)
+    found = await service.freshly_answered(
+        scope.session, relay.sealer(runtime), scope.member.id, since
+    )
+    if not found:
+        return False
+    await message.reply_text(
+        display.offer_text(scope.t, found[: display.OFFER_MAX]),
+        reply_markup=display.offer_keyboard(scope.t, found[: display.OFFER_MAX]),
+        do_quote=True,
+    )
+    return True
+
+
+@registered
+async def offer_answer(update: Update, context: Context, scope: Scope) -> None:
+    """The member accepted (or declined) adding the text the offer replies to."""
+    query = update.callback_query
+    assert query is not None and scope.member is not None
+    offer = query.message if isinstance(query.message, Message) else None
+    (case_id,) = cb.GRIEVANCE_OFFER.unpack(query.data)
+    if not case_id:
+        await query.answer()
+        if offer is not None and offer.reply_markup is not None:
+            await offer.edit_text(scope._("All right, it was not added to any case."))
+        return
+    try:
+        case = await service.owned_case(
+            scope.session, relay.sealer(scope.runtime), scope.member.id, int(case_id), lock=True
+        )
+    except CaseError:
+        await query.answer(scope._("This case is not among yours."), show_alert=True)
+        return
+    original = offer.reply_to_message if offer is not None else None
+    user = update.effective_user
+    if (
+        offer is None
+        or original is None
+        or (original.text is None and _file_of(original) is None)
+        or user is None
+        or original.from_user is None
+        or original.from_user.id != user.id
+    ):
+        await query.answer(
+            scope._("That message is no longer there; nothing was added."), show_alert=True
+        )
+        return
+    keys = relay.sealer(scope.runtime)
+    ref = keys.message_ref(original.chat_id, original.message_id)
+    if await service.message_by_ref(scope.session, ref) is not None:
+        await query.answer(scope._("That was already done."), show_alert=True)
+        return
+    await query.answer()
+    if await accept_member_message(update, context, scope, case, original):
+        await offer.edit_text(
+            scope._("✉️ Passed on to the union under {code}.").format(code=case.code)
+        )
+    elif offer.reply_markup is not None:
+        await offer.edit_reply_markup(None)
 
 
 # Closing, signing ---------------------------------------------------------------------
@@ -908,6 +1009,8 @@ def register(application: Application) -> None:
     application.add_handler(
         MessageHandler(MESSAGE_IN_PRIVATE & REPLIES_TO_CASE & (filters.TEXT | FILES), quick_reply)
     )
+    application.add_handler(CallbackQueryHandler(offer_answer, pattern=cb.GRIEVANCE_OFFER.pattern))
+    runtime.add_free_text(offer_addition)
     application.add_handler(
         MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, member_edited), group=-2
     )

@@ -5,13 +5,16 @@ Every card button is checked twice: the presser must be a cadre or admin
 case's groups (its category's group, the cadre group or the escalation group).
 A forged or stale press gets an alert and changes nothing. Cadres answer by
 replying to the card (or to any bot message naming the case); the member
-receives the answer from "the union", never a cadre's name.
+receives the answer from "the union", never a cadre's name. 💬 Reply posts a
+prompt that mentions the presser with a selective ForceReply, so only their
+client opens the reply; if they write without replying anyway, the bot says
+once that it went nowhere and offers a button that passes it on.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import ChatMemberUpdated, ForceReply, InlineKeyboardMarkup, Message, Update
@@ -48,6 +51,7 @@ from handlers.common import (
 from handlers.display import grievances as display
 from handlers.grievances import REPLIES_TO_CASE
 from handlers.guards import EXTRA_GROUPS_KEY
+from handlers.suggestions import REPLIES_TO_SUGGESTION
 from jobs import grievances as jobs
 from jobs.delivery import wake_after_commit
 from storage import grievance_rules as rules
@@ -180,12 +184,17 @@ async def ask_reply(update: Update, context: Context, scope: Scope) -> None:
         return
     query = update.callback_query
     message = _query_message(update)
-    assert query is not None and message is not None
+    user = update.effective_user
+    assert query is not None and message is not None and user is not None
     await query.answer()
+    # Selective, and the prompt mentions the presser: only their reply field opens
+    # (the prompt replies to the card, a bot message, so the mention is what targets).
+    name = scope.member.name if scope.member is not None else user.full_name
     await message.reply_text(
-        display.reply_prompt(scope.t, case.code),
-        reply_markup=ForceReply(selective=False, input_field_placeholder=case.code),
+        display.reply_prompt(scope.t, case.code, user.id, name),
+        reply_markup=ForceReply(selective=True, input_field_placeholder=case.code),
     )
+    _remember_prompt(context, case.id, message.chat_id, scope.runtime.now())
 
 
 @scoped
@@ -325,32 +334,55 @@ async def cadre_reply(update: Update, context: Context, scope: Scope) -> None:
     if case is None:
         await reply(update, scope._("I don't know that case."))
         return
-    case = await service.get_case(scope.session, case.id, lock=True)
-    assert case is not None
+    _forget_prompt(context)
+    await _pass_on(update, context, scope, case.id, message)
+
+
+async def _pass_on(
+    update: Update, context: Context, scope: Scope, case_id: int, message: Message
+) -> bool:
+    """Pass a cadre's message on to the case's member as the union; False after saying why not.
+
+    Answers under ``message`` (the cadre's own), whether it came as a reply or
+    through the button under a nudge.
+    """
+    user = update.effective_user
+    assert user is not None
+
+    async def say(text: str) -> None:
+        await message.reply_text(text)
+
+    case = await service.get_case(scope.session, case_id, lock=True)
+    if case is None:
+        await say(scope._("I don't know that case."))
+        return False
     if not _in_case_group(update, scope, case):
-        await reply(update, scope._(WRONG_GROUP))
-        return
+        await say(scope._(WRONG_GROUP))
+        return False
     if Status(case.status) not in rules.OPEN:
-        await reply(update, scope._("This case is closed; your message was not passed on."))
-        return
+        await say(scope._("This case is closed; your message was not passed on."))
+        return False
     found = _union_file(message)
     if found is None:
-        await reply(
-            update,
+        await say(
             scope._(
                 "I can pass on text, photos, documents and voice notes. Please send one of those."
-            ),
+            )
         )
-        return
+        return False
     kind, file_id = found
     try:
         raw = message.text if kind == "text" else message.caption
         body = rules.clean_text(raw, rules.TEXT_MAX) if raw else None
     except InvalidInput as error:
-        await reply(update, explain(scope, error, rules.TEXT_MAX))
-        return
+        await say(explain(scope, error, rules.TEXT_MAX))
+        return False
     runtime = scope.runtime
     now = runtime.now()
+    ref = relay.sealer(runtime).message_ref(message.chat_id, message.message_id)
+    if await service.message_by_ref(scope.session, ref) is not None:
+        await say(scope._("That was already passed on."))
+        return False
     stored = await service.add_message(
         scope.session,
         relay.sealer(runtime),
@@ -359,6 +391,7 @@ async def cadre_reply(update: Update, context: Context, scope: Scope) -> None:
         kind=kind,
         body=body,
         file_id=file_id,
+        ref=ref,
         now=now,
     )
     service.answered(case, user.id, now)
@@ -375,19 +408,93 @@ async def cadre_reply(update: Update, context: Context, scope: Scope) -> None:
     await relay.refresh_cards(context.bot, scope.session, runtime, case, now)
     wake_after_commit(scope.session, context)
     if reached:
-        await reply(
-            update,
-            scope._("✉️ Passed on to the member of {code} as “the union”.").format(code=case.code),
+        await say(
+            scope._("✉️ Passed on to the member of {code} as “the union”.").format(code=case.code)
         )
     else:
-        await reply(
-            update,
+        await say(
             scope._(
                 "The author of {code} can no longer be reached (they left, or the link was "
                 "removed after the retention period). Your answer is kept with the case."
-            ).format(code=case.code),
+            ).format(code=case.code)
         )
     log.info("grievance %s: replied by a cadre", case.code)
+    return True
+
+
+# A cadre who pressed 💬 Reply and then wrote without replying ----------------------------
+
+PROMPT_KEY = "grievance_reply_prompt"  # user_data: the case a cadre was asked to answer
+PROMPT_MINUTES = 30
+
+
+def _remember_prompt(context: Context, case_id: int, chat_id: int, now: datetime) -> None:
+    if context.user_data is not None:
+        context.user_data[PROMPT_KEY] = (case_id, chat_id, now.isoformat())
+
+
+def _forget_prompt(context: Context) -> object:
+    return context.user_data.pop(PROMPT_KEY, None) if context.user_data is not None else None
+
+
+async def unreplied_answer(update: Update, context: Context) -> None:
+    """Group 2: a plain message right after 💬 Reply may be the answer, sent without replying.
+
+    Telegram lets a cadre close the reply bar; the member would never get it and
+    nobody would know. So the first such message is answered, once, with what
+    happened and a button that passes it on. Other messages cost nothing: the
+    check is the cadre's own ``user_data``, before any transaction.
+    """
+    pending = (context.user_data or {}).get(PROMPT_KEY)
+    message = update.effective_message
+    if pending and message is not None and message.chat_id == pending[1]:
+        await _nudge(update, context)
+
+
+@scoped
+async def _nudge(update: Update, context: Context, scope: Scope) -> None:
+    case_id, _, at = _forget_prompt(context)  # type: ignore[misc]
+    if scope.runtime.now() - datetime.fromisoformat(at) > timedelta(minutes=PROMPT_MINUTES):
+        return
+    case = await service.get_case(scope.session, int(case_id))
+    message = update.effective_message
+    if case is None or message is None or not scope.is_cadre:
+        return
+    if Status(case.status) not in rules.OPEN:
+        return
+    await message.reply_text(
+        display.unreplied_text(scope.t, case.code),
+        reply_markup=display.pass_on_keyboard(scope.t, case),
+    )
+
+
+@scoped
+async def pass_on_pressed(update: Update, context: Context, scope: Scope) -> None:
+    """The button under a nudge: pass the cadre's message it answers on (or leave it)."""
+    query = update.callback_query
+    nudge = _query_message(update)
+    user = update.effective_user
+    assert query is not None and user is not None
+    if not scope.is_cadre:
+        await query.answer(scope._(NOT_CADRE), show_alert=True)
+        return
+    (case_id,) = cb.GRIEVANCE_PASS_ON.unpack(query.data)
+    if not case_id:
+        await query.answer()
+        if nudge is not None and nudge.reply_markup is not None:
+            await nudge.edit_text(scope._("All right, it stays in the group only."))
+        return
+    original = nudge.reply_to_message if nudge is not None else None
+    if nudge is None or original is None or original.from_user is None:
+        await query.answer(scope._("That message is no longer there."), show_alert=True)
+        return
+    if original.from_user.id != user.id:
+        await query.answer(scope._("Only the cadre who wrote it can pass it on."), show_alert=True)
+        return
+    await query.answer()
+    if nudge.reply_markup is not None:
+        await nudge.edit_reply_markup(None)
+    await _pass_on(update, context, scope, int(case_id), original)
 
 
 # /cases, /case ------------------------------------------------------------------------
@@ -749,9 +856,21 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             & filters.UpdateType.MESSAGE
             & ~filters.COMMAND
             & _RepliesToBot()
-            & REPLIES_TO_CASE,
+            & REPLIES_TO_CASE
+            & ~REPLIES_TO_SUGGESTION,  # a suggestion's text may quote a case code
             cadre_reply,
         )
+    )
+    application.add_handler(
+        CallbackQueryHandler(pass_on_pressed, pattern=cb.GRIEVANCE_PASS_ON.pattern)
+    )
+    # Group 2: after the features (group 0) had their say, never instead of them.
+    application.add_handler(
+        MessageHandler(
+            GROUPS & filters.UpdateType.MESSAGE & ~filters.COMMAND & ~filters.REPLY,
+            unreplied_answer,
+        ),
+        group=2,
     )
     application.add_handler(CommandHandler("cases", list_cases))
     application.add_handler(CommandHandler("case", show_case))

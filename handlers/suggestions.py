@@ -1,14 +1,19 @@
 """Suggestions (意见建议): members send named suggestions; cadres answer in the cadre group.
 
 The member writes, confirms, and the card goes to the cadre group through the
-outbox. Cadres mark it under consideration / adopted / declined, or reply; the
-member is told each time, through the outbox too. Anonymity is what
+outbox. Cadres mark it under consideration / adopted / declined, or reply (to
+the card, or to the prompt 💬 Reply posts for the presser alone); the member is
+told each time, through the outbox too. Anonymity is what
 grievances are for, and the member's menu says so.
 """
 
 from __future__ import annotations
 
-from telegram import ForceReply, Update
+import logging
+import re
+
+from telegram import ForceReply, Message, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -22,7 +27,7 @@ from bot import callbacks as cb
 from bot.i18n import N_, translator
 from bot.menu import button_filter, main_menu
 from bot.runtime import CommandSpec, MenuItem, runtime_of
-from bot.scope import Context, Scope, cadre_only, registered
+from bot.scope import Context, Scope, cadre_only, registered, scoped
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -44,11 +49,11 @@ from storage.suggestions import REPLY_MAX, TEXT_MAX, SuggestionNotFound
 
 SUGGESTIONS_ITEM = MenuItem("suggestions", N_("💡 Suggestions"), order=45)
 WRITE, CONFIRM = range(2)
-REPLY = 0
 DRAFT = "draft_suggestion"
-REPLY_DRAFT = "draft_suggestion_reply"
 CONVERSATION_TIMEOUT = 30 * 60
-REPLY_TIMEOUT = 15 * 60
+PROMPTS_KEY = "suggestion_prompts"  # chat_data: reply prompt id -> card id
+PROMPTS_KEPT = 50
+log = logging.getLogger(__name__)
 
 
 # Members -----------------------------------------------------------------------------
@@ -205,90 +210,134 @@ async def decide(update: Update, context: Context, scope: Scope) -> None:
 
 
 @cadre_only
-async def ask_reply(update: Update, context: Context, scope: Scope) -> int:
+async def ask_reply(update: Update, context: Context, scope: Scope) -> None:
+    """💬 Reply: a prompt for the presser alone (selective, mentioning them) under the card."""
     query = update.callback_query
-    assert query is not None and update.effective_user is not None
+    user = update.effective_user
+    assert query is not None and user is not None
     (suggestion_id,) = cb.SUGGEST_REPLY.unpack(query.data)
     try:
         card = await suggestions.card(scope.session, int(suggestion_id))
     except SuggestionNotFound:
         await query.answer(scope._("This button is no longer valid."), show_alert=True)
-        return ConversationHandler.END
+        return
     if card.author_chat is None:
         await query.answer(
             scope._("The member has deleted their data; a reply cannot reach them."),
             show_alert=True,
         )
-        return ConversationHandler.END
+        return
     await query.answer()
-    message_id = query.message.message_id if query.message is not None else None
-    context.user_data[REPLY_DRAFT] = (card.suggestion.id, message_id)  # type: ignore[index]
-    await reply(
+    name = scope.member.name if scope.member is not None else user.full_name
+    prompt = await reply(
         update,
-        display.reply_prompt(scope.t, card.suggestion, update.effective_user.full_name),
-        reply_markup=ForceReply(selective=True),
+        display.reply_prompt(scope.t, card.suggestion, user.id, name),
+        reply_markup=ForceReply(selective=True, input_field_placeholder=card_code(card)),
     )
-    return REPLY
+    if isinstance(query.message, Message):
+        _remember_card(context, prompt.message_id, query.message.message_id)
 
 
-@cadre_only
-async def receive_reply(update: Update, context: Context, scope: Scope) -> int:
-    draft: tuple[int, int | None] | None = (context.user_data or {}).get(REPLY_DRAFT)
-    if draft is None:
-        return ConversationHandler.END
-    suggestion_id, card_message_id = draft
+def card_code(card: suggestions.SuggestionCard) -> str:
+    return suggestions.code(card.suggestion.id)
+
+
+def _remember_card(context: Context, prompt_id: int, card_id: int) -> None:
+    """Which card a prompt belongs to, so answering the prompt refreshes the card.
+
+    Telegram does not nest replies: a reply to the prompt does not show the card.
+    """
+    assert context.chat_data is not None
+    # String keys: the same after a round trip through a JSON persistence.
+    prompts: dict[str, int] = context.chat_data.setdefault(PROMPTS_KEY, {})
+    prompts[str(prompt_id)] = card_id
+    for old in sorted(prompts, key=int)[:-PROMPTS_KEPT]:
+        del prompts[old]
+
+
+class _RepliesToSuggestion(filters.MessageFilter):
+    """A reply to the bot's card of a suggestion (or its reply prompt): "💡 … S-12 …" first."""
+
+    def filter(self, message: Message) -> bool:
+        replied = message.reply_to_message
+        if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+            return False
+        return suggestion_of(replied.text or "") is not None
+
+
+def suggestion_of(text: str) -> int | None:
+    """The suggestion a card or prompt names on its first line, or None."""
+    match = _CARD_LINE.match(text)
+    return int(match.group(1)) if match else None
+
+
+_CARD_LINE = re.compile(r"💡[^\n]*?\bS-(\d{1,9})\b")
+REPLIES_TO_SUGGESTION = _RepliesToSuggestion()
+
+
+@scoped
+async def cadre_reply(update: Update, context: Context, scope: Scope) -> None:
+    """A cadre replied to a suggestion's card or prompt in the cadre group: pass it on."""
+    message = update.effective_message
+    chat = update.effective_chat
+    assert message is not None and chat is not None and message.reply_to_message is not None
+    if chat.id != scope.settings.cadre_chat_id:
+        return  # another group: nothing of the cadres' business
+    if not scope.is_cadre:
+        await reply(update, scope._("Only union cadres can answer suggestions."))
+        return
+    replied = message.reply_to_message
+    suggestion_id = suggestion_of(replied.text or "")
+    assert suggestion_id is not None
     now = scope.runtime.now()
     try:
         answer = await suggestions.add_reply(
             scope.session,
             suggestion_id,
             cadre_id=scope.member.id if scope.member is not None else None,
-            text=update.effective_message.text or "",  # type: ignore[union-attr]
+            text=message.text or "",
             now=now,
         )
+        card = await suggestions.card(scope.session, suggestion_id)
     except InvalidInput as error:
         await reply(update, explain(scope, error, REPLY_MAX))
-        return REPLY
+        return
     except SuggestionNotFound:
         await reply(update, scope._("That suggestion no longer exists."))
-        return ConversationHandler.END
-    card = await suggestions.card(scope.session, suggestion_id)
-    if card.author_language is not None:
-        await _tell_member(
-            scope,
-            context,
-            card,
-            f"suggestion:{suggestion_id}:reply:{answer.id}",
-            display.reply_notice(translator(card.author_language), card.suggestion, answer.text),
+        return
+    code = suggestions.code(suggestion_id)
+    if card.author_chat is None or card.author_language is None:
+        await reply(
+            update,
+            scope._(
+                "The member who sent {code} has deleted their data; your reply is kept "
+                "with the suggestion but cannot reach them."
+            ).format(code=code),
         )
-    context.user_data.pop(REPLY_DRAFT, None)  # type: ignore[union-attr]
-    await reply(
-        update,
-        scope._("✅ Your reply to {code} is on its way to the member.").format(
-            code=suggestions.code(suggestion_id)
-        ),
+        return
+    await _tell_member(
+        scope,
+        context,
+        card,
+        f"suggestion:{suggestion_id}:reply:{answer.id}",
+        display.reply_notice(translator(card.author_language), card.suggestion, answer.text),
     )
-    chat = update.effective_chat
-    if card_message_id is not None and chat is not None:
-        await context.bot.edit_message_text(
-            display.card_text(scope.t, card, scope.settings.tz),
-            chat_id=chat.id,
-            message_id=card_message_id,
-            reply_markup=display.card_keyboard(scope.t, card),
-        )
-    return ConversationHandler.END
-
-
-@cadre_only
-async def cancel_reply(update: Update, context: Context, scope: Scope) -> int:
-    context.user_data.pop(REPLY_DRAFT, None)  # type: ignore[union-attr]
-    await reply(update, scope._("Cancelled. No reply was sent."))
-    return ConversationHandler.END
-
-
-async def reply_timeout(update: Update, context: Context) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(REPLY_DRAFT, None)
+    await reply(
+        update, scope._("✅ Your reply to {code} is on its way to the member.").format(code=code)
+    )
+    prompts = (context.chat_data or {}).get(PROMPTS_KEY, {})
+    card_id = replied.message_id if replied.reply_markup is not None else None  # the card
+    card_id = prompts.get(str(replied.message_id), card_id)  # or the card of a prompt
+    if card_id is not None:
+        try:
+            await context.bot.edit_message_text(
+                display.card_text(scope.t, card, scope.settings.tz),
+                chat_id=chat.id,
+                message_id=card_id,
+                reply_markup=display.card_keyboard(scope.t, card),
+            )
+        except TelegramError as error:
+            log.info("suggestion card not refreshed: %s", type(error).__name__)
 
 
 def register(application: Application) -> None:
@@ -312,20 +361,15 @@ def register(application: Application) -> None:
             allow_reentry=True,
         )
     )
-    group_text = (
-        filters.TEXT & ~filters.COMMAND & filters.ChatType.GROUPS & filters.UpdateType.MESSAGE
-    )
+    application.add_handler(CallbackQueryHandler(ask_reply, pattern=cb.SUGGEST_REPLY.pattern))
     application.add_handler(
-        ConversationHandler(
-            entry_points=[CallbackQueryHandler(ask_reply, pattern=cb.SUGGEST_REPLY.pattern)],
-            states={
-                REPLY: [MessageHandler(group_text, receive_reply)],
-                ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, reply_timeout)],
-            },
-            fallbacks=[CommandHandler("cancel", cancel_reply)],
-            name="suggestion_reply",
-            conversation_timeout=REPLY_TIMEOUT,
-            allow_reentry=True,
+        MessageHandler(
+            filters.TEXT
+            & ~filters.COMMAND
+            & filters.ChatType.GROUPS
+            & filters.UpdateType.MESSAGE
+            & REPLIES_TO_SUGGESTION,
+            cadre_reply,
         )
     )
     application.add_handler(CommandHandler("suggest", home, filters=PRIVATE))

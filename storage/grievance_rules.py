@@ -195,6 +195,21 @@ def opening_refusal(
     return None
 
 
+ADDITION_WINDOW = timedelta(hours=1)
+
+
+def next_addition_at(earlier: Iterable[datetime], now: datetime, per_hour: int) -> datetime | None:
+    """When a member may add to a case again, or None if they may now.
+
+    A sliding hour: with ``per_hour`` additions in the last hour, the next one is
+    allowed an hour after the oldest of those.
+    """
+    recent = sorted(t for t in earlier if now - ADDITION_WINDOW < t <= now)
+    if len(recent) < per_hour:
+        return None
+    return recent[len(recent) - per_hour] + ADDITION_WINDOW
+
+
 def day_start(now: datetime, tz: ZoneInfo) -> datetime:
     """The start of the union's calendar day that contains ``now`` (aware, UTC-comparable)."""
     local = now.astimezone(tz)

@@ -377,6 +377,49 @@ async def edit_message(
     await session.flush()
 
 
+async def freshly_answered(
+    session: AsyncSession, sealer: Sealer, member_id: int, since: datetime
+) -> list[Grievance]:
+    """The member's open cases the union answered since ``since``, latest answer first.
+
+    Only answered cases are opened (the status index finds them), so this stays
+    cheap when a member writes something no feature understood.
+    """
+    answered = await session.scalars(
+        select(Grievance).where(
+            Grievance.status == Status.ANSWERED.value, Grievance.link.is_not(None)
+        )
+    )
+    mine = [c for c in answered if sealer.open_link(c) == member_id]
+    latest: list[tuple[datetime, int, Grievance]] = []
+    for case in mine:
+        moment = await session.scalar(
+            select(func.max(GrievanceMessage.created_at)).where(
+                GrievanceMessage.grievance_id == case.id, GrievanceMessage.author == "union"
+            )
+        )
+        if moment is not None and moment >= since:
+            latest.append((moment, case.id, case))
+    return [case for _, _, case in sorted(latest, key=lambda x: (x[0], x[1]), reverse=True)]
+
+
+async def additions_since(
+    session: AsyncSession, case: Grievance, since: datetime
+) -> list[datetime]:
+    """When the member added to the case since ``since`` (what they sent with it excluded)."""
+    rows = await session.scalars(
+        select(GrievanceMessage.created_at)
+        .where(
+            GrievanceMessage.grievance_id == case.id,
+            GrievanceMessage.author == "member",
+            GrievanceMessage.created_at >= since,
+            GrievanceMessage.created_at != case.created_at,
+        )
+        .order_by(GrievanceMessage.created_at)
+    )
+    return list(rows)
+
+
 async def open_cases(session: AsyncSession, limit: int = 50) -> list[Grievance]:
     """Open cases, oldest first: the ones waiting longest come first."""
     rows = await session.scalars(

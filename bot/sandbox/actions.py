@@ -490,10 +490,31 @@ class Actions:
     ) -> None:
         """Apply a reply keyboard / removal / force-reply a bot sent with a message."""
         replied = chat.messages.get(reply_to) if reply_to is not None else None
-        target = apply_reply_markup(
-            chat, markup, message_id, replied.sender_id if replied else None
+        record = chat.messages.get(message_id)
+        targets = apply_reply_markup(
+            chat,
+            markup,
+            message_id,
+            replied.sender_id if replied else None,
+            self.mentioned(record) if record is not None else set(),
         )
-        self._emit_keyboard(chat, target)
+        for target in targets:
+            self._emit_keyboard(chat, target)
+
+    def mentioned(self, record: MessageRecord) -> set[int]:
+        """Users a message mentions: by @username or by a text mention (``tg://user?id=``)."""
+        text = record.text if record.text is not None else record.caption or ""
+        entities = record.entities if record.text is not None else record.caption_entities
+        found: set[int] = set()
+        for entity in entities or []:
+            if entity["type"] == "text_mention" and isinstance(entity.get("user"), dict):
+                found.add(int(entity["user"]["id"]))
+            elif entity["type"] == "mention":
+                covered = utf16_slice(text, entity["offset"], entity["offset"] + entity["length"])
+                person = self.world.user_by_username(covered)
+                if person is not None:
+                    found.add(person.id)
+        return found
 
     def mark_edited(self, chat: ChatRecord, record: MessageRecord) -> None:
         record.edit_date = self.world.now()

@@ -8,10 +8,12 @@ parsed and trimmed, how a reply target is resolved.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.sandbox import schema
 from bot.sandbox.actions import Actions
 from bot.sandbox.entities import Entity, clean_entities, detect_entities, sort_entities, trim
 from bot.sandbox.errors import bad_request, forbidden
@@ -19,6 +21,9 @@ from bot.sandbox.html_text import HtmlParseError, parse_html
 from bot.sandbox.limits import RateLimiter
 from bot.sandbox.params import Params
 from bot.sandbox.state import BotAccount, ChatRecord, MessageRecord, World
+
+# A link that mentions a user by id (Telegram turns it into a ``text_mention``).
+_USER_LINK = re.compile(r"tg://user\?id=(\d{1,19})", re.IGNORECASE)
 
 # Entities inside which Telegram does not look for URLs, mentions or commands.
 _OPAQUE = frozenset({"code", "pre", "text_link", "text_mention", "custom_emoji"})
@@ -140,13 +145,39 @@ class ApiContext:
             raise bad_request("unsupported parse_mode")
         else:
             entities = []
-        entities = _with_detected(text, entities)
+        entities = self._user_mentions(_with_detected(text, entities))
         text, entities = trim(text, entities)
         if empty is not None and not text:
             raise bad_request(empty)
         if len(text) > limit:
             raise bad_request(too_long)
         return text, entities
+
+    def _user_mentions(self, entities: list[Entity]) -> list[Entity]:
+        """Links to ``tg://user?id=`` become text mentions carrying the User, as Telegram does.
+
+        A link to someone unknown stays a link; a ``text_mention`` passed in
+        ``entities`` gets the full User of the id it names, or is dropped.
+        """
+        result: list[Entity] = []
+        for entity in entities:
+            user_id: int | None = None
+            if entity["type"] == "text_link":
+                match = _USER_LINK.fullmatch(str(entity.get("url", "")).strip())
+                user_id = int(match.group(1)) if match else None
+            elif entity["type"] == "text_mention":
+                raw = entity.get("user")
+                user_id = raw.get("id") if isinstance(raw, dict) else None
+                if not isinstance(user_id, int):
+                    continue
+            person = self.world.users.get(user_id) if user_id is not None else None
+            if person is None:
+                if entity["type"] != "text_mention":
+                    result.append(entity)
+                continue
+            mention = {k: v for k, v in entity.items() if k != "url"}
+            result.append({**mention, "type": "text_mention", "user": schema.user(person)})
+        return result
 
     # ------------------------------------------------------------------ replies
 

@@ -8,6 +8,11 @@
         assert "Welcome" in (await alice.last_bot_message()).text
         await alice.press("Confirm")
 
+Users act as Telegram's clients let them: while a ``ForceReply`` from the bot is
+pending for a user (a selective one only for those it targets), their next
+message replies to the prompt unless ``reply_to`` says otherwise
+(``reply_to=None``: the user closed the reply bar).
+
 Every user action that produces an update waits until the bot has dealt with it
 before returning ("settling"), so tests need no sleeps. Pass ``settle`` (an async
 callable taking the update id) to decide what "dealt with" means, for example
@@ -45,6 +50,7 @@ from bot.sandbox.server import DEFAULT_TOKEN
 
 Settle = Callable[[int], Awaitable[None]]
 API = "/sandbox/api"
+FOLLOW_FORCE_REPLY: Any = object()  # send's default: reply to a pending force-reply prompt
 __all__ = [
     "Button",
     "Call",
@@ -456,14 +462,28 @@ class SandboxUser:
 
     # ------------------------------------------------------------------ writing
 
+    async def _reply_target(self, chat: ChatRef, reply_to: int | object | None) -> int | None:
+        """The message a send replies to: the one given, else a pending force-reply prompt.
+
+        Telegram's clients open a reply to the bot's prompt when a ``ForceReply``
+        reaches this user (``selective`` ones only the users they target), so a
+        plain send does the same; ``reply_to=None`` sends without a reply.
+        """
+        if reply_to is not FOLLOW_FORCE_REPLY:
+            return reply_to if isinstance(reply_to, int) else None
+        state = await self.keyboard_state(chat)
+        if state is not None and state["kind"] == "force_reply":
+            return int(state["message_id"])
+        return None
+
     async def send(
-        self, text: str, chat: ChatRef = None, *, reply_to: int | None = None
+        self, text: str, chat: ChatRef = None, *, reply_to: int | object | None = FOLLOW_FORCE_REPLY
     ) -> SentMessage:
-        """Send text (``chat=None``: the private chat with the bot)."""
+        """Send text (``chat=None``: the private chat with the bot), as a client would."""
         body = {
             "user_id": self.id,
             "text": text,
-            "reply_to_message_id": reply_to,
+            "reply_to_message_id": await self._reply_target(chat, reply_to),
             "bot_id": self.driver.bot_id,
         }
         result = await self.driver.request(
@@ -478,10 +498,11 @@ class SandboxUser:
         filename: str,
         chat: ChatRef,
         caption: str | None,
-        reply_to: int | None,
+        reply_to: int | object | None,
         content_type: str | None = None,
         duration: int | None = None,
     ) -> SentMessage:
+        reply_to = await self._reply_target(chat, reply_to)
         form = aiohttp.FormData()
         form.add_field("user_id", str(self.id))
         form.add_field("bot_id", str(self.driver.bot_id))
@@ -508,7 +529,7 @@ class SandboxUser:
         chat: ChatRef = None,
         *,
         filename: str = "photo.jpg",
-        reply_to: int | None = None,
+        reply_to: int | object | None = FOLLOW_FORCE_REPLY,
     ) -> SentMessage:
         return await self._send_file("photo", data, filename, chat, caption, reply_to)
 
@@ -520,7 +541,7 @@ class SandboxUser:
         chat: ChatRef = None,
         *,
         mime_type: str | None = None,
-        reply_to: int | None = None,
+        reply_to: int | object | None = FOLLOW_FORCE_REPLY,
     ) -> SentMessage:
         return await self._send_file(
             "document", data, filename, chat, caption, reply_to, content_type=mime_type
@@ -533,7 +554,7 @@ class SandboxUser:
         chat: ChatRef = None,
         *,
         duration: int | None = None,
-        reply_to: int | None = None,
+        reply_to: int | object | None = FOLLOW_FORCE_REPLY,
     ) -> SentMessage:
         return await self._send_file(
             "voice", data, "voice.ogg", chat, caption, reply_to, duration=duration

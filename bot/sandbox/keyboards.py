@@ -2,7 +2,8 @@
 
 Inline keyboards belong to a message. Reply keyboards (and force-reply requests)
 belong to the chat: they replace the user's input field until replaced or removed,
-and in groups they can target one user (``selective``). The sandbox keeps that
+and in groups they can target some users only (``selective``: the users the
+message mentions and the author of the message it replies to). The sandbox keeps that
 state so the driver and the web chat can show what a user would see.
 """
 
@@ -95,38 +96,49 @@ def parse_markup(value: Any) -> Markup:
     raise bad_request("can't parse reply keyboard markup JSON object")
 
 
-def keyboard_target(
-    chat: ChatRecord, markup: dict[str, Any], replied_sender: int | None
-) -> int | None:
-    """Whose keyboard a reply markup sets: one user's, or everyone's (None).
+def keyboard_targets(
+    chat: ChatRecord, markup: dict[str, Any], mentioned: set[int], replied_sender: int | None
+) -> set[int] | None:
+    """Whose keyboard a reply markup sets: these users', or everyone's (None).
 
-    In a private chat that is the user. In groups a ``selective`` markup on a reply
-    applies to the author of the replied message only; otherwise to everyone.
+    In a private chat that is the user. In groups a ``selective`` markup targets, as
+    Telegram's clients apply it, the users the message mentions (an @username or a
+    text mention, i.e. a ``tg://user?id=`` link) and the author of the message it
+    replies to; a selective markup with neither targets nobody.
     """
     if chat.is_private:
-        return chat.id
-    if markup.get("selective") and replied_sender is not None:
-        return replied_sender
-    return None
+        return {chat.id}
+    if not markup.get("selective"):
+        return None
+    targets = set(mentioned)
+    if replied_sender is not None:
+        targets.add(replied_sender)
+    return targets
 
 
 def apply_reply_markup(
-    chat: ChatRecord, markup: dict[str, Any], message_id: int, replied_sender: int | None
-) -> int | None:
+    chat: ChatRecord,
+    markup: dict[str, Any],
+    message_id: int,
+    replied_sender: int | None,
+    mentioned: set[int] | None = None,
+) -> list[int | None]:
     """Record a reply keyboard, removal or force-reply; return whom it applied to."""
-    key = keyboard_target(chat, markup, replied_sender)
-    if key is None:
+    targets = keyboard_targets(chat, markup, mentioned or set(), replied_sender)
+    keys: list[int | None] = [None] if targets is None else sorted(targets)
+    if targets is None:
         chat.keyboards.clear()
-    if markup.get("remove_keyboard"):
-        chat.keyboards.pop(key, None)
-        if key is not None and None in chat.keyboards:
-            # Removing one user's keyboard in a group hides the shared one for them.
-            chat.keyboards[key] = KeyboardState("removed", {}, message_id)
-    elif markup.get("force_reply"):
-        chat.keyboards[key] = KeyboardState("force_reply", dict(markup), message_id)
-    else:
-        chat.keyboards[key] = KeyboardState("keyboard", dict(markup), message_id)
-    return key
+    for key in keys:
+        if markup.get("remove_keyboard"):
+            chat.keyboards.pop(key, None)
+            if key is not None and None in chat.keyboards:
+                # Removing one user's keyboard in a group hides the shared one for them.
+                chat.keyboards[key] = KeyboardState("removed", {}, message_id)
+        elif markup.get("force_reply"):
+            chat.keyboards[key] = KeyboardState("force_reply", dict(markup), message_id)
+        else:
+            chat.keyboards[key] = KeyboardState("keyboard", dict(markup), message_id)
+    return keys
 
 
 def keyboard_for(chat: ChatRecord, user_id: int) -> KeyboardState | None:

@@ -229,11 +229,39 @@ def member_file_caption(
     return head + ("\n" + escape(caption) if caption else "") + tail
 
 
-def reply_prompt(t: Translator, code: str) -> str:
+def reply_prompt(t: Translator, code: str, cadre_id: int, cadre_name: str) -> str:
+    """The prompt after 💬 Reply, mentioning the cadre who pressed.
+
+    The mention is what makes a selective ForceReply reach that cadre alone:
+    a prompt after a button press replies to no message of theirs.
+    """
+    mention = f'<a href="tg://user?id={int(cadre_id)}">{escape(cadre_name)}</a>'
     return t.gettext(
-        "✍️ {code}: write your answer as a reply to this message. "
+        "✍️ {code} · {cadre}: write your answer as a reply to this message. "
         "The member receives it from “the union”, without your name."
+    ).format(cadre=mention, code=code)
+
+
+def unreplied_text(t: Translator, code: str) -> str:
+    """After 💬 Reply, the cadre wrote without replying: it went nowhere, and this says so."""
+    return t.gettext(
+        "⚠️ This was not passed on to the member of {code}: only replies to the case's "
+        "messages are. Pass it on as the union's answer?"
     ).format(code=code)
+
+
+def pass_on_keyboard(t: Translator, case: Grievance) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(
+                    t.gettext("✉️ Pass it on to {code}").format(code=case.code),
+                    cb.GRIEVANCE_PASS_ON.pack(case.id),
+                ),
+                _button(t.gettext("No, it was not for the member"), cb.GRIEVANCE_PASS_ON.pack(0)),
+            ]
+        ]
+    )
 
 
 def group_notice(t: Translator, code: str, what: str) -> str:
@@ -347,6 +375,36 @@ def refusal_text(
         "person in a day so that every case gets proper attention. You can add to your "
         "open cases in 📂 My cases, or open a new one tomorrow."
     ).format(limit=limit)
+
+
+OFFER_MAX = 3  # cases offered at once for a member's plain text
+
+
+def offer_text(t: Translator, cases: Sequence[Grievance]) -> str:
+    """Asking whether plain text (not a reply) belongs to a case the union just answered."""
+    if len(cases) == 1:
+        return t.gettext(
+            "Add this message to your case {code}? The union answered it recently; "
+            "it is passed on anonymously, like a reply."
+        ).format(code=cases[0].code)
+    return t.gettext(
+        "Add this message to one of your cases the union answered recently? "
+        "It is passed on anonymously, like a reply."
+    )
+
+
+def offer_keyboard(t: Translator, cases: Sequence[Grievance]) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            _button(
+                t.gettext("✉️ Yes, add it to {code}").format(code=c.code),
+                cb.GRIEVANCE_OFFER.pack(c.id),
+            )
+        ]
+        for c in cases
+    ]
+    rows.append([_button(t.gettext("No, thanks"), cb.GRIEVANCE_OFFER.pack(0))])
+    return InlineKeyboardMarkup(rows)
 
 
 def my_cases_text(t: Translator, cases: Sequence[Grievance]) -> str:

@@ -170,8 +170,11 @@ def reply_notice(t: Translator, suggestion: Suggestion, text: str) -> str:
     )
 
 
-def reply_prompt(t: Translator, suggestion: Suggestion, cadre: str) -> str:
-    return t.gettext(
-        "{cadre}, write your reply to {code} as an answer to this message, or send /cancel. "
+def reply_prompt(t: Translator, suggestion: Suggestion, cadre_id: int, cadre: str) -> str:
+    """The prompt after 💬 Reply: "💡" and the code first (replies to it are recognised by
+    that line), and a mention of the cadre, whom alone a selective ForceReply reaches."""
+    mention = f'<a href="tg://user?id={int(cadre_id)}">{html.escape(cadre)}</a>'
+    return "💡 " + t.gettext(
+        "{code} · {cadre}: write your reply as an answer to this message. "
         "The member receives it from the union."
-    ).format(cadre=html.escape(cadre), code=code(suggestion.id))
+    ).format(cadre=mention, code=code(suggestion.id))

@@ -138,3 +138,32 @@ def test_the_link_is_sealed_randomly_and_bound_to_its_case() -> None:
     assert sealer.body(first, message) == "秘密"
     assert sealer.member_key(1, "taken") != sealer.member_key(2, "taken")
     assert "1" not in sealer.member_key(1, "taken").split(":", 1)[0]
+
+
+@given(
+    st.lists(st.integers(min_value=0, max_value=7200), max_size=40),
+    st.integers(min_value=1, max_value=25),
+)
+def test_additions_are_limited_over_a_sliding_hour(offsets: list[int], per_hour: int) -> None:
+    """Following the rule never puts more than ``per_hour`` additions in any hour."""
+    accepted: list[datetime] = []
+    for offset in sorted(offsets):
+        moment = NOW + timedelta(seconds=offset)
+        allowed_at = rules.next_addition_at(accepted, moment, per_hour)
+        if allowed_at is None:
+            accepted.append(moment)
+        else:
+            assert allowed_at > moment
+            # At the moment given, the addition is allowed.
+            assert rules.next_addition_at(accepted, allowed_at, per_hour) is None
+    for start in accepted:
+        window = [t for t in accepted if start <= t < start + rules.ADDITION_WINDOW]
+        assert len(window) <= per_hour
+
+
+def test_the_hourly_limit_names_when_to_write_again() -> None:
+    sent = [NOW + timedelta(minutes=m) for m in (1, 2, 3)]
+    later = NOW + timedelta(minutes=4)
+    assert rules.next_addition_at(sent, later, 3) == NOW + timedelta(minutes=61)
+    assert rules.next_addition_at(sent, later, 4) is None
+    assert rules.next_addition_at(sent, NOW + timedelta(minutes=61), 3) is None

@@ -127,6 +127,61 @@ async def test_reply_keyboards_are_tracked(bot: telegram.Bot, driver: SandboxDri
     assert forced is not None and forced["kind"] == "force_reply"
 
 
+async def test_selective_force_reply_targets_the_mentioned_and_the_replied(
+    bot: telegram.Bot, driver: SandboxDriver
+) -> None:
+    """As Telegram's clients apply it: a selective ForceReply reaches only those it names."""
+    alice = await started_user(driver)
+    bob = await driver.create_user("Bob", username="bobby_b")
+    carol = await driver.create_user("Carol")
+    group = await make_group(driver, alice, bob, carol)
+
+    link = f'<a href="tg://user?id={bob.id}">Bob</a>, please answer.'
+    prompt = await bot.send_message(
+        group.id, link, parse_mode=ParseMode.HTML, reply_markup=ForceReply(selective=True)
+    )
+    (mention,) = prompt.entities
+    assert mention.type == MessageEntity.TEXT_MENTION and mention.user is not None
+    assert mention.user.id == bob.id and mention.user.first_name == "Bob"
+    forced = await bob.keyboard_state(group)
+    assert forced is not None and forced["kind"] == "force_reply"
+    assert forced["message_id"] == prompt.message_id
+    assert await carol.keyboard_state(group) is None
+    assert await alice.keyboard_state(group) is None
+
+    # The client opens the reply: Bob's next message answers the prompt, Carol's does not.
+    answer = await bob.send("Done", group)
+    assert answer.message.reply_to == prompt.message_id
+    assert await bob.keyboard_state(group) is None
+    chatter = await carol.send("Hello all", group)
+    assert chatter.message.reply_to is None
+
+    # An @username and the author of the replied message are targets too.
+    by_name = await bot.send_message(
+        group.id,
+        "@bobby_b and you?",
+        reply_markup=ForceReply(selective=True),
+        reply_parameters=ReplyParameters(chatter.message_id),
+    )
+    for person in (bob, carol):
+        state = await person.keyboard_state(group)
+        assert state is not None and state["message_id"] == by_name.message_id
+    assert await alice.keyboard_state(group) is None
+
+    # Selective with nobody named reaches nobody; not selective reaches everyone.
+    await bot.send_message(group.id, "Anyone?", reply_markup=ForceReply(selective=True))
+    assert await alice.keyboard_state(group) is None
+    everyone = await bot.send_message(group.id, "Everyone", reply_markup=ForceReply())
+    state = await alice.keyboard_state(group)
+    assert state is not None and state["message_id"] == everyone.message_id
+
+    # A link to someone unknown stays a link.
+    unknown = await bot.send_message(
+        group.id, '<a href="tg://user?id=999999">Nobody</a>', parse_mode=ParseMode.HTML
+    )
+    assert unknown.entities[0].type == MessageEntity.TEXT_LINK
+
+
 async def test_edits_and_not_modified(bot: telegram.Bot, driver: SandboxDriver) -> None:
     alice = await started_user(driver)
     sent = await bot.send_message(alice.id, "Confirm?", reply_markup=CONFIRM)

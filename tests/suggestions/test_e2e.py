@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
+from bot.sandbox.driver import SandboxUser
 from storage import members
 from storage.db import transaction
-from storage.models import Role, Suggestion
+from storage.models import Role, Suggestion, SuggestionReply
 from tests.harness import CADRE_CHAT, BotHarness
 from tests.polls.helpers import member, wait_message, zh
 
@@ -46,9 +49,15 @@ async def test_suggestion_round_trip(bot: BotHarness) -> None:
     assert card.button("• 🤔 研究中") is not None
 
     await cadre.press(zh("💬 Reply"), chat=CADRE_CHAT)
-    prompt = await wait_message(bot, cadre, "李干事", chat=CADRE_CHAT)
-    assert code in prompt.text
-    await cadre.send("感谢建议！下周我们和食堂商量具体安排。", chat=CADRE_CHAT)
+    prompt = await wait_message(bot, cadre, f"💡 {code}", chat=CADRE_CHAT)
+    assert "李干事" in prompt.text
+    # The prompt is for the cadre who pressed: it mentions them, and ForceReply is selective.
+    assert any(e.get("user", {}).get("id") == cadre.id for e in prompt.raw["entities"])
+    forced = await cadre.keyboard_state(CADRE_CHAT)
+    assert forced is not None and forced["message_id"] == prompt.message_id
+    # As in Telegram's clients, what the cadre types next answers the prompt.
+    sent = await cadre.send("感谢建议！下周我们和食堂商量具体安排。", chat=CADRE_CHAT)
+    assert sent.message.reply_to == prompt.message_id
     answer = await wait_message(bot, wang, "💬")
     assert f"工会回复了您的建议 {code}" in answer.text and "和食堂商量" in answer.text
     assert "李干事" not in answer.text  # replies come from the union
@@ -80,3 +89,67 @@ async def test_cancel_while_writing_saves_nothing(bot: BotHarness) -> None:
     assert "没有任何更改" in (await wang.last_bot_message()).text
     async with bot.runtime.sessions() as session:
         assert await session.scalar(select(Suggestion)) is None
+
+
+async def _cadre(bot: BotHarness, name: str) -> SandboxUser:
+    cadre = await member(bot, name, "行政办公室")
+    async with transaction(bot.runtime.sessions) as session:
+        row = await members.get_member(session, cadre.id)
+        assert row is not None
+        await members.set_role(session, row.id, Role.CADRE)
+    await bot.driver.add_member(CADRE_CHAT, cadre)
+    return cadre
+
+
+async def test_a_reply_to_the_card_reaches_the_author(bot: BotHarness) -> None:
+    """Replying to the card, as on grievance cards, answers the member; chatter does not."""
+    wang = await member(bot, "王小明")
+    li = await _cadre(bot, "李干事")
+    zhao = await _cadre(bot, "赵干事")
+    outsider = await member(bot, "钱师傅")
+    await bot.driver.add_member(CADRE_CHAT, outsider)
+    await wang.send("💡 意见建议")
+    await wang.press("✍️ 提建议")
+    # A case code quoted in a suggestion does not turn a reply into a grievance answer.
+    await wang.send("希望像 G-7K3Q 那样，车间也装上饮水机。")
+    await wang.send("📨 发送")
+    card = await wait_message(bot, li, "💡", chat=CADRE_CHAT)
+    found = re.search(r"S-\d+", card.text)
+    assert found is not None
+    code = found.group(0)
+
+    # Pressing 💬 reply prompts 李干事 alone; 赵干事 keeps an ordinary input field.
+    await li.press(zh("💬 Reply"), chat=CADRE_CHAT)
+    prompt = await wait_message(bot, li, f"💡 {code}", chat=CADRE_CHAT)
+    assert (await li.keyboard_state(CADRE_CHAT) or {}).get("message_id") == prompt.message_id
+    assert await zhao.keyboard_state(CADRE_CHAT) is None
+    chatter = await zhao.send("我下午去食堂看看。", chat=CADRE_CHAT)
+    assert chatter.message.reply_to is None
+
+    await zhao.send("好的，我们会考虑在车间装饮水机。", chat=CADRE_CHAT, reply_to=card.message_id)
+    answer = await wait_message(bot, wang, "💬")
+    assert code in answer.text and "装饮水机" in answer.text and "赵干事" not in answer.text
+    assert f"对 {code} 的回复正在发给会员" in (await zhao.last_bot_message(CADRE_CHAT)).text
+    refreshed = next(
+        m for m in await bot.driver.messages(CADRE_CHAT) if m.message_id == card.message_id
+    )
+    assert refreshed.text != card.text  # the card counts the reply
+
+    # Someone in the group who is not a cadre is told so; nothing reaches the member.
+    before = len(await wang.bot_messages())
+    await outsider.send("我也想说两句", chat=CADRE_CHAT, reply_to=card.message_id)
+    assert "只有工会干部" in (await outsider.last_bot_message(CADRE_CHAT)).text
+    # The prompt, answered later, still reaches the member.
+    await li.send("已列入下月工会例会议题。", chat=CADRE_CHAT)
+    later = await wait_message(bot, wang, "💬", count=2)
+    assert "例会" in later.text
+    card_now = next(
+        m for m in await bot.driver.messages(CADRE_CHAT) if m.message_id == card.message_id
+    )
+    assert "已回复：2 次" in card_now.text  # the prompt's answer refreshed its card too
+    assert len(await wang.bot_messages()) == before + 1
+    async with bot.runtime.sessions() as session:
+        replies = list(await session.scalars(select(SuggestionReply.text)))
+    assert sorted(replies) == sorted(
+        ["好的，我们会考虑在车间装饮水机。", "已列入下月工会例会议题。"]
+    )

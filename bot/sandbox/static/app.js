@@ -133,6 +133,7 @@ function openChat(personId, chatId, { show = true } = {}) {
   drawSidebar();
   if (changed) {
     state.replyTo = null;
+    state.forcedReplyTo = null;
     state.typingUntil = 0;
     closeCommandMenu();
     $("message-input").value = "";

@@ -9,7 +9,7 @@ const MAX_UPLOAD = 50 * 1024 * 1024;
 const PHOTO_TYPES = new Set(["image/jpeg", "image/png", "image/webp"]);
 const VOICE_TYPES = new Set(["audio/ogg", "audio/mpeg", "audio/mp4", "audio/x-m4a"]);
 
-// ------------------------------------------------------------------ replying (groups)
+// ------------------------------------------------------------------ replying (any chat)
 
 export function startReply(message) {
   state.replyTo = message.id;
@@ -24,11 +24,19 @@ export function cancelReply() {
 
 // ------------------------------------------------------------------ drawing
 
-/** A new reply keyboard opens; the same one keeps whether the person folded it away. */
+/**
+ * A new reply keyboard opens; the same one keeps whether the person folded it away.
+ * A force-reply request opens a reply to the bot's prompt, as Telegram's clients do
+ * (once per prompt: a person who cancels the reply bar may write without it).
+ */
 export function setKeyboard(keyboard) {
   const before = state.keyboard;
   state.keyboard = keyboard;
   if (!keyboard) return;
+  if (keyboard.kind === "force_reply" && state.forcedReplyTo !== keyboard.message_id) {
+    state.forcedReplyTo = keyboard.message_id;
+    state.replyTo = keyboard.message_id;
+  }
   if (!before || before.message_id !== keyboard.message_id || before.collapsed !== keyboard.collapsed) {
     state.keyboardOpen = !keyboard.collapsed;
   }

@@ -273,18 +273,17 @@ export function renderMessage(message, ctx) {
   column.append(bubble);
   if (message.buttons && message.buttons.length) column.append(inlineKeyboard(message, ctx));
   row.append(column);
-  if (ctx.isGroup) {
-    row.append(
-      el("button", {
-        type: "button",
-        class: "reply-action",
-        "data-testid": "reply-action",
-        title: t("reply"),
-        "aria-label": t("reply"),
-        text: "↩",
-        onclick: () => ctx.onReply(message),
-      }),
-    );
-  }
+  // Any message can be replied to, in private chats as in groups (as Telegram's clients do).
+  row.append(
+    el("button", {
+      type: "button",
+      class: "reply-action",
+      "data-testid": "reply-action",
+      title: t("reply"),
+      "aria-label": t("reply"),
+      text: "↩",
+      onclick: () => ctx.onReply(message),
+    }),
+  );
   return row;
 }

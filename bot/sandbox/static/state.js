@@ -17,6 +17,7 @@ export const state = {
   keyboardOpen: true,
   commands: [],
   replyTo: null,
+  forcedReplyTo: null, // the force-reply prompt a reply was last opened for
   presses: new Map(), // callback query id -> the pressed button node
   earlyAnswers: new Map(), // answers that arrived before our press request returned
   typingUntil: 0,
