@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
 from bot import callbacks as cb
@@ -103,7 +103,8 @@ def message_for(error: BaseException | None) -> str:
         return DATABASE_BUSY
     if isinstance(error, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
         return DATABASE_BUSY
-    if isinstance(error, TimedOut | NetworkError):
+    # BadRequest is a NetworkError in PTB, but Telegram answered: it refused the request.
+    if isinstance(error, TimedOut | NetworkError) and not isinstance(error, BadRequest):
         return TELEGRAM_SLOW
     return GENERIC
 
@@ -119,9 +120,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     # One line and no traceback: the error's message (its last line) may quote
     # what the member typed or, for a database error, the statement's parameters.
-    log.error(
-        "%s failed %s: %s DEBUG %s", describe(update), where(error), type(error).__name__, error
-    )
+    log.error("%s failed %s: %s", describe(update), where(error), type(error).__name__)
     if not isinstance(update, Update):
         return
     user = update.effective_user
