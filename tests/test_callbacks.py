@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from telegram.ext import CallbackQueryHandler, ConversationHandler
 
 from bot import callbacks as cb
 
@@ -98,3 +100,54 @@ def test_every_action_round_trips_and_refuses_its_own_data_spoiled(
         st.sampled_from([packed + "\n", packed + ":", packed + ":1", packed[:-1] + "\x00"])
     )
     assert not action.pattern(spoiled) and not cb.is_valid(spoiled)
+
+
+GARBAGE = ["lang:en\n", "amone:1234567890123456789:0", "adm ", "pv:1:32768", "x" * 100, "٣"]
+
+
+def _callback_handlers(handlers: list[Any]) -> list[CallbackQueryHandler[Any, Any]]:
+    found: list[CallbackQueryHandler[Any, Any]] = []
+    for handler in handlers:
+        if isinstance(handler, ConversationHandler):
+            inner = list(handler.entry_points) + list(handler.fallbacks)
+            inner += [h for state in handler.states.values() for h in state]
+            found += _callback_handlers(inner)
+        elif isinstance(handler, CallbackQueryHandler):
+            found.append(handler)
+    return found
+
+
+def test_every_button_handler_refuses_garbage_and_the_guard_takes_it_first() -> None:
+    """PTB gives empty data to every pattern handler: the guard must come first."""
+    from telegram import Update
+
+    from bot.app import build_application
+    from bot.settings import load_settings
+    from handlers.guards import forged_button
+
+    settings = load_settings(
+        telegram_bot_token="987654321:TEST-union-bot-token-abcdefghijklmnop",
+        database_url="sqlite+aiosqlite:///:memory:",
+        secret_key="k" * 32,
+    )
+    application = build_application(settings, rate_limiter=False)
+    by_group = sorted(application.handlers.items())
+    handlers = [h for _, group in by_group for h in _callback_handlers(group)]
+    patterned = [h for h in handlers if h.pattern is not None and h.callback is not forged_button]
+    assert len(patterned) > 100
+    for handler in patterned:
+        assert isinstance(handler.pattern, cb.CallbackPattern), handler.callback
+        assert not any(handler.pattern(data) for data in GARBAGE), handler.callback
+    chat = {"id": 1, "type": "private", "first_name": "X"}
+    for data in ["", *GARBAGE]:
+        message = {"message_id": 1, "date": 1, "chat": chat, "text": "menu"}
+        query = {
+            "id": "1",
+            "from": {"id": 1, "is_bot": False, "first_name": "X"},
+            "chat_instance": "1",
+            "data": data,
+            "message": message,
+        }
+        update = Update.de_json({"update_id": 1, "callback_query": query}, None)
+        first = next(h for h in handlers if h.check_update(update))
+        assert first.callback is forged_button, data
