@@ -20,7 +20,7 @@ from collections import OrderedDict
 from typing import Any
 
 from telegram import Bot, Update
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +104,18 @@ class UpdatesRequest(HTTPXRequest):
         self._once = Once()
 
     async def do_request(
-        self, url: str, method: str, *args: Any, **kwargs: Any
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        code, body = await super().do_request(url, method, *args, **kwargs)
+        code, body = await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
         if code != 200 or not url.endswith("/getUpdates"):
             return code, body
         try:
