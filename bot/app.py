@@ -22,6 +22,7 @@ from bot.errors import on_error
 from bot.processor import PerChatUpdateProcessor
 from bot.runtime import RUNTIME_KEY, Runtime, runtime_of
 from bot.settings import Settings
+from bot.updates import UpdatesRequest
 from handlers import (
     activities,
     admin,
@@ -89,6 +90,7 @@ def build_application(
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
+        .get_updates_request(UpdatesRequest())
         .concurrent_updates(processor or PerChatUpdateProcessor())
         .post_init(_on_start)
         .post_shutdown(_on_stop)

@@ -1,8 +1,16 @@
 """Callback data: one typed codec, every button traceable to its handler.
 
-Data is `prefix:field:field…`, at most 64 bytes. Parsing validates the shape
-only; handlers still check that the presser may do what the button says, so a
-forged press can do nothing its user could not do by hand.
+Data is `prefix:field:field…`, at most 64 bytes. Parsing is strict: the whole
+string must match (no trailing newline: Python's `$` matches before one), and
+an int field must fit the column it is looked up in (PostgreSQL's `Integer` is
+32-bit, SQLite refuses more than 64 bits), so a forged id is refused here rather
+than failing inside the database as "busy". Handlers still check that the
+presser may do what the button says, so a forged press can do nothing its user
+could not do by hand.
+
+PTB's `CallbackQueryHandler` hands *empty* data to every handler whatever its
+pattern; `handlers.guards` refuses empty and unknown data before any feature
+sees it (`is_valid`).
 """
 
 from __future__ import annotations
@@ -15,51 +23,144 @@ _TOKEN = r"[A-Za-z0-9_-]{1,24}"
 _REGISTRY: dict[str, CallbackAction] = {}
 
 
+@dataclass(frozen=True)
+class IntField:
+    """An int field and the range its database column holds."""
+
+    low: int
+    high: int
+
+
+# What every id, page and count in a button is compared with: an `Integer` column.
+INT32 = IntField(-(2**31), 2**31 - 1)
+# `SmallInteger` columns (a poll option's position).
+INT16 = IntField(-(2**15), 2**15 - 1)
+_INT = r"-?[0-9]{1,10}"  # not \d, which also takes other scripts' digits
+Field = type | IntField
+
+
 class InvalidCallback(ValueError):
     """Callback data that no current button could have produced."""
 
 
+class CallbackPattern:
+    """An action's pattern, as PTB's `CallbackQueryHandler(pattern=...)` takes it.
+
+    Callable (PTB then calls it instead of `re.match`, which would accept a
+    trailing newline and cannot check ranges), with `match` for the handlers
+    that tell several actions apart.
+    """
+
+    def __init__(self, action: CallbackAction) -> None:
+        self.action = action
+
+    def __call__(self, data: object) -> bool:
+        return self.match(data)
+
+    def match(self, data: object) -> bool:
+        try:
+            self.action.unpack(data)  # type: ignore[arg-type]
+        except InvalidCallback:
+            return False
+        return True
+
+    def __repr__(self) -> str:
+        return f"CallbackPattern({self.action.prefix!r})"
+
+
 @dataclass(frozen=True)
 class CallbackAction:
-    """A button kind: a unique prefix and the types of its fields (int or str)."""
+    """A button kind: a unique prefix and the types of its fields (int or str).
+
+    A plain `int` field is an `INT32`; pass an `IntField` for another range.
+    """
 
     prefix: str
-    fields: tuple[type, ...] = ()
+    fields: tuple[Field, ...] = ()
 
     def __post_init__(self) -> None:
         if self.prefix in _REGISTRY:
             raise ValueError(f"callback prefix {self.prefix!r} used twice")
         if not re.fullmatch(r"[a-z]{1,6}", self.prefix):
             raise ValueError(f"bad callback prefix {self.prefix!r}")
+        for kind in self.fields:
+            if kind not in (int, str) and not isinstance(kind, IntField):
+                raise ValueError(f"bad callback field {kind!r}")
         _REGISTRY[self.prefix] = self
 
     @property
-    def pattern(self) -> re.Pattern[str]:
+    def ranges(self) -> tuple[IntField | None, ...]:
+        """Each field's range (None for a str field)."""
+        return tuple(
+            INT32 if kind is int else kind if isinstance(kind, IntField) else None
+            for kind in self.fields
+        )
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        """The shape alone; use with `fullmatch` (ranges are checked by `unpack`)."""
         parts = [re.escape(self.prefix)]
-        parts += [r"-?\d{1,19}" if kind is int else _TOKEN for kind in self.fields]
-        return re.compile("^" + ":".join(parts) + "$")
+        parts += [_TOKEN if limit is None else _INT for limit in self.ranges]
+        return re.compile(":".join(parts))
+
+    @property
+    def pattern(self) -> CallbackPattern:
+        """What `CallbackQueryHandler(pattern=...)` is given: true only for valid data."""
+        return CallbackPattern(self)
 
     def pack(self, *values: int | str) -> str:
         if len(values) != len(self.fields):
             raise ValueError(f"{self.prefix} takes {len(self.fields)} values")
         data = ":".join([self.prefix, *(str(v) for v in values)])
-        if len(data.encode()) > MAX_BYTES or not self.pattern.match(data):
-            raise ValueError(f"cannot pack {data!r}")
+        try:
+            self.unpack(data)
+        except InvalidCallback:
+            raise ValueError(f"cannot pack {data!r}") from None
         return data
 
     def unpack(self, data: str | None) -> tuple[int | str, ...]:
-        if data is None or not self.pattern.match(data):
+        if (
+            not isinstance(data, str)
+            or len(data.encode(errors="replace")) > MAX_BYTES
+            or not self.regex.fullmatch(data)
+        ):
             raise InvalidCallback(data)
-        raw = data.split(":")[1:]
-        return tuple(int(v) if kind is int else v for kind, v in zip(self.fields, raw, strict=True))
+        values: list[int | str] = []
+        for limit, raw in zip(self.ranges, data.split(":")[1:], strict=True):
+            if limit is None:
+                values.append(raw)
+                continue
+            number = int(raw)
+            if not limit.low <= number <= limit.high:
+                raise InvalidCallback(data)
+            values.append(number)
+        return tuple(values)
 
 
-def action(prefix: str, *fields: type) -> CallbackAction:
+def action(prefix: str, *fields: Field) -> CallbackAction:
     return CallbackAction(prefix, tuple(fields))
 
 
 def known_prefix(data: str | None) -> bool:
-    return bool(data) and data.split(":", 1)[0] in _REGISTRY
+    return bool(data) and data.split(":", 1)[0] in _REGISTRY  # type: ignore[union-attr]
+
+
+def action_of(data: object) -> CallbackAction | None:
+    """The action whose button could have produced ``data``, or None."""
+    if not isinstance(data, str):
+        return None
+    found = _REGISTRY.get(data.split(":", 1)[0])
+    return found if found is not None and found.pattern.match(data) else None
+
+
+def is_valid(data: object) -> bool:
+    """Whether some button of the bot could have produced ``data``."""
+    return action_of(data) is not None
+
+
+def all_actions() -> tuple[CallbackAction, ...]:
+    """Every registered button kind (the fuzz test forges data for each)."""
+    return tuple(_REGISTRY.values())
 
 
 # Every button of the bot, in one place --------------------------------------
@@ -155,7 +256,7 @@ GRIEVANCE_DAILY_LIMIT = action("gvlim")
 
 # Polls (handlers/polls.py). Draft buttons carry the draft's nonce; poll buttons
 # carry the poll id, and the handler checks the presser may vote or manage it.
-POLL_VOTE = action("pv", int, int)  # poll id, option position
+POLL_VOTE = action("pv", int, INT16)  # poll id, option position
 POLL_RESULTS = action("pres", int)  # poll id
 POLL_OPEN = action("popen", int)  # poll id: show it again (or its results)
 POLL_LIST = action("plist")

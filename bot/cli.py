@@ -36,6 +36,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_webhook(args: argparse.Namespace) -> int:
     from bot.app import ALLOWED_UPDATES, build_application
+    from bot.webhook import serve
 
     settings = _settings()
     configure_logging(settings.log_level, [settings.telegram_bot_token, settings.secret_key])
@@ -56,13 +57,18 @@ def cmd_webhook(args: argparse.Namespace) -> int:
         settings.webhook_port,
         settings.webhook_path,
     )
-    application.run_webhook(
-        listen=settings.webhook_listen,
-        port=settings.webhook_port,
-        url_path=settings.webhook_path,
-        webhook_url=url,
-        secret_token=settings.webhook_secret_token,
-        allowed_updates=ALLOWED_UPDATES,
+    # Our own server, not PTB's run_webhook: it skips an update it cannot parse
+    # after one line instead of answering 400 and logging the update (bot.webhook).
+    asyncio.run(
+        serve(
+            application,
+            listen=settings.webhook_listen,
+            port=settings.webhook_port,
+            path=settings.webhook_path,
+            url=url,
+            secret_token=settings.webhook_secret_token,
+            allowed_updates=ALLOWED_UPDATES,
+        )
     )
     return 0
 

@@ -1,15 +1,25 @@
-"""The one error handler: log once with context, tell the user what to do next."""
+"""The one error handler: log once with context, tell the user what to do next.
+
+The log line says what kind of update failed, in which handler and where, and
+the error's class: never who sent it, what they wrote, or the error's message
+(a database error's message carries the statement's parameters, member ids
+among them). PTB runs each update once, so an update that fails every time is
+answered once, logged once and then left behind.
+"""
 
 from __future__ import annotations
 
 import logging
+import traceback
+from pathlib import Path
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
+from bot import callbacks as cb
 from bot.i18n import N_, language_from_telegram, translator
 from bot.runtime import runtime_of
 
@@ -25,24 +35,76 @@ GENERIC = N_(
 )
 
 
+_KINDS = (
+    "callback_query",
+    "message",
+    "edited_message",
+    "channel_post",
+    "edited_channel_post",
+    "my_chat_member",
+    "chat_member",
+)
+_PROJECT = Path(__file__).resolve().parents[1]
+_PACKAGES = ("bot", "handlers", "jobs", "storage")
+
+
+def _command(text: str | None) -> str | None:
+    """The command's name when it is a well-formed one (anything else may be the user's text)."""
+    if not text or not text.startswith("/"):
+        return None
+    name = text.split(maxsplit=1)[0][1:].split("@", 1)[0]
+    return name if name.isascii() and name.isidentifier() and len(name) <= 32 else "?"
+
+
 def describe(update: object) -> str:
     """Context for the log line: what kind of update, never who or what they wrote."""
     if not isinstance(update, Update):
         return f"non-update {type(update).__name__}"
-    kind = "callback" if update.callback_query else "message" if update.message else "other"
+    kind = next((k for k in _KINDS if getattr(update, k, None) is not None), "other")
     chat = update.effective_chat.type if update.effective_chat else "none"
     detail = ""
-    if update.callback_query and update.callback_query.data:
-        detail = " button=" + update.callback_query.data.split(":", 1)[0]
-    elif update.message and update.message.text and update.message.text.startswith("/"):
-        detail = " command=" + update.message.text.split()[0][:32]
+    if update.callback_query is not None:
+        action = cb.action_of(update.callback_query.data)
+        detail = " button=" + (action.prefix if action else "?")
+    elif (message := update.effective_message) is not None:
+        command = _command(message.text)
+        if command is not None:
+            detail = " command=/" + command
     return f"update {update.update_id} {kind} in {chat} chat{detail}"
 
 
+def _ours(frame: traceback.FrameSummary) -> str | None:
+    """``module.function:line`` for a frame of the project's own code, else None."""
+    try:
+        path = Path(frame.filename).resolve().relative_to(_PROJECT)
+    except ValueError:
+        return None
+    if path.parts[0] not in _PACKAGES:
+        return None
+    module = ".".join(path.with_suffix("").parts)
+    return f"{module}.{frame.name}:{frame.lineno}"
+
+
+def where(error: BaseException | None) -> str:
+    """The handler that failed (first frame in ``handlers``) and where (last frame of ours)."""
+    if error is None:
+        return "unknown place"
+    frames = [f for f in (_ours(s) for s in traceback.extract_tb(error.__traceback__)) if f]
+    handler = next((f for f in frames if f.startswith("handlers.")), None)
+    last = frames[-1] if frames else "outside the project's code"
+    if handler is None or handler == last:
+        return f"in {last}"
+    return f"in {handler.rsplit(':', 1)[0]}, at {last}"
+
+
 def message_for(error: BaseException | None) -> str:
-    if isinstance(error, OperationalError | PoolTimeout | DBAPIError | ConnectionError):
+    """What to tell the user: "busy" only when the database was really out of reach."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
         return DATABASE_BUSY
-    if isinstance(error, TimedOut | NetworkError):
+    if isinstance(error, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
+        return DATABASE_BUSY
+    # BadRequest is a NetworkError in PTB, but Telegram answered: it refused the request.
+    if isinstance(error, TimedOut | NetworkError) and not isinstance(error, BadRequest):
         return TELEGRAM_SLOW
     return GENERIC
 
@@ -56,7 +118,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(error, RetryAfter):
         log.warning("%s: Telegram asked to wait %s s", describe(update), error.retry_after)
         return
-    log.error("%s failed", describe(update), exc_info=error)
+    # One line and no traceback: the error's message (its last line) may quote
+    # what the member typed or, for a database error, the statement's parameters.
+    log.error("%s failed %s: %s", describe(update), where(error), type(error).__name__)
     if not isinstance(update, Update):
         return
     user = update.effective_user

@@ -94,6 +94,9 @@ async def show_panel(update: Update, text: str, markup: InlineKeyboardMarkup | N
     An unchanged panel is left alone: Telegram refuses an edit that changes nothing.
     The press itself is not answered here; each caller answers it exactly once.
     """
+    if markup is not None and not any(markup.inline_keyboard):
+        # An empty list (no groups yet, say) is sent as `{}`, which Telegram refuses.
+        markup = None
     query = update.callback_query
     message = query.message if query is not None else None
     if isinstance(message, Message) and message.text is not None:

@@ -7,6 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import callbacks as cb
 from bot.menu import button_filter, main_menu
 from bot.scope import Context, Scope, scoped
 from handlers.common import CANCEL_LABEL, PRIVATE, reply
@@ -18,7 +19,9 @@ log = logging.getLogger(__name__)
 async def stale_button(update: Update, context: Context, scope: Scope) -> None:
     query = update.callback_query
     assert query is not None
-    log.info("refused a button no handler accepts (%s)", (query.data or "")[:8])
+    # The prefix only when it is one of ours: forged data may carry anything.
+    action = cb.action_of(query.data)
+    log.info("refused a button (%s)", action.prefix if action else "not one of ours")
     await query.answer(
         scope._("This button is no longer valid. Please use the menu or send /start."),
         show_alert=True,

@@ -11,13 +11,16 @@ from telegram.constants import MessageLimit
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
+    CallbackQueryHandler,
     MessageHandler,
     filters,
 )
 
+from bot import callbacks as cb
 from bot.runtime import runtime_of
 from bot.scope import Context, Scope, scoped
 from handlers.common import PRIVATE, reply
+from handlers.fallback import stale_button
 
 GROUP = -1
 # bot_data key: groups features route work to (a grievance category's own group)
@@ -96,7 +99,23 @@ async def stop_foreign_group(update: Update, context: Context) -> None:
         raise ApplicationHandlerStop
 
 
+def _not_a_button(data: object) -> bool:
+    """Callback data none of the bot's buttons could have produced (forged or garbled)."""
+    return not cb.is_valid(data)
+
+
+async def forged_button(update: Update, context: Context) -> None:
+    """Refuse it before any feature sees it: answered as out of date, nothing changed.
+
+    PTB gives a press with empty data to every pattern handler, and a feature's
+    handler would otherwise be the first to meet a garbled or out-of-range id.
+    """
+    await stale_button(update, context)
+    raise ApplicationHandlerStop
+
+
 def register(application: Application) -> None:
+    application.add_handler(CallbackQueryHandler(forged_button, pattern=_not_a_button), GROUP)
     application.add_handler(MessageHandler(filters.UpdateType.EDITED, ignore), GROUP)
     application.add_handler(MessageHandler(PRIVATE & _LongText(), too_long), GROUP)
     application.add_handler(

@@ -405,15 +405,19 @@ class Actions:
         self.mark_deleted(chat, record)
 
     def press_button(
-        self, chat: ChatRecord, user_id: int, message_id: int, data: str
+        self, chat: ChatRecord, user_id: int, message_id: int, data: str, *, unchecked: bool = False
     ) -> CallbackRecord:
-        """A user presses an inline button; ``data`` need not match a real button (forgery)."""
+        """A user presses an inline button; ``data`` need not match a real button (forgery).
+
+        ``unchecked`` lets through data no button can carry (empty, over 64 bytes), as a
+        modified client or another Bot API server might deliver it.
+        """
         record = self.message(chat, message_id)
         sender = self.world.users[record.sender_id]
         if not sender.is_bot or sender.id not in self.world.bots:
             raise ControlError(400, "only messages sent by a bot have inline buttons")
         bot = self.world.bots[sender.id]
-        if not data or len(data.encode("utf-8")) > MAX_CALLBACK_DATA_BYTES:
+        if not unchecked and (not data or len(data.encode("utf-8")) > MAX_CALLBACK_DATA_BYTES):
             raise ControlError(400, "callback_data must be 1-64 bytes, as on real buttons")
         query = CallbackRecord(
             id=str(secrets.randbits(63)),

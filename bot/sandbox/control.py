@@ -57,7 +57,8 @@ Messages (user side)
                                        caption?, reply_to_message_id?, bot_id?  -> as above
     PATCH  /chats/{chat_id}/messages/{message_id}   {user_id, text, bot_id?} user edits
     DELETE /chats/{chat_id}/messages/{message_id}   ?user_id&bot_id  user deletes their own
-    POST   /chats/{chat_id}/messages/{message_id}/press   {user_id, callback_data, bot_id?}
+    POST   /chats/{chat_id}/messages/{message_id}/press   {user_id, callback_data, bot_id?,
+                                       unchecked?=false (let empty or over-long data through)}
                                        -> {callback_query_id, update_id}
     GET    /callbacks/{query_id}       a press and (once answered) text / show_alert / url
     GET    /chats/{chat_id}/keyboard   ?user_id&bot_id  reply keyboard the user sees, or null
@@ -76,6 +77,8 @@ Watching
     GET    /stream                     ?after=0 (or Last-Event-ID)&types&chat_id
                                        the same events as server-sent events (an ``after``
                                        past the newest event, from an earlier server, means now)
+    POST   /updates                    {update, bot_id?} queue ``update`` (an object without
+                                       update_id) as it is, unchecked -> {update_id, listening}
     GET    /updates/{update_id}        ?bot_id&wait=(fetched|done)&timeout=0  whether the bot
                                        fetched / acknowledged the update (done = acknowledged
                                        or dropped)
@@ -251,6 +254,7 @@ class ControlApi:
         r.add_get("/files/{file_id}", self.file)
         r.add_get("/events", self.events)
         r.add_get("/stream", self.stream)
+        r.add_post("/updates", self.inject_update)
         r.add_get("/updates/{update_id}", self.update_status)
         r.add_get("/idle", self.idle)
         r.add_get("/calls", self.calls)
@@ -570,7 +574,13 @@ class ControlApi:
         data = body.get("callback_data")
         if not isinstance(data, str):
             raise ControlError(400, "callback_data is required")
-        query = self.actions.press_button(chat, user_id, _path_int(request, "message_id"), data)
+        query = self.actions.press_button(
+            chat,
+            user_id,
+            _path_int(request, "message_id"),
+            data,
+            unchecked=_flag(body, "unchecked", False),
+        )
         return _reply({"callback_query_id": query.id, "update_id": query.update_id}, 201)
 
     async def get_callback(self, request: web.Request) -> web.Response:
@@ -692,6 +702,20 @@ class ControlApi:
                     await response.write(chunk.encode("utf-8"))
                     after = event.seq
         return response
+
+    async def inject_update(self, request: web.Request) -> web.Response:
+        """Queue a raw update for the bot, unchecked: ``{"update": {...}}`` (no ``update_id``).
+
+        Nothing in the world changes; this is how tests deliver what no user action
+        can (channel posts, updates of a newer Bot API, malformed ones).
+        """
+        body = await _body(request)
+        fields = body.get("update")
+        if not isinstance(fields, dict) or "update_id" in fields:
+            raise ControlError(400, "update must be an object without update_id")
+        bot = self.actions.bot(_int(body, "bot_id"))
+        update_id = bot.updates.push_raw(fields)
+        return _reply({"update_id": update_id, "listening": bot.listening}, 201)
 
     async def update_status(self, request: web.Request) -> web.Response:
         query = request.query

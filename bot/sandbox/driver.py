@@ -343,6 +343,15 @@ class SandboxDriver:
     async def stats(self) -> dict[str, Any]:
         return dict(await self.request("GET", "/stats"))
 
+    async def inject_update(self, fields: dict[str, Any], *, settle: bool = True) -> int:
+        """Queue a raw update (anything, even what no library can parse); return its id."""
+        result = await self.request(
+            "POST", "/updates", json={"update": fields, "bot_id": self.bot_id}
+        )
+        if settle:
+            await self._after_update(result["update_id"])
+        return int(result["update_id"])
+
     async def update_status(self, update_id: int) -> dict[str, Any]:
         return dict(
             await self.request("GET", f"/updates/{update_id}", params={"bot_id": self.bot_id})
@@ -590,10 +599,20 @@ class SandboxUser:
             seen.extend(b.text for row in message.buttons for b in row)
         raise LookupError(f"no bot message has a button {button_text!r}; buttons seen: {seen}")
 
-    async def press_data(self, message_id: int, data: str, chat: ChatRef = None) -> Press:
-        """Press a button with any callback data, real or forged, on a bot message."""
+    async def press_data(
+        self, message_id: int, data: str, chat: ChatRef = None, *, unchecked: bool = False
+    ) -> Press:
+        """Press a button with any callback data, real or forged, on a bot message.
+
+        ``unchecked``: even data no button can carry (empty, over 64 bytes).
+        """
         chat_id = self._chat_id(chat)
-        body = {"user_id": self.id, "callback_data": data, "bot_id": self.driver.bot_id}
+        body = {
+            "user_id": self.id,
+            "callback_data": data,
+            "bot_id": self.driver.bot_id,
+            "unchecked": unchecked,
+        }
         result = await self.driver.request(
             "POST", f"/chats/{chat_id}/messages/{message_id}/press", json=body
         )

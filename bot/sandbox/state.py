@@ -339,6 +339,19 @@ class UpdateQueue:
         self.changed.notify()
         return update_id
 
+    def push_raw(self, fields: dict[str, Any]) -> int:
+        """Queue an update exactly as given (its id added): tests hand the bot updates
+        no real chat produces, such as a channel post or one a library cannot parse."""
+        update_id = self._next_id
+        self._next_id += 1
+        self.pending.append({"update_id": update_id, **fields})
+        kind = next((k for k in fields if k != "update_id"), "raw")
+        self.statuses[update_id] = UpdateStatus(update_id, kind, time.time())
+        while len(self.statuses) > self._history:
+            self.statuses.popitem(last=False)
+        self.changed.notify()
+        return update_id
+
     def acknowledge_before(self, offset: int) -> None:
         """Confirm every update with an id below ``offset`` (getUpdates offset)."""
         kept = []

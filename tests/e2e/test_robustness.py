@@ -234,3 +234,120 @@ async def test_telegram_429_is_honoured(sqlite_url: str) -> None:
         assert all("没有看懂" in text for text in replies)
         stats = await bot.driver.stats()
         assert stats["calls"]["rate_limited"] >= 1, stats
+
+
+# ---------------------------------------------------------------- bad updates (issue 11)
+
+# Fields missing: no library can make a message of it. Its id and text must not be logged.
+UNPARSEABLE = {"message": {"text": "私密内容", "from": {"id": 777000777}}}
+
+
+def _bot_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if not r.name.startswith(("aiohttp", "bot.sandbox"))]
+
+
+async def test_unparseable_update_is_skipped_after_one_line_and_polling_goes_on(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    skipped = await bot.driver.inject_update(UNPARSEABLE)  # settles: the bot moved past it
+    # In one getUpdates answer with a good update after it, the good one is handled.
+    await bot.driver.inject_update(UNPARSEABLE, settle=False)
+    user = await bot.driver.create_user("Newcomer", language_code="en")
+    await user.send("/start")
+    assert "Please choose your language" in (await user.last_bot_message()).text
+    status = await bot.driver.update_status(skipped)
+    assert status["done"], status
+    lines = [r for r in _bot_lines(caplog) if "cannot parse" in r.getMessage()]
+    assert len(lines) == 2 and all(r.levelno == logging.WARNING for r in lines), lines
+    assert f"update {skipped}" in lines[0].getMessage()
+    assert not [r for r in _bot_lines(caplog) if r.levelno >= logging.ERROR or r.exc_info]
+    assert "777000777" not in caplog.text and "私密内容" not in caplog.text
+
+
+async def test_webhook_skips_what_it_cannot_parse(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`union-bot webhook`'s server: 200 and one line for anything unreadable, then on."""
+    import json
+    import socket
+
+    import aiohttp
+    from aiohttp import web
+
+    from bot.webhook import SECRET_HEADER, webhook_app
+
+    caplog.set_level(logging.INFO)
+    runner = web.AppRunner(webhook_app(bot.application, "hook", "hook-secret"))
+    await runner.setup()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    url = f"http://127.0.0.1:{port}/hook"
+    user = await bot.driver.create_user("Hooked", language_code="en")
+    await user.send("hello")  # by polling: a bot may only write to who wrote first
+    sender = {"id": user.id, "is_bot": False, "first_name": "Hooked"}
+    good = {
+        "update_id": 10**8,
+        "message": {
+            "message_id": 10**6,
+            "date": 1_800_000_000,
+            "chat": {"id": user.id, "type": "private", "first_name": "Hooked"},
+            "from": sender,
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    secret = {SECRET_HEADER: "hook-secret"}
+    try:
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, data=b"{}", headers={SECRET_HEADER: "wrong"}) as r:
+                assert r.status == 403
+            for body in (b"\xff not json", json.dumps({"update_id": 5, **UNPARSEABLE}).encode()):
+                async with session.post(url, data=body, headers=secret) as r:
+                    assert r.status == 200
+            async with session.post(url, json=good, headers=secret) as r:
+                assert r.status == 200
+        await bot.tracker.wait(10**8)
+    finally:
+        await runner.cleanup()
+    calls = [(c.method, c.ok, c.description) for c in await bot.driver.calls()][-4:]
+    assert "Please choose your language" in (await user.last_bot_message()).text, calls
+    lines = [r.getMessage() for r in _bot_lines(caplog) if r.name == "bot.updates"]
+    assert lines == ["skipped update 5: message the library cannot parse (TypeError)"]
+    assert not [r for r in _bot_lines(caplog) if r.levelno >= logging.ERROR or r.exc_info]
+    assert "777000777" not in caplog.text and "私密内容" not in caplog.text
+
+
+async def test_failing_handler_logs_one_line_without_identities(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = await registered_member(bot, "失败者")
+    await bot.driver.fail_next("sendMessage", status=400, description="Bad Request: boom")
+    with caplog.at_level(logging.ERROR):
+        await user.send("/profile 我的秘密")
+    failures = [r for r in _bot_lines(caplog) if r.levelno >= logging.ERROR]
+    assert len(failures) == 1 and failures[0].exc_info is None
+    line = failures[0].getMessage()
+    assert "message in private chat command=/profile" in line, line
+    assert "handlers.profile" in line and line.endswith(": BadRequest"), line
+    assert str(user.id) not in caplog.text and "我的秘密" not in caplog.text
+    assert "失败者" not in caplog.text and "boom" not in caplog.text
+    assert "没有保存" in (await user.last_bot_message()).text
+
+
+def test_log_context_names_no_content() -> None:
+    from telegram import Update
+
+    from bot.errors import describe
+
+    def message(text: str) -> Update:
+        chat = {"id": 42, "type": "private", "first_name": "X"}
+        payload = {"message_id": 1, "date": 1, "chat": chat, "text": text}
+        return Update.de_json({"update_id": 7, "message": payload}, None)
+
+    assert describe(message("/profile@UnionSandboxBot 秘密")).endswith("command=/profile")
+    assert describe(message("/密码 123")).endswith("command=/?")
+    assert "secret" not in describe(message("/secret-stuff"))
+    assert describe(message("hello")) == "update 7 message in private chat"

@@ -107,6 +107,36 @@ async def test_update_status_waits(bot: telegram.Bot, driver: SandboxDriver) -> 
     assert done["fetched"] and done["acknowledged"] and done["done"]
 
 
+async def test_raw_updates_and_unchecked_presses(base_url: str, driver: SandboxDriver) -> None:
+    """What no real chat produces reaches the bot as given: raw updates, empty button data."""
+    bot = telegram.Bot(TOKEN, base_url=f"{base_url}/bot")
+    alice = await driver.create_user("Alice")
+    await alice.send("/start")
+    async with bot:
+        sent = await bot.send_message(
+            alice.id,
+            "menu",
+            reply_markup=telegram.InlineKeyboardMarkup(
+                [[telegram.InlineKeyboardButton("A", callback_data="a")]]
+            ),
+        )
+    raw = {"message": {"text": "no chat, no id"}}
+    update_id = await driver.inject_update(raw, settle=False)
+    await alice.press_data(sent.message_id, "", unchecked=True)
+    assert (await driver.update_status(update_id))["type"] == "message"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{base_url}/bot{TOKEN}/getUpdates", json={"offset": update_id}) as answer,
+    ):
+        updates = (await answer.json())["result"]
+    assert updates[0] == {"update_id": update_id, **raw}  # exactly as given
+    assert updates[1]["callback_query"]["data"] == ""
+    with pytest.raises(SandboxError, match="without update_id"):
+        await driver.inject_update({"update_id": 1, "message": {}}, settle=False)
+    with pytest.raises(SandboxError, match="1-64 bytes"):
+        await alice.press_data(sent.message_id, "")
+
+
 async def test_errors_are_json(driver: SandboxDriver) -> None:
     with pytest.raises(SandboxError) as caught:
         await driver.user(424242)

@@ -1,0 +1,131 @@
+"""Updates the library cannot read are skipped after one log line; polling goes on.
+
+PTB parses a whole getUpdates answer at once. One update it cannot parse (a
+field of a newer Bot API, a server's bug) makes the whole call fail, and the
+Updater asks again for the same batch for ever, logging the raw updates —
+member ids and text — each time. Here each update is parsed alone first; one
+that fails is replaced by an empty update with the same id, which no handler
+takes, so the offset moves past it and the others in the batch are handled.
+The webhook server (`bot.webhook`) uses the same check for each POST.
+
+The log line names the update's id and kind and the error's class, never its
+content: update ids are Telegram's counters, not anyone's identity.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from telegram import Bot, Update
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+log = logging.getLogger(__name__)
+
+# Fields of an update Telegram defines; anything else is named "unknown" in the log.
+_KNOWN_KINDS = frozenset(Update.ALL_TYPES)
+
+
+def _kind(raw: dict[str, Any]) -> str:
+    kinds = sorted(k for k in raw if k != "update_id")
+    known = [k for k in kinds if k in _KNOWN_KINDS]
+    return known[0] if known else "unknown"
+
+
+def check(raw: object, bot: Bot | None = None) -> tuple[Update | None, str | None]:
+    """Parse one raw update; on failure return (None, why) — why names no content."""
+    if not isinstance(raw, dict):
+        return None, f"not an object ({type(raw).__name__})"
+    try:
+        update = Update.de_json(raw, bot)
+    except Exception as exc:  # any failure of the library's parser means "unreadable"
+        return None, f"{_kind(raw)} the library cannot parse ({type(exc).__name__})"
+    if update is None:
+        return None, "empty"
+    return update, None
+
+
+def update_id_of(raw: object) -> int | None:
+    if not isinstance(raw, dict):
+        return None
+    value = raw.get("update_id")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+class Once:
+    """Remembers what was logged recently so a repeated bad update logs once."""
+
+    def __init__(self, size: int = 1000) -> None:
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+
+    def first(self, key: str) -> bool:
+        if key in self._seen:
+            return False
+        self._seen[key] = None
+        while len(self._seen) > self._size:
+            self._seen.popitem(last=False)
+        return True
+
+
+def readable_updates(result: list[Any], once: Once | None = None) -> list[Any]:
+    """The getUpdates result with every unreadable update made empty (or dropped).
+
+    An update without a usable id cannot be confirmed by itself; it is dropped
+    and confirmed by the next update's offset. It logs once however often it
+    comes back.
+    """
+    kept: list[Any] = []
+    for raw in result:
+        update, why = check(raw)
+        if update is not None:
+            kept.append(raw)
+            continue
+        update_id = update_id_of(raw)
+        key = str(update_id) if update_id is not None else repr(raw)[:2000]
+        if once is None or once.first(key):
+            if update_id is None:
+                log.warning("skipped an update without an id: %s", why)
+            else:
+                log.warning("skipped update %d: %s", update_id, why)
+        if update_id is not None:
+            kept.append({"update_id": update_id})
+    return kept
+
+
+class UpdatesRequest(HTTPXRequest):
+    """The getUpdates connection (`ApplicationBuilder.get_updates_request`), with the check."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("connection_pool_size", 1)  # what PTB gives getUpdates by default
+        super().__init__(**kwargs)
+        self._once = Once()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        code, body = await super().do_request(
+            url, method, request_data, read_timeout, write_timeout, connect_timeout, pool_timeout
+        )
+        if code != 200 or not url.endswith("/getUpdates"):
+            return code, body
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            return code, body  # PTB reports an unreadable answer itself, and retries
+        result = answer.get("result") if isinstance(answer, dict) else None
+        if not isinstance(result, list):
+            return code, body
+        readable = readable_updates(result, self._once)
+        if readable == result:
+            return code, body
+        return code, json.dumps({**answer, "result": readable}).encode()
