@@ -12,12 +12,14 @@ Cadre-side handlers live in `handlers.grievances_cadre`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from html import escape
 from typing import Any
 
 from telegram import Message, Update
+from telegram.error import BadRequest
 from telegram.ext import (
     Application,
     ApplicationHandlerStop,
@@ -48,8 +50,10 @@ from handlers.common import (
 from handlers.display import grievances as display
 from jobs.delivery import wake_after_commit
 from jobs.grievances import NO_GROUP
+from storage import attachments
 from storage import grievance_rules as rules
 from storage import grievances as service
+from storage.attachments import FileRefused
 from storage.grievance_rules import MemberAction, Urgency
 from storage.grievances import Attachment, CaseError
 from storage.models import Grievance, GrievanceCategory
@@ -189,10 +193,11 @@ async def receive_text(update: Update, context: Context, scope: Scope) -> int:
         update,
         scope._(
             "You can now add photos, documents or voice notes, as many as you need.\n\n"
-            "⚠️ Files can carry hidden information about you: documents keep their "
-            "author, device and sometimes location, and a file's name is shown as it is. "
-            "Telegram removes it from photos sent as photos, not from files. If unsure, "
-            "tap 📝 Send text only.\n\nTap ✅ Done adding when you have sent them."
+            "🔒 Cadres get documents under a neutral name (attachment-1, -2…). Pictures, "
+            "PDFs and Word/Excel files lose their hidden details (author, device, place) "
+            "first, and you get the copy the cadres will see. What is written or shown "
+            "inside a file still reaches them as it is. If unsure, tap 📝 Send text "
+            "only.\n\nTap ✅ Done adding when you have sent them."
         ),
         reply_markup=_attach_keyboard(scope),
     )
@@ -216,16 +221,58 @@ def _caption(scope: Scope, message: Message) -> str | None:
     return rules.clean_text(message.caption, rules.CAPTION_MAX)
 
 
-def _names(update: Update, scope: Scope) -> list[str | None]:
-    user = update.effective_user
-    names: list[str | None] = [scope.member.name if scope.member else None]
-    if user is not None:
-        names += [user.first_name, user.last_name, user.username]
-    return names
+FILE_REFUSALS = {
+    "too_big": N_("This file is larger than 20 MB, the most the bot can take. Nothing was added."),
+    "image_too_large": N_("This picture is too large to process. Please send a smaller one."),
+    "broken_image": N_("This picture cannot be read. Please send it again, or as a photo."),
+    "encrypted_pdf": N_(
+        "This PDF is password-protected, so its hidden details (such as its author) "
+        "cannot be removed. Please send an unprotected copy, or a photo of the pages."
+    ),
+    "broken_pdf": N_("This PDF cannot be read. Please send it again, or a photo of the pages."),
+    "broken_office_file": N_("This file cannot be read. Please send it again, or as a PDF."),
+}
 
 
-async def _check_file(update: Update, scope: Scope, message: Message) -> Attachment | None:
-    """The file as an attachment, or None after telling the member what is wrong."""
+async def _cleaned_document(
+    scope: Scope, message: Message, file_id: str, file_name: str | None, number: int
+) -> str | None:
+    """The file id of the member's document rewritten without what could name them.
+
+    The file is fetched, rewritten (`storage.attachments`) and sent back to the
+    member under its neutral name: they see exactly what the cadres will get,
+    and Telegram's id of that copy is what the case stores and relays.
+    """
+    try:
+        telegram_file = await message.get_bot().get_file(file_id)
+        data = bytes(await telegram_file.download_as_bytearray())
+        cleaned = await asyncio.to_thread(attachments.clean, data, file_name)
+    except FileRefused as refused:
+        await message.reply_text(scope._(FILE_REFUSALS[refused.code]))
+        return None
+    except BadRequest:  # Telegram refuses bots files over 20 MB
+        await message.reply_text(scope._(FILE_REFUSALS["too_big"]))
+        return None
+    word = relay.group_t(scope.runtime).gettext("attachment")
+    name = attachments.neutral_name(word, number, cleaned.extension)
+    note = (
+        scope._("📎 The cadres will get this copy, named {name}, without hidden details.")
+        if cleaned.cleaned
+        else scope._(
+            "📎 The cadres will get this copy, named {name}. Its inside is passed on as it is."
+        )
+    )
+    sent = await message.reply_document(
+        cleaned.data, filename=name, caption=note.format(name=name), protect_content=True
+    )
+    return sent.document.file_id if sent.document is not None else None
+
+
+async def _check_file(
+    update: Update, scope: Scope, message: Message, number: int
+) -> Attachment | None:
+    """The file as an attachment (``number`` in its case), or None after telling the
+    member what is wrong."""
     found = _file_of(message)
     if found is None:
         await reply(
@@ -234,20 +281,16 @@ async def _check_file(update: Update, scope: Scope, message: Message) -> Attachm
         )
         return None
     kind, file_id, file_name = found
-    if kind == "document" and rules.file_name_reveals(file_name, _names(update, scope)):
-        await reply(
-            update,
-            scope._(
-                "This file's name contains your name, which the cadres would see. "
-                "Please rename the file and send it again. Nothing was added."
-            ),
-        )
-        return None
     try:
         caption = _caption(scope, message)
     except InvalidInput as error:
         await reply(update, explain(scope, error, rules.CAPTION_MAX))
         return None
+    if kind == "document":
+        cleaned = await _cleaned_document(scope, message, file_id, file_name, number)
+        if cleaned is None:
+            return None
+        file_id = cleaned
     keys = relay.sealer(scope.runtime)
     origin = f"{message.chat_id}:{message.message_id}" if kind == "voice" else None
     return Attachment(
@@ -267,7 +310,7 @@ async def receive_file(update: Update, context: Context, scope: Scope) -> int:
             ).format(limit=rules.MAX_ATTACHMENTS),
         )
         return ATTACH
-    attachment = await _check_file(update, scope, _message(update))
+    attachment = await _check_file(update, scope, _message(update), len(files) + 1)
     if attachment is not None:
         files.append(attachment)
         await reply(
@@ -540,7 +583,8 @@ async def accept_member_message(
             scope.session, keys, case, author="member", kind="text", body=body, ref=ref, now=now
         )
     else:
-        attachment = await _check_file(update, scope, message)
+        number = await service.member_file_count(scope.session, case.id) + 1
+        attachment = await _check_file(update, scope, message, number)
         if attachment is None:
             return False
         stored = await service.add_message(

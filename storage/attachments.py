@@ -68,9 +68,11 @@ class CleanFile:
     cleaned: bool
 
 
-def neutral_name(word: str, code: str, index: int, extension: str) -> str:
-    """``G-7K3Q-附件-1.pdf``: the case and the file's number, nothing of the sender."""
-    return f"{code}-{word}-{index}{extension}"
+def neutral_name(word: str, index: int, extension: str) -> str:
+    """``附件-1.pdf``: the file's number in its case, nothing of the sender. (The
+    case code is on the relayed message's caption; a name that had it would
+    outlive the case's link in every cadre's downloads folder.)"""
+    return f"{word}-{index}{extension}"
 
 
 def extension_of(file_name: str | None) -> str:

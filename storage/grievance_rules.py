@@ -115,19 +115,6 @@ def clean_text(text: str, limit: int) -> str:
     return text
 
 
-def file_name_reveals(file_name: str | None, names: Iterable[str | None]) -> bool:
-    """Whether a document's file name carries one of the sender's names (2+ letters)."""
-    if not file_name:
-        return False
-    folded = unicodedata.normalize("NFKC", file_name).casefold()
-    for name in names:
-        for part in {name or "", *(name or "").split()}:
-            part = unicodedata.normalize("NFKC", part).casefold().lstrip("@")
-            if len(part) >= 2 and part in folded:
-                return True
-    return False
-
-
 # Deadlines -----------------------------------------------------------------------
 
 

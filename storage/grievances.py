@@ -364,6 +364,18 @@ async def thread(session: AsyncSession, case_id: int) -> list[GrievanceMessage]:
     return list(rows)
 
 
+async def member_file_count(session: AsyncSession, case_id: int) -> int:
+    """How many files the member has attached to the case (for the next one's number)."""
+    count = await session.scalar(
+        select(func.count(GrievanceMessage.id)).where(
+            GrievanceMessage.grievance_id == case_id,
+            GrievanceMessage.author == "member",
+            GrievanceMessage.kind != "text",
+        )
+    )
+    return int(count or 0)
+
+
 async def message_by_ref(session: AsyncSession, ref: str) -> GrievanceMessage | None:
     return await session.scalar(select(GrievanceMessage).where(GrievanceMessage.source_ref == ref))
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from pypdf import PdfWriter
 from sqlalchemy import select
 
 from bot.sandbox.driver import SandboxUser
@@ -134,6 +136,17 @@ async def submit(
     await user.send("✅ 匿名发送")
     await delivered(bot)
     return (await cases(bot))[-1]
+
+
+def real_pdf(author: str, title: str = "加班记录") -> bytes:
+    """A one-page PDF whose document information names its author, as office programs
+    leave it."""
+    writer = PdfWriter()
+    writer.add_blank_page(200, 200)
+    writer.add_metadata({"/Author": author, "/Title": title})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def flat(message: Any) -> list[str]:

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from bot.logs import NOISY, configure_logging
 from tests.e2e.test_membership import register
 from tests.e2e.test_robustness import PNG
-from tests.grievances.conftest import World, cases, delivered, submit, tick
+from tests.grievances.conftest import World, cases, delivered, real_pdf, submit, tick
 from tests.harness import CADRE_CHAT, ESCALATION_CHAT, TOKEN
 
 GRIEVANCE_TABLES = (
@@ -84,7 +84,11 @@ async def test_nobody_on_the_union_side_can_tell_who_wrote(
         bot,
         writer,
         "夜班连续三周没有加班费。",
-        files=[("photo", PNG, "工资条"), ("document", b"%PDF-1.4", "记录.pdf"), ("voice", OGG, "")],
+        files=[
+            ("photo", PNG, "工资条"),
+            ("document", real_pdf("张秀英"), "张秀英-记录.pdf"),
+            ("voice", OGG, ""),
+        ],
     )
     safety = await submit(
         bot, second, "叉车刹车失灵，随时可能出事。", category="⛑ 安全", urgency=None
@@ -124,6 +128,12 @@ async def test_nobody_on_the_union_side_can_tell_who_wrote(
             seen.append(json.dumps(message.raw, ensure_ascii=False))
             if message.media is not None and (message.media.file_name or "").endswith(".xlsx"):
                 export = await bot.driver.download(message.media.url)
+            elif message.media is not None and message.media.kind == "document":
+                # The file itself, as a cadre would open it: the author's name was inside.
+                data = await bot.driver.download(message.media.url)
+                for needle in needles:
+                    for encoding in ("utf-8", "utf-16-be"):
+                        assert needle.encode(encoding) not in data, needle
     for call in await bot.driver.calls():
         if str(call.params.get("chat_id")) in (str(CADRE_CHAT), str(ESCALATION_CHAT)):
             params = dict(call.params)

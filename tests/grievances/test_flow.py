@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from storage.models import GrievanceAudit
 from tests.e2e.test_robustness import PNG
-from tests.grievances.conftest import World, cases, delivered, flat, submit
+from tests.grievances.conftest import World, cases, delivered, flat, real_pdf, submit
 from tests.harness import CADRE_CHAT
 
 OGG = b"OggS" + b"\x00" * 60
@@ -17,8 +17,12 @@ async def test_submit_with_attachments_take_and_two_way_thread(world: World) -> 
     case = await submit(
         bot,
         member,
-        files=[("photo", PNG, "现场照片"), ("document", b"%PDF-1.4 stub", "温度记录.pdf")],
+        files=[("photo", PNG, "现场照片"), ("document", real_pdf("韩梅梅"), "韩梅梅-温度记录.pdf")],
     )
+    # The member got the copy the cadres get: neutral name, no author inside.
+    copy = next(m for m in await member.bot_messages() if m.media and m.media.kind == "document")
+    assert copy.media is not None and copy.media.file_name == "附件-2.pdf"
+    assert "附件-2.pdf" in (copy.caption or "") and "隐藏信息已去除" in (copy.caption or "")
     receipt = await member.last_bot_message()
     assert case.code in receipt.text and "匿名" in receipt.text
     group = await bot.driver.messages(CADRE_CHAT)
@@ -27,6 +31,9 @@ async def test_submit_with_attachments_take_and_two_way_thread(world: World) -> 
     assert card.raw.get("protected") is True
     files = [m for m in group if m.media is not None]
     assert [m.media.kind for m in files] == ["photo", "document"]
+    document = files[1].media
+    assert document is not None and document.file_name == "附件-2.pdf"
+    assert b"\xe9\x9f\xa9" not in await bot.driver.download(document.url)  # 韩, in any form
     assert all(case.code in (m.caption or "") and not m.forwarded for m in files)
 
     await cadre.press("✋ 接手", chat=CADRE_CHAT)

@@ -113,18 +113,6 @@ def test_retention_waits_for_the_period_and_the_mute() -> None:
     assert not rules.link_expired(finished_at=finished, muted_until=muted, now=NOW, days=90)
 
 
-def test_text_rules_and_file_names() -> None:
-    assert rules.clean_text("  第一行\r\n\r\n\r\n第二行 ", 100) == "第一行\n\n第二行"
-    for bad, code in (("", "empty"), ("a\x00b", "control"), ("长" * 11, "too_long")):
-        with pytest.raises(InvalidInput) as error:
-            rules.clean_text(bad, 10)
-        assert error.value.code == code
-    assert rules.file_name_reveals("张秀英-工资条.pdf", ["张秀英", None])
-    assert rules.file_name_reveals("report_ZHANG_XIUYING.pdf", ["@zhang_xiuying"])
-    assert rules.file_name_reveals("Scan by Alice.pdf", ["Alice Wong"])
-    assert not rules.file_name_reveals("记录.pdf", ["张秀英", "A"])
-
-
 def test_the_link_is_sealed_randomly_and_bound_to_its_case() -> None:
     sealer = Sealer(SECRET)
     first = Grievance(code="G-AAAA", link=sealer.seal_link("G-AAAA", 42))
@@ -167,3 +155,11 @@ def test_the_hourly_limit_names_when_to_write_again() -> None:
     assert rules.next_addition_at(sent, later, 3) == NOW + timedelta(minutes=61)
     assert rules.next_addition_at(sent, later, 4) is None
     assert rules.next_addition_at(sent, NOW + timedelta(minutes=61), 3) is None
+
+
+def test_text_rules() -> None:
+    assert rules.clean_text("  第一行\r\n\r\n\r\n第二行 ", 100) == "第一行\n\n第二行"
+    for bad, code in (("", "empty"), ("a\x00b", "control"), ("长" * 11, "too_long")):
+        with pytest.raises(InvalidInput) as error:
+            rules.clean_text(bad, 10)
+        assert error.value.code == code
