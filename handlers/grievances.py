@@ -118,10 +118,11 @@ async def start_submit(update: Update, context: Context, scope: Scope) -> int:
     _draft(context)["choices"] = labels
     await reply(
         update,
-        scope._(
-            "Your grievance goes to the union's cadres anonymously: they never see your "
-            "name unless you choose to sign it.\n\nWhat is it about?"
-        ),
+        display.privacy_text(scope.t, scope.settings.grievance_link_retention_days)
+        + "\n\n"
+        + scope._("You may sign a case with your name at the end, if you wish.")
+        + "\n\n"
+        + scope._("What is it about?"),
         reply_markup=choice_keyboard(scope, list(labels)),
     )
     return CATEGORY

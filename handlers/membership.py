@@ -37,6 +37,7 @@ from handlers.common import (
     is_label,
     reply,
 )
+from handlers.display import grievances as grievance_display
 from handlers.display.membership import (
     bilingual,
     forget_keyboard,
@@ -300,6 +301,9 @@ async def show_help(update: Update, context: Context, scope: Scope) -> None:
     for spec in runtime_of(context).commands:
         if spec.scopes & scopes:
             lines.append(f"/{spec.name} — {escape(scope._(spec.description))}")
+    if not in_group:
+        retention = scope.settings.grievance_link_retention_days
+        lines += ["", grievance_display.privacy_text(scope.t, retention)]
     markup = main_menu(scope) if scope.member is not None and not in_group else None
     await reply(update, "\n".join(lines), reply_markup=markup)
 

@@ -109,6 +109,32 @@ def kind_name(t: Translator, kind: str) -> str:
 # The card in the cadre group -----------------------------------------------------
 
 
+def privacy_text(t: Translator, retention_days: int) -> str:
+    """What anonymity means here, in plain words: seen by cadres, stored, destroyed."""
+    return "\n".join(
+        [
+            "🔒 <b>" + t.gettext("How your grievance stays anonymous") + "</b>",
+            "• "
+            + t.gettext(
+                "What cadres see: the case code, its category and urgency, what you write "
+                "and your attachments (documents under neutral names, without their hidden "
+                "details). Never your name, your account or your department."
+            ),
+            "• "
+            + t.gettext(
+                "What is stored: the link between you and your case is encrypted with a key "
+                "only the bot holds, so a copy of the database alone cannot lead to you."
+            ),
+            "• "
+            + t.gettext(
+                "When the link is destroyed: {days} days after the case is closed, or at "
+                "once when you delete your data with /forget. After that nobody, not even "
+                "the union, can tell the case was yours."
+            ).format(days=retention_days),
+        ]
+    )
+
+
 def card_text(
     t: Translator,
     tz: ZoneInfo,
