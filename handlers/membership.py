@@ -44,7 +44,7 @@ from handlers.display.membership import (
     language_keyboard,
     summary,
 )
-from storage import members
+from storage import members, privacy
 from storage.models import Role
 from storage.profile_rules import (
     DEPARTMENT_MAX,
@@ -332,7 +332,12 @@ async def forget(update: Update, context: Context, scope: Scope) -> None:
         await query.edit_message_text(scope._("There is no data of yours to delete."))
         return
     was_admin = scope.member.role == Role.ADMIN.value
-    await members.forget(scope.session, update.effective_user.id)
+    await privacy.forget_member(
+        scope.session,
+        update.effective_user.id,
+        scope.settings.secret_key,
+        scope.runtime.now(),
+    )
     context.user_data.clear()  # type: ignore[union-attr]
     await query.edit_message_text(scope._("Your data has been deleted."))
     await reply(

@@ -551,20 +551,20 @@ async def overdue_cases(session: AsyncSession, now: datetime) -> list[Grievance]
     return list(rows)
 
 
-async def destroy_expired_links(session: AsyncSession, now: datetime, days: int) -> int:
-    """Retention: finished cases lose their author link (and the edit tags) for good."""
-    cutoff = now - timedelta(days=days)
-    ids = list(
-        await session.scalars(
-            select(Grievance.id).where(
-                Grievance.finished_at <= cutoff,
-                Grievance.link_destroyed_at.is_(None),
-                (Grievance.muted_until.is_(None)) | (Grievance.muted_until <= now),
-            )
-        )
-    )
+async def forget_author(session: AsyncSession, sealer: Sealer, member_id: int, now: datetime) -> int:
+    """/forget: the member's cases lose their author link at once, open ones too.
+
+    The cases stay for the union's statistics, as anyone else's do after the
+    retention period; with the key or without, nothing leads to the member.
+    """
+    ids = [case.id for case in await cases_of(session, sealer, member_id)]
+    await _destroy_links(session, ids, now)
+    return len(ids)
+
+
+async def _destroy_links(session: AsyncSession, ids: list[int], now: datetime) -> None:
     if not ids:
-        return 0
+        return
     await session.execute(
         update(Grievance)
         .where(Grievance.id.in_(ids))
@@ -577,6 +577,21 @@ async def destroy_expired_links(session: AsyncSession, now: datetime, days: int)
         .values(source_ref=None, origin=None)
         .execution_options(synchronize_session=False)
     )
+
+
+async def destroy_expired_links(session: AsyncSession, now: datetime, days: int) -> int:
+    """Retention: finished cases lose their author link (and the edit tags) for good."""
+    cutoff = now - timedelta(days=days)
+    ids = list(
+        await session.scalars(
+            select(Grievance.id).where(
+                Grievance.finished_at <= cutoff,
+                Grievance.link_destroyed_at.is_(None),
+                (Grievance.muted_until.is_(None)) | (Grievance.muted_until <= now),
+            )
+        )
+    )
+    await _destroy_links(session, ids, now)
     return len(ids)
 
 

@@ -21,7 +21,7 @@ from storage.models import (
     MemberTag,
     Role,
     member_groups,
-    utcnow,
+    utc_day,
 )
 
 T = TypeVar("T")
@@ -98,7 +98,7 @@ async def forget(session: AsyncSession, telegram_id: int) -> bool:
 async def mark_blocked(session: AsyncSession, telegram_id: int, when: datetime) -> None:
     member = await get_member(session, telegram_id)
     if member is not None and member.blocked_at is None:
-        member.blocked_at = when
+        member.blocked_at = utc_day(when)
 
 
 async def mark_reachable(session: AsyncSession, member: Member) -> None:
@@ -272,7 +272,7 @@ async def set_tags(session: AsyncSession, member: Member, tags: Collection[str])
     have = {t.tag for t in member.tags}
     for tag in sorted(wanted - have):
         member.tags.append(MemberTag(tag=tag))
-    member.updated_at = utcnow()
+    member.updated_at = utc_day()
     await session.flush()
 
 

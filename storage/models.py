@@ -41,6 +41,17 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def utc_day(moment: datetime | None = None) -> datetime:
+    """Midnight UTC of the day: the only precision member-side times keep.
+
+    A member's row written at the exact instant of a case event (or seconds
+    before it) would let a database dump join the two; a day is shared with
+    everyone else active that day. See ARCHITECTURE.md, "Anonymity".
+    """
+    moment = moment or utcnow()
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on both SQLite (which drops tzinfo) and PostgreSQL."""
 
@@ -112,9 +123,10 @@ class Member(Base):
     language: Mapped[str] = mapped_column(String(8))
     role: Mapped[str] = mapped_column(String(16), default=Role.MEMBER.value)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Day precision only (see `utc_day`).
     blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_day)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_day, onupdate=utc_day)
 
     department: Mapped[Department | None] = relationship(lazy="joined")
     tags: Mapped[list[MemberTag]] = relationship(

@@ -733,6 +733,30 @@ async def cancel_group(session: AsyncSession, group_key: str, *, now: datetime) 
     )
 
 
+async def forget_recipient(
+    session: AsyncSession, chat_id: int, member_id: int | None, *, now: datetime
+) -> int:
+    """/forget: what was still to be sent to the member is cancelled, and no row,
+    sent or not, keeps their Telegram id, member id or the message it carried.
+
+    A row being sent at this instant finishes (its request has left), but its
+    recipient columns are cleared all the same. Returns the rows cancelled.
+    """
+    mine = or_(Outbox.chat_id == chat_id, Outbox.member_id == member_id)
+    cancelled = await _move(session, Event.CANCEL, mine, now=now, last_error="forgotten")
+    await session.execute(
+        update(Outbox)
+        .where(mine)
+        .values(
+            chat_id=SCRUBBED_CHAT,
+            member_id=None,
+            payload=case((Outbox.status.in_([s.value for s in FINAL]), null()), else_=Outbox.payload),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return cancelled
+
+
 async def group_progress(
     session: AsyncSession,
     group_key: str,

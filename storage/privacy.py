@@ -1,0 +1,36 @@
+"""/forget in one place: everything that names a member goes, in one transaction.
+
+Deleting the member row takes their profile, tags and groups with it (the
+foreign keys cascade). What it does not reach is here: the sealed links from
+their grievances (which the key could otherwise still open) and the outbox
+rows that carry their Telegram id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage import grievances, members, outbox
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    cases_unlinked: int
+    messages_dropped: int
+
+
+async def forget_member(
+    session: AsyncSession, telegram_id: int, secret_key: str, now: datetime
+) -> Forgotten | None:
+    """Delete everything that names the member; None when there is no such member."""
+    member = await members.get_member(session, telegram_id)
+    if member is None:
+        return None
+    sealer = grievances.sealer_for(secret_key)
+    unlinked = await grievances.forget_author(session, sealer, member.id, now)
+    dropped = await outbox.forget_recipient(session, telegram_id, member.id, now=now)
+    await members.forget(session, telegram_id)
+    return Forgotten(unlinked, dropped)
