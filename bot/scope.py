@@ -20,7 +20,7 @@ from bot.i18n import N_, Translator, language_from_telegram, translator
 from bot.runtime import Runtime, runtime_of
 from bot.settings import Settings
 from storage import members
-from storage.db import transaction
+from storage.db import unit_of_work
 from storage.models import Member, Role
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -68,13 +68,19 @@ def language_for(update: Update, context: Context, member: Member | None) -> str
 
 
 def scoped(func: ScopedHandler[R]) -> Callable[[Update, Context], Awaitable[R]]:
-    """Run the handler in one transaction with the member loaded (or None)."""
+    """Run the handler in one unit of work with the member loaded (or None).
+
+    The unit commits before every Bot API request the handler makes and goes
+    on in a new transaction after it (`storage.db.unit_of_work`): what was done
+    before a reply stays done even if a later step fails.
+    """
 
     @functools.wraps(func)
     async def wrapper(update: Update, context: Context) -> R:
         runtime = runtime_of(context)
         user = update.effective_user
-        async with transaction(runtime.sessions) as session:
+        # Committed early before each Bot API request (bot.request): see ARCHITECTURE.md.
+        async with unit_of_work(runtime.sessions) as session:
             member = await members.get_member(session, user.id) if user else None
             if (
                 member is not None
