@@ -24,6 +24,19 @@ GENERIC = N_(
     "Please try again, or send /cancel to start over."
 )
 
+PARTLY_SAVED = N_(
+    "Sorry, something went wrong on our side after your step was saved. "
+    "Please check the result before you try again."
+)
+# Added to an error by `bot.scope` when the handler had already committed part of
+# its work (before a reply, `bot.request`): then "nothing was saved" would be untrue.
+PARTLY_SAVED_NOTE = "union-bot: the handler committed part of its work before it failed"
+
+
+def mark_partly_saved(error: BaseException) -> None:
+    if PARTLY_SAVED_NOTE not in getattr(error, "__notes__", ()):
+        error.add_note(PARTLY_SAVED_NOTE)
+
 
 def describe(update: object) -> str:
     """Context for the log line: what kind of update, never who or what they wrote."""
@@ -40,10 +53,12 @@ def describe(update: object) -> str:
 
 
 def message_for(error: BaseException | None) -> str:
-    if isinstance(error, OperationalError | PoolTimeout | DBAPIError | ConnectionError):
-        return DATABASE_BUSY
     if isinstance(error, TimedOut | NetworkError):
         return TELEGRAM_SLOW
+    if error is not None and PARTLY_SAVED_NOTE in getattr(error, "__notes__", ()):
+        return PARTLY_SAVED
+    if isinstance(error, OperationalError | PoolTimeout | DBAPIError | ConnectionError):
+        return DATABASE_BUSY
     return GENERIC
 
 

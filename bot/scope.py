@@ -16,11 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.errors import mark_partly_saved
 from bot.i18n import N_, Translator, language_from_telegram, translator
 from bot.runtime import Runtime, runtime_of
 from bot.settings import Settings
 from storage import members
-from storage.db import unit_of_work
+from storage.db import committed_early, unit_of_work
 from storage.models import Member, Role
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -96,7 +97,12 @@ def scoped(func: ScopedHandler[R]) -> Callable[[Update, Context], Awaitable[R]]:
                 # Cached for the error handler, which must not need the database.
                 context.user_data[LANGUAGE_KEY] = lang
             scope = Scope(session, runtime, member, role, translator(lang))
-            return await func(update, context, scope)
+            try:
+                return await func(update, context, scope)
+            except Exception as error:
+                if committed_early():
+                    mark_partly_saved(error)  # the error handler must not say "nothing saved"
+                raise
 
     return wrapper
 
