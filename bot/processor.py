@@ -10,10 +10,13 @@ the database's lock in whatever order their queries happen to finish. A
 feature names the updates that stand in one line (`add_line`: a key function,
 e.g. the activity id of a sign-up button). Each such update takes its place
 in the line the moment it arrives (in update order, before anything is
-awaited) and opens its first transaction only when all earlier ones in the
-line have committed theirs; the rest of the handler (the replies) runs
-concurrently again. The ticket taken in that first transaction is therefore
-the arrival order.
+awaited) and starts only when the one before it holds the lock that hands out
+tickets (`storage.seating.lock` calls `storage.db.ticket_taken`), or has
+committed, or has finished. The next one's lock request then queues behind
+it in the database, so tickets follow arrival order; everything else (reads
+before the lock, the replies) runs concurrently. Waiting happens before the
+handler opens its session, so an update waiting for its turn holds no
+pooled connection and the line cannot starve the pool.
 """
 
 from __future__ import annotations
@@ -130,7 +133,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             await coroutine
             return
         await turn.ready
-        # The handler's first transaction (which takes the ticket) ends the turn.
+        # Taking the ticket (or the first commit, or the end) passes the turn on.
         token = when_first_transaction_ends(turn.leave)
         try:
             await coroutine

@@ -171,13 +171,25 @@ _pending_ended: contextvars.ContextVar[tuple[Callable[[], None], ...]] = context
 
 
 def when_first_transaction_ends(callback: Callable[[], None]) -> contextvars.Token[Any]:
-    """Run ``callback`` when the next :func:`unit_of_work` of this task first commits or ends.
+    """Run ``callback`` once the next :func:`unit_of_work` of this task took a ticket or ended.
 
-    For `bot.processor`'s lines: an update in a line holds its turn until its
-    first transaction (the one that took its ticket) is committed. Returns the
-    token to pass to :func:`forget_pending`.
+    For `bot.processor`'s lines: an update in a line holds its turn until it
+    holds the lock that hands out places (:func:`ticket_taken`), or its first
+    transaction is committed, or its unit of work ends. Returns the token to
+    pass to :func:`forget_pending`.
     """
     return _pending_ended.set((*_pending_ended.get(), callback))
+
+
+def ticket_taken() -> None:
+    """The running unit of work now holds the lock that orders a line (`storage.seating`).
+
+    The next update in the line may go ahead: its own lock request will queue
+    behind this one until this transaction commits.
+    """
+    unit = _unit.get()
+    if unit is not None and unit.owner is _current_task():
+        unit.run_ended()
 
 
 def forget_pending(token: contextvars.Token[Any]) -> None:
