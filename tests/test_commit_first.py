@@ -191,3 +191,92 @@ async def test_a_press_that_never_opens_a_transaction_does_not_block_the_line() 
     )
     assert done == [0, 1, 2]
     assert processor._lines == {}
+
+
+# The same rule read from the source ---------------------------------------------------------
+
+# Receivers of Bot API coroutines (Bot, Message, CallbackQuery, Chat, User, File methods).
+_API_CLASSES = ("Bot", "Message", "CallbackQuery", "Chat", "User", "File")
+_HELPERS = {"answer", "reply", "show_panel", "show_working"}  # handlers' reply helpers
+_OPENERS = {"transaction", "sessions", "_sessions", "begin", "connect"}
+
+
+def _api_names() -> set[str]:
+    import inspect
+
+    import telegram
+
+    names: set[str] = set()
+    for cls_name in _API_CLASSES:
+        cls = getattr(telegram, cls_name)
+        names |= {
+            n
+            for n in dir(cls)
+            if not n.startswith("_") and inspect.iscoroutinefunction(getattr(cls, n, None))
+        }
+    return names - {"initialize", "shutdown"}
+
+
+def bot_calls_inside_transactions(source: str, api: set[str]) -> list[int]:
+    """Lines that await a Bot API call (or hand the bot to a helper) inside a session block.
+
+    A block is ``async with transaction(...)`` / ``sessions()`` / ``begin()`` /
+    ``connect()``: a plain transaction or connection, which nothing commits
+    early. (Handlers' units of work, which do commit early, are not blocks.)
+    """
+    import ast
+
+    def opens(item: ast.withitem) -> bool:
+        call = item.context_expr
+        if not isinstance(call, ast.Call):
+            return False
+        func = call.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        return name in _OPENERS
+
+    def talks(call: ast.Call) -> bool:
+        func = call.func
+        if call.args and isinstance(call.args[0], ast.Name) and call.args[0].id == "session":
+            return False  # a storage service (members.get_member(session, …)), not the API
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if (isinstance(func, ast.Attribute) and name in api) or name in _HELPERS:
+            return True
+        values = [*call.args, *(k.value for k in call.keywords)]
+        return any(
+            (isinstance(v, ast.Attribute) and v.attr == "bot")
+            or (isinstance(v, ast.Name) and v.id == "bot")
+            for v in values
+        )
+
+    lines: list[int] = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.AsyncWith) and any(opens(i) for i in node.items):
+            for inner in ast.walk(node):
+                awaited = inner.value if isinstance(inner, ast.Await) else None
+                if isinstance(awaited, ast.Call) and talks(awaited):
+                    lines.append(inner.lineno)
+    return lines
+
+
+def test_no_job_or_handler_talks_to_telegram_inside_a_transaction_block() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    api = _api_names()
+    sample = (
+        "async def redraw(runtime, application):\n"
+        "    async with transaction(runtime.sessions) as session:\n"
+        "        case = await service.get_case(session, 1)\n"
+        "        await relay.refresh_cards(application.bot, session, runtime, case)\n"
+        "        await application.bot.send_message(1, 'x')\n"
+        "    await application.bot.send_message(1, 'after: fine')\n"
+    )
+    assert bot_calls_inside_transactions(sample, api) == [4, 5]  # the check can fail
+    found = [
+        f"{path.relative_to(root)}:{line}"
+        for folder in ("bot", "handlers", "jobs")
+        for path in sorted((root / folder).rglob("*.py"))
+        if "sandbox" not in path.parts
+        for line in bot_calls_inside_transactions(path.read_text(encoding="utf-8"), api)
+    ]
+    assert found == []
