@@ -1,8 +1,10 @@
 """One session scope per update: the DB session, the loaded member, their language.
 
-The decorators here are the single place where a handler's transaction is
-committed or rolled back, where the member is loaded, and where access by
-role is checked — so handlers stay thin and cannot forget any of it.
+The decorators here are the single place where a handler's unit of work is
+opened and finally committed or rolled back, where the member is loaded, and
+where access by role is checked — so handlers stay thin and cannot forget any
+of it. The unit is also committed before each Bot API request the handler
+makes (`bot.request`): commit, then talk to Telegram.
 """
 
 from __future__ import annotations

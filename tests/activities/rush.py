@@ -20,6 +20,7 @@ from bot import callbacks as cb
 from bot.errors import DATABASE_BUSY, GENERIC, PARTLY_SAVED, TELEGRAM_SLOW
 from bot.i18n import translator
 from bot.sandbox.driver import SandboxUser
+from handlers.display import activities as show
 from storage.models import ActivitySignup, Member, SignupStatus
 from tests.activities.helpers import draft, member, published
 from tests.harness import BotHarness
@@ -38,7 +39,7 @@ class RushResult:
     seated: int
     waitlisted: int
     in_tap_order: bool  # seats to the first taps, the waitlist in tap order
-    told_their_place: bool  # each waitlisted member was told the position they have
+    told_their_place: bool  # each was told their seat, or the waitlist position they have
     seconds: float  # from the first press sent to the last update finished
 
 
@@ -99,9 +100,11 @@ async def rush(
     signed = set(seated) | set(waiting)
     expected = [tid for tid in tap_order if tid in signed]
     in_order = [tid for tid, _status in rows] == expected and seated == expected[: len(seated)]
+    zh = translator("zh_CN")
     told = all(
-        str(position) in (toasts[tid] or "") for position, tid in enumerate(waiting, start=1)
-    )
+        toasts[tid] == show.placement_toast(zh, False, position, False)
+        for position, tid in enumerate(waiting, start=1)
+    ) and all(toasts[tid] == show.placement_toast(zh, True, None, False) for tid in seated)
     return RushResult(
         taps=len(users),
         failed=failed,
