@@ -12,14 +12,16 @@ from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 from telegram.warnings import PTBUserWarning
 
 from bot.commands import publish_commands
 from bot.errors import on_error
 from bot.processor import PerChatUpdateProcessor
+from bot.request import CommitFirstRateLimiter, bot_request
 from bot.runtime import RUNTIME_KEY, Runtime, runtime_of
 from bot.settings import Settings
 from bot.updates import UpdatesRequest
@@ -89,6 +91,7 @@ def build_application(
         .token(settings.telegram_bot_token)
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
+        .request(bot_request())  # commits before each request leaves (bot.request)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .get_updates_request(UpdatesRequest())
         .concurrent_updates(processor or PerChatUpdateProcessor())
@@ -96,9 +99,9 @@ def build_application(
         .post_shutdown(_on_stop)
     )
     if rate_limiter:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=2))
+        builder = builder.rate_limiter(CommitFirstRateLimiter(max_retries=2))
     application = builder.build()
-    engine = make_engine(settings.database_url)
+    engine = engine_for(settings)
     application.bot_data[RUNTIME_KEY] = Runtime(
         settings=settings, engine=engine, sessions=make_session_factory(engine), clock=clock
     )
@@ -106,6 +109,17 @@ def build_application(
         feature.register(application)
     application.add_error_handler(on_error)
     return application
+
+
+def engine_for(settings: Settings) -> AsyncEngine:
+    """The database engine with the pool and timeouts the settings ask for."""
+    return make_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+        pool_timeout=settings.database_pool_timeout,
+        lock_timeout=settings.database_lock_timeout,
+    )
 
 
 async def _on_start(application: Application) -> None:

@@ -34,6 +34,19 @@ GENERIC = N_(
     "Please try again, or send /cancel to start over."
 )
 
+PARTLY_SAVED = N_(
+    "Sorry, something went wrong on our side after your step was saved. "
+    "Please check the result before you try again."
+)
+# Added to an error by `bot.scope` when the handler had already committed part of
+# its work (before a reply, `bot.request`): then "nothing was saved" would be untrue.
+PARTLY_SAVED_NOTE = "union-bot: the handler committed part of its work before it failed"
+
+
+def mark_partly_saved(error: BaseException) -> None:
+    if PARTLY_SAVED_NOTE not in getattr(error, "__notes__", ()):
+        error.add_note(PARTLY_SAVED_NOTE)
+
 
 _KINDS = (
     "callback_query",
@@ -98,7 +111,10 @@ def where(error: BaseException | None) -> str:
 
 
 def message_for(error: BaseException | None) -> str:
-    """What to tell the user: "busy" only when the database was really out of reach."""
+    """What to tell the user: true about what was kept, "busy" only when the database was
+    really out of reach, "slow" only when Telegram did not answer."""
+    if error is not None and PARTLY_SAVED_NOTE in getattr(error, "__notes__", ()):
+        return PARTLY_SAVED
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return DATABASE_BUSY
     if isinstance(error, OperationalError | InterfaceError | PoolTimeout | ConnectionError):

@@ -1,20 +1,41 @@
-"""Updates run concurrently across chats and in order within one chat.
+"""Updates run concurrently across chats and in order within one chat — and within a line.
 
 PTB's default processes one update at a time (slow for a large union), and its
 `concurrent_updates=True` lets two quick messages from one member race through
 a conversation. Serialising per chat gives both speed and order.
+
+Lines: when many members press "sign up" for the same activity at once, the
+waitlist must be in the order the taps arrived, but concurrent handlers reach
+the database's lock in whatever order their queries happen to finish. A
+feature names the updates that stand in one line (`add_line`: a key function,
+e.g. the activity id of a sign-up button). Each such update takes its place
+in the line the moment it arrives (in update order, before anything is
+awaited) and starts only when the one before it holds the lock that hands out
+tickets (`storage.seating.lock` calls `storage.db.ticket_taken`), or has
+committed, or has finished. The next one's lock request then queues behind
+it in the database, so tickets follow arrival order; everything else (reads
+before the lock, the replies) runs concurrently. Waiting happens before the
+handler opens its session, so an update waiting for its turn holds no
+pooled connection and the line cannot starve the pool.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor
+from telegram.ext import Application, BaseUpdateProcessor
+
+from storage.db import forget_pending, when_first_transaction_ends
+
+log = logging.getLogger(__name__)
 
 Listener = Callable[[object], None]
+LineKey = Callable[[Update], Hashable | None]
 
 
 def chat_key(update: object) -> int | None:
@@ -26,25 +47,74 @@ def chat_key(update: object) -> int | None:
     return None
 
 
+class _Turn:
+    """One update's place in a line; ``leave`` is idempotent."""
+
+    def __init__(self, queue: deque[_Turn], lines: dict[Hashable, deque[_Turn]], key: Hashable):
+        self._queue = queue
+        self._lines = lines
+        self._key = key
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._left = False
+
+    def leave(self) -> None:
+        if self._left:
+            return
+        self._left = True
+        was_head = bool(self._queue) and self._queue[0] is self
+        self._queue.remove(self)
+        if not self._queue:
+            if self._lines.get(self._key) is self._queue:
+                del self._lines[self._key]
+        elif was_head and not self._queue[0].ready.done():
+            self._queue[0].ready.set_result(None)
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int = 256) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._lines: dict[Hashable, deque[_Turn]] = {}
+        self.line_keys: list[LineKey] = []
         # Called after each update finished (successfully or not); tests use it
         # to wait for the bot instead of sleeping.
         self.listeners: list[Listener] = []
 
+    def _line_of(self, update: object) -> Hashable | None:
+        if not isinstance(update, Update):
+            return None
+        for key_of in self.line_keys:
+            try:
+                key = key_of(update)
+            except Exception:  # a malformed button is its handler's business, not a line's
+                log.debug("line key failed", exc_info=True)
+                continue
+            if key is not None:
+                return key
+        return None
+
+    def _join(self, key: Hashable) -> _Turn:
+        queue = self._lines.setdefault(key, deque())
+        turn = _Turn(queue, self._lines, key)
+        queue.append(turn)
+        if len(queue) == 1:
+            turn.ready.set_result(None)
+        return turn
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        # Synchronous up to the first await: places are taken in arrival order.
+        line = self._line_of(update)
+        turn = self._join(line) if line is not None else None
         key = chat_key(update)
         try:
             if key is None:
-                await coroutine
+                await self._run(coroutine, turn)
                 return
             lock, users = self._locks.get(key, (asyncio.Lock(), 0))
             self._locks[key] = (lock, users + 1)
             try:
                 async with lock:
-                    await coroutine
+                    await self._run(coroutine, turn)
             finally:
                 lock, users = self._locks[key]
                 if users <= 1:
@@ -52,11 +122,33 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 else:
                     self._locks[key] = (lock, users - 1)
         finally:
+            if turn is not None:
+                turn.leave()
             for listener in list(self.listeners):
                 listener(update)
+
+    @staticmethod
+    async def _run(coroutine: Awaitable[Any], turn: _Turn | None) -> None:
+        if turn is None:
+            await coroutine
+            return
+        await turn.ready
+        # Taking the ticket (or the first commit, or the end) passes the turn on.
+        token = when_first_transaction_ends(turn.leave)
+        try:
+            await coroutine
+        finally:
+            forget_pending(token)
 
     async def initialize(self) -> None:
         """Nothing to open."""
 
     async def shutdown(self) -> None:
         """Nothing to close."""
+
+
+def add_line(application: Application[Any, Any, Any, Any, Any, Any], key_of: LineKey) -> None:
+    """Make the updates ``key_of`` names (a hashable key, or None) stand in line by arrival."""
+    processor = application.update_processor
+    if isinstance(processor, PerChatUpdateProcessor):
+        processor.line_keys.append(key_of)

@@ -1,8 +1,10 @@
 """One session scope per update: the DB session, the loaded member, their language.
 
-The decorators here are the single place where a handler's transaction is
-committed or rolled back, where the member is loaded, and where access by
-role is checked — so handlers stay thin and cannot forget any of it.
+The decorators here are the single place where a handler's unit of work is
+opened and finally committed or rolled back, where the member is loaded, and
+where access by role is checked — so handlers stay thin and cannot forget any
+of it. The unit is also committed before each Bot API request the handler
+makes (`bot.request`): commit, then talk to Telegram.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from bot.errors import mark_partly_saved
 from bot.i18n import N_, Translator, language_from_telegram, translator
 from bot.runtime import Runtime, runtime_of
 from bot.settings import Settings
 from storage import members
-from storage.db import transaction
+from storage.db import committed_early, unit_of_work
 from storage.models import Member, Role
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -68,13 +71,19 @@ def language_for(update: Update, context: Context, member: Member | None) -> str
 
 
 def scoped(func: ScopedHandler[R]) -> Callable[[Update, Context], Awaitable[R]]:
-    """Run the handler in one transaction with the member loaded (or None)."""
+    """Run the handler in one unit of work with the member loaded (or None).
+
+    The unit commits before every Bot API request the handler makes and goes
+    on in a new transaction after it (`storage.db.unit_of_work`): what was done
+    before a reply stays done even if a later step fails.
+    """
 
     @functools.wraps(func)
     async def wrapper(update: Update, context: Context) -> R:
         runtime = runtime_of(context)
         user = update.effective_user
-        async with transaction(runtime.sessions) as session:
+        # Committed early before each Bot API request (bot.request): see ARCHITECTURE.md.
+        async with unit_of_work(runtime.sessions) as session:
             member = await members.get_member(session, user.id) if user else None
             if (
                 member is not None
@@ -90,7 +99,12 @@ def scoped(func: ScopedHandler[R]) -> Callable[[Update, Context], Awaitable[R]]:
                 # Cached for the error handler, which must not need the database.
                 context.user_data[LANGUAGE_KEY] = lang
             scope = Scope(session, runtime, member, role, translator(lang))
-            return await func(update, context, scope)
+            try:
+                return await func(update, context, scope)
+            except Exception as error:
+                if committed_early():
+                    mark_partly_saved(error)  # the error handler must not say "nothing saved"
+                raise
 
     return wrapper
 

@@ -27,6 +27,10 @@ EXPECTATIONS: dict[str, str] = {
     "TELEGRAM_API_BASE_URL": "an http(s) URL of a Bot API server, like https://api.telegram.org",
     "DATABASE_URL": "an SQLAlchemy URL, like sqlite+aiosqlite:///./data/union-bot.sqlite3 "
     "or postgresql+asyncpg://user@host/db",
+    "DATABASE_POOL_SIZE": "how many database connections are kept open, like 10 (1-200)",
+    "DATABASE_MAX_OVERFLOW": "how many more connections may be opened in a rush, like 10 (0-200)",
+    "DATABASE_POOL_TIMEOUT": "seconds an update waits for a free database connection, like 30",
+    "DATABASE_LOCK_TIMEOUT": "seconds a change waits for a row (or SQLite's write) lock, like 30",
     "ADMIN_IDS": "comma-separated numeric Telegram user ids, like 11111,22222",
     "CADRE_CHAT_ID": "the numeric id of the cadre group, like -1001234567890",
     "ESCALATION_CHAT_ID": "the numeric id of the escalation group, like -1009876543210",
@@ -76,6 +80,13 @@ class Settings(BaseSettings):
     telegram_bot_token: str = Field(repr=False)
     telegram_api_base_url: str = DEFAULT_API_BASE_URL
     database_url: str = DEFAULT_DATABASE_URL
+    # The connection pool (storage.db.make_engine). Handlers hold a connection only
+    # while they talk to the database, never while Telegram answers (bot.request),
+    # so a small pool serves a large rush; waits beyond the timeouts are "busy".
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_max_overflow: int = Field(default=10, ge=0, le=200)
+    database_pool_timeout: float = Field(default=30.0, gt=0, le=600)
+    database_lock_timeout: float = Field(default=30.0, gt=0, le=600)
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     cadre_chat_id: int | None = None
     escalation_chat_id: int | None = None

@@ -28,6 +28,7 @@ from telegram.ext import (
 from bot import callbacks as cb
 from bot.i18n import N_
 from bot.menu import button_filter, main_menu
+from bot.processor import add_line
 from bot.runtime import CommandSpec, MenuItem, runtime_of
 from bot.scope import Context, Scope, cadre_only, registered, scoped
 from handlers.common import (
@@ -1003,6 +1004,14 @@ async def editor_timeout(update: Update, context: Context, scope: Scope) -> None
 # Wiring -------------------------------------------------------------------------------------------------
 
 
+def signup_line(update: Update) -> tuple[str, int] | None:
+    """Sign-ups to one activity stand in line by arrival (`bot.processor`): tap order."""
+    query = update.callback_query
+    if query is None or not query.data or not cb.ACT_SIGN_UP.pattern.match(query.data):
+        return None
+    return ("activity", int(cb.ACT_SIGN_UP.unpack(query.data)[0]))
+
+
 def register(application: Application) -> None:
     runtime = runtime_of(application)
     runtime.add_menu(ACTIVITIES_ITEM)
@@ -1081,4 +1090,5 @@ def register(application: Application) -> None:
         (cb.ACT_EXPORT, export),
     ):
         application.add_handler(CallbackQueryHandler(callback, pattern=action.pattern))
+    add_line(application, signup_line)
     reminders.schedule(application)

@@ -428,6 +428,10 @@ async def _create(
         scheduled_for=when,
     )
     wake_after_commit(scope.session, context)
+    # The first reply commits the broadcast (bot.request): mark its status message as
+    # being sent first, so the progress job does not send a second one meanwhile.
+    broadcast.progress_message_id = 0
+    broadcast.progress_at = now
     context.user_data.pop(DRAFT, None)
     await _drop_buttons(update)
     await reply(

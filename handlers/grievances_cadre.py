@@ -147,18 +147,26 @@ async def _changed(
     case: Grievance,
     action: str,
     detail: str | None = None,
+    *,
+    toast: str | None = None,
 ) -> None:
-    """After a cadre's change: audit, redraw every card, wake the delivery worker."""
+    """After a cadre's change: audit, answer the press with ``toast``, redraw every card.
+
+    The audit record is written before the answer, which commits (`bot.request`):
+    the change and its record are saved together.
+    """
     user = update.effective_user
     now = scope.runtime.now()
     await service.record(
         scope.session, case, action, now, actor=user.id if user else None, detail=detail
     )
+    wake_after_commit(scope.session, context)
+    assert update.callback_query is not None
+    await update.callback_query.answer(toast)
     await _redraw_pressed(update, scope, case)
     message = _query_message(update)
     skip = (message.chat_id, message.message_id) if message is not None else None
     await relay.refresh_cards(context.bot, scope.session, scope.runtime, case, now, skip=skip)
-    wake_after_commit(scope.session, context)
     log.info("grievance %s: %s by a cadre", case.code, action)
 
 
@@ -173,8 +181,8 @@ async def take(update: Update, context: Context, scope: Scope) -> None:
     await relay.notify_member(
         scope.session, scope.runtime, case, "taken", now, moment=case.answer_due_at
     )
-    await update.callback_query.answer(scope._("You took {code}.").format(code=case.code))
-    await _changed(update, context, scope, case, "took")
+    toast = scope._("You took {code}.").format(code=case.code)
+    await _changed(update, context, scope, case, "took", toast=toast)
 
 
 @scoped
@@ -216,8 +224,8 @@ async def resolve(update: Update, context: Context, scope: Scope) -> None:
     now = scope.runtime.now()
     service.finish(case, Status.RESOLVED, now)
     await relay.notify_member(scope.session, scope.runtime, case, "resolved", now)
-    await update.callback_query.answer(scope._("{code} is resolved.").format(code=case.code))
-    await _changed(update, context, scope, case, "resolved")
+    toast = scope._("{code} is resolved.").format(code=case.code)
+    await _changed(update, context, scope, case, "resolved", toast=toast)
 
 
 @scoped
@@ -248,8 +256,8 @@ async def escalate(update: Update, context: Context, scope: Scope) -> None:
         with_thread=upstairs not in chats,
     )
     await relay.notify_member(scope.session, scope.runtime, case, "escalated", now)
-    await query.answer(scope._("{code} was escalated.").format(code=case.code))
-    await _changed(update, context, scope, case, "escalated")
+    toast = scope._("{code} was escalated.").format(code=case.code)
+    await _changed(update, context, scope, case, "escalated", toast=toast)
 
 
 @scoped
@@ -268,12 +276,10 @@ async def mute(update: Update, context: Context, scope: Scope) -> None:
         await query.answer(scope._("This button is no longer valid."), show_alert=True)
         return
     service.mute(case, scope.runtime.now() + timedelta(days=days))
-    await query.answer(
-        scope._("Muted: the sender of {code} cannot open new cases for {days} days.").format(
-            code=case.code, days=days
-        )
+    toast = scope._("Muted: the sender of {code} cannot open new cases for {days} days.").format(
+        code=case.code, days=days
     )
-    await _changed(update, context, scope, case, "muted", f"{days} d")
+    await _changed(update, context, scope, case, "muted", f"{days} d", toast=toast)
 
 
 @scoped
@@ -283,7 +289,6 @@ async def unmute(update: Update, context: Context, scope: Scope) -> None:
         return
     assert update.callback_query is not None
     service.mute(case, None)
-    await update.callback_query.answer()
     await _changed(update, context, scope, case, "unmuted")
 
 

@@ -25,6 +25,7 @@ from telegram.ext import (
 from bot import callbacks as cb
 from bot.i18n import N_
 from bot.menu import button_filter, main_menu
+from bot.processor import add_line
 from bot.runtime import CommandSpec, MenuItem, runtime_of
 from bot.scope import Context, Scope, cadre_only, registered, scoped
 from handlers import enrolment_common as shared
@@ -905,6 +906,14 @@ async def editor_timeout(update: Update, context: Context, scope: Scope) -> None
         context.user_data.pop(REJECTING, None)
 
 
+def enrol_line(update: Update) -> tuple[str, int] | None:
+    """Enrolments in one training stand in line by arrival (`bot.processor`): tap order."""
+    query = update.callback_query
+    if query is None or not query.data or not cb.TRN_ENROL.pattern.match(query.data):
+        return None
+    return ("training", int(cb.TRN_ENROL.unpack(query.data)[0]))
+
+
 def register(application: Application) -> None:
     runtime = runtime_of(application)
     runtime.add_menu(TRAININGS_ITEM)
@@ -972,3 +981,4 @@ def register(application: Application) -> None:
         (cb.TRN_EXPORT, export),
     ):
         application.add_handler(CallbackQueryHandler(callback, pattern=action.pattern))
+    add_line(application, enrol_line)

@@ -22,7 +22,7 @@ from handlers.guards import EXTRA_GROUPS_KEY
 from jobs.delivery import wake_after_commit
 from storage import grievance_rules as rules
 from storage import grievances as service
-from storage.db import transaction
+from storage.db import transaction, unit_of_work
 from storage.models import GrievanceStatus as Status
 
 log = logging.getLogger(__name__)
@@ -235,7 +235,8 @@ async def redraw(
     runtime: Runtime, now: datetime, application: Application, case_ids: set[int]
 ) -> None:
     for case_id in sorted(case_ids):
-        async with transaction(runtime.sessions) as session:
+        # A unit of work, not a transaction: it commits before each card is edited.
+        async with unit_of_work(runtime.sessions) as session:
             case = await service.get_case(session, case_id)
             if case is not None:
                 await relay.refresh_cards(application.bot, session, runtime, case, now)

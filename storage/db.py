@@ -1,9 +1,29 @@
-"""Engine and session factory, created once at start and passed along."""
+"""Engine and session factory, created once at start and passed along.
+
+Two kinds of unit of work live here:
+
+* :func:`transaction` — commit on success, roll back on any exception. Jobs and
+  services use it around database work only, and talk to Telegram after it.
+* :func:`unit_of_work` — the same, for an update's handler (`bot.scope`), with
+  one difference: :func:`commit_before_io` (called by the bot's request object
+  before any Bot API request leaves the process, `bot.request`) commits what the
+  handler did so far and gives the connection back to the pool. The next
+  statement begins a new short transaction. So no handler waits for Telegram
+  while it holds a connection, a transaction or a row lock — whatever the
+  handler is written like.
+
+The pool also records which asyncio task holds each checked-out connection
+(:func:`connections_held_here`), so the request object can check the rule
+instead of trusting it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextvars
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,31 +35,61 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# Defaults of `bot.settings` (DATABASE_POOL_SIZE, …), repeated for scripts and tests.
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
+POOL_TIMEOUT = 30.0
+LOCK_TIMEOUT = 30.0
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """An async engine tuned for the embedded SQLite default or for PostgreSQL."""
+
+def make_engine(
+    url: str,
+    *,
+    pool_size: int = POOL_SIZE,
+    max_overflow: int = MAX_OVERFLOW,
+    pool_timeout: float = POOL_TIMEOUT,
+    lock_timeout: float = LOCK_TIMEOUT,
+    **kwargs: Any,
+) -> AsyncEngine:
+    """An async engine tuned for the embedded SQLite default or for PostgreSQL.
+
+    ``pool_size`` + ``max_overflow`` connections at most; a handler waits up to
+    ``pool_timeout`` seconds for one. ``lock_timeout`` bounds a wait for a row
+    lock (PostgreSQL ``lock_timeout``) or for SQLite's write lock (``busy_timeout``).
+    """
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
-    return create_async_engine(url, **kwargs)
+            kwargs.setdefault("pool_size", pool_size)
+            kwargs.setdefault("max_overflow", max_overflow)
+            kwargs.setdefault("pool_timeout", pool_timeout)
+        engine = create_async_engine(url, connect_args={"timeout": lock_timeout}, **kwargs)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(lock_timeout))
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", pool_size)
+        kwargs.setdefault("max_overflow", max_overflow)
+        kwargs.setdefault("pool_timeout", pool_timeout)
+        server_settings = {"lock_timeout": str(int(lock_timeout * 1000))}
+        kwargs.setdefault("connect_args", {"server_settings": server_settings})
+        engine = create_async_engine(url, **kwargs)
+    _track_owners(engine)
+    return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers run beside the single writer; foreign keys are off by
-    # default in SQLite and the cascades of /forget depend on them.
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(lock_timeout: float) -> Callable[[Any, Any], None]:
+    def pragmas(dbapi_connection: Any, _record: Any) -> None:
+        # WAL lets readers run beside the single writer; foreign keys are off by
+        # default in SQLite and the cascades of /forget depend on them.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return pragmas
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -53,3 +103,139 @@ async def transaction(
     """One unit of work: commit on success, roll back on any exception."""
     async with factory() as session, session.begin():
         yield session
+
+
+# Who holds which connection ------------------------------------------------------------
+
+# Connection record → the task that checked it out. Only ever touched from the
+# event loop's thread (SQLAlchemy's async pool runs its events in the caller's task).
+_owners: dict[int, asyncio.Task[Any] | None] = {}
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:  # no running loop (a sync script)
+        return None
+
+
+def _track_owners(engine: AsyncEngine) -> None:
+    def checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        _owners[id(record)] = _current_task()
+
+    def checkin(_dbapi: Any, record: Any) -> None:
+        _owners.pop(id(record), None)
+
+    def closed(_dbapi: Any, record: Any) -> None:
+        _owners.pop(id(record), None)
+
+    event.listen(engine.sync_engine, "checkout", checkout)
+    event.listen(engine.sync_engine, "checkin", checkin)
+    event.listen(engine.sync_engine, "close", closed)
+    event.listen(engine.sync_engine, "detach", closed)
+
+
+def connections_held_here() -> int:
+    """How many pooled connections the running task has checked out right now.
+
+    Every open transaction (and every session that has run a query and not yet
+    committed) holds one; so does every row lock.
+    """
+    task = _current_task()
+    if task is None:
+        return 0
+    return sum(1 for owner in _owners.values() if owner is task)
+
+
+# The handler's unit of work ------------------------------------------------------------
+
+
+@dataclass
+class _Unit:
+    session: AsyncSession
+    owner: asyncio.Task[Any] | None
+    ended: list[Callable[[], None]] = field(default_factory=list)
+    early_commits: int = 0
+
+    def run_ended(self) -> None:
+        callbacks, self.ended = self.ended, []
+        for callback in callbacks:
+            callback()
+
+
+_unit: contextvars.ContextVar[_Unit | None] = contextvars.ContextVar("unit_of_work", default=None)
+# Callbacks the next unit of work of this task runs once its first transaction ends.
+_pending_ended: contextvars.ContextVar[tuple[Callable[[], None], ...]] = contextvars.ContextVar(
+    "unit_of_work_pending", default=()
+)
+
+
+def when_first_transaction_ends(callback: Callable[[], None]) -> contextvars.Token[Any]:
+    """Run ``callback`` once the next :func:`unit_of_work` of this task took a ticket or ended.
+
+    For `bot.processor`'s lines: an update in a line holds its turn until it
+    holds the lock that hands out places (:func:`ticket_taken`), or its first
+    transaction is committed, or its unit of work ends. Returns the token to
+    pass to :func:`forget_pending`.
+    """
+    return _pending_ended.set((*_pending_ended.get(), callback))
+
+
+def ticket_taken() -> None:
+    """The running unit of work now holds the lock that orders a line (`storage.seating`).
+
+    The next update in the line may go ahead: its own lock request will queue
+    behind this one until this transaction commits.
+    """
+    unit = _unit.get()
+    if unit is not None and unit.owner is _current_task():
+        unit.run_ended()
+
+
+def forget_pending(token: contextvars.Token[Any]) -> None:
+    _pending_ended.reset(token)
+
+
+@asynccontextmanager
+async def unit_of_work(
+    factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A handler's unit of work: like :func:`transaction`, but committed early before I/O.
+
+    Whatever was committed early by :func:`commit_before_io` stays committed if
+    the handler fails later; only the part after the last Bot API request is
+    rolled back.
+    """
+    async with factory() as session:
+        unit = _Unit(session, _current_task(), list(_pending_ended.get()))
+        pending = _pending_ended.set(())
+        token = _unit.set(unit)
+        try:
+            yield session
+            await session.commit()
+        finally:  # on an exception, closing the session rolls back the rest
+            _unit.reset(token)
+            _pending_ended.reset(pending)
+            unit.run_ended()
+
+
+async def commit_before_io() -> None:
+    """Commit the running handler's transaction, if any, and give its connection back.
+
+    Called before every Bot API request (`bot.request`). A task that merely
+    inherited the handler's context (a task it created) does not own the
+    session and leaves it alone.
+    """
+    unit = _unit.get()
+    if unit is None or unit.owner is not _current_task():
+        return
+    if unit.session.in_transaction():
+        await unit.session.commit()
+        unit.early_commits += 1
+        unit.run_ended()
+
+
+def committed_early() -> bool:
+    """Whether the running handler's unit of work has already committed part of its work."""
+    unit = _unit.get()
+    return unit is not None and unit.early_commits > 0

@@ -19,6 +19,10 @@ guarantee that capacity is never exceeded, even when hundreds of members press
   tickets are the order in which sign-ups got the lock, so the waitlist is
   the waitlisted rows by ticket and nobody can overtake anybody.
 * A unique index on (parent, member) turns a double tap into "already signed up".
+* Tickets follow the order the taps arrived, not only the order the lock was
+  granted: the bot lets sign-ups to one parent reach this lock one after the
+  other in arrival order (`bot.processor` lines, released by
+  `storage.db.ticket_taken` once the lock is held).
 
 Callers own the transaction (`storage.db.transaction`); nothing here commits.
 """
@@ -34,6 +38,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import enrolment_rules as rules
+from storage.db import ticket_taken
 from storage.models import Activity, ActivitySignup, SignupStatus, Training, TrainingEnrolment
 
 Parent = Activity | Training
@@ -84,6 +89,8 @@ async def lock(
         .execution_options(synchronize_session=False)
     )
     row = (await session.execute(statement)).one_or_none()
+    if take_ticket:
+        ticket_taken()  # the next sign-up in line may go ahead (`bot.processor`)
     if row is None:
         return None
     return Locked(int(row.id), str(row.status), row.capacity, int(row.tickets))

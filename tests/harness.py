@@ -9,6 +9,7 @@ update processor's listener, not a sleep.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -76,6 +77,34 @@ class UpdateTracker:
             raise TimeoutError(f"the bot did not finish update {update_id} in {limit}s") from None
 
 
+class RuleWatch(logging.Handler):
+    """Collects the "Bot API request made while holding a connection" errors (bot.request).
+
+    Every bot in the e2e tests runs under one: a test that makes the bot (a
+    handler or a job) talk to Telegram inside a transaction fails, whatever it
+    asserts itself.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.breaks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.breaks.append(record.getMessage())
+
+    def __enter__(self) -> RuleWatch:
+        logging.getLogger("bot.request").addHandler(self)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        logging.getLogger("bot.request").removeHandler(self)
+
+    def assert_kept(self) -> None:
+        assert not self.breaks, "commit, then talk to Telegram (ARCHITECTURE.md): " + "; ".join(
+            sorted(set(self.breaks))
+        )
+
+
 @dataclass
 class BotHarness:
     server: SandboxServer
@@ -84,6 +113,7 @@ class BotHarness:
     settings: Settings
     clock: FakeClock
     tracker: UpdateTracker
+    watch: RuleWatch
 
     @property
     def runtime(self) -> Any:
@@ -119,28 +149,34 @@ async def running_bot(
     )
     driver = SandboxDriver(base_url, TOKEN, settle=tracker.wait)
     try:
-        async with driver:
-            await driver.create_user("Admin", user_id=ADMIN_ID, username="union_admin")
-            if settings.cadre_chat_id is not None:
-                await driver.create_group("工会干部群", chat_id=settings.cadre_chat_id, members=[])
-            if settings.escalation_chat_id is not None:
-                await driver.create_group(
-                    "上级工会", chat_id=settings.escalation_chat_id, members=[]
-                )
-            async with application:
-                assert application.post_init is not None
-                await application.post_init(application)
-                await application.start()
-                assert application.updater is not None
-                await application.updater.start_polling(
-                    poll_interval=0, timeout=5, allowed_updates=ALLOWED_UPDATES
-                )
-                try:
-                    yield BotHarness(server, driver, application, settings, clock, tracker)
-                finally:
-                    await application.updater.stop()
-                    await application.stop()
-                    assert application.post_shutdown is not None
-                    await application.post_shutdown(application)
+        with RuleWatch() as watch:
+            async with driver:
+                await driver.create_user("Admin", user_id=ADMIN_ID, username="union_admin")
+                if settings.cadre_chat_id is not None:
+                    await driver.create_group(
+                        "工会干部群", chat_id=settings.cadre_chat_id, members=[]
+                    )
+                if settings.escalation_chat_id is not None:
+                    await driver.create_group(
+                        "上级工会", chat_id=settings.escalation_chat_id, members=[]
+                    )
+                async with application:
+                    assert application.post_init is not None
+                    await application.post_init(application)
+                    await application.start()
+                    assert application.updater is not None
+                    await application.updater.start_polling(
+                        poll_interval=0, timeout=5, allowed_updates=ALLOWED_UPDATES
+                    )
+                    try:
+                        yield BotHarness(
+                            server, driver, application, settings, clock, tracker, watch
+                        )
+                    finally:
+                        await application.updater.stop()
+                        await application.stop()
+                        assert application.post_shutdown is not None
+                        await application.post_shutdown(application)
+            watch.assert_kept()
     finally:
         await server.stop()

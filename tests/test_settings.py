@@ -63,6 +63,28 @@ def test_environment_parsing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.api_url == "http://127.0.0.1:8081/bot{token}"
 
 
+def test_pool_settings_reach_the_engine(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    from bot.app import engine_for
+
+    defaults = load_settings(telegram_bot_token=TOKEN, secret_key=KEY)
+    assert (
+        defaults.database_pool_size,
+        defaults.database_max_overflow,
+        defaults.database_pool_timeout,
+        defaults.database_lock_timeout,
+    ) == (10, 10, 30.0, 30.0)
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "4")
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "2")
+    monkeypatch.setenv("DATABASE_POOL_TIMEOUT", "7.5")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.example/union")
+    settings = load_settings(telegram_bot_token=TOKEN, secret_key=KEY)
+    pool = engine_for(settings).pool
+    assert (pool.size(), pool._max_overflow, pool._timeout) == (4, 2, 7.5)  # type: ignore[attr-defined]
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/x.sqlite3")
+    pool = engine_for(load_settings(telegram_bot_token=TOKEN, secret_key=KEY)).pool
+    assert (pool.size(), pool._max_overflow, pool._timeout) == (4, 2, 7.5)  # type: ignore[attr-defined]
+
+
 def test_dotenv_file(tmp_path: object) -> None:
     from pathlib import Path
 
@@ -86,6 +108,8 @@ def test_dotenv_file(tmp_path: object) -> None:
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL is malformed"),
         ({"TELEGRAM_API_BASE_URL": "ftp://x"}, "TELEGRAM_API_BASE_URL is malformed"),
         ({"WEBHOOK_PORT": "99999"}, "WEBHOOK_PORT is malformed"),
+        ({"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE is malformed"),
+        ({"DATABASE_POOL_TIMEOUT": "soon"}, "DATABASE_POOL_TIMEOUT is malformed"),
     ],
 )
 def test_bad_settings_name_the_variable(
