@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 
 # Defaults of `bot.settings` (DATABASE_POOL_SIZE, …), repeated for scripts and tests.
 POOL_SIZE = 10
@@ -163,6 +164,27 @@ class _Unit:
             callback()
 
 
+_WROTE = "union_bot_wrote"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_writes(state: ORMExecuteState) -> None:
+    """Remember that the transaction changed something (UPDATE, DELETE, INSERT, DDL…)."""
+    if not state.is_select:
+        state.session.info[_WROTE] = True
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session: Session, _context: object) -> None:
+    session.info[_WROTE] = True
+
+
+def _wrote(session: AsyncSession) -> bool:
+    """Whether the open transaction changed anything (and forget it for the next one)."""
+    sync = session.sync_session
+    return bool(sync.info.pop(_WROTE, False) or sync.new or sync.dirty or sync.deleted)
+
+
 _unit: contextvars.ContextVar[_Unit | None] = contextvars.ContextVar("unit_of_work", default=None)
 # Callbacks the next unit of work of this task runs once its first transaction ends.
 _pending_ended: contextvars.ContextVar[tuple[Callable[[], None], ...]] = contextvars.ContextVar(
@@ -230,8 +252,10 @@ async def commit_before_io() -> None:
     if unit is None or unit.owner is not _current_task():
         return
     if unit.session.in_transaction():
+        # Only a commit that kept something counts: "partly saved" must be true.
+        wrote = _wrote(unit.session)
         await unit.session.commit()
-        unit.early_commits += 1
+        unit.early_commits += wrote
         unit.run_ended()
 
 
