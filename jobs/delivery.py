@@ -38,15 +38,27 @@ injected 429 did not stall replies — but nor did it stop the broadcast.
 Ours: no 429 at all, replies untouched, and after the injected 429 the worker
 alone paused for the ``retry_after``.
 
-Crash safety and "at most once": a row is ``sending`` from its claim until its
-outcome is recorded. After a crash (``kill -9``), :func:`storage.outbox.recover_interrupted`
-settles rows whose lease ran out: ``at_most_once`` rows (broadcasts, greetings —
-the default) become ``failed`` ("interrupted: not resent"), others go back to
-``pending``. So nothing pending is lost and nothing is sent twice, except that
-the few rows in hand at the crash are either maybe-sent-once (at-most-once)
-or maybe-sent-twice (at-least-once). The lease is renewed while the worker
-lives, so a slow but healthy instance never has its rows taken over. Rows
-claimed but not yet tried at a clean shutdown are released to ``pending``.
+Crash safety and "at most once": a claimed row is ``claimed`` (held, no
+request) until it has its pacer slot and connection slot; then it is marked
+``sending`` and that mark is committed *before* its request is made
+(:meth:`DeliveryWorker._start`; the marks of everyone waiting are written in
+one transaction, so at 1000 msg/s this is a few commits per concurrency
+window, not one per message). It stays ``sending`` until its outcome is
+recorded. After a crash (``kill -9``), :func:`storage.outbox.recover_interrupted`
+settles rows whose lease ran out: ``claimed`` ones go back to ``pending`` —
+no request was made, so they are sent later as if nothing happened. Of the
+``sending`` ones, ``at_most_once`` rows (broadcasts, greetings — the default)
+become ``failed`` ("interrupted: not resent"), others (relayed grievance
+answers and other personal notices) go back to ``pending``. So the only
+rows whose fate a crash makes uncertain are the requests really started: at
+most ``DELIVERY_CONCURRENCY`` in flight, which at-most-once rows may lose and
+at-least-once rows may repeat, plus rows already answered whose outcome
+waited for the next batched write (those arrived; they are recorded
+``failed`` or sent again accordingly). The lease is renewed while the worker
+lives, so a slow but healthy instance never has its rows taken over; a row
+whose lease was taken over meanwhile fails its start mark and is not sent.
+Rows claimed but not yet tried at a clean shutdown are released to ``pending``.
+Measured with `benchmarks/crash.py` (``kill -9`` mid-broadcast, then a restart).
 
 Timeouts are ambiguous: the request may have reached Telegram. Errors that
 prove it did not (connect errors and connect/pool timeouts, or an error answer
@@ -207,6 +219,8 @@ class DeliveryWorker:
         self._results: list[tuple[ClaimedMessage, Outcome]] = []
         self._changed = asyncio.Event()
         self._results_ready = asyncio.Event()
+        self._starts: dict[int, asyncio.Future[bool]] = {}
+        self._starts_ready = asyncio.Event()
         self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
         self._logged: set[str] = set()
@@ -227,6 +241,7 @@ class DeliveryWorker:
             asyncio.create_task(self._main(), name="delivery-claim"),
             asyncio.create_task(self._recorder(), name="delivery-record"),
             asyncio.create_task(self._maintenance(), name="delivery-lease"),
+            asyncio.create_task(self._starter(), name="delivery-start"),
         ]
 
     def wake(self) -> None:
@@ -239,7 +254,7 @@ class DeliveryWorker:
             return
         self._stopping = True
         self._changed.set()
-        main, recorder, maintenance = self._tasks
+        main, recorder, maintenance, starter = self._tasks
         maintenance.cancel()
         await asyncio.gather(main, maintenance, return_exceptions=True)
         runners = [c.task for c in self._chats.values() if c.task is not None]
@@ -251,6 +266,8 @@ class DeliveryWorker:
             for task in late:
                 task.cancel()  # its row stays `sending`; recovery settles it
             await asyncio.gather(*runners, return_exceptions=True)
+        starter.cancel()  # no runner is left to ask for a start mark
+        await asyncio.gather(starter, return_exceptions=True)
         self._results_ready.set()
         await asyncio.gather(recorder, return_exceptions=True)
         await self._sender.close()
@@ -342,7 +359,8 @@ class DeliveryWorker:
         await self._pacer.wait_chat(message.chat_id)  # without holding a connection slot
         async with self._slots:
             await self._pacer.acquire(message.chat_id)
-            if self._stopping:
+            if self._stopping or not await self._start(message):
+                # No request made: the row is free to wait again (if still ours).
                 return Outcome(Kind.RELEASE, attempted=False)
             # Set until the answer is in: if we are cancelled meanwhile, the row
             # must stay `sending` (see _run_chat), since it may have gone out.
@@ -359,6 +377,39 @@ class DeliveryWorker:
                 return outcome
             chat.in_request = None
         return Outcome(Kind.SENT, message_id=message_id)
+
+    # ------------------------------------------------------------------ start marks
+
+    async def _start(self, message: ClaimedMessage) -> bool:
+        """Have the row marked ``sending`` (committed) before its request; False: do not send.
+
+        Marks are written together by :meth:`_starter`: whoever asks while one
+        commit is under way joins the next, so at most two commits stand
+        between a pacer slot and its request, and one commit marks every
+        request of a concurrency window.
+        """
+        future = asyncio.get_running_loop().create_future()
+        self._starts[message.id] = future
+        self._starts_ready.set()
+        return await future
+
+    async def _starter(self) -> None:
+        while True:
+            await self._starts_ready.wait()
+            self._starts_ready.clear()
+            waiting, self._starts = self._starts, {}
+            marked: set[int] = set()
+            try:
+                async with transaction(self._sessions) as session:
+                    marked = await outbox.start(session, waiting, self.worker_id, now=self._now())
+            except Exception as error:
+                # Unsure whether the mark was committed: send nothing, release the
+                # rows (allowed from either state), and let the database recover.
+                self._log_once("start", "marking rows as being sent", None, error)
+                await asyncio.sleep(_RETRY_PAUSE)
+            for row_id, future in waiting.items():
+                if not future.done():
+                    future.set_result(row_id in marked)
 
     def _finish(self, message: ClaimedMessage, outcome: Outcome) -> None:
         self.stats[outcome.kind.value] += 1
@@ -442,13 +493,15 @@ class DeliveryWorker:
         except Exception as error:
             self._log_once("recover", "recovering interrupted rows", None, error)
             return 0
-        if found.dropped or found.resent:
+        if found.dropped or found.resent or found.released:
             log.warning(
-                "recovered rows interrupted by a crash: %d not resent (at-most-once), %d resent",
+                "recovered rows interrupted by a crash: %d never started, to be sent; "
+                "of those started, %d not resent (at-most-once), %d resent",
+                found.released,
                 found.dropped,
                 found.resent,
             )
-        return found.dropped + found.resent
+        return found.dropped + found.resent + found.released
 
     def _log_once(self, kind: str, doing: str, row_id: int | None, error: BaseException) -> None:
         """Log a failure once per kind, with where it happened but no data.
