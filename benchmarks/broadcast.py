@@ -80,7 +80,7 @@ async def child(args: argparse.Namespace) -> None:
         tracemalloc.start()
     engine = make_engine(args.database_url)
     config = DeliveryConfig(
-        rate=args.rate, batch=args.batch, concurrency=args.concurrency, poll=0.5
+        rate=args.rate, batch=args.batch, concurrency=args.concurrency, poll=0.5, lease=args.lease
     )
     sender = TimedSender(BotSender.for_api(TOKEN, args.api_url, config))
     worker = DeliveryWorker(
@@ -311,6 +311,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--lease", type=float, default=60.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     # Enough in hand and in flight for the rate: about 2 s of work, ~0.1 s of latency.
     args.batch = args.batch or max(50, min(5000, int(args.rate * 2)))
