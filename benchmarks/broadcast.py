@@ -80,7 +80,7 @@ async def child(args: argparse.Namespace) -> None:
         tracemalloc.start()
     engine = make_engine(args.database_url)
     config = DeliveryConfig(
-        rate=args.rate, batch=args.batch, concurrency=args.concurrency, poll=0.5
+        rate=args.rate, batch=args.batch, concurrency=args.concurrency, poll=0.5, lease=args.lease
     )
     sender = TimedSender(BotSender.for_api(TOKEN, args.api_url, config))
     worker = DeliveryWorker(
@@ -102,6 +102,7 @@ async def child(args: argparse.Namespace) -> None:
         "first": sender.first,
         "last": sender.last,
         "stats": dict(worker.stats),
+        "start_commits": worker.start_commits,
         "tracemalloc_peak": peak,
         "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
         "cpu_seconds": time.process_time(),
@@ -280,6 +281,9 @@ async def run(args: argparse.Namespace) -> None:
     print(f"losses             {sum(1 for n in seen if n == 0)}")
     print(f"rows               {statuses}")
     print(f"wall time          {wall:.1f}s (ideal {args.members / args.rate:.1f}s)")
+    commits = report.get("start_commits", 0)
+    per_commit = report["sent"] / commits if commits else 0.0
+    print(f"start marks        {commits} commits ({per_commit:.1f} rows each)")
     if args.tracemalloc == "on":
         print(f"peak (tracemalloc) {report['tracemalloc_peak'] / 2**20:.1f} MiB")
     else:
@@ -307,6 +311,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
+    parser.add_argument("--lease", type=float, default=60.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     # Enough in hand and in flight for the rate: about 2 s of work, ~0.1 s of latency.
     args.batch = args.batch or max(50, min(5000, int(args.rate * 2)))

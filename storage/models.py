@@ -159,7 +159,8 @@ class OutboxStatus(enum.StrEnum):
     """Where an outbox row is in its life; the allowed moves are in `storage.outbox`."""
 
     PENDING = "pending"
-    SENDING = "sending"
+    CLAIMED = "claimed"  # leased by a worker, no request started yet
+    SENDING = "sending"  # its request has been (or is being) made
     PAUSED = "paused"
     SENT = "sent"
     BLOCKED = "blocked"
@@ -169,7 +170,7 @@ class OutboxStatus(enum.StrEnum):
 
 
 _PENDING_ONLY = text("status = 'pending'")
-_SENDING_ONLY = text("status = 'sending'")
+_IN_HAND_ONLY = text("status IN ('claimed', 'sending')")
 
 
 class Outbox(Base):
@@ -192,13 +193,13 @@ class Outbox(Base):
             postgresql_where=_PENDING_ONLY,
             sqlite_where=_PENDING_ONLY,
         ),
-        # Crash recovery and lease renewal look only at the few rows being sent.
+        # Crash recovery and lease renewal look only at the few rows in a worker's hand.
         Index(
-            "ix_outbox_sending",
+            "ix_outbox_in_hand",
             "claimed_by",
             "claimed_at",
-            postgresql_where=_SENDING_ONLY,
-            sqlite_where=_SENDING_ONLY,
+            postgresql_where=_IN_HAND_ONLY,
+            sqlite_where=_IN_HAND_ONLY,
         ),
         # Progress, pause, resume and cancel of one batch (a broadcast).
         Index("ix_outbox_group_key_status", "group_key", "status"),

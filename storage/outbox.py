@@ -11,13 +11,22 @@ parameters, kept as data.
 Life cycle (:data:`TRANSITIONS` is the single source of truth; every UPDATE
 below is guarded by it, so a row can only move along these arrows)::
 
-    pending ──claim──▶ sending ──▶ sent | blocked | invalid | failed
-       ▲  │               │
-       │  │               ├─retry / recover (at-least-once)─▶ pending
-       │  │               ├─recover (at-most-once)─▶ failed
-       │  │               └─release (unsent at shutdown)─▶ pending
+    pending ──claim──▶ claimed ──start──▶ sending ──▶ sent | blocked | invalid | failed
+       ▲  │               │                    │
+       │  │               ├─▶ blocked | invalid (known without a request)
+       │  │               ├─release / recover (never started)─▶ pending
+       │  │               │                    ├─retry / recover (at-least-once)─▶ pending
+       │  │               │                    ├─recover (at-most-once)─▶ failed
+       │  │               │                    └─release (request not made)─▶ pending
        │  ├──pause──▶ paused ──resume──▶ pending
        │  └──cancel─▶ cancelled ◀──cancel── paused
+
+``claimed`` means a worker holds the row and has made no request for it;
+``sending`` means its request has been started: :func:`start` commits that
+mark right before the request goes out. So after a crash only ``sending``
+rows are uncertain — at most one per request the dead worker had in flight,
+plus answered ones whose outcome it had not written yet — and ``claimed``
+rows simply wait again.
 
 Final states (:data:`FINAL`) have no way out. ``attempts`` counts requests
 made (or possibly made, for an interrupted one) and never shrinks. Sensitive
@@ -32,7 +41,8 @@ Claiming: PostgreSQL locks the chosen rows with ``FOR UPDATE SKIP LOCKED`` so
 several bot instances never take the same row; SQLite has a single writer and
 the claim is one atomic ``UPDATE … RETURNING``. A claimed row carries a lease
 (``claimed_at``) that its worker renews; rows whose lease ran out belonged to a
-worker that died and are recovered by :func:`recover_interrupted`.
+worker that died and are recovered by :func:`recover_interrupted`: ``claimed``
+ones go back to ``pending``; ``sending`` ones follow their ``at_most_once``.
 """
 
 from __future__ import annotations
@@ -78,6 +88,7 @@ class Event(enum.StrEnum):
     """What can happen to a row; each has fixed sources and one target."""
 
     CLAIM = "claim"
+    START = "start"
     SENT = "sent"
     BLOCKED = "blocked"
     INVALID = "invalid"
@@ -88,6 +99,7 @@ class Event(enum.StrEnum):
     CANCEL = "cancel"
     RECOVER_RESEND = "recover_resend"
     RECOVER_DROP = "recover_drop"
+    RECOVER_UNSTARTED = "recover_unstarted"
     RELEASE = "release"
 
 
@@ -95,11 +107,17 @@ FINAL: frozenset[Status] = frozenset(
     {Status.SENT, Status.BLOCKED, Status.INVALID, Status.FAILED, Status.CANCELLED}
 )
 
+# Rows a worker holds: claimed (no request yet) or sending (request started).
+IN_HAND: frozenset[Status] = frozenset({Status.CLAIMED, Status.SENDING})
+
 TRANSITIONS: Mapping[Event, tuple[frozenset[Status], Status]] = {
-    Event.CLAIM: (frozenset({Status.PENDING}), Status.SENDING),
+    Event.CLAIM: (frozenset({Status.PENDING}), Status.CLAIMED),
+    Event.START: (frozenset({Status.CLAIMED}), Status.SENDING),
     Event.SENT: (frozenset({Status.SENDING}), Status.SENT),
-    Event.BLOCKED: (frozenset({Status.SENDING}), Status.BLOCKED),
-    Event.INVALID: (frozenset({Status.SENDING}), Status.INVALID),
+    # Known without a request too: a member who blocked the bot, a payload that
+    # cannot be opened.
+    Event.BLOCKED: (IN_HAND, Status.BLOCKED),
+    Event.INVALID: (IN_HAND, Status.INVALID),
     Event.RETRY: (frozenset({Status.SENDING}), Status.PENDING),
     Event.FAIL: (frozenset({Status.SENDING}), Status.FAILED),
     Event.PAUSE: (frozenset({Status.PENDING}), Status.PAUSED),
@@ -107,7 +125,11 @@ TRANSITIONS: Mapping[Event, tuple[frozenset[Status], Status]] = {
     Event.CANCEL: (frozenset({Status.PENDING, Status.PAUSED}), Status.CANCELLED),
     Event.RECOVER_RESEND: (frozenset({Status.SENDING}), Status.PENDING),
     Event.RECOVER_DROP: (frozenset({Status.SENDING}), Status.FAILED),
-    Event.RELEASE: (frozenset({Status.SENDING}), Status.PENDING),
+    Event.RECOVER_UNSTARTED: (frozenset({Status.CLAIMED}), Status.PENDING),
+    # The worker knows it made no request: from `sending` too, when the start
+    # mark was committed but the worker could not learn so, or was stopped
+    # between the mark and the request.
+    Event.RELEASE: (IN_HAND, Status.PENDING),
 }
 
 
@@ -171,7 +193,7 @@ class Outgoing:
 
 @dataclass(frozen=True)
 class ClaimedMessage:
-    """A row this worker now owns (status ``sending``), detached from any session."""
+    """A row this worker now owns (status ``claimed``), detached from any session."""
 
     id: int
     key: str
@@ -231,7 +253,7 @@ class GroupProgress:
     @property
     def remaining(self) -> int:
         """Rows still to be attempted (paused ones included)."""
-        return self.count(Status.PENDING) + self.count(Status.SENDING) + self.count(Status.PAUSED)
+        return sum(self.count(s) for s in (Status.PENDING, *IN_HAND, Status.PAUSED))
 
     @property
     def done(self) -> bool:
@@ -240,11 +262,17 @@ class GroupProgress:
 
 @dataclass(frozen=True)
 class Recovered:
-    """What :func:`recover_interrupted` did with rows a dead worker left in ``sending``."""
+    """What :func:`recover_interrupted` did with rows a dead worker left in its hand.
+
+    ``released``: claimed but never started, back to ``pending`` (no attempt);
+    ``resent`` / ``dropped``: started (``sending``), at-least-once / at-most-once.
+    ``keys`` are the started ones, the only rows whose fate is uncertain.
+    """
 
     resent: int = 0
     dropped: int = 0
     keys: list[str] = field(default_factory=list)
+    released: int = 0
 
 
 # Enqueueing -------------------------------------------------------------------
@@ -383,7 +411,8 @@ async def claim(
 ) -> list[ClaimedMessage]:
     """Take up to ``limit`` due rows for ``worker_id``, most urgent first, in one transaction.
 
-    Also tells, per row, whether its chat belongs to a member who blocked the
+    The rows become ``claimed``: held, but no request is started until
+    :func:`start` says so, so a crash costs claimed rows nothing. Also tells, per row, whether its chat belongs to a member who blocked the
     bot, so the worker can skip those without calling Telegram.
     """
     if limit <= 0:
@@ -403,7 +432,7 @@ async def claim(
     statement = (
         update(Outbox)
         .where(Outbox.id.in_(select(due.c.id)), Outbox.status == Status.PENDING.value)
-        .values(status=Status.SENDING.value, claimed_by=worker_id, claimed_at=now)
+        .values(status=Status.CLAIMED.value, claimed_by=worker_id, claimed_at=now)
         .returning(*_CLAIM_COLUMNS)
         .execution_options(synchronize_session=False)
     )
@@ -440,6 +469,38 @@ async def claim(
     ]
     claimed.sort(key=lambda m: (m.priority, m.not_before, m.id))
     return claimed
+
+
+@functools.cache
+def _start_statement() -> Any:
+    table = Outbox.__table__
+    return (
+        update(table)
+        .where(
+            table.c.id.in_(bindparam("ids", expanding=True)),
+            table.c.claimed_by == bindparam("worker"),
+            table.c.status == Status.CLAIMED.value,
+        )
+        .values(status=Status.SENDING.value, claimed_at=bindparam("now"))
+        .returning(table.c.id)
+    )
+
+
+async def start(
+    session: AsyncSession, ids: Iterable[int], worker_id: str, *, now: datetime
+) -> set[int]:
+    """Mark claimed rows ``sending``: their requests are about to be made.
+
+    Commit before making them: a crash after this leaves them uncertain, a
+    crash before it leaves them merely claimed, to be sent again. Returns the
+    ids marked; a row missing there is no longer this worker's (its lease ran
+    out and another took it), and must not be sent.
+    """
+    wanted = list(ids)
+    if not wanted:
+        return set()
+    params = {"ids": wanted, "worker": worker_id, "now": now}
+    return set(await session.scalars(_start_statement(), params))
 
 
 def _error(text: str | None) -> str | None:
@@ -519,7 +580,9 @@ def _record_statement(happened: Event, attempted: bool) -> Any:
     table = Outbox.__table__
     values: dict[str, Any] = {"status": target.value}
     if attempted:
-        values["attempts"] = table.c.attempts + 1
+        # A request is counted only if one was started: a claimed row never made one.
+        started = case((table.c.status == Status.SENDING.value, 1), else_=0)
+        values["attempts"] = table.c.attempts + started
     if happened is not Event.RELEASE:
         values["last_error"] = bindparam("b_error")
     if happened is Event.SENT:
@@ -658,10 +721,10 @@ async def release(
 
 
 async def renew_claims(session: AsyncSession, worker_id: str, now: datetime) -> int:
-    """Extend the lease on every row this live worker is still sending."""
+    """Extend the lease on every row this live worker still holds (claimed or sending)."""
     result = await session.execute(
         update(Outbox)
-        .where(Outbox.status == Status.SENDING.value, Outbox.claimed_by == worker_id)
+        .where(Outbox.status.in_([s.value for s in IN_HAND]), Outbox.claimed_by == worker_id)
         .values(claimed_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -671,20 +734,27 @@ async def renew_claims(session: AsyncSession, worker_id: str, now: datetime) -> 
 async def recover_interrupted(
     session: AsyncSession, *, now: datetime, lease: timedelta
 ) -> Recovered:
-    """Settle rows left in ``sending`` by a worker whose lease ran out (it crashed).
+    """Settle rows held by a worker whose lease ran out (it crashed).
 
-    A request may or may not have reached Telegram before the crash, so an
-    at-most-once row becomes ``failed`` (never doubled) and an at-least-once
-    row goes back to ``pending`` (never lost).
+    A ``claimed`` row had no request made: it goes back to ``pending`` as it
+    was. For a ``sending`` row the request may or may not have reached
+    Telegram, so an at-most-once row becomes ``failed`` (never doubled) and
+    an at-least-once row goes back to ``pending`` (never lost).
     """
     stale = (Outbox.claimed_at < now - lease,)
-    keys = list(
-        await session.scalars(
-            select(Outbox.key).where(Outbox.status == Status.SENDING.value, *stale)
+    found = (
+        await session.execute(
+            select(Outbox.key, Outbox.status).where(
+                Outbox.status.in_([s.value for s in IN_HAND]), *stale
+            )
         )
-    )
+    ).all()
+    if not found:
+        return Recovered()  # and no write: a live instance checks this every lease
+    released = await _move(session, Event.RECOVER_UNSTARTED, *stale, now=now)
+    keys = [key for key, status in found if status == Status.SENDING.value]
     if not keys:
-        return Recovered()
+        return Recovered(released=released)
     # The interrupted request may have gone out: it counts as an attempt.
     dropped = await _move(
         session,
@@ -704,7 +774,7 @@ async def recover_interrupted(
         attempted=True,
         last_error=INTERRUPTED_RESENT,
     )
-    return Recovered(resent=resent, dropped=dropped, keys=keys)
+    return Recovered(resent=resent, dropped=dropped, keys=keys, released=released)
 
 
 async def next_due(session: AsyncSession) -> datetime | None:
@@ -793,7 +863,7 @@ async def group_progress(
         span = max((now - earliest).total_seconds(), 1.0)
         measured = recent / span
     speed = measured or rate
-    active = counts.get(Status.PENDING.value, 0) + counts.get(Status.SENDING.value, 0)
+    active = sum(counts.get(s.value, 0) for s in (Status.PENDING, *IN_HAND))
     eta: timedelta | None = None
     if speed and not counts.get(Status.PAUSED.value):
         eta = timedelta(seconds=active / speed)

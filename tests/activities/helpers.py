@@ -92,7 +92,7 @@ async def _outbox_busy(bot: BotHarness) -> bool:
     async with bot.runtime.sessions() as session:
         busy = await session.scalar(
             select(func.count()).where(
-                (Outbox.status == OutboxStatus.SENDING.value)
+                Outbox.status.in_([OutboxStatus.CLAIMED.value, OutboxStatus.SENDING.value])
                 | (
                     (Outbox.status == OutboxStatus.PENDING.value)
                     & (Outbox.not_before <= bot.clock.now)

@@ -74,6 +74,7 @@ async def finish_all(
     """What the delivery worker would do: claim every due row and record an outcome."""
     while claimed := await outbox.claim(sessions, "test-worker", now, 500):
         async with transaction(sessions) as session:
+            await outbox.start(session, [m.id for m in claimed], "test-worker", now=now)
             for message in claimed:
                 if outcome == "sent":
                     await outbox.record_sent(session, message, now=now, telegram_message_id=1)
@@ -193,6 +194,7 @@ async def test_the_report_is_recorded_exactly_once(
     # Two members' messages go, then the admin stops the rest.
     claimed = await outbox.claim(sessions, "w", T0, 2)
     async with transaction(sessions) as session:
+        await outbox.start(session, [m.id for m in claimed], "w", now=T0)
         await outbox.record_sent(session, claimed[0], now=T0, telegram_message_id=1)
         await outbox.record_blocked(session, claimed[1], now=T0, error="Forbidden")
         await broadcasts.cancel(session, broadcast.id, now=T0)

@@ -124,7 +124,7 @@ async def wait_final(bot: BotHarness, group: str) -> list[str]:
 
     async def final() -> list[str] | None:
         found = await statuses(bot, group)
-        return found if found and not {"pending", "sending"} & set(found) else None
+        return found if found and not {"pending", "claimed", "sending"} & set(found) else None
 
     result: list[str] = await bot.driver.wait_for(final, timeout=10, what=f"{group} is final")
     return result

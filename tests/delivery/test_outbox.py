@@ -94,6 +94,13 @@ async def test_outcomes_are_recorded_once_by_the_claim_holder(
     m0, m1, m2, m3, m4 = await outbox.claim(sessions, "w1", T0, 10)
     t1 = T0 + timedelta(seconds=3)
     async with transaction(sessions) as session:
+        # No request was started for a merely claimed row: it cannot have been sent.
+        assert not await outbox.record_sent(session, m0, now=t1, telegram_message_id=76)
+        # Only the holder marks its rows as started.
+        assert await outbox.start(session, [m0.id, m2.id], "w2", now=t1) == set()
+        started = {m0.id, m2.id, m3.id}
+        assert await outbox.start(session, started, "w1", now=t1) == started
+        assert await outbox.start(session, started, "w1", now=t1) == set()  # once
         assert await outbox.record_sent(session, m0, now=t1, telegram_message_id=77)
         assert not await outbox.record_sent(session, m0, now=t1, telegram_message_id=78)
         assert await outbox.record_invalid(session, m1, now=t1, error="Bad Request: chat not found")
@@ -138,6 +145,7 @@ async def test_blocked_member_is_marked_and_later_rows_are_flagged(
     (first,) = await outbox.claim(sessions, "w1", T0, 10)
     assert not first.member_blocked
     async with transaction(sessions) as session:
+        await outbox.start(session, [first.id], "w1", now=T0)
         await outbox.record_blocked(
             session, first, now=T0, error="Forbidden: bot was blocked by the user"
         )
@@ -173,6 +181,7 @@ async def test_sensitive_payload_is_sealed_bound_and_erased(
     with pytest.raises(outbox.PayloadError):
         moved.open(cipher)
     async with transaction(sessions) as session:
+        await outbox.start(session, [m.id for m in claimed.values()], "w1", now=T0)
         for message in claimed.values():
             await outbox.record_sent(session, message, now=T0, telegram_message_id=1)
     sealed, plain = await row(sessions, "test:1"), await row(sessions, "test:2")
@@ -213,6 +222,7 @@ async def test_pause_resume_cancel_and_progress(
     first = await outbox.claim(sessions, "w1", T0, 3)
     t1 = T0 + timedelta(seconds=10)
     async with transaction(sessions) as session:
+        await outbox.start(session, [m.id for m in first], "w1", now=t1)
         for message in first[:2]:
             await outbox.record_sent(session, message, now=t1, telegram_message_id=1)
         assert await outbox.pause_group(session, "broadcast:1", now=t1) == 7
@@ -228,6 +238,7 @@ async def test_pause_resume_cancel_and_progress(
     t2 = t1 + timedelta(seconds=2)
     more = await outbox.claim(sessions, "w1", t2, 4)
     async with transaction(sessions) as session:
+        await outbox.start(session, [m.id for m in more], "w1", now=t2)
         for message in more:
             await outbox.record_sent(session, message, now=t2, telegram_message_id=1)
         progress = await outbox.group_progress(session, "broadcast:1", now=t2, rate=25)
@@ -243,29 +254,33 @@ async def test_pause_resume_cancel_and_progress(
         assert await outbox.record_sent(session, first[2], now=t2, telegram_message_id=1)
         final = await outbox.group_progress(session, "broadcast:1", now=t2)
     assert final.done and final.total == 10
-    assert (await row(sessions, "test:99")).status == "sending"
+    assert (await row(sessions, "test:99")).status == "claimed"
 
 
 async def test_recover_interrupted_respects_the_lease_and_at_most_once(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    await add(sessions, item(1), item(2, at_most_once=False), item(3))
-    claimed = await outbox.claim(sessions, "dead", T0, 2)
-    assert [m.key for m in claimed] == ["test:1", "test:2"]
+    # The dead worker had started requests for 1 and 2; 4 and 5 it only claimed.
+    await add(sessions, item(1), item(2, at_most_once=False), item(4), item(5, at_most_once=False))
+    claimed = await outbox.claim(sessions, "dead", T0, 4)
+    assert [m.key for m in claimed] == ["test:1", "test:2", "test:4", "test:5"]
+    async with transaction(sessions) as session:
+        await outbox.start(session, [claimed[0].id, claimed[1].id], "dead", now=T0)
+    await add(sessions, item(3))
     lease = timedelta(seconds=60)
     async with transaction(sessions) as session:
         early = await outbox.recover_interrupted(
             session, now=T0 + timedelta(seconds=30), lease=lease
         )
         assert early == outbox.Recovered()
-        # A live worker renews its lease; the dead one does not.
+        # A live worker renews its lease, on claimed rows too; the dead one does not.
         (alive,) = await outbox.claim(sessions, "alive", T0, 5)
         assert await outbox.renew_claims(session, "alive", T0 + timedelta(seconds=50)) == 1
         later = await outbox.recover_interrupted(
             session, now=T0 + timedelta(seconds=61), lease=lease
         )
-    assert (later.dropped, later.resent) == (1, 1)
-    assert sorted(later.keys) == ["test:1", "test:2"]
+    assert (later.dropped, later.resent, later.released) == (1, 1, 2)
+    assert sorted(later.keys) == ["test:1", "test:2"]  # only the started ones are uncertain
     dropped, resent, kept = [await row(sessions, f"test:{n}") for n in (1, 2, 3)]
     assert (dropped.status, dropped.last_error, dropped.attempts) == (
         "failed",
@@ -273,7 +288,11 @@ async def test_recover_interrupted_respects_the_lease_and_at_most_once(
         1,
     )
     assert (resent.status, resent.attempts) == ("pending", 1)
-    assert kept.status == "sending" and alive.key == "test:3"
+    assert kept.status == "claimed" and alive.key == "test:3"
+    # Never started: back to pending as they were, no attempt counted, no error.
+    for key in ("test:4", "test:5"):
+        unstarted = await row(sessions, key)
+        assert (unstarted.status, unstarted.attempts, unstarted.last_error) == ("pending", 0, None)
 
 
 async def _claim_all(

@@ -2,7 +2,10 @@
 
 Properties: no move out of a final state; ``attempts`` never decreases; every
 observed change is an edge of the table; and after any history, draining the
-outbox leaves every row in exactly one final state.
+outbox leaves every row in exactly one final state. And what makes a crash
+cost only what was in flight: a row is ``sending`` only if its start was
+marked, a row never started is never counted as attempted nor settled as
+"interrupted", and recovery hands it back to ``pending``.
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ Op = tuple[Any, ...]
 OPS = st.one_of(
     st.tuples(st.just("enqueue"), st.integers(0, 12), st.sampled_from(["g1", "g2", None])),
     st.tuples(st.just("claim"), st.sampled_from(["a", "b"]), st.integers(1, 5)),
+    st.tuples(st.just("start"), st.integers(0, 20), st.integers(1, 3)),
     st.tuples(
         st.just("outcome"),
         st.integers(0, 20),
@@ -76,23 +80,33 @@ OPS = st.one_of(
 LEASE = timedelta(seconds=30)
 
 
-async def _snapshot(sessions: async_sessionmaker[AsyncSession]) -> dict[int, tuple[str, int]]:
+Snapshot = dict[int, tuple[str, int, str | None]]
+
+
+async def _snapshot(sessions: async_sessionmaker[AsyncSession]) -> Snapshot:
     async with sessions() as session:
-        rows = await session.execute(select(Outbox.id, Outbox.status, Outbox.attempts))
-        return {row.id: (row.status, row.attempts) for row in rows}
+        rows = await session.execute(
+            select(Outbox.id, Outbox.status, Outbox.attempts, Outbox.last_error)
+        )
+        return {row.id: (row.status, row.attempts, row.last_error) for row in rows}
 
 
-def _check(
-    before: dict[int, tuple[str, int]], after: dict[int, tuple[str, int]], *, one_step: bool = True
-) -> None:
+def _check(before: Snapshot, after: Snapshot, started: set[int], *, one_step: bool = True) -> None:
     assert set(before) <= set(after)  # rows are never lost
-    for row_id, (was, attempts) in before.items():
-        now, now_attempts = after[row_id]
+    for row_id, (was, attempts, _error) in before.items():
+        now, now_attempts, _now_error = after[row_id]
         assert now_attempts >= attempts
         if Status(was) in FINAL:
             assert now == was
         elif now != was and one_step:
             assert (Status(was), Status(now)) in EDGES
+        if was == Status.CLAIMED and one_step:
+            assert now_attempts == attempts  # no request, no attempt
+    for row_id, (now, attempts, error) in after.items():
+        if row_id not in started:
+            # Never started: never in flight, never counted, never "interrupted".
+            assert now != Status.SENDING and attempts == 0, (row_id, now, attempts)
+            assert error not in (outbox.INTERRUPTED_DROPPED, outbox.INTERRUPTED_RESENT)
 
 
 async def _apply(
@@ -100,6 +114,7 @@ async def _apply(
     op: Op,
     clock: list[Any],
     held: list[outbox.ClaimedMessage],
+    started: set[int],
 ) -> None:
     now = clock[0]
     name = op[0]
@@ -116,6 +131,16 @@ async def _apply(
             await outbox.enqueue_many(session, [item], now=now)
     elif name == "claim":
         held.extend(await outbox.claim(sessions, op[1], now, op[2]))
+    elif name == "start" and held:
+        chosen = [held[(op[1] + i) % len(held)] for i in range(op[2])]
+        by_worker: dict[str, list[int]] = {}
+        for message in chosen:
+            by_worker.setdefault(message.claimed_by, []).append(message.id)
+        async with transaction(sessions) as session:
+            for worker, ids in by_worker.items():
+                marked = await outbox.start(session, ids, worker, now=now)
+                assert marked <= set(ids)
+                started.update(marked)
     elif name == "outcome" and held:
         message = held.pop(op[1] % len(held))
         async with transaction(sessions) as session:
@@ -157,7 +182,9 @@ async def _record(
         await outbox.release(session, [message])
 
 
-async def _drain(sessions: async_sessionmaker[AsyncSession], clock: list[Any]) -> None:
+async def _drain(
+    sessions: async_sessionmaker[AsyncSession], clock: list[Any], started: set[int]
+) -> None:
     """What the worker does eventually: resume, recover, and send everything."""
     clock[0] += timedelta(hours=1)
     async with transaction(sessions) as session:
@@ -166,6 +193,9 @@ async def _drain(sessions: async_sessionmaker[AsyncSession], clock: list[Any]) -
         await outbox.recover_interrupted(session, now=clock[0], lease=LEASE)
     while claimed := await outbox.claim(sessions, "drain", clock[0], 50):
         async with transaction(sessions) as session:
+            ids = {m.id for m in claimed}
+            assert await outbox.start(session, ids, "drain", now=clock[0]) == ids
+            started.update(ids)
             for message in claimed:
                 await outbox.record_sent(session, message, now=clock[0], telegram_message_id=1)
 
@@ -179,16 +209,17 @@ async def _scenario(ops: list[Op]) -> None:
             sessions = make_session_factory(engine)
             clock: list[Any] = [T0]
             held: list[outbox.ClaimedMessage] = []
+            started: set[int] = set()
             before = await _snapshot(sessions)
             for op in ops:
-                await _apply(sessions, op, clock, held)
+                await _apply(sessions, op, clock, held, started)
                 after = await _snapshot(sessions)
-                _check(before, after)
+                _check(before, after, started)
                 before = after
-            await _drain(sessions, clock)
+            await _drain(sessions, clock, started)
             final = await _snapshot(sessions)
-            _check(before, final, one_step=False)
-            assert all(Status(status) in FINAL for status, _ in final.values())
+            _check(before, final, started, one_step=False)
+            assert all(Status(status) in FINAL for status, _, _ in final.values())
             async with sessions() as session:
                 unfinished = await session.scalar(
                     select(Outbox.id).where(Outbox.finished_at.is_(None)).limit(1)

@@ -12,10 +12,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from jobs.delivery import DeliveryConfig
+from jobs.delivery import DeliveryConfig, DeliveryWorker
 from jobs.sender import BotSender
 from storage import members, outbox
 from storage.db import transaction
@@ -291,3 +291,54 @@ async def test_the_worker_transport_also_uploads_files(world: World) -> None:
     (message,) = await world.driver.messages(user)
     assert message.message_id == sent.message_id and message.caption == "名单"
     assert message.media is not None and message.media.file_name == "roster.csv"
+
+
+class WatchingSender:
+    """The real sender, asking the database (another connection) about each row as it leaves."""
+
+    def __init__(self, inner: BotSender, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.inner = inner
+        self.sessions = sessions
+        self.status_at_request: dict[str, str | None] = {}
+        self.claimed_meanwhile = 0
+
+    async def start(self) -> None:
+        await self.inner.start()
+
+    async def send(self, method: str, params: dict[str, Any]) -> int | None:
+        async with self.sessions() as session:
+            key = str(params["text"])
+            self.status_at_request[key] = await session.scalar(
+                select(Outbox.status).where(Outbox.key == key)
+            )
+            claimed = await session.scalar(
+                select(func.count()).where(Outbox.status == outbox.Status.CLAIMED.value)
+            )
+            self.claimed_meanwhile = max(self.claimed_meanwhile, int(claimed or 0))
+        return await self.inner.send(method, params)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_a_request_leaves_only_once_its_row_is_marked_sending(
+    world: World, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    users = world.open_chats(40)
+    await enqueue(sessions, [text_item(f"k{n}:{u}", u) for n in range(2) for u in users])
+    config = DeliveryConfig(**{**SCALED_PACING, "batch": 30, "concurrency": 4})
+    sender = WatchingSender(BotSender.for_api(TOKEN, world.base_url, config), sessions)
+    worker = DeliveryWorker(sessions, sender, config=config)
+    await worker.start()
+    try:
+        statuses = await settle(sessions, worker=worker)
+    finally:
+        await worker.stop()
+    assert set(statuses.values()) == {"sent"}
+    # Committed before the request: a crash at any moment finds it `sending`, never
+    # `claimed`, so recovery never resends a row whose request may have gone out.
+    assert set(sender.status_at_request.values()) == {"sending"}
+    assert len(sender.status_at_request) == 80
+    # Meanwhile most of the batch waited as `claimed`: not in flight, safe to resend.
+    assert sender.claimed_meanwhile > config.concurrency
+    assert worker.start_commits < 80  # marks share commits

@@ -2,6 +2,7 @@
 
     python tests/delivery/worker_process.py --api-url http://127.0.0.1:8081 \\
         --database-url postgresql+asyncpg://postgres@127.0.0.1/db --token 123:abc…
+    (or --database-url sqlite+aiosqlite:///path/to/union.sqlite3)
 
 Prints "ready" once it has recovered the outbox and started; SIGTERM stops it
 cleanly, SIGKILL is what the crash test does to it.
@@ -29,6 +30,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=25.0)
     parser.add_argument("--per-chat-interval", type=float, default=1.0)
     parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--lease", type=float, default=60.0)
     parser.add_argument("--poll", type=float, default=1.0)
     return parser.parse_args(argv)
@@ -40,6 +42,7 @@ async def run(args: argparse.Namespace) -> None:
         rate=args.rate,
         per_chat_interval=args.per_chat_interval,
         batch=args.batch,
+        concurrency=args.concurrency,
         lease=args.lease,
         poll=args.poll,
         backoff_base=0.1,

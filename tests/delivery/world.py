@@ -145,7 +145,7 @@ async def settle(
                 (key, status)
                 for key, status in await session.execute(select(Outbox.key, Outbox.status))
             )
-        busy = [k for k, s in rows.items() if s in ("pending", "sending")]
+        busy = [k for k, s in rows.items() if s in ("pending", "claimed", "sending")]
         if not busy and (worker is None or worker.in_hand == 0):
             return rows
         if loop.time() > deadline:

@@ -56,7 +56,8 @@ async def delivered(bot: BotHarness, timeout: float = 15.0) -> None:  # noqa: AS
             busy = await session.scalar(
                 select(Outbox.id)
                 .where(
-                    Outbox.status.in_(["pending", "sending"]), Outbox.not_before <= bot.clock.now
+                    Outbox.status.in_(["pending", "claimed", "sending"]),
+                    Outbox.not_before <= bot.clock.now,
                 )
                 .limit(1)
             )
