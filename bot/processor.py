@@ -3,6 +3,10 @@
 PTB's default processes one update at a time (slow for a large union), and its
 `concurrent_updates=True` lets two quick messages from one member race through
 a conversation. Serialising per chat gives both speed and order.
+
+`after_each` runs inside the chat's lock once an update is handled: the
+conversation persistence flushes there, so what a member typed is in the
+database before the bot takes their next update.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 Listener = Callable[[object], None]
+AfterEach = Callable[[], Awaitable[None]]
 
 
 def chat_key(update: object) -> int | None:
@@ -33,18 +38,25 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # Called after each update finished (successfully or not); tests use it
         # to wait for the bot instead of sleeping.
         self.listeners: list[Listener] = []
+        self.after_each: list[AfterEach] = []
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = chat_key(update)
         try:
             if key is None:
-                await coroutine
+                try:
+                    await coroutine
+                finally:
+                    await self._after()
                 return
             lock, users = self._locks.get(key, (asyncio.Lock(), 0))
             self._locks[key] = (lock, users + 1)
             try:
                 async with lock:
-                    await coroutine
+                    try:
+                        await coroutine
+                    finally:
+                        await self._after()
             finally:
                 lock, users = self._locks[key]
                 if users <= 1:
@@ -54,6 +66,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         finally:
             for listener in list(self.listeners):
                 listener(update)
+
+    async def _after(self) -> None:
+        for hook in list(self.after_each):
+            await hook()
 
     async def initialize(self) -> None:
         """Nothing to open."""

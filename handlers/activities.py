@@ -1040,6 +1040,7 @@ def register(application: Application) -> None:
             },
             fallbacks=fallbacks,
             name="activity_editor",
+            persistent=True,
             conversation_timeout=TIMEOUT,
             allow_reentry=True,
         )
@@ -1057,6 +1058,7 @@ def register(application: Application) -> None:
             },
             fallbacks=fallbacks,
             name="activity_member_input",
+            persistent=True,
             conversation_timeout=TIMEOUT,
             allow_reentry=True,
         )

@@ -308,6 +308,7 @@ def register(application: Application) -> None:
             },
             fallbacks=[*cancel_handlers(), MessageHandler(OTHER_INPUT, ask_for_text)],
             name="suggestion",
+            persistent=True,
             conversation_timeout=CONVERSATION_TIMEOUT,
             allow_reentry=True,
         )
@@ -324,6 +325,7 @@ def register(application: Application) -> None:
             },
             fallbacks=[CommandHandler("cancel", cancel_reply)],
             name="suggestion_reply",
+            persistent=True,
             conversation_timeout=REPLY_TIMEOUT,
             allow_reentry=True,
         )
