@@ -6,10 +6,11 @@ back to "send /start". :class:`DatabasePersistence` is PTB's `BasePersistence`
 over our own database (`storage.conversations`, sealed under `SECRET_KEY`):
 
 * Durable before the next update of that chat: `attach` makes the update
-  processor call `Application.update_persistence()` at the end of every update,
-  inside the chat's lock, and every `update_*` call here writes through (the
-  calls one `update_persistence` makes land in one transaction). An update
-  that changed nothing writes nothing.
+  processor run `Application.update_persistence()` at the end of every update,
+  inside the chat's lock (`flush_after_update`: updates that finish while a
+  pass runs share the next pass, a group commit), and every `update_*` call
+  here writes through (the calls of one pass land in one transaction). An
+  update that changed nothing writes nothing.
 * Only what a conversation needs: a member's `user_data` is stored while they
   have a live conversation and deleted with their last one; `bot_data` (the
   runtime) and `chat_data` are never stored. Values must be plain JSON
@@ -91,6 +92,8 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         self._commit: asyncio.Future[None] | None = None
         self._lock = asyncio.Lock()
         self._sealer_built: store.Sealer | None = None
+        self._next_pass: asyncio.Future[None] | None = None
+        self._pass_lock = asyncio.Lock()
 
     # Wiring ------------------------------------------------------------------------------
 
@@ -107,12 +110,28 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         after_each = getattr(processor, "after_each", None)
         if after_each is None:
             raise RuntimeError("conversations need an update processor with after_each hooks")
-        after_each.append(application.update_persistence)
+        after_each.append(self.flush_after_update)
         application.add_handler(TypeHandler(Update, _expire_for_update), group=EXPIRY_GROUP)
         if application.job_queue is not None:
             application.job_queue.run_repeating(
                 _sweep, interval=SWEEP_SECONDS, first=SWEEP_SECONDS, name="conversation-timeouts"
             )
+
+    async def flush_after_update(self) -> None:
+        """Return once everything the finished update changed is in the database.
+
+        A group commit: updates finishing while a pass runs share the next one,
+        instead of queueing one `update_persistence` (and one transaction) each.
+        """
+        if self._next_pass is None:
+            self._next_pass = asyncio.ensure_future(self._flush_pass())
+        await asyncio.shield(self._next_pass)
+
+    async def _flush_pass(self) -> None:
+        async with self._pass_lock:
+            self._next_pass = None  # who finishes from now on needs a later pass
+            assert self._application is not None
+            await self._application.update_persistence()
 
     def _learn(self, handler: ConversationHandler[Any]) -> None:
         name = handler.name

@@ -208,15 +208,22 @@ async def write(
         {"key": key, "sealed": sealed, "expires_at": coarse(expires)}
         for key, (sealed, expires) in sorted(upserts.items())
     ]
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(ConversationState).values(values)
-    await session.execute(
-        statement.on_conflict_do_update(
+    await session.execute(_upsert(session.get_bind().dialect.name), values)
+
+
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(dialect: str) -> Any:
+    """One statement per dialect, built once, so SQLAlchemy compiles it once."""
+    if dialect not in _UPSERTS:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(ConversationState)
+        _UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=[ConversationState.key],
             set_={"sealed": statement.excluded.sealed, "expires_at": statement.excluded.expires_at},
         )
-    )
+    return _UPSERTS[dialect]
 
 
 async def delete_expired(session: AsyncSession, now: datetime) -> int:
