@@ -319,10 +319,17 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
                 deletes.add(sealer.conversation_key(name, key))
                 continue
             expires = now + self._timeouts[name]
+            try:
+                row_key, sealed = sealer.seal_conversation(
+                    store.ConversationRow(name, key, state, expires)
+                )
+            except TypeError as exc:
+                # A bug to fix, not a reason to stop storing everyone else's steps.
+                log.error("conversation %s: its state cannot be stored: %s", name, exc)
+                slots.pop((name, key), None)
+                deletes.add(sealer.conversation_key(name, key))
+                continue
             slots[(name, key)] = expires
-            row_key, sealed = sealer.seal_conversation(
-                store.ConversationRow(name, key, state, expires)
-            )
             upserts[row_key] = (sealed, expires)
         stored = dict(self._stored_users)
         for user in touched:
@@ -339,7 +346,15 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
                     del stored[user]
                 continue
             expires = max(slots.values())
-            text = store.dumps(data)
+            try:
+                text = store.dumps(data)
+            except TypeError as exc:
+                # Restoring an older draft would be worse than restoring none.
+                log.error("a conversation draft cannot be stored: %s", exc)
+                if user in stored:
+                    deletes.add(row_key)
+                    del stored[user]
+                continue
             if stored.get(user) == (text, store.coarse(expires)):
                 continue
             _, sealed = sealer.seal_user(store.UserRow(user, cast(UserData, data)))

@@ -6,11 +6,13 @@ The process-level proof (`kill -9` mid-registration and mid-grievance) is in
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import ALLOWED_UPDATES, build_application
@@ -150,6 +152,41 @@ async def test_abandoned_conversations_are_swept_with_their_drafts(bot: BotHarne
     assert await row_count(bot.runtime) == 0
     await member.send("📝 只发文字")  # the old step's button: no case comes of it
     assert "G-" not in (await member.last_bot_message()).text
+
+
+async def test_a_draft_that_cannot_be_stored_is_logged_and_blocks_nothing(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = await bot.driver.create_user("Odd", user_id=610000008)
+    other = await bot.driver.create_user("Fine", user_id=610000009)
+    await user.send("/start")
+    bot.application.user_data[user.id]["draft_odd"] = {"秘密集合"}  # a set: not JSON
+    with caplog.at_level(logging.ERROR):
+        await user.press("简体中文")
+        await other.send("/start")
+    errors = {r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR}
+    assert errors == {
+        "a conversation draft cannot be stored: a set cannot be kept between conversation "
+        "steps: keep plain values (text, numbers, lists, dicts, tuples, dates) in user_data"
+    }
+    assert await conversations_of(bot.runtime, user.id) == {"registration": membership.NAME}
+    assert await drafts_of(bot.runtime, user.id) == {}  # no stale draft left to restore
+    assert await conversations_of(bot.runtime, other.id) == {
+        "registration": membership.CHOOSE_LANGUAGE
+    }
+    del bot.application.user_data[user.id]["draft_odd"]
+    await user.send(NAME)
+    assert (await drafts_of(bot.runtime, user.id))[membership.DRAFT]["name"] == NAME
+
+
+async def test_cancel_deletes_the_rows(bot: BotHarness) -> None:
+    member = await bot.driver.create_user("Quits", user_id=610000010)
+    await register(bot, member, "王五", "食堂")
+    await member.send("📝 提交诉求")
+    await member.send("💰 工资")
+    assert await row_count(bot.runtime) == 2
+    await member.send("/cancel")
+    assert await row_count(bot.runtime) == 0
 
 
 # Restarts in-process: the same database, a new Application ------------------------------
