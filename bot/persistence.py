@@ -386,12 +386,19 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         application = self._application
         if application is None or not self.enabled:
             return set()
+        # The sweep leaves a chat whose update is under way: that update ends it itself,
+        # and ending it under a running handler would take the draft from under it.
+        busy = getattr(application.update_processor, "busy", None) if users is None else None
         ended: set[int] = set()
         for user in list(self._live) if users is None else users:
             slots = self._live.get(user)
             if not slots:
                 continue
-            expired = [slot for slot, expires in slots.items() if expires <= now]
+            expired = [
+                slot
+                for slot, expires in slots.items()
+                if expires <= now and not (busy is not None and busy(slot[1][0]))
+            ]
             for name, key in expired:
                 _forget(self._handlers[name], key)
             if not expired:

@@ -67,6 +67,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             for listener in list(self.listeners):
                 listener(update)
 
+    def busy(self, chat_id: int) -> bool:
+        """An update of this chat is being handled (or waits its turn) right now."""
+        return chat_id in self._locks
+
     async def _after(self) -> None:
         for hook in list(self.after_each):
             await hook()
