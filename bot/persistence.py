@@ -94,6 +94,7 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         self._sealer_built: store.Sealer | None = None
         self._next_pass: asyncio.Future[None] | None = None
         self._pass_lock = asyncio.Lock()
+        self._load_lock = asyncio.Lock()
 
     # Wiring ------------------------------------------------------------------------------
 
@@ -166,16 +167,18 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
 
     async def _load(self) -> dict[str, dict[ConversationKey, object]]:
         """Everything still live, once, at start; what expired or cannot be read is deleted."""
-        if self._loaded is not None:
-            return self._loaded
-        self._loaded = {}
-        if not self.enabled:
-            return self._loaded
+        async with self._load_lock:
+            if self._loaded is None:
+                self._loaded = await self._read_all() if self.enabled else {}
+        return self._loaded
+
+    async def _read_all(self) -> dict[str, dict[ConversationKey, object]]:
         runtime = self._runtime()
         # PTB loads persistence in initialize(), before post_init runs the migrations.
         await upgrade(runtime.engine)
         sealer = self._sealer()
         now = runtime.now()
+        loaded: dict[str, dict[ConversationKey, object]] = {}
         async with transaction(runtime.sessions) as session:
             found = await store.load_all(session, sealer)
             doomed = set(found.unreadable)
@@ -186,7 +189,7 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
                 elif row.name not in self._handlers or row.expires <= now:
                     doomed.add(key)
                 else:
-                    self._loaded.setdefault(row.name, {})[row.key] = row.state
+                    loaded.setdefault(row.name, {})[row.key] = row.state
                     user = int(row.key[-1])
                     self._live.setdefault(user, {})[(row.name, row.key)] = row.expires
             for key, user_row in users.items():
@@ -206,11 +209,13 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
             sum(len(v) for v in self._live.values()),
             len(doomed),
         )
-        return self._loaded
+        return loaded
 
     async def get_user_data(self) -> dict[int, UserData]:
         await self._load()
-        return {user: dict(data) for user, data in self._loaded_users.items()}
+        # Handed over once: PTB keeps them from here on, no second copy of the drafts here.
+        users, self._loaded_users = self._loaded_users, {}
+        return users
 
     async def get_conversations(self, name: str) -> dict[ConversationKey, object]:
         return dict((await self._load()).get(name, {}))

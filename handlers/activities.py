@@ -910,7 +910,7 @@ async def audience_done(update: Update, context: Context, scope: Scope) -> int:
         return AUDIENCE
     await answer(update)
     if draft.get("edit") is not None:
-        draft["audience"] = audience
+        draft["audience"] = audience.to_json()  # drafts stay plain JSON (bot/persistence.py)
         return await _finish_edit(update, context, scope, draft)
     return await _confirm(update, context, scope, draft)
 
