@@ -220,7 +220,7 @@ async def life(base: str, database_url: str, clock: FakeClock) -> AsyncIterator[
             await application.post_shutdown(application)
 
 
-async def test_a_new_instance_continues_and_drops_what_expired_meanwhile(
+async def test_a_new_instance_continues_and_restored_conversations_still_time_out(
     database_url: str,
 ) -> None:
     await clean_database(database_url)
@@ -231,11 +231,13 @@ async def test_a_new_instance_continues_and_drops_what_expired_meanwhile(
         async with life(base, database_url, clock) as first:
             user = await first.driver.create_user("Twice", user_id=610000006)
             late = await first.driver.create_user("Late", user_id=610000007)
+            idle = await first.driver.create_user("Idle", user_id=610000011)
             await user.send("/start")
             await user.press("简体中文")
             await user.send(NAME)
             await late.send("/start")
             await late.press("English")
+            await idle.send("/start")
         async with life(base, database_url, clock) as second:
             user = await second.driver.user(user.id)
             await user.send("装配车间")
@@ -247,11 +249,18 @@ async def test_a_new_instance_continues_and_drops_what_expired_meanwhile(
                 member = await session.scalar(select(Member).where(Member.telegram_id == user.id))
             assert member is not None and member.name == NAME
             assert member.language == "zh_CN"
-        clock.advance(minutes=31)
+            # Restored without PTB's timeout job, it still ends on the runtime's clock.
+            clock.advance(minutes=31)
+            late = await second.driver.user(late.id)
+            await late.send("Late Comer")
+            assert "Send /start to register" in (await late.last_bot_message()).text
+            assert await conversations_of(second.runtime, idle.id) == {
+                "registration": membership.CHOOSE_LANGUAGE
+            }
         async with life(base, database_url, clock) as third:
             assert await row_count(third.runtime) == 0  # expired while no one was running
-            late = await third.driver.user(late.id)
-            await late.send("Late Comer")
-            assert "/start" in (await late.last_bot_message()).text
+            idle = await third.driver.user(idle.id)
+            await idle.press("简体中文")
+            assert "你叫什么名字" not in (await idle.last_bot_message()).text
     finally:
         await server.stop()
