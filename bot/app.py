@@ -20,6 +20,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot.commands import publish_commands
 from bot.errors import on_error
+from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.request import CommitFirstRateLimiter, bot_request
 from bot.runtime import RUNTIME_KEY, Runtime, runtime_of
@@ -83,9 +84,16 @@ def build_application(
     clock: Callable[[], datetime] = utcnow,
     processor: PerChatUpdateProcessor | None = None,
     rate_limiter: bool = True,
+    takes_updates: bool = True,
 ) -> Application:
+    """The bot as `union-bot run` and `webhook` run it; `takes_updates=False` for `worker`.
+
+    A worker handles no conversations, so its persistence stays inert (it
+    neither loads nor writes conversation state).
+    """
     # Conversations start from buttons on purpose and track per user, not per message.
     warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
+    persistence = DatabasePersistence(enabled=takes_updates)
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -97,6 +105,7 @@ def build_application(
         .concurrent_updates(processor or PerChatUpdateProcessor())
         .post_init(_on_start)
         .post_shutdown(_on_stop)
+        .persistence(persistence)
     )
     if rate_limiter:
         builder = builder.rate_limiter(CommitFirstRateLimiter(max_retries=2))
@@ -107,6 +116,7 @@ def build_application(
     )
     for feature in FEATURES:
         feature.register(application)
+    persistence.attach(application)
     application.add_error_handler(on_error)
     return application
 

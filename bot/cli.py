@@ -85,7 +85,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     settings = _settings()
     configure_logging(settings.log_level, [settings.telegram_bot_token, settings.secret_key])
-    application = build_application(settings)
+    application = build_application(settings, takes_updates=False)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -17,6 +17,10 @@ it in the database, so tickets follow arrival order; everything else (reads
 before the lock, the replies) runs concurrently. Waiting happens before the
 handler opens its session, so an update waiting for its turn holds no
 pooled connection and the line cannot starve the pool.
+
+`after_each` runs inside the chat's lock once an update is handled: the
+conversation persistence flushes there, so what a member typed is in the
+database before the bot takes their next update.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[object], None]
 LineKey = Callable[[Update], Hashable | None]
+AfterEach = Callable[[], Awaitable[None]]
 
 
 def chat_key(update: object) -> int | None:
@@ -79,6 +84,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # Called after each update finished (successfully or not); tests use it
         # to wait for the bot instead of sleeping.
         self.listeners: list[Listener] = []
+        self.after_each: list[AfterEach] = []
 
     def _line_of(self, update: object) -> Hashable | None:
         if not isinstance(update, Update):
@@ -108,13 +114,19 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         key = chat_key(update)
         try:
             if key is None:
-                await self._run(coroutine, turn)
+                try:
+                    await self._run(coroutine, turn)
+                finally:
+                    await self._after()
                 return
             lock, users = self._locks.get(key, (asyncio.Lock(), 0))
             self._locks[key] = (lock, users + 1)
             try:
                 async with lock:
-                    await self._run(coroutine, turn)
+                    try:
+                        await self._run(coroutine, turn)
+                    finally:
+                        await self._after()
             finally:
                 lock, users = self._locks[key]
                 if users <= 1:
@@ -139,6 +151,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             await coroutine
         finally:
             forget_pending(token)
+
+    def busy(self, chat_id: int) -> bool:
+        """An update of this chat is being handled (or waits its turn) right now."""
+        return chat_id in self._locks
+
+    async def _after(self) -> None:
+        for hook in list(self.after_each):
+            await hook()
 
     async def initialize(self) -> None:
         """Nothing to open."""

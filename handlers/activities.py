@@ -911,7 +911,7 @@ async def audience_done(update: Update, context: Context, scope: Scope) -> int:
         return AUDIENCE
     await answer(update)
     if draft.get("edit") is not None:
-        draft["audience"] = audience
+        draft["audience"] = audience.to_json()  # drafts stay plain JSON (bot/persistence.py)
         return await _finish_edit(update, context, scope, draft)
     return await _confirm(update, context, scope, draft)
 
@@ -1049,6 +1049,7 @@ def register(application: Application) -> None:
             },
             fallbacks=fallbacks,
             name="activity_editor",
+            persistent=True,
             conversation_timeout=TIMEOUT,
             allow_reentry=True,
         )
@@ -1066,6 +1067,7 @@ def register(application: Application) -> None:
             },
             fallbacks=fallbacks,
             name="activity_member_input",
+            persistent=True,
             conversation_timeout=TIMEOUT,
             allow_reentry=True,
         )

@@ -495,6 +495,7 @@ def register(application: Application) -> None:
             },
             fallbacks=[*cancel_handlers(), MessageHandler(OTHER_INPUT, ask_for_text)],
             name="admin_input",
+            persistent=True,
             conversation_timeout=30 * 60,
             allow_reentry=True,
         )

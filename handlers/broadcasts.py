@@ -683,6 +683,7 @@ def register(application: Application) -> None:
                 CommandHandler("broadcast", start, filters=PRIVATE),
             ],
             name="broadcast",
+            persistent=True,
             conversation_timeout=CONVERSATION_TIMEOUT,
             allow_reentry=True,
         )

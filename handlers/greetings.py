@@ -426,6 +426,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             },
             fallbacks=[*cancel_handlers(), MessageHandler(OTHER_INPUT, ask_for_text)],
             name="greetings_input",
+            persistent=True,
             conversation_timeout=CONVERSATION_TIMEOUT,
             allow_reentry=True,
         )

@@ -13,6 +13,7 @@ Cadre-side handlers live in `handlers.grievances_cadre`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from datetime import timedelta
 from html import escape
@@ -302,7 +303,8 @@ async def _check_file(
 @registered
 async def receive_file(update: Update, context: Context, scope: Scope) -> int:
     draft = _draft(context)
-    files: list[Attachment] = draft.setdefault("files", [])
+    # Plain dicts, not Attachments: the draft is stored as JSON between steps.
+    files: list[dict[str, Any]] = draft.setdefault("files", [])
     if len(files) >= rules.MAX_ATTACHMENTS:
         await reply(
             update,
@@ -313,7 +315,7 @@ async def receive_file(update: Update, context: Context, scope: Scope) -> int:
         return ATTACH
     attachment = await _check_file(update, scope, _message(update), len(files) + 1)
     if attachment is not None:
-        files.append(attachment)
+        files.append(dataclasses.asdict(attachment))
         await reply(
             update,
             scope._("📎 Added ({count}). Send more, or tap ✅ Done adding.").format(
@@ -395,7 +397,7 @@ async def confirm(update: Update, context: Context, scope: Scope) -> int:
         urgency=Urgency(draft["urgency"]),
         text=draft["text"],
         text_ref=draft.get("text_ref"),
-        attachments=draft.get("files", []),
+        attachments=[Attachment(**file) for file in draft.get("files", [])],
         route_chat_id=route,
         now=now,
     )
@@ -1003,6 +1005,7 @@ def register(application: Application) -> None:
                 MessageHandler(other_step, _ask_for_text_or_button),
             ],
             name="grievance_submit",
+            persistent=True,
             conversation_timeout=TIMEOUT,
             allow_reentry=True,
         )
@@ -1022,6 +1025,7 @@ def register(application: Application) -> None:
             },
             fallbacks=cancel_handlers(),
             name="grievance_add",
+            persistent=True,
             conversation_timeout=TIMEOUT,
             allow_reentry=True,
         )
@@ -1035,6 +1039,7 @@ def register(application: Application) -> None:
             },
             fallbacks=cancel_handlers(),
             name="grievance_rating",
+            persistent=True,
             conversation_timeout=TIMEOUT,
             allow_reentry=True,
         )

@@ -900,6 +900,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             },
             fallbacks=[*cancel_handlers(), MessageHandler(OTHER_INPUT, ask_for_text)],
             name="grievance_settings_input",
+            persistent=True,
             conversation_timeout=30 * 60,
             allow_reentry=True,
         )

@@ -410,6 +410,7 @@ def register(application: Application) -> None:
                 MessageHandler(OTHER_INPUT, ask_for_text),
             ],
             name="registration",
+            persistent=True,
             conversation_timeout=CONVERSATION_TIMEOUT,
             allow_reentry=True,
         )

@@ -893,6 +893,7 @@ def register(application: Application) -> None:
             },
             fallbacks=[*cancel_handlers(), MessageHandler(OTHER_INPUT, ask_for_text)],
             name="new_poll",
+            persistent=True,
             conversation_timeout=CONVERSATION_TIMEOUT,
             allow_reentry=True,
         )

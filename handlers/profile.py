@@ -167,6 +167,7 @@ def register(application: Application) -> None:
             },
             fallbacks=[*cancel_handlers(), MessageHandler(OTHER_INPUT, ask_for_text)],
             name="profile_edit",
+            persistent=True,
             conversation_timeout=30 * 60,
             allow_reentry=True,
         )

@@ -953,6 +953,7 @@ def register(application: Application) -> None:
             },
             fallbacks=[*cancel_handlers(), MessageHandler(OTHER_INPUT, ask_for_text)],
             name="training_editor",
+            persistent=True,
             conversation_timeout=TIMEOUT,
             allow_reentry=True,
         )

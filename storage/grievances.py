@@ -551,7 +551,9 @@ async def overdue_cases(session: AsyncSession, now: datetime) -> list[Grievance]
     return list(rows)
 
 
-async def forget_author(session: AsyncSession, sealer: Sealer, member_id: int, now: datetime) -> int:
+async def forget_author(
+    session: AsyncSession, sealer: Sealer, member_id: int, now: datetime
+) -> int:
     """/forget: the member's cases lose their author link at once, open ones too.
 
     The cases stay for the union's statistics, as anyone else's do after the

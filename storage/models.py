@@ -857,3 +857,21 @@ class TrainingAttendance(Base):
     )
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     marked_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+
+
+class ConversationState(Base):
+    """One step of a conversation, or the drafts of a member mid-conversation, sealed.
+
+    Written by `bot.persistence` after every update so a restart (or another
+    instance) continues where the member stopped. `key` is a keyed hash of what
+    the row is for (a conversation's name and its Telegram key, or a user id):
+    without `SECRET_KEY` a dump shows neither the text nor whose it is, and two
+    rows of one person cannot be linked. `expires_at` is the timeout rounded up
+    to the minute, so any instance can sweep abandoned rows without opening them.
+    """
+
+    __tablename__ = "conversation_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -820,7 +820,9 @@ async def forget_recipient(
         .values(
             chat_id=SCRUBBED_CHAT,
             member_id=None,
-            payload=case((Outbox.status.in_([s.value for s in FINAL]), null()), else_=Outbox.payload),
+            payload=case(
+                (Outbox.status.in_([s.value for s in FINAL]), null()), else_=Outbox.payload
+            ),
         )
         .execution_options(synchronize_session=False)
     )

@@ -1,0 +1,478 @@
+"""Conversations and drafts kept in the database, so a restart continues them.
+
+PTB keeps `ConversationHandler` states and `user_data` in memory; a restart (or
+`kill -9`) used to drop a member halfway through registration or a grievance
+back to "send /start". :class:`DatabasePersistence` is PTB's `BasePersistence`
+over our own database (`storage.conversations`, sealed under `SECRET_KEY`):
+
+* Durable before the next update of that chat: `attach` makes the update
+  processor run `Application.update_persistence()` at the end of every update,
+  inside the chat's lock (`flush_after_update`: updates that finish while a
+  pass runs share the next pass, a group commit), and every `update_*` call
+  here writes through (the calls of one pass land in one transaction). An
+  update that changed nothing writes nothing.
+* Only what a conversation needs: a member's `user_data` is stored while they
+  have a live conversation and deleted with their last one; `bot_data` (the
+  runtime) and `chat_data` are never stored. Values must be plain JSON
+  (`storage.conversations.encode`): no pickles, so any instance can read them.
+* Timeouts on the runtime clock. PTB's `conversation_timeout` is a JobQueue
+  job, lost on restart and blind to the tests' clock. Each stored step carries
+  its expiry (`runtime.now()` + that conversation's timeout); an expired one is
+  dropped on load, ended before the member's next update is handled, and swept
+  every minute (`expire_conversations`) so an abandoned draft does not linger.
+  Ending one drops the member's ``draft*`` keys once no other conversation of
+  theirs is live (the same convention as `handlers.common.cancel`).
+
+Every persistent conversation must be per user, not per message, and time out:
+`attach` refuses to start otherwise, so a new conversation cannot forget it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    BasePersistence,
+    ContextTypes,
+    ConversationHandler,
+    PersistenceInput,
+    TypeHandler,
+)
+
+from bot.runtime import Runtime, runtime_of
+from storage import conversations as store
+from storage.db import transaction
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+DRAFT_PREFIX = "draft"
+SWEEP_SECONDS = 60
+# Before every other group: an expired conversation is gone before any handler looks.
+EXPIRY_GROUP = -100
+
+UserData = dict[str, Any]
+ConversationKey = store.ConversationKey
+Slot = tuple[str, ConversationKey]  # (conversation name, PTB's key)
+
+
+class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, Any]]):
+    """PTB persistence over `storage.conversations`; see the module docstring.
+
+    ``enabled=False`` (`union-bot worker`, which takes no updates) keeps PTB
+    satisfied that persistent conversations have a persistence, and touches
+    nothing.
+    """
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        super().__init__(
+            store_data=PersistenceInput(
+                bot_data=False, chat_data=False, user_data=True, callback_data=False
+            ),
+            update_interval=60,
+        )
+        self.enabled = enabled
+        self._application: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self._handlers: dict[str, ConversationHandler[Any]] = {}
+        self._timeouts: dict[str, timedelta] = {}
+        self._loaded: dict[str, dict[ConversationKey, object]] | None = None
+        self._loaded_users: dict[int, UserData] = {}
+        # What the database holds, as of the last commit:
+        self._live: dict[int, dict[Slot, datetime]] = {}  # user → conversation → exact expiry
+        self._stored_users: dict[int, tuple[str, datetime]] = {}  # user → (data JSON, expiry)
+        # Staged by PTB's update_* calls, written by the next commit:
+        self._conversation_changes: dict[Slot, object | None] = {}
+        self._user_changes: dict[int, UserData | None] = {}
+        self._commit: asyncio.Future[None] | None = None
+        self._lock = asyncio.Lock()
+        self._sealer_built: store.Sealer | None = None
+        self._next_pass: asyncio.Future[None] | None = None
+        self._pass_lock = asyncio.Lock()
+        self._load_lock = asyncio.Lock()
+
+    # Wiring ------------------------------------------------------------------------------
+
+    def attach(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        """Learn the conversations' timeouts; flush after every update; sweep every minute."""
+        self._application = application
+        for group in application.handlers.values():
+            for handler in group:
+                if isinstance(handler, ConversationHandler):
+                    self._learn(handler)
+        if not self.enabled:
+            return
+        processor = application.update_processor
+        after_each = getattr(processor, "after_each", None)
+        if after_each is None:
+            raise RuntimeError("conversations need an update processor with after_each hooks")
+        after_each.append(self.flush_after_update)
+        application.add_handler(TypeHandler(Update, _expire_for_update), group=EXPIRY_GROUP)
+        if application.job_queue is not None:
+            application.job_queue.run_repeating(
+                _sweep, interval=SWEEP_SECONDS, first=SWEEP_SECONDS, name="conversation-timeouts"
+            )
+
+    async def flush_after_update(self) -> None:
+        """Return once everything the finished update changed is in the database.
+
+        A group commit: updates finishing while a pass runs share the next one,
+        instead of queueing one `update_persistence` (and one transaction) each.
+        """
+        if self._next_pass is None:
+            self._next_pass = asyncio.ensure_future(self._flush_pass())
+        await asyncio.shield(self._next_pass)
+
+    async def _flush_pass(self) -> None:
+        async with self._pass_lock:
+            self._next_pass = None  # who finishes from now on needs a later pass
+            assert self._application is not None
+            await self._application.update_persistence()
+
+    def _learn(self, handler: ConversationHandler[Any]) -> None:
+        name = handler.name
+        timeout = handler.conversation_timeout
+        if not (handler.persistent and name):
+            raise RuntimeError(
+                f"conversation {name or handler!r} is not persistent: give it name= and "
+                "persistent=True, or a restart loses what the member typed"
+            )
+        if not handler.per_user or handler.per_message:
+            raise RuntimeError(f"conversation {name!r}: persisted conversations are per user")
+        if not timeout:
+            raise RuntimeError(f"conversation {name!r} has no conversation_timeout")
+        if name in self._handlers and self._handlers[name] is not handler:
+            raise RuntimeError(f"two conversations are named {name!r}")
+        self._handlers[name] = handler
+        self._timeouts[name] = (
+            timeout if isinstance(timeout, timedelta) else timedelta(seconds=float(timeout))
+        )
+
+    def _runtime(self) -> Runtime:
+        if self._application is None:
+            raise RuntimeError("DatabasePersistence.attach(application) was not called")
+        return runtime_of(self._application)
+
+    def _sealer(self) -> store.Sealer:
+        if self._sealer_built is None:
+            self._sealer_built = store.Sealer(self._runtime().settings.secret_key)
+        return self._sealer_built
+
+    # Loading -----------------------------------------------------------------------------
+
+    async def _load(self) -> dict[str, dict[ConversationKey, object]]:
+        """Everything still live, once, at start; what expired or cannot be read is deleted."""
+        async with self._load_lock:
+            if self._loaded is None:
+                self._loaded = await self._read_all() if self.enabled else {}
+        return self._loaded
+
+    async def _read_all(self) -> dict[str, dict[ConversationKey, object]]:
+        runtime = self._runtime()
+        # PTB loads persistence in initialize(), before post_init runs the migrations.
+        await upgrade(runtime.engine)
+        sealer = self._sealer()
+        now = runtime.now()
+        loaded: dict[str, dict[ConversationKey, object]] = {}
+        async with transaction(runtime.sessions) as session:
+            found = await store.load_all(session, sealer)
+            doomed = set(found.unreadable)
+            users: dict[str, store.UserRow] = {}
+            for key, row in found.rows.items():
+                if isinstance(row, store.UserRow):
+                    users[key] = row
+                elif row.name not in self._handlers or row.expires <= now:
+                    doomed.add(key)
+                else:
+                    loaded.setdefault(row.name, {})[row.key] = row.state
+                    user = int(row.key[-1])
+                    self._live.setdefault(user, {})[(row.name, row.key)] = row.expires
+            for key, user_row in users.items():
+                if user_row.user_id not in self._live:
+                    doomed.add(key)
+                    continue
+                self._loaded_users[user_row.user_id] = user_row.data
+                self._stored_users[user_row.user_id] = (
+                    store.dumps(user_row.data),
+                    self._user_expiry(user_row.user_id),
+                )
+            await store.write(session, {}, doomed)
+        if found.unreadable:
+            log.warning("dropped %d conversation rows that do not open", len(found.unreadable))
+        log.info(
+            "conversations restored: %d live, %d ended or unreadable",
+            sum(len(v) for v in self._live.values()),
+            len(doomed),
+        )
+        return loaded
+
+    async def get_user_data(self) -> dict[int, UserData]:
+        await self._load()
+        # Handed over once: PTB keeps them from here on, no second copy of the drafts here.
+        users, self._loaded_users = self._loaded_users, {}
+        return users
+
+    async def get_conversations(self, name: str) -> dict[ConversationKey, object]:
+        return dict((await self._load()).get(name, {}))
+
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        return {}
+
+    async def get_bot_data(self) -> dict[Any, Any]:
+        return {}
+
+    async def get_callback_data(self) -> None:
+        return None
+
+    # Writing -----------------------------------------------------------------------------
+
+    async def update_conversation(
+        self, name: str, key: ConversationKey, new_state: object | None
+    ) -> None:
+        if not self.enabled:
+            return
+        self._conversation_changes[(name, tuple(key))] = new_state
+        await self._written()
+
+    async def update_user_data(self, user_id: int, data: UserData) -> None:
+        if not self.enabled:
+            return
+        self._user_changes[user_id] = data
+        await self._written()
+
+    async def drop_user_data(self, user_id: int) -> None:
+        if not self.enabled:
+            return
+        self._user_changes[user_id] = None
+        await self._written()
+
+    async def refresh_user_data(self, user_id: int, user_data: UserData) -> None:
+        """This instance wrote every row it holds; several instances would re-read here."""
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        """chat_data is not kept: no feature uses it."""
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        """chat_data is not kept."""
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        """chat_data is not kept."""
+
+    async def update_bot_data(self, data: dict[Any, Any]) -> None:
+        """bot_data holds the runtime (engine, settings): never stored."""
+
+    async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
+        """bot_data is not kept."""
+
+    async def update_callback_data(self, data: Any) -> None:
+        """Buttons carry their own data (`bot.callbacks`); nothing to keep."""
+
+    async def flush(self) -> None:
+        """Every write already went through; wait for one still under way."""
+        if self._conversation_changes or self._user_changes:
+            await self._written()
+        elif self._commit is not None:
+            await asyncio.shield(self._commit)
+
+    async def _written(self) -> None:
+        """Return once what is staged is in the database.
+
+        The calls of one `update_persistence` run are gathered: each stages its
+        change synchronously, and the commit task the first one starts runs
+        after them all, so one update costs one transaction.
+        """
+        if self._commit is None:
+            self._commit = asyncio.ensure_future(self._commit_staged())
+        await asyncio.shield(self._commit)
+
+    async def _commit_staged(self) -> None:
+        async with self._lock:
+            self._commit = None
+            conversations, self._conversation_changes = self._conversation_changes, {}
+            users, self._user_changes = self._user_changes, {}
+            try:
+                await self._write(conversations, users)
+            except BaseException:
+                # Keep them for the next try, unless something newer was staged meanwhile.
+                for slot, state in conversations.items():
+                    self._conversation_changes.setdefault(slot, state)
+                for user, data in users.items():
+                    self._user_changes.setdefault(user, data)
+                raise
+
+    async def _write(
+        self, conversations: dict[Slot, object | None], users: dict[int, UserData | None]
+    ) -> None:
+        runtime = self._runtime()
+        sealer = self._sealer()
+        now = runtime.now()
+        live = {user: dict(slots) for user, slots in self._live.items()}
+        upserts: dict[str, tuple[str, datetime]] = {}
+        deletes: set[str] = set()
+        touched = set(users)
+        for (name, key), state in conversations.items():
+            user = int(key[-1])
+            touched.add(user)
+            slots = live.setdefault(user, {})
+            if state is None or name not in self._timeouts:
+                slots.pop((name, key), None)
+                deletes.add(sealer.conversation_key(name, key))
+                continue
+            expires = now + self._timeouts[name]
+            try:
+                row_key, sealed = sealer.seal_conversation(
+                    store.ConversationRow(name, key, state, expires)
+                )
+            except TypeError as exc:
+                # A bug to fix, not a reason to stop storing everyone else's steps.
+                log.error("conversation %s: its state cannot be stored: %s", name, exc)
+                slots.pop((name, key), None)
+                deletes.add(sealer.conversation_key(name, key))
+                continue
+            slots[(name, key)] = expires
+            upserts[row_key] = (sealed, expires)
+        stored = dict(self._stored_users)
+        for user in touched:
+            row_key = sealer.user_key(user)
+            slots = live.get(user) or {}
+            if not slots:
+                live.pop(user, None)
+            data = users.get(user, _CURRENT)
+            if data is _CURRENT:
+                data = self._current_user_data(user)
+            if not slots or data is None:
+                if user in stored:
+                    deletes.add(row_key)
+                    del stored[user]
+                continue
+            expires = max(slots.values())
+            try:
+                text = store.dumps(data)
+            except TypeError as exc:
+                # Restoring an older draft would be worse than restoring none.
+                log.error("a conversation draft cannot be stored: %s", exc)
+                if user in stored:
+                    deletes.add(row_key)
+                    del stored[user]
+                continue
+            if stored.get(user) == (text, store.coarse(expires)):
+                continue
+            _, sealed = sealer.seal_user(store.UserRow(user, cast(UserData, data)))
+            upserts[row_key] = (sealed, expires)
+            stored[user] = (text, store.coarse(expires))
+        if upserts or deletes:
+            async with transaction(runtime.sessions) as session:
+                await store.write(session, upserts, deletes)
+        self._live = live
+        self._stored_users = stored
+
+    def _current_user_data(self, user: int) -> UserData | None:
+        if self._application is None:
+            return None
+        data = self._application.user_data.get(user)
+        return dict(data) if data is not None else None
+
+    def _user_expiry(self, user: int) -> datetime:
+        return store.coarse(max(self._live[user].values()))
+
+    # Timeouts ----------------------------------------------------------------------------
+
+    def end_expired(self, now: datetime, users: Iterable[int] | None = None) -> set[int]:
+        """End, in memory, every conversation past its expiry (of ``users``, or everyone's).
+
+        The ended states reach the database with the next `update_persistence`;
+        returns the users whose conversations ended, for it to mark.
+        """
+        application = self._application
+        if application is None or not self.enabled:
+            return set()
+        # The sweep leaves a chat whose update is under way: that update ends it itself,
+        # and ending it under a running handler would take the draft from under it.
+        busy = getattr(application.update_processor, "busy", None) if users is None else None
+        ended: set[int] = set()
+        for user in list(self._live) if users is None else users:
+            slots = self._live.get(user)
+            if not slots:
+                continue
+            expired = [
+                slot
+                for slot, expires in slots.items()
+                if expires <= now and not (busy is not None and busy(slot[1][0]))
+            ]
+            for name, key in expired:
+                _forget(self._handlers[name], key)
+            if not expired:
+                continue
+            ended.add(user)
+            if len(expired) == len(slots):
+                data = application.user_data.get(user)
+                for item in [k for k in data or {} if str(k).startswith(DRAFT_PREFIX)]:
+                    data.pop(item, None)  # type: ignore[union-attr]
+        return ended
+
+    async def delete_expired_rows(self, now: datetime) -> int:
+        """Rows past their expiry that nothing here knows of (an instance that died, say)."""
+        runtime = self._runtime()
+        async with self._lock, transaction(runtime.sessions) as session:
+            return await store.delete_expired(session, now)
+
+
+_CURRENT: Any = object()  # "not staged: read the user's data as it is now"
+
+
+def _forget(handler: ConversationHandler[Any], key: ConversationKey) -> None:
+    """End one conversation of ``handler`` as its own timeout would, without its update.
+
+    PTB has no public way to end a conversation from outside; `_conversations`
+    is its tracked state dict, so the deletion reaches the persistence.
+    """
+    job = handler.timeout_jobs.pop(key, None)
+    if job is not None:
+        job.schedule_removal()
+    handler._conversations.pop(key, None)
+
+
+def persistence_of(
+    application: Application[Any, Any, Any, Any, Any, Any],
+) -> DatabasePersistence | None:
+    persistence = application.persistence
+    return persistence if isinstance(persistence, DatabasePersistence) else None
+
+
+async def _expire_for_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Before any handler sees the update: the member's expired conversations are over."""
+    persistence = persistence_of(context.application)
+    user = update.effective_user
+    if persistence is None or user is None:
+        return
+    ended = persistence.end_expired(runtime_of(context).now(), [user.id])
+    if ended:
+        log.info("a conversation timed out before the member wrote again")
+
+
+async def expire_conversations(application: Application[Any, Any, Any, Any, Any, Any]) -> int:
+    """End every conversation past its timeout and delete its rows; how many members it ended.
+
+    The JobQueue runs it every minute; tests call it after moving the clock.
+    """
+    persistence = persistence_of(application)
+    if persistence is None or not persistence.enabled:
+        return 0
+    now = runtime_of(application).now()
+    ended = persistence.end_expired(now)
+    if ended:
+        application.mark_data_for_update_persistence(user_ids=ended)
+    await application.update_persistence()
+    await persistence.delete_expired_rows(now)
+    return len(ended)
+
+
+async def _sweep(context: ContextTypes.DEFAULT_TYPE) -> None:
+    ended = await expire_conversations(context.application)
+    if ended:
+        log.info("%d abandoned conversations timed out", ended)
