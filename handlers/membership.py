@@ -45,6 +45,7 @@ from handlers.display.membership import (
     summary,
 )
 from storage import members, privacy
+from storage.db import checkpoint
 from storage.models import Role
 from storage.profile_rules import (
     DEPARTMENT_MAX,
@@ -345,6 +346,8 @@ async def forget(update: Update, context: Context, scope: Scope) -> None:
         scope._("Goodbye. If you want to join again, send /start."),
         reply_markup=ReplyKeyboardRemove(),
     )
+    # Committed by now (commit, then talk): empty SQLite's log of the old rows too.
+    await checkpoint(scope.runtime.engine)
     if was_admin and update.effective_user.id not in scope.settings.admin_ids:
         await set_admin_commands(context.application, update.effective_user.id, False)
 

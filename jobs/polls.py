@@ -5,7 +5,8 @@ JobQueue calls it every minute in production and tests call it after moving
 the `FakeClock`. It is safe to run twice, or on two instances at once:
 
 * a reminder is claimed by one conditional UPDATE (``reminded_at`` NULL → now),
-  and each reminder message has the outbox key ``poll:<id>:remind:<member>``;
+  and each reminder message has the outbox key ``poll:<id>:remind:<keyed hash>``
+  (sealed for an anonymous poll: the reminded are those who had not voted);
 * a poll is closed by one conditional UPDATE (open → closed); only the
   transaction that made that change enqueues the results
   (``poll:<id>:result:<member>``), in the same transaction;
@@ -129,16 +130,19 @@ async def _remind(session: AsyncSession, poll_id: int, *, now: datetime, runtime
             )
         items.append(
             outbox.Outgoing(
-                key=f"poll:{view.id}:remind:{target.member_id}",
+                key=keys.reminder_key(view.id, target.member_id),
                 kind="poll-reminder",
                 chat_id=target.telegram_id,
-                member_id=target.member_id,
                 group_key=polls.group_key(view.id),
                 payload=payloads[target.language],
                 priority=outbox.PRIORITY_REMINDER,
+                # The reminded are the non-voters: sealed, for an anonymous poll
+                # the database must not say who voted.
+                sensitive=view.poll.anonymous,
             )
         )
-    return await outbox.enqueue_many(session, items, now=now)
+    cipher = outbox.outbox_cipher(runtime.settings.secret_key)
+    return await outbox.enqueue_many(session, items, now=now, cipher=cipher)
 
 
 async def publish_chart(

@@ -61,7 +61,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import members
-from storage.crypto import Cipher, DecryptionError
+from storage.crypto import Cipher, DecryptionError, KeyedHasher
 from storage.db import transaction
 from storage.models import Member, Outbox, OutboxStatus, utcnow
 
@@ -69,6 +69,8 @@ Status = OutboxStatus
 
 # Where a final sensitive row "was sent to": no chat has this id.
 SCRUBBED_CHAT = 0
+# Pseudonymous chats of sealed rows lie below this (negated); see OutboxCipher.
+PSEUDONYM_BASE = 2**60
 
 # Smaller is sooner: a member waiting for an answer beats a bulk announcement.
 PRIORITY_NOTICE = 10
@@ -161,9 +163,34 @@ def payload(method: str, **params: Any) -> dict[str, Any]:
     return body
 
 
-def outbox_cipher(secret: str | bytes) -> Cipher:
+class OutboxCipher(Cipher):
+    """Seals sensitive payloads and names their chats by a keyed pseudonym.
+
+    A sensitive row to a person (a notice to a case's author) never holds their
+    chat id or member id in a column, not even while pending: the column holds
+    ``pseudonym(chat_id)`` — the same for every row to that chat,
+    so the worker can pace per chat, but useless without the key — and the real
+    chat id travels inside the sealed payload.
+    """
+
+    __slots__ = ("_recipients",)
+
+    def __init__(self, secret: str | bytes) -> None:
+        super().__init__(secret, PAYLOAD_PURPOSE)
+        self._recipients = KeyedHasher(secret, "outbox-recipient")
+
+    def pseudonym(self, chat_id: int) -> int:
+        """A negative number below any Telegram chat id (which fit in 52 bits)."""
+        return -(PSEUDONYM_BASE + int(self._recipients(str(chat_id))[:15], 16))
+
+
+def outbox_cipher(secret: str | bytes) -> OutboxCipher:
     """The cipher sensitive payloads are sealed with (one purpose, one key)."""
-    return Cipher(secret, PAYLOAD_PURPOSE)
+    return OutboxCipher(secret)
+
+
+def is_pseudonym(chat_id: int) -> bool:
+    return chat_id <= -PSEUDONYM_BASE
 
 
 def _binding(key: str, chat_id: int) -> str:
@@ -219,19 +246,21 @@ class ClaimedMessage:
         body = self.payload
         if body is None:
             raise PayloadError("payload erased")
+        chat_id = self.chat_id
         if self.sensitive:
             if cipher is None:
                 raise PayloadError("sensitive payload and no key to open it")
             try:
                 sealed = str(body["sealed"])
                 body = json.loads(cipher.decrypt(sealed, _binding(self.key, self.chat_id)))
-            except (DecryptionError, KeyError, ValueError) as exc:
+                chat_id = int(body.pop("to", self.chat_id))
+            except (DecryptionError, KeyError, ValueError, TypeError) as exc:
                 raise PayloadError("sealed payload does not open with this key") from exc
         method = body.get("method")
         params = body.get("params")
         if method not in METHODS or not isinstance(params, dict):
             raise PayloadError(f"unsupported payload method {method!r}")
-        return str(method), {"chat_id": self.chat_id, **params}
+        return str(method), {"chat_id": chat_id, **params}
 
 
 @dataclass(frozen=True)
@@ -282,15 +311,20 @@ def _row(item: Outgoing, now: datetime, cipher: Cipher | None) -> dict[str, Any]
     body = dict(item.payload)
     if body.get("method") not in METHODS or not isinstance(body.get("params"), dict):
         raise PayloadError("build payloads with outbox.payload(method, **params)")
+    chat_id, member_id = item.chat_id, item.member_id
     if item.sensitive:
-        if cipher is None:
+        if not isinstance(cipher, OutboxCipher):
             raise PayloadError("a sensitive message needs the outbox cipher")
-        body = seal(cipher, item.key, item.chat_id, body)
+        # From the first insert, a person is named only inside the seal (see
+        # OutboxCipher); a group's id is no secret and keeps its own pacing.
+        if item.chat_id > 0:
+            chat_id, member_id = cipher.pseudonym(item.chat_id), None
+        body = seal(cipher, item.key, chat_id, {"to": item.chat_id, **body})
     return {
         "key": item.key,
         "kind": item.kind,
-        "chat_id": item.chat_id,
-        "member_id": item.member_id,
+        "chat_id": chat_id,
+        "member_id": member_id,
         "group_key": item.group_key,
         "payload": body,
         "sensitive": item.sensitive,

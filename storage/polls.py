@@ -80,6 +80,11 @@ class PollKeys:
     def voter_key(self, poll_id: int, member_id: int) -> str:
         return self.voter(f"{poll_id}:{member_id}")
 
+    def reminder_key(self, poll_id: int, member_id: int) -> str:
+        """The outbox key of a closing-soon reminder: who was reminded is who had
+        not voted, so it must not name them (nor match their ballot's key)."""
+        return f"poll:{poll_id}:remind:" + self.voter(f"remind:{poll_id}:{member_id}")[:32]
+
     def seal_department(self, poll_id: int, department_id: int | None) -> str | None:
         if department_id is None:
             return None

@@ -225,7 +225,13 @@ async def test_closing_job_sends_results_once_across_concurrent_runs(
         closed = await session.get(Poll, view.id)
     reminded = [k for k in keys if ":remind:" in k]
     results = [k for k in keys if ":result:" in k]
-    assert sorted(int(k.rsplit(":", 1)[1]) for k in reminded) == [creator.id, others[2].id]
+    # The reminded are the non-voters: keyed hashes, never member ids.
+    assert sorted(reminded) == sorted(
+        KEYS.reminder_key(view.id, m.id) for m in (creator, others[2])
+    )
+    async with sessions() as session:
+        rows = list(await session.scalars(select(Outbox).where(Outbox.key.in_(reminded))))
+    assert rows and all(r.member_id is None and r.chat_id < 0 and r.sensitive for r in rows)
     # Results go to everyone asked, so who got one says nothing of who voted.
     assert sorted(int(k.rsplit(":", 1)[1]) for k in results) == sorted(
         [creator.id, *(o.id for o in others)]

@@ -1,0 +1,264 @@
+"""A leaked database, attacked: without SECRET_KEY, no case or ballot leads to a member.
+
+The union here has members who write grievances, cadres who answer them, and
+the notices to the authors in every state the outbox knows — pending, claimed,
+being sent, sent, blocked, invalid, failed, retrying — written by the same
+storage calls the delivery worker makes. Then the database is taken as a thief
+would take it (the SQLite file with its ``-wal``, read by another program; a
+``pg_dump`` of the PostgreSQL database) and attacked without the key:
+
+* any case-side row holding a member's id or Telegram id;
+* any member-side row (the member, their outbox rows, their sign-ups) with a
+  time equal to, or within seconds of, a time of a case or of a ballot;
+* the words of the cases in the bytes of the file, its log or the dump.
+
+The attack must find no suspect at all: that is "no better than chance".
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from jobs.delivery import stop_delivery
+from storage import outbox, polls
+from storage.audiences import Audience
+from storage.db import transaction
+from storage.models import Member, Outbox
+from storage.outbox import Event, Result
+from tests.e2e.test_membership import register
+from tests.grievances.conftest import World, delivered, submit
+from tests.harness import CADRE_CHAT, SECRET
+
+NEAR = timedelta(seconds=10)
+MEMBER_SIDE = ("members", "activity_signups", "training_enrolments", "suggestions")
+CASE_SIDE = ("grievances", "grievance_messages", "grievance_posts", "grievance_audit")
+TEXTS = [f"第{i}车间的问题：夜班补贴连续{i + 2}个月没有发放。" for i in range(6)]
+
+
+def _when(value: Any) -> datetime | None:
+    """A column value as a UTC time, if it is one (SQLite keeps text, PostgreSQL times)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in " T":
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    return None
+
+
+def _times(row: dict[str, Any]) -> list[datetime]:
+    return [t for t in (_when(v) for v in row.values()) if t is not None]
+
+
+def _attack(tables: dict[str, list[dict[str, Any]]], cadre_ids: set[int]) -> list[str]:
+    """Every way the dump ties a (non-cadre) member to a case or a ballot."""
+    members = [m for m in tables["members"] if m["id"] not in cadre_ids]
+    by_id = {m["id"]: m for m in members}
+    by_telegram = {m["telegram_id"]: m for m in members}
+    found: list[str] = []
+    # 1. Identities in case-side rows and in the outbox rows of cases.
+    case_rows = [(t, r) for t in CASE_SIDE for r in tables[t]]
+    case_rows += [
+        ("outbox", r) for r in tables["outbox"] if str(r["key"]).startswith("g") or r["sensitive"]
+    ]
+    for table, row in case_rows:
+        for column, value in row.items():
+            if column in ("id", "grievance_id", "seq", "telegram_message_id", "attempts"):
+                continue
+            if isinstance(value, int) and (value in by_telegram or value in by_id):
+                if table == "outbox" and column == "chat_id" and value in by_telegram:
+                    found.append(f"{table}.{column} names member {value}")
+                elif column in ("link", "member_id") or value in by_telegram:
+                    found.append(f"{table}.{column} holds a member's id {value}")
+    # 2. Times: member-side rows near case-side and ballot times.
+    case_times = [t for _, row in case_rows for t in _times(row)]
+    case_times += [t for row in tables["poll_ballots"] for t in _times(row)]
+    member_rows: list[tuple[str, dict[str, Any], int]] = [("members", m, m["id"]) for m in members]
+    for table in MEMBER_SIDE[1:]:
+        member_rows += [
+            (table, r, r["member_id"]) for r in tables[table] if r["member_id"] in by_id
+        ]
+    member_rows += [
+        ("outbox", r, by_telegram[r["chat_id"]]["id"])
+        for r in tables["outbox"]
+        if r["chat_id"] in by_telegram or r["member_id"] in by_id
+    ]
+    for table, row, member_id in member_rows:
+        for moment in _times(row):
+            if any(abs(moment - other) <= NEAR for other in case_times):
+                found.append(f"{table} row of member {member_id} at {moment} is near a case")
+    # 3. Anonymous ballots that name their voter.
+    found += [f"ballot {b['id']} names its voter" for b in tables["poll_ballots"] if b["member_id"]]
+    return found
+
+
+def _sqlite_tables(path: Path) -> dict[str, list[dict[str, Any]]]:
+    connection = sqlite3.connect(path)
+    connection.row_factory = sqlite3.Row
+    try:
+        names = [
+            r[0] for r in connection.execute("select name from sqlite_master where type='table'")
+        ]
+        return {n: [dict(r) for r in connection.execute(f'select * from "{n}"')] for n in names}
+    finally:
+        connection.close()
+
+
+def _leaked_words(blob: bytes, words: Iterable[str]) -> list[str]:
+    return [w for w in words if w.encode() in blob]
+
+
+async def _union(world: World) -> tuple[list[Any], set[int]]:
+    """Members, six cases with notices in every outbox state, and an anonymous poll."""
+    bot, cadre = world.bot, world.cadre
+    people = [world.member]
+    for i, (name, department) in enumerate(
+        [("赵一", "装配车间"), ("钱二", "质检科"), ("孙三", "装配车间"), ("李四", "仓储物流部"),
+         ("周五", "质检科"), ("吴六", "职工食堂"), ("郑七", "装配车间")]
+    ):  # fmt: skip
+        user = await bot.driver.create_user(f"P{i}")
+        await register(bot, user, name, department)
+        people.append(user)
+        bot.clock.advance(minutes=3)
+    authors = people[:6]
+    codes = []
+    for text, author in zip(TEXTS, authors, strict=True):
+        case = await submit(bot, author, text)
+        codes.append(case)
+        bot.clock.advance(minutes=11)
+    # The cadre answers each case; the notices to the authors wait in the outbox.
+    await delivered(bot)
+    await stop_delivery(bot.application)
+    for case in codes:
+        card = next(
+            m for m in await bot.driver.messages(CADRE_CHAT) if m.text and case.code in m.text
+        )
+        await cadre.send(
+            f"关于 {case.code}，我们已经转交。", chat=CADRE_CHAT, reply_to=card.message_id
+        )
+        bot.clock.advance(minutes=5)
+    cipher = outbox.outbox_cipher(SECRET)
+    # The author's chat as the outbox row names it (a pseudonym; the plain id too,
+    # so that this test still builds every state if pseudonyms were ever dropped).
+    notice_chats = {cipher.pseudonym(a.id): i for i, a in enumerate(authors)}
+    notice_chats |= {a.id: i for i, a in enumerate(authors)}
+    now = bot.clock.now
+    claimed = await outbox.claim(bot.runtime.sessions, "thief-test-worker", now, 500)
+    outcomes = [Event.SENT, Event.BLOCKED, Event.INVALID, Event.FAIL, Event.RETRY, None]
+    async with transaction(bot.runtime.sessions) as session:
+        started = await outbox.start(session, [m.id for m in claimed], "thief-test-worker", now=now)
+        assert started
+        results = []
+        for message in claimed:
+            index = notice_chats.get(message.chat_id)
+            event = Event.SENT if index is None else outcomes[index]
+            if event is None:
+                continue  # left "sending": a worker died with the request out
+            results.append(
+                Result(
+                    message,
+                    event,
+                    error=None if event is Event.SENT else "Forbidden: bot was blocked",
+                    telegram_message_id=1000 + message.id if event is Event.SENT else None,
+                    backoff=timedelta(minutes=5),
+                )
+            )
+        await outbox.record_results(session, results, now=now + timedelta(seconds=1))
+    states = {r.status for r in await _outbox_rows(bot)}
+    assert {"sent", "blocked", "invalid", "failed", "pending", "sending"} <= states
+    # One more answer, to one author, left pending and claimed-only.
+    bot.clock.advance(minutes=2)
+    card = next(
+        m for m in await bot.driver.messages(CADRE_CHAT) if m.text and codes[0].code in m.text
+    )
+    await cadre.send("补充：财务下周答复。", chat=CADRE_CHAT, reply_to=card.message_id)
+    await outbox.claim(bot.runtime.sessions, "thief-test-worker", bot.clock.now, 1)
+    # An anonymous poll: five vote, some minutes apart.
+    keys = polls.PollKeys.from_secret(SECRET)
+    async with transaction(bot.runtime.sessions) as session:
+        view = await polls.create(
+            session,
+            polls.PollDraft(
+                question="食堂是否延长晚餐时间？",
+                options=("是", "否"),
+                audience=Audience(everyone=True),
+            ),
+            creator_id=None,
+            now=bot.clock.now,
+        )
+    for i, person in enumerate(people[2:7]):
+        bot.clock.advance(minutes=4)
+        async with transaction(bot.runtime.sessions) as session:
+            row = await session.scalar(select(Member).where(Member.telegram_id == person.id))
+            assert row is not None
+            await polls.vote(session, view.id, row, i % 2, now=bot.clock.now, keys=keys)
+    async with bot.runtime.sessions() as session:
+        cadre_ids = set(await session.scalars(select(Member.id).where(Member.role != "member")))
+    return codes, cadre_ids
+
+
+async def _outbox_rows(bot: Any) -> list[Outbox]:
+    async with bot.runtime.sessions() as session:
+        return list(await session.scalars(select(Outbox)))
+
+
+async def test_a_stolen_database_names_no_author(world: World, tmp_path: Path) -> None:
+    bot = world.bot
+    _codes, cadre_ids = await _union(world)
+    url = bot.settings.database_url
+    if url.startswith("sqlite"):
+        blob, tables = _steal_sqlite(Path(url.split(":///", 1)[1]), tmp_path)
+    else:
+        dump = _pg_dump(url)
+        blob = dump.encode()
+        tables = await _pg_tables(bot)
+    assert _leaked_words(blob, TEXTS) == []
+    assert _attack(tables, cadre_ids) == []
+
+
+def _steal_sqlite(source: Path, into: Path) -> tuple[bytes, dict[str, list[dict[str, Any]]]]:
+    """A copy as a thief takes it while the bot runs: the file and its write-ahead log."""
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{source}{suffix}").exists():
+            shutil.copy(f"{source}{suffix}", into / f"stolen.sqlite3{suffix}")
+    blob = b"".join(p.read_bytes() for p in into.iterdir() if p.name.startswith("stolen"))
+    return blob, _sqlite_tables(into / "stolen.sqlite3")
+
+
+def _pg_dump(url: str) -> str:
+    database = url.rsplit("/", 1)[1]
+    host = url.split("@", 1)[1].split("/", 1)[0]
+    address, port = host.split(":")
+    out = subprocess.run(
+        ["pg_dump", "--data-only", "-h", address, "-p", port, "-U", "postgres", database],
+        capture_output=True,
+        check=True,
+        env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
+        timeout=120,
+    )
+    return out.stdout.decode()
+
+
+async def _pg_tables(bot: Any) -> dict[str, list[dict[str, Any]]]:
+    """The restored dump's rows (the same rows the dump holds, read back by SQL)."""
+    from sqlalchemy import text
+
+    from storage.models import Base
+
+    found: dict[str, list[dict[str, Any]]] = {}
+    async with bot.runtime.engine.connect() as connection:
+        for table in Base.metadata.sorted_tables:
+            rows = await connection.execute(text(f'select * from "{table.name}"'))
+            found[table.name] = [dict(r._mapping) for r in rows]
+    return found
