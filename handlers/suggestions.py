@@ -132,6 +132,7 @@ async def confirm(update: Update, context: Context, scope: Scope) -> int:
             ),
             now=now,
             priority=outbox.PRIORITY_NOTICE,
+            at_most_once=False,  # a member's words: a rare duplicate, never a loss
         )
         wake_after_commit(scope.session, context)
     context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
@@ -161,6 +162,7 @@ async def _tell_member(
         payload=outbox.payload("sendMessage", text=text),
         now=scope.runtime.now(),
         priority=outbox.PRIORITY_NOTICE,
+        at_most_once=False,  # a personal answer: a rare duplicate, never a loss
     )
     wake_after_commit(scope.session, context)
 

@@ -67,6 +67,9 @@ KIND_SESSION = "trs"
 KIND_RATING = "rate"
 RATING_WINDOW = timedelta(days=3)  # ended activities older than this are not asked about
 Target = Any  # an Application or a CallbackContext: whatever wakes the delivery worker
+# Notices that change what a member should do (a seat is theirs now, an enrolment
+# was decided): sent again after a crash rather than lost; a duplicate is harmless.
+AT_LEAST_ONCE = frozenset({"activity-seat", "training-seat", "training-decision"})
 
 
 def message(
@@ -97,6 +100,7 @@ def message(
         payload=body,
         priority=priority,
         group_key=group_key,
+        at_most_once=kind not in AT_LEAST_ONCE,
     )
 
 

@@ -25,7 +25,7 @@ from storage import conversations as store
 from storage.models import ConversationState, Member
 from tests.conftest import clean_database
 from tests.e2e.test_membership import register
-from tests.harness import SECRET, TOKEN, BotHarness, FakeClock, UpdateTracker
+from tests.harness import SECRET, TOKEN, BotHarness, FakeClock, RuleWatch, UpdateTracker
 
 NAME = "持久化测试员"
 GRIEVANCE = "更衣室的锁坏了三周，没人来修。"
@@ -204,29 +204,33 @@ async def life(base: str, database_url: str, clock: FakeClock) -> AsyncIterator[
     processor = PerChatUpdateProcessor()
     tracker = UpdateTracker(processor)
     application = build_application(settings, clock=clock, processor=processor, rate_limiter=False)
-    async with SandboxDriver(base, TOKEN, settle=tracker.wait) as driver, application:
-        assert application.post_init is not None and application.post_shutdown is not None
-        await application.post_init(application)
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(
-            poll_interval=0, timeout=5, allowed_updates=ALLOWED_UPDATES
-        )
-        try:
-            yield BotHarness(None, driver, application, settings, clock, tracker)  # type: ignore[arg-type]
-        finally:
-            await application.updater.stop()
-            await application.stop()
-            await application.post_shutdown(application)
+    with RuleWatch() as watch:
+        async with SandboxDriver(base, TOKEN, settle=tracker.wait) as driver, application:
+            assert application.post_init is not None and application.post_shutdown is not None
+            await application.post_init(application)
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(
+                poll_interval=0, timeout=5, allowed_updates=ALLOWED_UPDATES
+            )
+            try:
+                yield BotHarness(None, driver, application, settings, clock, tracker, watch)  # type: ignore[arg-type]
+            finally:
+                await application.updater.stop()
+                await application.stop()
+                await application.post_shutdown(application)
+        watch.assert_kept()
 
 
 async def test_a_new_instance_continues_and_restored_conversations_still_time_out(
     database_url: str,
 ) -> None:
     await clean_database(database_url)
-    server = SandboxServer(SandboxOptions(port=0, bots={TOKEN: "UnionSandboxBot"}))
-    base = await server.start()
     clock = FakeClock()
+    server = SandboxServer(
+        SandboxOptions(port=0, bots={TOKEN: "UnionSandboxBot"}, clock=clock.timestamp)
+    )
+    base = await server.start()
     try:
         async with life(base, database_url, clock) as first:
             user = await first.driver.create_user("Twice", user_id=610000006)
