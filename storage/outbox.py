@@ -189,10 +189,6 @@ def outbox_cipher(secret: str | bytes) -> OutboxCipher:
     return OutboxCipher(secret)
 
 
-def is_pseudonym(chat_id: int) -> bool:
-    return chat_id <= -PSEUDONYM_BASE
-
-
 def _binding(key: str, chat_id: int) -> str:
     # Associated data: a sealed payload opens only in its own row, for its own chat.
     return f"outbox:{key}:{chat_id}"

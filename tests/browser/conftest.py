@@ -12,6 +12,7 @@ session's loop (see ``pytest_collection_modifyitems``).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -89,11 +90,21 @@ def chromium() -> Path:
     return CHROMIUM
 
 
+def _browser_env() -> dict[str, str]:
+    """The environment without faketime's preload: `make test-dates` moves the clock of
+    the bot and the sandbox, and Chromium does not load pages with it preloaded."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key != "LD_PRELOAD" and not key.startswith("FAKETIME")
+    }
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def browser(chromium: Path) -> AsyncIterator[Browser]:
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
-            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(chromium), headless=True, args=CHROMIUM_ARGS, env=_browser_env()
         )
         try:
             yield launched
