@@ -17,10 +17,10 @@ The attack must find no suspect at all: that is "no better than chance".
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import sqlite3
-import subprocess
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -220,7 +220,7 @@ async def test_a_stolen_database_names_no_author(world: World, tmp_path: Path) -
     if url.startswith("sqlite"):
         blob, tables = _steal_sqlite(Path(url.split(":///", 1)[1]), tmp_path)
     else:
-        dump = _pg_dump(url)
+        dump = await _pg_dump(url)
         blob = dump.encode()
         tables = await _pg_tables(bot)
     assert _leaked_words(blob, TEXTS) == []
@@ -236,18 +236,17 @@ def _steal_sqlite(source: Path, into: Path) -> tuple[bytes, dict[str, list[dict[
     return blob, _sqlite_tables(into / "stolen.sqlite3")
 
 
-def _pg_dump(url: str) -> str:
+async def _pg_dump(url: str) -> str:
     database = url.rsplit("/", 1)[1]
-    host = url.split("@", 1)[1].split("/", 1)[0]
-    address, port = host.split(":")
-    out = subprocess.run(
-        ["pg_dump", "--data-only", "-h", address, "-p", port, "-U", "postgres", database],
-        capture_output=True,
-        check=True,
+    address, port = url.split("@", 1)[1].split("/", 1)[0].split(":")
+    dump = await asyncio.create_subprocess_exec(
+        "pg_dump", "--data-only", "-h", address, "-p", port, "-U", "postgres", database,
+        stdout=asyncio.subprocess.PIPE,
         env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
-        timeout=120,
-    )
-    return out.stdout.decode()
+    )  # fmt: skip
+    out, _ = await dump.communicate()
+    assert dump.returncode == 0, "pg_dump failed"
+    return out.decode()
 
 
 async def _pg_tables(bot: Any) -> dict[str, list[dict[str, Any]]]:
