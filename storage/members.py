@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -22,6 +23,7 @@ from storage.models import (
     Role,
     member_groups,
     utc_day,
+    utcnow,
 )
 
 T = TypeVar("T")
@@ -160,9 +162,17 @@ async def department_by_name(session: AsyncSession, name: str) -> Department:
     )
     if existing is not None:
         return existing
-    department = Department(name=name)
-    session.add(department)
-    await session.flush()
+    # Two members naming the same new department at once: one insert wins, the
+    # other finds its row, and neither registration fails on the unique name.
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    await session.execute(
+        insert(Department)
+        .values(name=name, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
+    department = await session.scalar(select(Department).where(Department.name == name))
+    assert department is not None
     return department
 
 
