@@ -30,7 +30,6 @@ from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
@@ -40,7 +39,7 @@ from handlers.display import trainings as show_training
 from jobs.delivery import wake_after_commit
 from storage import activities, audiences, outbox, seating
 from storage import enrolment_rules as rules
-from storage.db import transaction
+from storage.db import insert_for, transaction
 from storage.models import (
     Activity,
     ActivitySignup,
@@ -249,8 +248,7 @@ async def _mark(
     member_ids: Any,
 ) -> list[int]:
     """Insert the marks not yet there; return the members whose mark this call inserted."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     source = member_ids.with_only_columns(
         literal(kind),
         literal(target_id),

@@ -22,10 +22,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
+from storage.db import dialect_insert
 from storage.models import ConversationState
 
 SEAL_PURPOSE = "conversation-state"
@@ -217,7 +217,7 @@ _UPSERTS: dict[str, Any] = {}
 def _upsert(dialect: str) -> Any:
     """One statement per dialect, built once, so SQLAlchemy compiles it once."""
     if dialect not in _UPSERTS:
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = dialect_insert(dialect)
         statement = insert(ConversationState)
         _UPSERTS[dialect] = statement.on_conflict_do_update(
             index_elements=[ConversationState.key],

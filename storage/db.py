@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -107,6 +108,16 @@ async def checkpoint(engine: AsyncEngine) -> bool:
             await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         ).one()
     return not busy
+
+
+def dialect_insert(dialect: str) -> Callable[..., Any]:
+    """The INSERT construct with ON CONFLICT for this database (both spell it alike)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def insert_for(session: AsyncSession) -> Callable[..., Any]:
+    """:func:`dialect_insert` for the database the session is bound to."""
+    return dialect_insert(session.bind.dialect.name if session.bind is not None else "sqlite")
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -12,9 +12,9 @@ from datetime import date, datetime
 from typing import Generic, TypeVar
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import insert_for
 from storage.models import (
     Department,
     InterestGroup,
@@ -164,8 +164,7 @@ async def department_by_name(session: AsyncSession, name: str) -> Department:
         return existing
     # Two members naming the same new department at once: one insert wins, the
     # other finds its row, and neither registration fails on the unique name.
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     await session.execute(
         insert(Department)
         .values(name=name, created_at=utcnow())

@@ -57,12 +57,11 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import bindparam, case, event, func, null, or_, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import members
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
-from storage.db import transaction
+from storage.db import dialect_insert, transaction
 from storage.models import Member, Outbox, OutboxStatus, utcnow
 
 Status = OutboxStatus
@@ -352,7 +351,7 @@ async def enqueue_many(
     broadcast never holds more than one chunk of rows in memory.
     """
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = dialect_insert(dialect)
     created = 0
     for chunk in _chunks(items, _CHUNK):
         rows = [_row(item, now, cipher) for item in chunk]

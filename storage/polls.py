@@ -26,12 +26,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audiences, outbox
 from storage.audiences import Audience, Recipient
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
+from storage.db import insert_for
 from storage.models import (
     Department,
     FeatureSetting,
@@ -383,8 +383,7 @@ async def _ensure_ballot(
     now: datetime,
 ) -> bool:
     """Insert an empty ballot unless the voter has one; True if it was created."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(session)
     statement = (
         insert(PollBallot)
         .values(
