@@ -79,8 +79,6 @@ Key = tuple[int, int]
 @dataclass
 class _Model:
     counts: dict[Key, int]
-    known: set[Key]  # always shown
-    published: set[Key]  # shown unless suppressed
     lines: list[list[Key]]  # each: [total key, *inner keys]; sum(inner) == total
 
     def pinned(self, key: Key, shown: set[Key]) -> bool:
@@ -173,7 +171,7 @@ def protect(
         lines.append([(-1, c), *((r, c) for r in range(height))])
     lines.append([(-1, -1), *((r, -1) for r in range(height))])
     lines.append([(-1, -1), *((-1, c) for c in range(width))])
-    model = _Model(values, known, published, lines)
+    model = _Model(values, lines)
 
     primary = {key for key in published if values[key] < threshold}
     shown = (published - primary) | known
