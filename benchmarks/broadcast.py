@@ -31,9 +31,9 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from bot.sandbox import SandboxOptions, SandboxServer
 from jobs.delivery import DeliveryConfig, DeliveryWorker
 from jobs.sender import BotSender
+from sandbox import SandboxOptions, SandboxServer
 from storage import outbox
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade

@@ -31,8 +31,8 @@ from sqlalchemy import text
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.processor import PerChatUpdateProcessor
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
-from bot.settings import load_settings
+from core.settings import load_settings
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from storage.db import make_engine
 
 TOKEN = "777000779:BENCH-conversations-token-abcdefghij"

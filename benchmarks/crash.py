@@ -34,7 +34,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.sandbox import SandboxOptions, SandboxServer
+from sandbox import SandboxOptions, SandboxServer
 from storage.db import make_engine
 from storage.models import Outbox
 

@@ -29,8 +29,8 @@ from pathlib import Path
 
 from sqlalchemy import insert, text
 
-from bot.runtime import Runtime
-from bot.settings import load_settings
+from core.runtime import Runtime
+from core.settings import load_settings
 from jobs.greetings import send_due_greetings
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade

@@ -32,8 +32,8 @@ from telegram import Bot
 from telegram.error import RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ExtBot
 
-from bot.sandbox import SandboxOptions, SandboxServer
 from jobs.pacing import Pacer
+from sandbox import SandboxOptions, SandboxServer
 
 TOKEN = "424242:LIMITER-choice-token-abcdefghijklmn"
 BOT_ID = 424242

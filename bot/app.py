@@ -18,14 +18,13 @@ from telegram.constants import ParseMode
 from telegram.ext import Application, ApplicationBuilder, Defaults
 from telegram.warnings import PTBUserWarning
 
-from bot.commands import publish_commands
 from bot.errors import on_error
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.request import CommitFirstRateLimiter, bot_request
-from bot.runtime import RUNTIME_KEY, Runtime, runtime_of
-from bot.settings import Settings
 from bot.updates import UpdatesRequest
+from core.runtime import RUNTIME_KEY, Runtime, runtime_of
+from core.settings import Settings
 from handlers import (
     activities,
     admin,
@@ -42,6 +41,12 @@ from handlers import (
     suggestions,
     trainings,
 )
+from handlers.commands import publish_commands
+from jobs import broadcasts as broadcast_jobs
+from jobs import greetings as greeting_jobs
+from jobs import grievances as grievance_jobs
+from jobs import polls as poll_jobs
+from jobs import reminders as reminder_jobs
 from jobs.delivery import start_delivery, stop_delivery
 from jobs.greetings import expire_at_start
 from storage.db import make_engine, make_session_factory
@@ -68,6 +73,17 @@ FEATURES: tuple[ModuleType, ...] = (
     groups,
     fallback,
     guards,
+)
+
+# Scheduled work, each module with `schedule(application)`, started here and not by
+# the features: `union-bot worker` runs these (and the delivery worker) without
+# building a single handler.
+JOBS: tuple[ModuleType, ...] = (
+    greeting_jobs,
+    broadcast_jobs,
+    grievance_jobs,
+    poll_jobs,
+    reminder_jobs,
 )
 
 ALLOWED_UPDATES = [
@@ -112,10 +128,19 @@ def build_application(
     application = builder.build()
     engine = engine_for(settings)
     application.bot_data[RUNTIME_KEY] = Runtime(
-        settings=settings, engine=engine, sessions=make_session_factory(engine), clock=clock
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        clock=clock,
+        takes_updates=takes_updates,
     )
-    for feature in FEATURES:
-        feature.register(application)
+    if takes_updates:
+        for feature in FEATURES:
+            feature.register(application)
+        if isinstance(application.update_processor, PerChatUpdateProcessor):
+            application.update_processor.line_keys.extend(runtime_of(application).lines)
+    for job in JOBS:
+        job.schedule(application)
     persistence.attach(application)
     application.add_error_handler(on_error)
     return application
@@ -137,7 +162,8 @@ async def _on_start(application: Application) -> None:
     await upgrade(runtime.engine)
     me = application.bot
     log.info("started as @%s", me.username)
-    await publish_commands(application)
+    if runtime.takes_updates:  # a worker has no features, so no commands to offer
+        await publish_commands(application)
     # After the migrations: the worker's first act is to recover the outbox.
     # Yesterday's unsent greetings are cancelled before the worker could send them late.
     await expire_at_start(runtime)

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.logs import configure_logging
-from bot.settings import Settings, SettingsError, load_settings
+from core.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("union_bot")
 
@@ -108,7 +108,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.sandbox.server import SandboxOptions, serve
+    from sandbox.server import SandboxOptions, serve
 
     configure_logging("INFO", [args.token])
     options = SandboxOptions(

@@ -33,9 +33,9 @@ from bot.demo_data import (
     PEOPLE,
     SEEDERS,
 )
-from bot.runtime import runtime_of
-from bot.sandbox import SandboxOptions, SandboxServer
-from bot.settings import Settings, load_settings
+from core.runtime import runtime_of
+from core.settings import Settings, load_settings
+from sandbox import SandboxOptions, SandboxServer
 from storage import members
 from storage.db import transaction
 from storage.models import Role

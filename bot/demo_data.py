@@ -266,9 +266,9 @@ async def seed_polls(session: AsyncSession, secret_key: str) -> None:
 
     from sqlalchemy import select
 
-    from bot.i18n import translator
-    from handlers.display import polls as poll_display
-    from handlers.display import suggestions as suggestion_display
+    from core.i18n import translator
+    from display import polls as poll_display
+    from display import suggestions as suggestion_display
     from storage import outbox, polls, suggestions
     from storage.audiences import Audience
     from storage.models import Poll, utcnow

@@ -19,9 +19,10 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
-from bot import callbacks as cb
-from bot.i18n import N_, language_from_telegram, translator
-from bot.runtime import runtime_of
+from core.i18n import N_, language_from_telegram, translator
+from core.runtime import runtime_of
+from display import callbacks as cb
+from handlers.scope import PARTLY_SAVED_NOTE
 
 log = logging.getLogger(__name__)
 
@@ -38,14 +39,6 @@ PARTLY_SAVED = N_(
     "Sorry, something went wrong on our side after your step was saved. "
     "Please check the result before you try again."
 )
-# Added to an error by `bot.scope` when the handler had already committed part of
-# its work (before a reply, `bot.request`): then "nothing was saved" would be untrue.
-PARTLY_SAVED_NOTE = "union-bot: the handler committed part of its work before it failed"
-
-
-def mark_partly_saved(error: BaseException) -> None:
-    if PARTLY_SAVED_NOTE not in getattr(error, "__notes__", ()):
-        error.add_note(PARTLY_SAVED_NOTE)
 
 
 _KINDS = (
@@ -58,7 +51,7 @@ _KINDS = (
     "chat_member",
 )
 _PROJECT = Path(__file__).resolve().parents[1]
-_PACKAGES = ("bot", "handlers", "jobs", "storage")
+_PACKAGES = ("bot", "core", "display", "handlers", "jobs", "notices", "storage")
 
 
 def _command(text: str | None) -> str | None:

@@ -45,7 +45,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.runtime import Runtime, runtime_of
+from core.runtime import Runtime, runtime_of
 from storage import conversations as store
 from storage.db import transaction
 from storage.migrate import upgrade
@@ -270,7 +270,7 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         """bot_data is not kept."""
 
     async def update_callback_data(self, data: Any) -> None:
-        """Buttons carry their own data (`bot.callbacks`); nothing to keep."""
+        """Buttons carry their own data (`display.callbacks`); nothing to keep."""
 
     async def flush(self) -> None:
         """Every write already went through; wait for one still under way."""

@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, BaseUpdateProcessor
+from telegram.ext import BaseUpdateProcessor
 
 from storage.db import forget_pending, when_first_transaction_ends
 
@@ -165,10 +165,3 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     async def shutdown(self) -> None:
         """Nothing to close."""
-
-
-def add_line(application: Application[Any, Any, Any, Any, Any, Any], key_of: LineKey) -> None:
-    """Make the updates ``key_of`` names (a hashable key, or None) stand in line by arrival."""
-    processor = application.update_processor
-    if isinstance(processor, PerChatUpdateProcessor):
-        processor.line_keys.append(key_of)

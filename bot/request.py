@@ -1,6 +1,6 @@
 """Commit, then talk to Telegram: the rule, kept by the bot's request object.
 
-A handler runs in one unit of work (`bot.scope`, `storage.db.unit_of_work`),
+A handler runs in one unit of work (`handlers.scope`, `storage.db.unit_of_work`),
 and handlers reply, answer and edit in the middle of it. If the transaction
 stayed open while Telegram answered (150 ms is ordinary, seconds are not rare),
 every update in flight would hold a pooled connection — and a row lock, for
@@ -22,35 +22,16 @@ logged as an error by :func:`report_if_holding`; the e2e tests fail on that line
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import AIORateLimiter
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-from storage.db import commit_before_io, connections_held_here
+from storage.db import commit_before_io, report_if_holding
 
 if TYPE_CHECKING:
     from telegram._utils.types import JSONDict, ODVInput
-
-log = logging.getLogger(__name__)
-
-# The one line the e2e tests look for (tests/conftest.py); keep the words.
-HOLDING = "Bot API request %s made while this task holds %d database connection(s)"
-
-
-def method_of(url: str) -> str:
-    """The Bot API method at the end of a request URL (never the token before it)."""
-    return url.rsplit("/", 1)[-1]
-
-
-def report_if_holding(url: str) -> int:
-    """Log the broken rule if the running task still holds a connection; returns how many."""
-    held = connections_held_here()
-    if held:
-        log.error(HOLDING, method_of(url), held)
-    return held
 
 
 class CommitFirstRequest(HTTPXRequest):

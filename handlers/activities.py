@@ -1,7 +1,7 @@
 """Activities: members browse, sign up, wait in line, check in and rate; cadres run them.
 
 Telegram-facing only: the rules are in `storage.activities` (seats through
-`storage.seating`), the words in `handlers.display.activities`, and anything
+`storage.seating`), the words in `display.activities`, and anything
 sent to someone other than the person tapping goes through the outbox
 (`jobs.reminders` builds those notices). Every button names an activity id;
 each handler checks again that the presser may see it (its audience) or
@@ -25,12 +25,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks as cb
-from bot.i18n import N_
-from bot.menu import button_filter, main_menu
-from bot.processor import add_line
-from bot.runtime import CommandSpec, MenuItem, runtime_of
-from bot.scope import Context, Scope, cadre_only, registered, scoped
+from core.i18n import N_
+from core.runtime import CommandSpec, MenuItem, runtime_of
+from display import activities as show
+from display import callbacks as cb
+from display.broadcasts import EVERYONE, TAG, describe_audience, picker_items
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -48,8 +47,6 @@ from handlers.common import (
     show_working,
 )
 from handlers.common import pressed_args as callback_args
-from handlers.display import activities as show
-from handlers.display.broadcasts import EVERYONE, TAG, describe_audience, picker_items
 from handlers.enrolment_common import (
     PUBLISH_ANNOUNCE_LABEL,
     SAVE_DRAFT_LABEL,
@@ -72,6 +69,8 @@ from handlers.enrolment_common import (
     text_of,
 )
 from handlers.enrolment_common import now_of as _now
+from handlers.menu import button_filter, main_menu
+from handlers.scope import Context, Scope, cadre_only, registered, scoped
 from jobs import reminders
 from storage import activities, audiences
 from storage import enrolment_rules as rules
@@ -1092,5 +1091,4 @@ def register(application: Application) -> None:
         (cb.ACT_EXPORT, export),
     ):
         application.add_handler(CallbackQueryHandler(callback, pattern=action.pattern))
-    add_line(application, signup_line)
-    reminders.schedule(application)
+    runtime_of(application).add_line(signup_line)

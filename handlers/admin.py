@@ -20,12 +20,12 @@ from telegram.ext import (
     MessageHandler,
 )
 
-from bot import callbacks as cb
-from bot.commands import set_admin_commands
-from bot.i18n import N_, translator
-from bot.menu import button_filter
-from bot.runtime import CommandSpec, MenuItem, runtime_of
-from bot.scope import Context, Scope, admin_only
+from core.i18n import N_, translator
+from core.runtime import CommandSpec, MenuItem, runtime_of
+from display import admin as display
+from display import callbacks as cb
+from display.membership import ROLE_NAMES
+from handlers.commands import set_admin_commands
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -39,8 +39,8 @@ from handlers.common import (
     reply,
     show_panel,
 )
-from handlers.display import admin as display
-from handlers.display.membership import ROLE_NAMES
+from handlers.menu import button_filter
+from handlers.scope import Context, Scope, admin_only
 from storage import members
 from storage.members import Conflict, NotFound
 from storage.models import Department, InterestGroup, Member, Role
@@ -86,7 +86,9 @@ async def _render_home(update: Update, scope: Scope) -> None:
     departments = len(await members.list_departments(scope.session))
     groups = len(await members.list_groups(scope.session))
     await _show(
-        update, display.home_text(scope, roles, departments, groups), display.home_keyboard(scope)
+        update,
+        display.home_text(scope.t, roles, departments, groups),
+        display.home_keyboard(scope.t),
     )
 
 
@@ -103,7 +105,10 @@ async def _render_members(
 ) -> None:
     page = await members.list_members(scope.session, page_number)
     await _show(
-        update, display.members_text(scope, page), display.members_keyboard(scope, page), alert
+        update,
+        display.members_text(scope.t, page),
+        display.members_keyboard(scope.t, page, scope.settings.admin_ids),
+        alert,
     )
 
 
@@ -120,8 +125,8 @@ async def _render_member(update: Update, scope: Scope, member: Member, back_page
     can_change = not from_settings and (user is None or user.id != member.telegram_id)
     await _show(
         update,
-        display.member_text(scope, member, role, from_settings),
-        display.member_keyboard(scope, member, role, back_page, can_change),
+        display.member_text(scope.t, member, role, from_settings, scope.settings.tz),
+        display.member_keyboard(scope.t, member, role, back_page, can_change),
     )
 
 
@@ -272,7 +277,7 @@ async def _find(update: Update, scope: Scope, text: str) -> bool:
     await reply(
         update,
         scope._("Members matching “{query}”:").format(query=escape(query)),
-        reply_markup=display.search_keyboard(scope, found),
+        reply_markup=display.search_keyboard(scope.t, found, scope.settings.admin_ids),
     )
     return True
 
@@ -364,8 +369,8 @@ async def _render_kind(
     sizes = await kind.sizes(scope.session)
     await _show(
         update,
-        display.named_list_text(scope, scope._(kind.title), items, sizes),
-        display.named_list_keyboard(scope, items, kind.item, kind.add),
+        display.named_list_text(scope.t, scope._(kind.title), items, sizes),
+        display.named_list_keyboard(scope.t, items, kind.item, kind.add),
         alert,
     )
 
@@ -396,7 +401,7 @@ async def kind_item(update: Update, context: Context, scope: Scope) -> None:
     await _show(
         update,
         "<b>" + text + "</b>",
-        display.named_item_keyboard(scope, item.id, kind.rename, kind.delete, kind.listing),
+        display.named_item_keyboard(scope.t, item.id, kind.rename, kind.delete, kind.listing),
     )
 
 
@@ -413,7 +418,7 @@ async def kind_delete(update: Update, context: Context, scope: Scope) -> None:
     await _show(
         update,
         scope._(kind.delete_warning).format(name=escape(item.name), count=count),
-        display.confirm_delete_keyboard(scope, item.id, kind.confirm, kind.listing),
+        display.confirm_delete_keyboard(scope.t, item.id, kind.confirm, kind.listing),
     )
 
 

@@ -27,11 +27,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks as cb
-from bot.i18n import N_
-from bot.menu import button_filter, main_menu
-from bot.runtime import CommandSpec, runtime_of
-from bot.scope import Context, Scope, admin_only
+from core.i18n import N_
+from core.runtime import CommandSpec, runtime_of
+from display import broadcasts as display
+from display import callbacks as cb
 from handlers.common import (
     CANCEL_LABEL,
     PRIVATE,
@@ -41,7 +40,8 @@ from handlers.common import (
     cancel_keyboard,
     reply,
 )
-from handlers.display import broadcasts as display
+from handlers.menu import button_filter, main_menu
+from handlers.scope import Context, Scope, admin_only
 from jobs import broadcasts as jobs
 from jobs.delivery import wake_after_commit
 from storage import audiences, broadcasts
@@ -699,4 +699,3 @@ def register(application: Application) -> None:
         (cb.BROADCAST_STOP_BACK, keep_going),
     ):
         application.add_handler(CallbackQueryHandler(callback, pattern=action.pattern))
-    jobs.schedule(application)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import Any
 
 from telegram import (
     InlineKeyboardMarkup,
@@ -18,10 +17,10 @@ from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot import callbacks as cb
-from bot.i18n import N_, every_translation
-from bot.menu import button_filter, main_menu
-from bot.scope import Context, Scope, scoped
+from core.i18n import N_, every_translation
+from display import callbacks as cb
+from handlers.menu import button_filter, main_menu
+from handlers.scope import Context, Scope, scoped
 from storage.profile_rules import InvalidInput
 
 CANCEL_LABEL = N_("✖️ Cancel")
@@ -81,8 +80,8 @@ async def show_working(update: Update, action: str = ChatAction.UPLOAD_DOCUMENT)
             await chat.send_action(action)
 
 
-def pressed_args(update: Update, action: cb.CallbackAction) -> tuple[Any, ...]:
-    """The fields of the pressed button's callback data (the handler's pattern matched it)."""
+def pressed_args(update: Update, action: cb.CallbackAction[cb.Shape]) -> cb.Shape:
+    """The pressed button's fields, named and typed (the handler's pattern matched it)."""
     query = update.callback_query
     assert query is not None
     return action.unpack(query.data)

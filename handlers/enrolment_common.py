@@ -16,9 +16,8 @@ from typing import Any
 from telegram import ReplyKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
-from bot.i18n import N_
-from bot.menu import main_menu
-from bot.scope import Context, Scope
+from core.i18n import N_
+from display import activities as show
 from handlers.common import (
     SKIP_LABEL,
     choice_keyboard,
@@ -26,7 +25,8 @@ from handlers.common import (
     is_label,
     reply,
 )
-from handlers.display import activities as show
+from handlers.menu import main_menu
+from handlers.scope import Context, Scope
 from storage import enrolment_rules as rules
 from storage.profile_rules import InvalidInput
 

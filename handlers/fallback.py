@@ -7,10 +7,10 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot import callbacks as cb
-from bot.menu import button_filter, main_menu
-from bot.scope import Context, Scope, scoped
+from display import callbacks as cb
 from handlers.common import CANCEL_LABEL, PRIVATE, reply
+from handlers.menu import button_filter, main_menu
+from handlers.scope import Context, Scope, scoped
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,11 @@ from telegram.ext import (
     MessageHandler,
 )
 
-from bot import callbacks as cb
-from bot.i18n import N_
-from bot.menu import button_filter, main_menu
-from bot.runtime import CommandSpec, runtime_of
-from bot.scope import Context, Scope, admin_only
-from bot.settings import SUPPORTED_LANGUAGES
+from core.i18n import N_
+from core.runtime import CommandSpec, runtime_of
+from core.settings import SUPPORTED_LANGUAGES
+from display import callbacks as cb
+from display import greetings as display
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -42,8 +41,8 @@ from handlers.common import (
     reply,
     show_panel,
 )
-from handlers.display import greetings as display
-from jobs import greetings as job
+from handlers.menu import button_filter, main_menu
+from handlers.scope import Context, Scope, admin_only
 from storage import greetings, occasions
 from storage.greetings import Occasion, TemplateError
 from storage.members import Conflict, NotFound
@@ -103,8 +102,8 @@ async def _render_home(update: Update, scope: Scope, *, answered: bool = False) 
     soon = await greetings.upcoming(scope.session, today)
     await _show(
         update,
-        display.home_text(scope, soon),
-        display.home_keyboard(scope, listed),
+        display.home_text(scope.t, soon, scope.settings.greeting_hour, scope.settings.timezone),
+        display.home_keyboard(scope.t, listed),
         answered=answered,
     )
 
@@ -119,7 +118,7 @@ async def upcoming(update: Update, context: Context, scope: Scope) -> None:
     today = _today(scope)
     items = await greetings.upcoming(scope.session, today)
     await _show(
-        update, display.upcoming_text(scope, today, items), display.upcoming_keyboard(scope)
+        update, display.upcoming_text(scope.t, today, items), display.upcoming_keyboard(scope.t)
     )
 
 
@@ -136,8 +135,8 @@ async def _render_card(
     texts = await greetings.templates_for(scope.session, occasion)
     day = None if occasion.is_birthday else next_day.day if next_day else today
     recipients = await greetings.count_recipients(scope.session, occasion, day)
-    text = display.card_text(scope, occasion, next_day, texts, set(own), recipients)
-    markup = display.card_keyboard(scope, occasion, bool(own))
+    text = display.card_text(scope.t, occasion, next_day, texts, set(own), recipients)
+    markup = display.card_keyboard(scope.t, occasion, bool(own))
     if fresh:
         await reply(update, text, reply_markup=markup)
     else:
@@ -191,7 +190,7 @@ async def preview(update: Update, context: Context, scope: Scope) -> None:
     day = next_day.day if next_day is not None else today
     name = scope.member.name if scope.member is not None else scope._(PREVIEW_NAME)
     texts = await greetings.templates_for(scope.session, occasion)
-    await reply(update, display.preview_intro(scope, occasion, name, day))
+    await reply(update, display.preview_intro(scope.t, occasion, name, day))
     for language in SUPPORTED_LANGUAGES:
         await reply(update, greetings.greeting_text(occasion, texts, language, name, day))
     # The card again below the preview, so the admin goes on where they are looking.
@@ -217,8 +216,8 @@ async def delete(update: Update, context: Context, scope: Scope) -> None:
         return
     await _show(
         update,
-        display.delete_confirm_text(scope, occasion),
-        display.delete_confirm_keyboard(scope, occasion),
+        display.delete_confirm_text(scope.t, occasion),
+        display.delete_confirm_keyboard(scope.t, occasion),
     )
 
 
@@ -264,7 +263,7 @@ async def ask_input(update: Update, context: Context, scope: Scope) -> int:
         await query.answer()
         await reply(
             update,
-            display.edit_prompt(scope, occasion, language, texts[language]),
+            display.edit_prompt(scope.t, occasion, language, texts[language]),
             reply_markup=cancel_keyboard(scope),
         )
         return TEXT
@@ -277,7 +276,7 @@ async def ask_input(update: Update, context: Context, scope: Scope) -> int:
         await query.answer()
         await reply(
             update,
-            display.audience_prompt(scope, occasion),
+            display.audience_prompt(scope.t, occasion),
             reply_markup=choice_keyboard(scope, [scope._(display.ALL_MEMBERS_LABEL), *tags]),
         )
         return TEXT
@@ -327,7 +326,7 @@ async def _save_text(
         await greetings.set_template(scope.session, code, language, text)
         occasion = await greetings.get_occasion(scope.session, code)
     except TemplateError as error:
-        await reply(update, display.template_error(scope, error))
+        await reply(update, display.template_error(scope.t, error))
         return TEXT
     except NotFound:
         return await _gone(update, scope)
@@ -431,4 +430,3 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
             allow_reentry=True,
         )
     )
-    job.schedule(application)

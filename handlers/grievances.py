@@ -31,12 +31,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks as cb
-from bot.i18n import N_
-from bot.menu import button_filter, main_menu
-from bot.runtime import CommandSpec, MenuItem, runtime_of
-from bot.scope import Context, Scope, registered, scoped
-from handlers import grievance_relay as relay
+from core.i18n import N_
+from core.runtime import CommandSpec, MenuItem, runtime_of
+from display import callbacks as cb
+from display import grievances as display
 from handlers.common import (
     CANCEL_LABEL,
     PRIVATE,
@@ -48,9 +46,11 @@ from handlers.common import (
     reply,
     show_panel,
 )
-from handlers.display import grievances as display
+from handlers.menu import button_filter, main_menu
+from handlers.scope import Context, Scope, registered, scoped
 from jobs.delivery import wake_after_commit
 from jobs.grievances import NO_GROUP
+from notices import grievances as relay
 from storage import attachments
 from storage import grievance_rules as rules
 from storage import grievances as service

@@ -29,12 +29,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks as cb
-from bot.i18n import N_
-from bot.menu import button_filter
-from bot.runtime import CommandSpec, runtime_of
-from bot.scope import Context, Scope, admin_only, cadre_only, scoped
-from handlers import grievance_relay as relay
+from core.i18n import N_
+from core.runtime import CommandSpec, runtime_of
+from display import callbacks as cb
+from display import grievances as display
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -48,12 +46,13 @@ from handlers.common import (
     show_panel,
     show_working,
 )
-from handlers.display import grievances as display
 from handlers.grievances import REPLIES_TO_CASE
-from handlers.guards import EXTRA_GROUPS_KEY
+from handlers.menu import button_filter
+from handlers.scope import Context, Scope, admin_only, cadre_only, scoped
 from handlers.suggestions import REPLIES_TO_SUGGESTION
 from jobs import grievances as jobs
 from jobs.delivery import wake_after_commit
+from notices import grievances as relay
 from storage import grievance_rules as rules
 from storage import grievances as service
 from storage.grievance_rules import CadreAction, Escalation
@@ -737,7 +736,7 @@ async def receive_input(update: Update, context: Context, scope: Scope) -> int:
         await reply(update, explain(scope, error, 64))
         return INPUT
     await scope.session.flush()
-    context.application.bot_data[EXTRA_GROUPS_KEY] = await service.routed_chats(scope.session)
+    scope.runtime.routed_groups = frozenset(await service.routed_chats(scope.session))
     context.user_data.pop(DRAFT, None)
     await reply(update, scope._("Saved."))
     if category is not None:
@@ -772,7 +771,7 @@ async def _group_membership(update: Update, context: Context, scope: Scope) -> N
     runtime = scope.runtime
     chat_id = change.chat.id
     watched = {runtime.settings.cadre_chat_id, runtime.settings.escalation_chat_id}
-    watched |= set(context.bot_data.get(EXTRA_GROUPS_KEY, ()))
+    watched |= runtime.routed_groups
     if chat_id not in watched:
         return
     now = runtime.now()
@@ -909,4 +908,3 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     application.add_handler(
         ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER), group=1
     )
-    jobs.schedule(application)

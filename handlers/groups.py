@@ -12,14 +12,14 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 
-from bot import callbacks as cb
-from bot.i18n import N_
-from bot.menu import button_filter
-from bot.runtime import CommandSpec, MenuItem, runtime_of
-from bot.scope import Context, Scope, registered
+from core.i18n import N_
+from core.runtime import CommandSpec, MenuItem, runtime_of
+from display import callbacks as cb
 from handlers.common import PRIVATE, show_panel
 from handlers.common import pressed_args as callback_args
 from handlers.enrolment_common import answer
+from handlers.menu import button_filter
+from handlers.scope import Context, Scope, registered
 from storage import members
 from storage.members import NotFound
 from storage.models import InterestGroup

@@ -16,16 +16,13 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks as cb
-from bot.runtime import runtime_of
-from bot.scope import Context, Scope, scoped
+from core.runtime import runtime_of
+from display import callbacks as cb
 from handlers.common import PRIVATE, reply
 from handlers.fallback import stale_button
+from handlers.scope import Context, Scope, scoped
 
 GROUP = -1
-# bot_data key: groups features route work to (a grievance category's own group)
-# are union groups too; the feature keeps this set current.
-EXTRA_GROUPS_KEY = "extra_union_groups"
 
 
 class _LongText(filters.MessageFilter):
@@ -38,7 +35,7 @@ class _LongText(filters.MessageFilter):
 def _union_groups(context: Context) -> set[int]:
     settings = runtime_of(context).settings
     configured = {c for c in (settings.cadre_chat_id, settings.escalation_chat_id) if c is not None}
-    return configured | set(context.bot_data.get(EXTRA_GROUPS_KEY, ()))
+    return configured | runtime_of(context).routed_groups
 
 
 @scoped

@@ -16,14 +16,19 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks as cb
-from bot.commands import set_admin_commands
-from bot.i18n import LANGUAGE_NAMES, N_, translator
-from bot.menu import button_filter, main_menu
-from bot.runtime import CommandSpec, MenuItem, runtime_of
-from bot.scope import LANGUAGE_KEY, Context, Scope, registered, scoped
-from bot.settings import SUPPORTED_LANGUAGES
+from core.i18n import LANGUAGE_NAMES, N_, translator
+from core.runtime import CommandSpec, MenuItem, runtime_of
+from core.settings import SUPPORTED_LANGUAGES
+from display import callbacks as cb
+from display import grievances as grievance_display
+from display.membership import (
+    bilingual,
+    forget_keyboard,
+    language_keyboard,
+    summary,
+)
 from handlers.activities import open_start_payload
+from handlers.commands import set_admin_commands
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -37,13 +42,8 @@ from handlers.common import (
     is_label,
     reply,
 )
-from handlers.display import grievances as grievance_display
-from handlers.display.membership import (
-    bilingual,
-    forget_keyboard,
-    language_keyboard,
-    summary,
-)
+from handlers.menu import button_filter, main_menu
+from handlers.scope import LANGUAGE_KEY, Context, Scope, registered, scoped
 from storage import members, privacy
 from storage.db import checkpoint
 from storage.models import Role
@@ -189,7 +189,7 @@ async def registration_birthday(update: Update, context: Context, scope: Scope) 
     await reply(
         update,
         summary(
-            scope,
+            scope.t,
             draft["name"],
             draft["department"],
             draft["birthday"],
@@ -321,7 +321,7 @@ async def ask_forget(update: Update, context: Context, scope: Scope) -> None:
     )
     if update.callback_query is not None:
         await update.callback_query.answer()
-    await reply(update, text, reply_markup=forget_keyboard(scope))
+    await reply(update, text, reply_markup=forget_keyboard(scope.t))
 
 
 @scoped

@@ -1,7 +1,7 @@
 """Quick polls in the chat: create (admins, and cadres when allowed), vote, see results,
 and manage (close early, extend, delete, department breakdown, XLSX export).
 
-Rules live in `storage.polls` / `storage.poll_rules`; text in `handlers.display.polls`;
+Rules live in `storage.polls` / `storage.poll_rules`; text in `display.polls`;
 closing, reminders and the chart in `jobs.polls`. Every poll button names the
 poll and is checked again here: voting needs the poll open, the option real
 and the presser in the audience; managing needs an admin or the cadre who
@@ -28,11 +28,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks as cb
-from bot.i18n import N_, translator
-from bot.menu import button_filter, main_menu
-from bot.runtime import CommandSpec, MenuItem, runtime_of
-from bot.scope import Context, Scope, admin_only, registered
+from core.i18n import N_, translator
+from core.runtime import CommandSpec, MenuItem, runtime_of
+from display import broadcasts as audience_display
+from display import callbacks as cb
+from display import charts
+from display import polls as display
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -48,11 +49,11 @@ from handlers.common import (
     reply,
     show_working,
 )
-from handlers.display import broadcasts as audience_display
-from handlers.display import polls as display
+from handlers.menu import button_filter, main_menu
+from handlers.scope import Context, Scope, admin_only, registered
 from jobs import polls as poll_jobs
 from jobs.delivery import wake_after_commit
-from storage import audiences, charts, polls
+from storage import audiences, polls
 from storage.audiences import SOURCES, Audience
 from storage.models import Poll, PollStatus
 from storage.poll_rules import (
@@ -921,4 +922,3 @@ def register(application: Application) -> None:
         (cb.POLL_CADRES, set_cadres),
     ):
         application.add_handler(CallbackQueryHandler(callback, pattern=action.pattern))
-    poll_jobs.schedule(application)

@@ -13,11 +13,10 @@ from telegram.ext import (
     MessageHandler,
 )
 
-from bot import callbacks as cb
-from bot.i18n import N_
-from bot.menu import button_filter, main_menu
-from bot.runtime import MenuItem, runtime_of
-from bot.scope import Context, Scope, registered
+from core.i18n import N_
+from core.runtime import MenuItem, runtime_of
+from display import callbacks as cb
+from display.membership import language_keyboard, profile_keyboard, profile_text
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -29,8 +28,9 @@ from handlers.common import (
     explain,
     reply,
 )
-from handlers.display.membership import language_keyboard, profile_keyboard, profile_text
 from handlers.membership import ask_forget
+from handlers.menu import button_filter, main_menu
+from handlers.scope import Context, Scope, registered
 from storage import members
 from storage.profile_rules import (
     DEPARTMENT_MAX,
@@ -50,8 +50,8 @@ async def show_profile(update: Update, context: Context, scope: Scope) -> None:
     assert scope.member is not None
     await reply(
         update,
-        profile_text(scope, scope.member),
-        reply_markup=profile_keyboard(scope, scope.member),
+        profile_text(scope.t, scope.member, scope.role, scope.settings.tz),
+        reply_markup=profile_keyboard(scope.t, scope.member),
     )
 
 
@@ -89,7 +89,8 @@ async def start_edit(update: Update, context: Context, scope: Scope) -> Any:
         scope.member.birthday = None
         await query.answer(scope._("Birthday removed."))
         await query.edit_message_text(
-            profile_text(scope, scope.member), reply_markup=profile_keyboard(scope, scope.member)
+            profile_text(scope.t, scope.member, scope.role, scope.settings.tz),
+            reply_markup=profile_keyboard(scope.t, scope.member),
         )
         return ConversationHandler.END
     if field == "lang":
@@ -109,8 +110,8 @@ async def _saved(update: Update, scope: Scope) -> int:
     await reply(update, scope._("Saved."), reply_markup=main_menu(scope))
     await reply(
         update,
-        profile_text(scope, scope.member),
-        reply_markup=profile_keyboard(scope, scope.member),
+        profile_text(scope.t, scope.member, scope.role, scope.settings.tz),
+        reply_markup=profile_keyboard(scope.t, scope.member),
     )
     return ConversationHandler.END
 

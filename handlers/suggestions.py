@@ -23,11 +23,10 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks as cb
-from bot.i18n import N_, translator
-from bot.menu import button_filter, main_menu
-from bot.runtime import CommandSpec, MenuItem, runtime_of
-from bot.scope import Context, Scope, cadre_only, registered, scoped
+from core.i18n import N_, translator
+from core.runtime import CommandSpec, MenuItem, runtime_of
+from display import callbacks as cb
+from display import suggestions as display
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -40,7 +39,8 @@ from handlers.common import (
     is_label,
     reply,
 )
-from handlers.display import suggestions as display
+from handlers.menu import button_filter, main_menu
+from handlers.scope import Context, Scope, cadre_only, registered, scoped
 from jobs.delivery import wake_after_commit
 from storage import outbox, suggestions
 from storage.models import SuggestionStatus

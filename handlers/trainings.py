@@ -3,7 +3,7 @@ their history and hours; cadres create courses with sessions, decide requests, t
 attendance and export enrolment and completion.
 
 Telegram-facing only: rules in `storage.trainings` (seats via `storage.seating`),
-words in `handlers.display.trainings`, notices to others through the outbox.
+words in `display.trainings`, notices to others through the outbox.
 """
 
 from __future__ import annotations
@@ -22,12 +22,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot import callbacks as cb
-from bot.i18n import N_
-from bot.menu import button_filter, main_menu
-from bot.processor import add_line
-from bot.runtime import CommandSpec, MenuItem, runtime_of
-from bot.scope import Context, Scope, cadre_only, registered, scoped
+from core.i18n import N_
+from core.runtime import CommandSpec, MenuItem, runtime_of
+from display import activities as show_activity
+from display import callbacks as cb
+from display import trainings as show
 from handlers import enrolment_common as shared
 from handlers.common import (
     CANCEL_LABEL,
@@ -45,8 +44,8 @@ from handlers.common import (
     show_panel,
     show_working,
 )
-from handlers.display import activities as show_activity
-from handlers.display import trainings as show
+from handlers.menu import button_filter, main_menu
+from handlers.scope import Context, Scope, cadre_only, registered, scoped
 from jobs import reminders
 from storage import audiences, outbox, trainings
 from storage import enrolment_rules as rules
@@ -982,4 +981,4 @@ def register(application: Application) -> None:
         (cb.TRN_EXPORT, export),
     ):
         application.add_handler(CallbackQueryHandler(callback, pattern=action.pattern))
-    add_line(application, enrol_line)
+    runtime_of(application).add_line(enrol_line)

@@ -30,9 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.i18n import Translator, translator
-from bot.runtime import runtime_of
-from handlers.display import broadcasts as display
+from core.i18n import Translator, translator
+from core.runtime import runtime_of
+from display import broadcasts as display
 from jobs.delivery import wake_after_commit
 from storage import audiences, broadcasts, outbox
 from storage.audiences import Audience
@@ -42,7 +42,7 @@ from storage.models import Broadcast
 if TYPE_CHECKING:
     from telegram.ext import Application, CallbackContext
 
-    from bot.runtime import Runtime
+    from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ It claims due rows (`storage.outbox.claim`), sends each through
 * 403 Forbidden (blocked, deactivated, kicked) → ``blocked``, and the member
   whose chat it is gets ``blocked_at`` (`storage.members.mark_blocked`). Later
   rows to that chat are recorded ``blocked`` without a request until the
-  member writes to the bot again (`bot.scope` clears ``blocked_at``);
+  member writes to the bot again (`handlers.scope` clears ``blocked_at``);
 * 400 Bad Request (chat not found, bad markup…) and payloads that cannot be
   opened → ``invalid``: resending cannot help;
 * 429 → back to ``pending`` with ``not_before = now + retry_after``, and this
@@ -121,7 +121,7 @@ from storage.outbox import ClaimedMessage, PayloadError
 if TYPE_CHECKING:
     from telegram.ext import Application, CallbackContext
 
-    from bot.settings import Settings
+    from core.settings import Settings
 
 # BotSender and Sender live in jobs.sender; they are re-exported for the features
 # that build a worker of their own in tests.
@@ -618,7 +618,7 @@ def wake_after_commit(
 
 async def start_delivery(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Build and start this instance's worker from the runtime's settings (if enabled)."""
-    from bot.runtime import runtime_of
+    from core.runtime import runtime_of
 
     runtime = runtime_of(application)
     settings = runtime.settings

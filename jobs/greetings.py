@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.runtime import Runtime, runtime_of
+from core.runtime import Runtime, runtime_of
 from jobs.delivery import wake_after_commit
 from storage import greetings
 from storage.db import transaction

@@ -15,11 +15,10 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
-from bot.i18n import N_
-from bot.runtime import Runtime, runtime_of
-from handlers import grievance_relay as relay
-from handlers.guards import EXTRA_GROUPS_KEY
+from core.i18n import N_
+from core.runtime import Runtime, runtime_of
 from jobs.delivery import wake_after_commit
+from notices import grievances as relay
 from storage import grievance_rules as rules
 from storage import grievances as service
 from storage.db import transaction, unit_of_work
@@ -210,7 +209,7 @@ async def forget_expired_links(runtime: Runtime, now: datetime) -> int:
 async def refresh_groups(runtime: Runtime, application: Application) -> None:
     """Groups categories route to are union groups for the guards (commands, replies)."""
     async with runtime.sessions() as session:
-        application.bot_data[EXTRA_GROUPS_KEY] = await service.routed_chats(session)
+        runtime.routed_groups = frozenset(await service.routed_chats(session))
 
 
 async def tick(

@@ -29,10 +29,11 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
-from bot.i18n import translator
-from handlers.display import polls as display
+from core.i18n import translator
+from display import charts
+from display import polls as display
 from jobs.delivery import wake_after_commit
-from storage import charts, outbox, polls
+from storage import outbox, polls
 from storage.audiences import Recipient
 from storage.db import transaction
 from storage.poll_rules import results_shown
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from telegram import Bot
     from telegram.ext import Application
 
-    from bot.runtime import Runtime
+    from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -268,7 +269,7 @@ def run_soon(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def tick(context: Any) -> None:
     """The JobQueue's callback."""
-    from bot.runtime import runtime_of
+    from core.runtime import runtime_of
 
     runtime = runtime_of(context)
     await run(runtime, runtime.now(), context.application)

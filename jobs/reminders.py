@@ -33,9 +33,9 @@ from sqlalchemy import exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
-from bot.i18n import Translator, translator
-from handlers.display import activities as show
-from handlers.display import trainings as show_training
+from core.i18n import Translator, translator
+from display import activities as show
+from display import trainings as show_training
 from jobs.delivery import wake_after_commit
 from storage import activities, audiences, outbox, seating
 from storage import enrolment_rules as rules
@@ -55,7 +55,7 @@ from storage.models import (
 from storage.outbox import PRIORITY_BULK, PRIORITY_NOTICE, PRIORITY_REMINDER, Outgoing
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
+    from core.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -472,7 +472,7 @@ async def run_due(runtime: Runtime, now: datetime, *, target: Target | None = No
 
 async def scheduled(context: Any) -> None:
     """The JobQueue callback: one run at the runtime's notion of now."""
-    from bot.runtime import runtime_of
+    from core.runtime import runtime_of
 
     runtime = runtime_of(context)
     await run_due(runtime, runtime.now(), target=context.application)

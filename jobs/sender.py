@@ -17,7 +17,7 @@ from jobs.transport import AiohttpRequest
 from storage.outbox import PayloadError
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from core.settings import Settings
     from jobs.delivery import DeliveryConfig
 
 log = logging.getLogger(__name__)

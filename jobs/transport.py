@@ -23,7 +23,7 @@ import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.request import report_if_holding
+from storage.db import report_if_holding
 
 if TYPE_CHECKING:
     from telegram._utils.types import ODVInput

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_
+from core.i18n import N_
 from storage import audiences, offerings, seating
 from storage import enrolment_rules as rules
 from storage.audiences import Audience, AudienceSource

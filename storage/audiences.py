@@ -11,7 +11,7 @@ audiences, and each new feature brings its own way of grouping members. A
 feature describes its grouping once (:class:`AudienceSource`: how to list the
 items an admin can choose, and which member ids an item covers) and calls
 :func:`register_source` when its storage module is imported, as buttons do in
-`bot.callbacks`; every audience picker and every resolution then knows it
+`display.callbacks`; every audience picker and every resolution then knows it
 without further changes here. Departments and interest groups are sources
 themselves; tags are not, because they are free text rather than rows with ids.
 
@@ -30,10 +30,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import N_
+from core.i18n import N_
 from storage.models import Department, InterestGroup, Member, MemberTag, member_groups
 
-# Keys travel in callback data (see `bot.callbacks`): short, plain tokens.
+# Keys travel in callback data (see `display.callbacks`): short, plain tokens.
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 PAGE = 5000
 

@@ -39,8 +39,8 @@ from sqlalchemy import String, and_, cast, delete, exists, extract, func, litera
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.sql import Select
 
-from bot.i18n import N_, Translator, translator
-from bot.settings import SUPPORTED_LANGUAGES
+from core.i18n import N_, Translator, translator
+from core.settings import SUPPORTED_LANGUAGES
 from storage import occasions, outbox
 from storage.db import transaction
 from storage.members import Conflict, NotFound

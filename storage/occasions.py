@@ -41,7 +41,7 @@ from functools import cache
 import holidays
 from lunar_python import Lunar
 
-from bot.i18n import N_
+from core.i18n import N_
 
 #: The occasion code of members' birthdays (not a calendar date of its own).
 BIRTHDAY = "birthday"

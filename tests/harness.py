@@ -20,8 +20,8 @@ from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.processor import PerChatUpdateProcessor
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
-from bot.settings import Settings, load_settings
+from core.settings import Settings, load_settings
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 
 TOKEN = "987654321:TEST-union-bot-token-abcdefghijklmnop"
 SECRET = "test-secret-key-0123456789abcdef0123456789"
@@ -78,7 +78,7 @@ class UpdateTracker:
 
 
 class RuleWatch(logging.Handler):
-    """Collects the "Bot API request made while holding a connection" errors (bot.request).
+    """Collects the "Bot API request made while holding a connection" errors (storage.db.report_if_holding).
 
     Every bot in the e2e tests runs under one: a test that makes the bot (a
     handler or a job) talk to Telegram inside a transaction fails, whatever it
@@ -93,11 +93,11 @@ class RuleWatch(logging.Handler):
         self.breaks.append(record.getMessage())
 
     def __enter__(self) -> RuleWatch:
-        logging.getLogger("bot.request").addHandler(self)
+        logging.getLogger("storage.db").addHandler(self)
         return self
 
     def __exit__(self, *_exc: object) -> None:
-        logging.getLogger("bot.request").removeHandler(self)
+        logging.getLogger("storage.db").removeHandler(self)
 
     def assert_kept(self) -> None:
         assert not self.breaks, "commit, then talk to Telegram (ARCHITECTURE.md): " + "; ".join(

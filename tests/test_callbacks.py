@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from telegram.ext import CallbackQueryHandler, ConversationHandler
 
-from bot import callbacks as cb
+from display import callbacks as cb
 
 
 def test_round_trip() -> None:
@@ -31,7 +31,7 @@ def test_malformed_data_is_refused(data: str | None) -> None:
 
 def test_prefixes_are_unique() -> None:
     with pytest.raises(ValueError, match="used twice"):
-        cb.action("amone", int)
+        cb.action("amone", cb.MemberOnPage)
 
 
 INT32 = st.integers(min_value=-(2**31), max_value=2**31 - 1)
@@ -122,7 +122,7 @@ def test_every_button_handler_refuses_garbage_and_the_guard_takes_it_first() -> 
     from telegram import Update
 
     from bot.app import build_application
-    from bot.settings import load_settings
+    from core.settings import load_settings
     from handlers.guards import forged_button
 
     settings = load_settings(

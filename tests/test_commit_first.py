@@ -15,10 +15,11 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram import Bot, CallbackQuery, Update, User
 
-from bot.errors import PARTLY_SAVED, mark_partly_saved, message_for
+from bot.errors import PARTLY_SAVED, message_for
 from bot.processor import PerChatUpdateProcessor
 from bot.request import bot_request
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
+from handlers.scope import mark_partly_saved
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from storage.db import (
     commit_before_io,
     connections_held_here,
@@ -62,7 +63,7 @@ async def members(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
 
 
 def holding(caplog: pytest.LogCaptureFixture) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "bot.request"]
+    return [r.getMessage() for r in caplog.records if r.name == "storage.db"]
 
 
 async def test_a_reply_commits_the_work_before_it_and_holds_no_connection(
@@ -96,7 +97,7 @@ async def test_a_failure_after_a_reply_rolls_back_only_what_came_after(
 async def test_talking_inside_a_plain_transaction_is_reported(
     bot: Bot, sessions: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.ERROR, logger="bot.request")
+    caplog.set_level(logging.ERROR, logger="storage.db")
     async with transaction(sessions) as session:
         await session.execute(text("select 1"))
         await bot.send_message(USER, "while holding")
@@ -274,7 +275,7 @@ def test_no_job_or_handler_talks_to_telegram_inside_a_transaction_block() -> Non
     assert bot_calls_inside_transactions(sample, api) == [4, 5]  # the check can fail
     found = [
         f"{path.relative_to(root)}:{line}"
-        for folder in ("bot", "handlers", "jobs")
+        for folder in ("bot", "handlers", "jobs", "notices")
         for path in sorted((root / folder).rglob("*.py"))
         if "sandbox" not in path.parts
         for line in bot_calls_inside_transactions(path.read_text(encoding="utf-8"), api)

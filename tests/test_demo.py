@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.demo import CADRE_GROUP_TITLE, Demo, DemoError, DemoOptions
 from bot.demo_data import ADMIN_ID, CADRE_CHAT_ID, CADRE_ID, ESCALATION_CHAT_ID, NEWCOMER_ID, PEOPLE
-from bot.runtime import runtime_of
+from core.runtime import runtime_of
 from storage import members
 from storage.db import transaction
 from storage.models import Member, Role

@@ -17,12 +17,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from bot.i18n import translator
-from handlers.display import activities as activity_display
-from handlers.display import grievances as grievance_display
-from handlers.display import polls as poll_display
-from handlers.display import sheets
-from handlers.display import trainings as training_display
+from core.i18n import translator
+from display import activities as activity_display
+from display import grievances as grievance_display
+from display import polls as poll_display
+from display import sheets
+from display import trainings as training_display
 from storage.activities import RosterLine
 from storage.disclosure import Totals, protect
 from storage.grievances import DepartmentMonth, Stats

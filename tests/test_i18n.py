@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from bot.i18n import LOCALES, every_translation, language_from_telegram, translator
+from core.i18n import LOCALES, every_translation, language_from_telegram, translator
 
 FIELD = re.compile(r"\{(\w+)\}")
 

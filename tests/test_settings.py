@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from core.settings import SettingsError, load_settings
 
 TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345"
 KEY = "k" * 40

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from bot.sandbox.driver import SandboxUser
 from jobs import reminders
+from sandbox.driver import SandboxUser
 from storage import activities, members
 from storage.activities import Draft
 from storage.audiences import Audience

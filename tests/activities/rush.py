@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot import callbacks as cb
 from bot.errors import DATABASE_BUSY, GENERIC, PARTLY_SAVED, TELEGRAM_SLOW
-from bot.i18n import translator
-from bot.sandbox.driver import SandboxUser
-from handlers.display import activities as show
+from core.i18n import translator
+from display import activities as show
+from display import callbacks as cb
+from sandbox.driver import SandboxUser
 from storage.models import ActivitySignup, Member, SignupStatus
 from tests.activities.helpers import draft, member, published
 from tests.harness import BotHarness

@@ -8,8 +8,8 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.runtime import Runtime
-from bot.settings import load_settings
+from core.runtime import Runtime
+from core.settings import load_settings
 from jobs import reminders
 from storage import activities, members
 from storage.db import make_session_factory, transaction

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.i18n import translator
-from handlers.display.activities import moment
+from core.i18n import translator
+from display.activities import moment
 from storage import enrolment_rules as rules
 from storage.profile_rules import InvalidInput
 

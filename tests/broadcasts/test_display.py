@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import callbacks as cb
-from bot.i18n import translator
-from handlers.display import broadcasts as display
+from core.i18n import translator
+from display import broadcasts as display
+from display import callbacks as cb
 from storage.audiences import DEPARTMENT, Audience, Described
 from storage.broadcast_rules import MarkupError, visible_text
 from storage.broadcasts import Tally

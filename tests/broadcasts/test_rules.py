@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.sandbox.html_text import HtmlParseError, parse_html
+from sandbox.html_text import HtmlParseError, parse_html
 from storage.broadcast_rules import (
     CAPTION_MAX,
     TEXT_MAX,

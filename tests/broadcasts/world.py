@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.sandbox.driver import ChatMessage, SandboxUser
 from jobs.delivery import wake_after_commit
+from sandbox.driver import ChatMessage, SandboxUser
 from storage import broadcasts, members
 from storage.db import transaction
 from storage.models import Broadcast, Outbox

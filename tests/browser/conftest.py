@@ -25,7 +25,7 @@ from pytest_asyncio import is_async_test
 
 from bot.demo import DEMO_TOKEN, Demo, DemoOptions
 from bot.processor import PerChatUpdateProcessor
-from bot.sandbox import SandboxDriver
+from sandbox import SandboxDriver
 from tests.harness import UpdateTracker
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,7 +20,7 @@ import pytest
 
 from bot.demo import DATABASE_FILE, DEMO_TOKEN
 from bot.demo_data import NEWCOMER_ID
-from bot.sandbox import SandboxDriver, SandboxUser
+from sandbox import SandboxDriver, SandboxUser
 
 pytestmark = pytest.mark.browser
 

@@ -13,7 +13,7 @@ from playwright.async_api import Locator, Page, expect
 
 from bot.demo import CADRE_GROUP_TITLE
 from bot.demo_data import CADRE_CHAT_ID, CADRE_ID, PEOPLE
-from bot.sandbox import SandboxDriver
+from sandbox import SandboxDriver
 from tests.browser.conftest import Screens
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from bot.demo_data import ADMIN_ID, CADRE_CHAT_ID, CADRE_ID, PEOPLE
-from bot.sandbox import SandboxDriver
+from sandbox import SandboxDriver
 from tests.browser.conftest import Screens
 from tests.browser.test_grievances import be, inline_button, say
 

@@ -17,7 +17,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.demo import CADRE_GROUP_TITLE, DEMO_TOKEN, Demo
 from bot.demo_data import ADMIN_ID, CADRE_CHAT_ID, CADRE_ID, NEWCOMER_ID, PEOPLE
-from bot.sandbox import SandboxDriver
+from sandbox import SandboxDriver
 from tests.browser.conftest import WAIT_MS, Screens
 
 pytestmark = pytest.mark.browser

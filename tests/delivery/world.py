@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from jobs.delivery import DeliveryConfig, DeliveryWorker
 from jobs.sender import BotSender
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from storage import outbox
 from storage.db import transaction
 from storage.models import Member, Outbox, utcnow

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.persistence import expire_conversations
 from bot.processor import PerChatUpdateProcessor
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
-from bot.settings import load_settings
+from core.settings import load_settings
 from handlers import grievances, membership
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from storage import conversations as store
 from storage.models import ConversationState, Member
 from tests.conftest import clean_database

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot import callbacks as cb
-from bot.i18n import translator
-from bot.sandbox.driver import SandboxDriver, SandboxError, SandboxUser
+from core.i18n import translator
+from display import callbacks as cb
+from sandbox.driver import SandboxDriver, SandboxError, SandboxUser
 from storage.models import Base
 from tests.e2e.test_membership import register
 from tests.harness import ADMIN_ID, CADRE_CHAT, TOKEN, BotHarness
@@ -43,7 +43,7 @@ PNG = (
     b"\x00\x00\x00IEND\xaeB`\x82"
 )
 # Loggers of the bot's side; the sandbox's own (access log, control API) are not the bot's.
-NOT_THE_BOT = ("aiohttp", "bot.sandbox")
+NOT_THE_BOT = ("aiohttp", "sandbox")
 
 # ---------------------------------------------------------------- strategies
 

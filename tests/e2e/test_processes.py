@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer, SandboxUser
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer, SandboxUser
 from tests.harness import SECRET, TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]

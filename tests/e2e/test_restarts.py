@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from handlers import grievances, membership
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from storage import conversations as store
 from storage.db import make_engine, make_session_factory
 from storage.models import ConversationState, Grievance

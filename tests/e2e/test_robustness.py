@@ -7,7 +7,7 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from bot.sandbox.driver import SandboxUser
+from sandbox.driver import SandboxUser
 from storage.models import Member
 from tests.e2e.test_membership import flat, member_row, register
 from tests.harness import ADMIN_ID, CADRE_CHAT, TOKEN, BotHarness
@@ -243,7 +243,7 @@ UNPARSEABLE = {"message": {"text": "私密内容", "from": {"id": 777000777}}}
 
 
 def _bot_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if not r.name.startswith(("aiohttp", "bot.sandbox"))]
+    return [r for r in caplog.records if not r.name.startswith(("aiohttp", "sandbox"))]
 
 
 async def test_unparseable_update_is_skipped_after_one_line_and_polling_goes_on(

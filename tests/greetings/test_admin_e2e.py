@@ -8,11 +8,11 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot import callbacks as cb
-from bot.sandbox.driver import SandboxUser
-from bot.sandbox.driver_types import ChatMessage, Press
+from display import callbacks as cb
 from jobs.delivery import wake_after_commit
 from jobs.greetings import send_due_greetings
+from sandbox.driver import SandboxUser
+from sandbox.driver_types import ChatMessage, Press
 from storage.models import GreetingOccasion, GreetingTemplate, Member, Outbox
 from tests.e2e.test_membership import register
 from tests.greetings.conftest import shanghai

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.runtime import Runtime
+from core.runtime import Runtime
 from jobs.greetings import expire_at_start, send_due_greetings
 from storage import greetings, outbox
 from storage.db import make_engine, transaction

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.i18n import translator
-from bot.settings import SUPPORTED_LANGUAGES
+from core.i18n import translator
+from core.settings import SUPPORTED_LANGUAGES
 from storage.greetings import (
     CUSTOM_TEMPLATE,
     DEFAULT_TEMPLATES,

@@ -12,7 +12,6 @@ import pytest
 from pypdf import PdfWriter
 from sqlalchemy import select
 
-from bot.sandbox.driver import SandboxUser
 from jobs import grievances as jobs
 from jobs.delivery import (
     DELIVERY_KEY,
@@ -21,6 +20,7 @@ from jobs.delivery import (
     DeliveryWorker,
     stop_delivery,
 )
+from sandbox.driver import SandboxUser
 from storage import outbox
 from storage.db import transaction
 from storage.models import Grievance, Member, Outbox, Role

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from handlers.grievance_relay import sealer
+from notices.grievances import sealer
 from storage import grievances as service
 from storage.db import transaction
 from storage.grievance_rules import Urgency

@@ -39,7 +39,7 @@ class Capture(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         # The sandbox plays Telegram, which knows its users; only the bot's logs count.
-        if not record.name.startswith("bot.sandbox"):
+        if not record.name.startswith("sandbox"):
             self.lines.append(f"{record.name} {record.getMessage()} {record.exc_text or ''}")
 
 

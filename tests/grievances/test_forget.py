@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import or_, select
 
-from handlers.grievance_relay import sealer
+from notices.grievances import sealer
 from storage import grievances as service
 from storage import outbox
 from storage.db import transaction

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.sandbox.driver import ChatMessage
+from sandbox.driver import ChatMessage
 from storage.models import Grievance, GrievanceMessage
 from tests.e2e.test_membership import register
 from tests.e2e.test_robustness import PNG

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.runtime import Runtime
-from bot.settings import load_settings
+from core.runtime import Runtime
+from core.settings import load_settings
 from storage import members
 from storage.db import make_session_factory, transaction
 from storage.models import Member

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from bot.i18n import translator
-from bot.sandbox.driver import ChatMessage, SandboxUser
+from core.i18n import translator
+from sandbox.driver import ChatMessage, SandboxUser
 from storage import polls
 from storage.models import Poll
 from storage.polls import PollView

@@ -10,7 +10,7 @@ from pathlib import Path
 from matplotlib import font_manager
 from PIL import Image
 
-from storage.charts import BarChart, cjk_font_family, render
+from display.charts import BarChart, cjk_font_family, render
 
 CHINESE = BarChart(
     title="职工食堂午餐最希望增加哪类菜品？",

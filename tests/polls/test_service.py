@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.runtime import Runtime
+from core.runtime import Runtime
 from jobs import polls as poll_jobs
 from storage import outbox, polls
 from storage.audiences import Audience

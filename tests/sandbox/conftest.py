@@ -8,7 +8,7 @@ import pytest
 import telegram
 from sandbox_samples import BOT_USERNAME, TOKEN, make_bot
 
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import telegram
 
-from bot.sandbox import DEFAULT_TOKEN
+from sandbox import DEFAULT_TOKEN
 
 TOKEN = DEFAULT_TOKEN
 BOT_ID = int(TOKEN.split(":", 1)[0])

@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.sandbox import SandboxDriver
+from sandbox import SandboxDriver
 
 MENU = InlineKeyboardMarkup(
     [

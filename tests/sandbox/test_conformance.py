@@ -33,8 +33,8 @@ from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.error import BadRequest, EndPointNotFound, Forbidden, InvalidToken
 from telegram.request import HTTPXRequest
 
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
-from bot.sandbox.driver import Group, SandboxUser
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer
+from sandbox.driver import Group, SandboxUser
 
 pytestmark = pytest.mark.asyncio
 

@@ -14,8 +14,8 @@ import telegram
 from sandbox_samples import TOKEN
 from yarl import URL
 
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer, serve
-from bot.sandbox.driver import SandboxError
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer, serve
+from sandbox.driver import SandboxError
 
 
 async def test_state_and_reset(bot: telegram.Bot, driver: SandboxDriver) -> None:

@@ -7,8 +7,8 @@ import telegram
 from sandbox_samples import BOT_ID, TOKEN, make_ogg, make_png
 from telegram.constants import ChatMemberStatus
 
-from bot.sandbox import SandboxDriver
-from bot.sandbox.driver import SandboxError
+from sandbox import SandboxDriver
+from sandbox.driver import SandboxError
 
 
 async def test_send_reply_and_edit(bot: telegram.Bot, driver: SandboxDriver) -> None:

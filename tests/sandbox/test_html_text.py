@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.sandbox.entities import detect_entities, trim, utf16_len
-from bot.sandbox.html_text import HtmlParseError, parse_html, render_html
+from sandbox.entities import detect_entities, trim, utf16_len
+from sandbox.html_text import HtmlParseError, parse_html, render_html
 
 
 def test_plain_text_and_entities_with_chinese_and_emoji() -> None:

@@ -8,8 +8,8 @@ from sandbox_samples import fails
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import HTTPXRequest
 
-from bot.sandbox import SandboxDriver, SandboxServer
-from bot.sandbox.limits import LimitSettings, RateLimiter
+from sandbox import SandboxDriver, SandboxServer
+from sandbox.limits import LimitSettings, RateLimiter
 
 # PTB itself reads RetryAfter.retry_after while raising and warns about its future type.
 pytestmark = pytest.mark.filterwarnings("ignore:.*retry_after.*:DeprecationWarning")

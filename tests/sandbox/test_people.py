@@ -13,8 +13,8 @@ import pytest
 import telegram
 from sandbox_samples import BOT_ID, BOT_USERNAME, TOKEN
 
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
-from bot.sandbox.driver import SandboxError
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer
+from sandbox.driver import SandboxError
 
 
 async def roles(user_id: int) -> dict[str, Any]:
@@ -46,7 +46,7 @@ async def test_people_lists_chats_and_info(
     hooked: tuple[SandboxServer, SandboxDriver], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server, driver = hooked
-    monkeypatch.setattr("bot.sandbox.people.INFO_TIMEOUT", 0.2)
+    monkeypatch.setattr("sandbox.people.INFO_TIMEOUT", 0.2)
     cadre = await driver.create_user("Cadre", user_id=1, username="cadre")
     member = await driver.create_user("会员", user_id=2)
     for broken in (3, 4, 5):

@@ -11,9 +11,9 @@ import pytest
 import telegram
 from sandbox_samples import BOT_ID, BOT_USERNAME, TOKEN, make_bot, make_png
 
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
-from bot.sandbox.persist import StateFileError, files_dir, load, save
-from bot.sandbox.state import World
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer
+from sandbox.persist import StateFileError, files_dir, load, save
+from sandbox.state import World
 
 
 def options(state_file: Path, **extra: Any) -> SandboxOptions:
@@ -144,7 +144,7 @@ async def test_saves_when_changed_and_in_the_background(tmp_path: Path) -> None:
 
 
 def test_file_contents_are_kept_once_and_dropped_when_gone(tmp_path: Path) -> None:
-    from bot.sandbox.files import store_file
+    from sandbox.files import store_file
 
     world = World({TOKEN: BOT_USERNAME})
     png = make_png(4, 4)

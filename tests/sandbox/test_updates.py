@@ -14,7 +14,7 @@ from aiohttp import web
 from sandbox_samples import BOT_ID, TOKEN, fails, make_bot
 from telegram.error import Conflict
 
-from bot.sandbox import SandboxDriver, SandboxOptions, SandboxServer
+from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 
 
 async def test_offsets_and_rising_ids(bot: telegram.Bot, driver: SandboxDriver) -> None:

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import select
 
-from bot.sandbox.driver import SandboxUser
+from sandbox.driver import SandboxUser
 from storage import members
 from storage.db import transaction
 from storage.models import Role, Suggestion, SuggestionReply

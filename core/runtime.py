@@ -1,0 +1,99 @@
+"""What every handler and job reaches through `context.bot_data`.
+
+Built once in `bot.app.build_application`; tests build their own with a fake
+clock or another database. No module globals, no import-time side effects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.clock import utcnow
+from core.settings import Settings
+
+if TYPE_CHECKING:
+    from telegram.ext import Application, CallbackContext
+
+Audience = Literal["member", "cadre", "admin"]
+CommandScope = Literal["private", "admin", "cadre_group"]
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    """A main-menu button; shown only once its feature has registered it."""
+
+    key: str
+    label: str  # msgid, translated when the keyboard is drawn
+    order: int
+    audience: Audience = "member"
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command offered by `setMyCommands`, with its description msgid."""
+
+    name: str
+    description: str
+    scopes: frozenset[CommandScope]
+    order: int
+
+
+# A feature's offer for private text or files no handler took ("add this to your case?"):
+# called by `handlers.fallback` in the update's scope; True when it answered.
+FreeTextClaim = Callable[[Any, Any, Any], Awaitable[bool]]
+
+# Names the line an update stands in (a hashable key) or None: updates of one line
+# start in the order they arrived (`bot.processor`), e.g. sign-ups to one activity.
+LineKey = Callable[[Any], Hashable | None]
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Callable[[], datetime] = utcnow
+    # False for `union-bot worker`: jobs and delivery only, no handlers registered.
+    takes_updates: bool = True
+    menu: list[MenuItem] = field(default_factory=list)
+    commands: list[CommandSpec] = field(default_factory=list)
+    free_text: list[FreeTextClaim] = field(default_factory=list)
+    lines: list[LineKey] = field(default_factory=list)
+    # Groups grievance categories route to: union groups too, for the guards
+    # (commands, replies). Kept current by `jobs.grievances.refresh_groups` and
+    # by the category editor.
+    routed_groups: frozenset[int] = frozenset()
+
+    def add_menu(self, item: MenuItem) -> None:
+        self.menu.append(item)
+        self.menu.sort(key=lambda i: i.order)
+
+    def add_command(self, spec: CommandSpec) -> None:
+        self.commands.append(spec)
+        self.commands.sort(key=lambda c: c.order)
+
+    def add_free_text(self, claim: FreeTextClaim) -> None:
+        """Offer ``claim`` private messages no handler understood, before "not understood"."""
+        self.free_text.append(claim)
+
+    def add_line(self, key_of: LineKey) -> None:
+        """Make the updates ``key_of`` names stand in line by arrival."""
+        self.lines.append(key_of)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+
+RUNTIME_KEY = "runtime"
+
+
+def runtime_of(
+    context: CallbackContext[Any, Any, Any, Any] | Application[Any, Any, Any, Any, Any, Any],
+) -> Runtime:
+    data = context.bot_data
+    return data[RUNTIME_KEY]  # type: ignore[no-any-return]
