@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import drafts
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
 from storage.db import dialect_insert
 from storage.models import ConversationState
@@ -58,6 +59,9 @@ def encode(value: Any) -> Any:
         return {_TAG: "datetime", "v": value.isoformat()}
     if isinstance(value, date):
         return {_TAG: "date", "v": value.isoformat()}
+    draft_name = drafts.name_of(value)
+    if draft_name is not None:
+        return {_TAG: "draft", "n": draft_name, "v": encode(drafts.fields_of(value))}
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
@@ -67,7 +71,8 @@ def encode(value: Any) -> Any:
         return {_TAG: "dict", "v": out} if _TAG in out else out
     raise TypeError(
         f"a {type(value).__name__} cannot be kept between conversation steps: "
-        "keep plain values (text, numbers, lists, dicts, tuples, dates) in user_data"
+        "keep plain values (text, numbers, lists, dicts, tuples, dates) or a "
+        "`core.drafts.draft` dataclass in user_data"
     )
 
 
@@ -88,6 +93,8 @@ def decode(value: Any) -> Any:
         return date.fromisoformat(body)
     if tag == "dict":
         return {key: decode(item) for key, item in body.items()}
+    if tag == "draft":
+        return drafts.rebuild(value["n"], decode(body))
     raise ValueError(f"unknown tag {tag!r} in stored conversation data")
 
 

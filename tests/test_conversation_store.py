@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from telegram.ext import ApplicationBuilder, CommandHandler, ConversationHandler
 
 from bot.persistence import DatabasePersistence
+from core import drafts
 from storage import conversations as store
 from storage.crypto import DecryptionError
 from tests.harness import SECRET
@@ -152,3 +154,30 @@ def test_a_conversation_without_persistent_is_refused() -> None:
     )
     with pytest.raises(RuntimeError, match="persistent=True"):
         persistence.attach(application)
+
+
+@drafts.draft("test-trip")
+@dataclass
+class _TripDraft:
+    title: str
+    starts: datetime | None = None
+    day: date | None = None
+    seats: tuple[int, int] = (0, 0)
+    tags: list[str] = field(default_factory=list)
+
+
+def test_a_draft_dataclass_comes_back_as_itself_with_typed_fields() -> None:
+    when = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
+    kept = _TripDraft("春游", starts=when, day=when.date(), seats=(3, 1), tags=["a"])
+    back = store.loads(store.dumps({"draft": kept}))["draft"]
+    assert isinstance(back, _TripDraft)
+    assert back == kept
+    assert isinstance(back.starts, datetime) and isinstance(back.seats, tuple)
+
+
+def test_a_stored_draft_whose_fields_changed_is_refused() -> None:
+    stored = store.dumps(_TripDraft("x")).replace('"tags"', '"labels"')
+    with pytest.raises(ValueError, match="other fields"):
+        store.loads(stored)
+    with pytest.raises(ValueError, match="unknown draft"):
+        store.loads(stored.replace("test-trip", "gone"))
