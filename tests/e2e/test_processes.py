@@ -150,6 +150,7 @@ async def test_worker_delivers_without_taking_updates(tmp_path: Path) -> None:
     """`union-bot worker`: a second instance that sends the outbox but never polls."""
     from storage import outbox
     from storage.db import make_engine, make_session_factory, transaction
+    from storage.migrate import upgrade
     from storage.models import utcnow
 
     server = SandboxServer(SandboxOptions(port=0, bots={TOKEN: "UnionSandboxBot"}))
@@ -167,8 +168,10 @@ async def test_worker_delivers_without_taking_updates(tmp_path: Path) -> None:
         async with SandboxDriver(base, TOKEN, auto_settle=False) as driver:
             user = await driver.create_user("Reader", user_id=600000002)
             await user.send("hello")  # opens the private chat; no instance consumes it
+            # A worker registers no feature, so it publishes no commands to wait for:
+            # the schema is made here, and the row waits in the outbox until it runs.
+            await upgrade(engine)
             async with bot_process("worker", env):
-                await wait_started(driver)  # migrations ran, commands published
                 async with transaction(make_session_factory(engine)) as session:
                     await outbox.enqueue(
                         session,
@@ -184,6 +187,7 @@ async def test_worker_delivers_without_taking_updates(tmp_path: Path) -> None:
 
                 await driver.wait_for(delivered, timeout=20, what="the outbox message")
             assert not await driver.calls(method="getUpdates")
+            assert not await driver.commands()  # the instance taking updates offers them
     finally:
         await engine.dispose()
         await server.stop()
