@@ -167,7 +167,8 @@ async def test_a_draft_that_cannot_be_stored_is_logged_and_blocks_nothing(
     errors = {r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR}
     assert errors == {
         "a conversation draft cannot be stored: a set cannot be kept between conversation "
-        "steps: keep plain values (text, numbers, lists, dicts, tuples, dates) in user_data"
+        "steps: keep plain values (text, numbers, lists, dicts, tuples, dates) or a "
+        "`core.drafts.draft` dataclass in user_data"
     }
     assert await conversations_of(bot.runtime, user.id) == {"registration": membership.NAME}
     assert await drafts_of(bot.runtime, user.id) == {}  # no stale draft left to restore
