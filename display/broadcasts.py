@@ -17,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.i18n import N_, Translator
 from display import callbacks as cb
+from storage.audience_picks import EVERYONE, TAG
 from storage.audiences import Audience, AudienceSource, Described
 from storage.broadcast_rules import (
     SHOWN_TAGS,
@@ -30,8 +31,6 @@ from storage.broadcasts import Tally
 from storage.members import Page
 from storage.models import Broadcast, BroadcastStatus
 
-EVERYONE = "all"
-TAG = "tag"
 PAGE = "page"  # not a selection: turns the picker's page
 PICKER_PAGE = 40  # choices per page; with the other rows well under Telegram's 100 buttons
 BUTTON_TEXT_MAX = 40

@@ -23,7 +23,14 @@ from display.broadcasts import PickerItem, describe_audience
 from display.charts import BarChart
 from storage.audiences import Described
 from storage.models import Poll, PollStatus
-from storage.poll_rules import MIN_GROUP, Breakdown, Tally, chosen, results_shown
+from storage.poll_rules import (
+    EXTEND_CHOICES,
+    MIN_GROUP,
+    Breakdown,
+    Tally,
+    chosen,
+    results_shown,
+)
 from storage.polls import NamedVote, PollSummary, PollView
 
 BAR_WIDTH = 10
@@ -47,11 +54,8 @@ POLL_INPUT_ERRORS: dict[str, str] = {
     "closing_too_far": N_("That is more than a year ahead. Please check the date."),
     "no_such_date": N_("That date or time does not exist. Please check it."),
 }
-# Closing presets on the draft card, in hours (0: no closing time).
-CLOSING_PRESETS = (0, 24, 72, 168)
 # Between the options of a multiple choice ("A; B" in English, "A、B" in Chinese).
 CHOICE_SEPARATOR = N_("; ")
-EXTEND_CHOICES = (24, 72, 168)
 
 
 def _button(text: str, data: str) -> InlineKeyboardButton:

@@ -13,7 +13,7 @@ twice, late, or on two instances at once does the work once:
   ``progress_at`` shares that limit between instances) and, once nothing is
   left to send, records the report (`storage.broadcasts.finish_if_done`,
   true for exactly one caller) and enqueues it to the admin under the key
-  ``broadcast:<id>:report``.
+  ``broadcast:<id>:report`` (`notices.broadcasts` writes both messages).
 
 Telegram is called only after the transaction committed, so a slow edit
 never holds a database lock, and a failed edit changes nothing stored.
@@ -30,14 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from core.i18n import Translator, translator
+from core.i18n import translator
 from core.runtime import runtime_of
-from display import broadcasts as display
 from jobs.delivery import wake_after_commit
-from storage import audiences, broadcasts, outbox
-from storage.audiences import Audience
+from notices import broadcasts as notices
+from storage import broadcasts
 from storage.db import transaction
-from storage.models import Broadcast
 
 if TYPE_CHECKING:
     from telegram.ext import Application, CallbackContext
@@ -50,58 +48,6 @@ PROGRESS_INTERVAL = timedelta(seconds=3)
 START_INTERVAL = timedelta(seconds=15)
 Wake = Callable[[AsyncSession], None]
 _ERRORS_KEY = "broadcast_job_errors"
-
-
-async def describe_audience(session: AsyncSession, t: Translator, broadcast: Broadcast) -> str:
-    described = await audiences.describe(session, Audience.from_json(broadcast.audience))
-    return display.describe_audience(t, described)
-
-
-async def render_status(
-    session: AsyncSession,
-    runtime: Runtime,
-    t: Translator,
-    broadcast: Broadcast,
-    now: datetime,
-    *,
-    back_page: int | None = None,
-    confirm_stop: bool = False,
-    excerpt: bool = False,
-) -> tuple[str, InlineKeyboardMarkup | None]:
-    """The progress message (or the /broadcasts detail view) as it reads now."""
-    tally = await broadcasts.tally(session, broadcast, now=now, rate=runtime.settings.delivery_rate)
-    text = display.status_text(
-        t,
-        broadcast,
-        tally,
-        await describe_audience(session, t, broadcast),
-        runtime.settings.tz,
-        excerpt=excerpt,
-    )
-    markup = display.status_keyboard(t, broadcast, back_page=back_page, confirm_stop=confirm_stop)
-    return text, markup
-
-
-async def enqueue_report(
-    session: AsyncSession, runtime: Runtime, broadcast: Broadcast, now: datetime
-) -> None:
-    """The report goes to the admin through the outbox: durable, and once by its key."""
-    language = await broadcasts.admin_language(
-        session, broadcast, runtime.settings.default_language
-    )
-    t = translator(language)
-    text = display.report_text(
-        t, broadcast, await describe_audience(session, t, broadcast), runtime.settings.tz
-    )
-    await outbox.enqueue(
-        session,
-        key=broadcasts.report_key(broadcast.id),
-        kind=broadcasts.REPORT_KIND,
-        chat_id=broadcast.admin_chat_id,
-        payload=outbox.payload("sendMessage", text=text),
-        now=now,
-        priority=outbox.PRIORITY_NOTICE,
-    )
 
 
 async def start_due(runtime: Runtime, now: datetime, *, wake: Wake | None = None) -> list[int]:
@@ -132,7 +78,7 @@ async def refresh_one(
     async with transaction(runtime.sessions) as session:
         finished = await broadcasts.finish_if_done(session, broadcast_id, now=now, rate=rate)
         if finished is not None:
-            await enqueue_report(session, runtime, finished, now)
+            await notices.enqueue_report(session, runtime, finished, now)
             if wake is not None:
                 wake(session)
             await broadcasts.set_progress_message(
@@ -149,7 +95,9 @@ async def refresh_one(
         language = await broadcasts.admin_language(
             session, broadcast, runtime.settings.default_language
         )
-        text, markup = await render_status(session, runtime, translator(language), broadcast, now)
+        text, markup = await notices.render_status(
+            session, runtime, translator(language), broadcast, now
+        )
         chat_id, message_id = broadcast.admin_chat_id, broadcast.progress_message_id
     if create:
         await _send_progress(runtime, bot, broadcast_id, chat_id, text, markup, now)

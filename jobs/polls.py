@@ -1,5 +1,7 @@
 """Poll jobs: closing-soon reminders, closing at the set time, and the results chart.
 
+What they send is written by `notices.polls`; here is when, and the one upload.
+
 `run(runtime, now, application)` does everything that is due at ``now``; the
 JobQueue calls it every minute in production and tests call it after moving
 the `FakeClock`. It is safe to run twice, or on two instances at once:
@@ -30,14 +32,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from core.i18n import translator
+from core.runtime import runtime_of
 from display import charts
 from display import polls as display
 from jobs.delivery import wake_after_commit
-from storage import outbox, polls
+from notices import polls as notices
+from storage import polls
 from storage.audiences import Recipient
 from storage.db import transaction
 from storage.poll_rules import results_shown
-from storage.polls import PollKeys, PollView
 
 if TYPE_CHECKING:
     from telegram import Bot
@@ -65,85 +68,6 @@ def _wake(
 ) -> None:
     if application is not None:
         wake_after_commit(session, application)
-
-
-async def close_and_notify(
-    session: AsyncSession, poll_id: int, *, now: datetime, runtime: Runtime
-) -> PollView | None:
-    """Close the poll (if nobody did yet) and enqueue the results text, in this transaction.
-
-    The creator always gets the results; the whole audience too when the poll says
-    so — everyone asked, not only those who voted, so that who gets a result says
-    nothing of who voted.
-    """
-    view = await polls.close(session, poll_id, now=now)
-    if view is None:
-        return None
-    tally = await polls.tally(session, view)
-    zone = runtime.settings.tz
-    targets: dict[int, Recipient] = {}
-    creator = await polls.creator_recipient(session, view.poll)
-    if creator is not None:
-        targets[creator.member_id] = creator
-    if view.poll.share_results:
-        for member in await polls.audience_members(session, view.poll):
-            targets.setdefault(member.member_id, member)
-    texts: dict[str, str] = {}
-    items = []
-    for member_id, target in sorted(targets.items()):
-        if target.language not in texts:
-            texts[target.language] = display.closed_notice(
-                translator(target.language), view, tally, zone
-            )
-        items.append(
-            outbox.Outgoing(
-                key=f"poll:{view.id}:result:{member_id}",
-                kind="poll-result",
-                chat_id=target.telegram_id,
-                member_id=member_id,
-                group_key=f"poll:{view.id}:results",
-                payload=outbox.payload("sendMessage", text=texts[target.language]),
-                priority=outbox.PRIORITY_NOTICE,
-            )
-        )
-    await outbox.enqueue_many(session, items, now=now)
-    log.info("poll %d closed: %d results enqueued", view.id, len(items))
-    return view
-
-
-async def _remind(session: AsyncSession, poll_id: int, *, now: datetime, runtime: Runtime) -> int:
-    view = await polls.get(session, poll_id)
-    keys = PollKeys.from_secret(runtime.settings.secret_key)
-    zone = runtime.settings.tz
-    payloads: dict[str, dict[str, Any]] = {}
-    items = []
-    for target in await polls.non_voters(session, view.poll, keys):
-        if target.language not in payloads:
-            t = translator(target.language)
-            assert view.poll.closes_at is not None
-            header = t.gettext(
-                "⏰ Reminder: this poll closes on {when} and you have not voted yet."
-            ).format(when=display.local_time(view.poll.closes_at, zone))
-            payloads[target.language] = outbox.payload(
-                "sendMessage",
-                text=header + "\n\n" + display.poll_text(t, view, zone, 0),
-                reply_markup=display.poll_keyboard(t, view, 0).to_dict(),
-            )
-        items.append(
-            outbox.Outgoing(
-                key=keys.reminder_key(view.id, target.member_id),
-                kind="poll-reminder",
-                chat_id=target.telegram_id,
-                group_key=polls.group_key(view.id),
-                payload=payloads[target.language],
-                priority=outbox.PRIORITY_REMINDER,
-                # The reminded are the non-voters: sealed, for an anonymous poll
-                # the database must not say who voted.
-                sensitive=view.poll.anonymous,
-            )
-        )
-    cipher = outbox.outbox_cipher(runtime.settings.secret_key)
-    return await outbox.enqueue_many(session, items, now=now, cipher=cipher)
 
 
 async def publish_chart(
@@ -198,24 +122,7 @@ async def publish_chart(
     async with transaction(runtime.sessions) as session:
         await polls.chart_done(session, poll_id, file_id, now=now)
         if file_id is not None:
-            items = [
-                outbox.Outgoing(
-                    key=f"poll:{poll_id}:chart:{voter.member_id}",
-                    kind="poll-chart",
-                    chat_id=voter.telegram_id,
-                    member_id=voter.member_id,
-                    group_key=f"poll:{poll_id}:results",
-                    payload=outbox.payload(
-                        "sendPhoto",
-                        photo=file_id,
-                        caption=display.chart_caption(translator(voter.language), view),
-                    ),
-                    priority=outbox.PRIORITY_NOTICE,
-                )
-                for voter in audience
-                if creator is None or voter.member_id != creator.member_id
-            ]
-            await outbox.enqueue_many(session, items, now=now)
+            await notices.share_chart(session, view, file_id, audience, creator=creator, now=now)
             _wake(session, application)
     return True
 
@@ -229,13 +136,14 @@ async def run(
     reminded = closed = published = 0
     async with transaction(runtime.sessions) as session:
         for poll_id in await polls.claim_reminders(session, now):
-            reminded += await _remind(session, poll_id, now=now, runtime=runtime)
+            reminded += await notices.remind(session, poll_id, now=now, runtime=runtime)
         _wake(session, application)
     async with transaction(runtime.sessions) as session:
         due = await polls.due_to_close(session, now)
     for poll_id in due:
         async with transaction(runtime.sessions) as session:
-            if await close_and_notify(session, poll_id, now=now, runtime=runtime) is not None:
+            view = await notices.close_and_notify(session, poll_id, now=now, runtime=runtime)
+            if view is not None:
                 closed += 1
                 _wake(session, application)
     if application is not None:
@@ -269,8 +177,6 @@ def run_soon(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def tick(context: Any) -> None:
     """The JobQueue's callback."""
-    from core.runtime import runtime_of
-
     runtime = runtime_of(context)
     await run(runtime, runtime.now(), context.application)
 

@@ -31,6 +31,18 @@ MIN_DURATION = timedelta(minutes=10)
 MAX_DURATION = timedelta(days=366)
 # "2026-12-01" alone closes at the end of that working day, not at midnight before it.
 DEFAULT_CLOSING_TIME = time(18, 0)
+# Closing presets a draft cycles through, in hours (0: no closing time).
+CLOSING_PRESETS = (0, 24, 72, 168)
+# How much longer a manager may keep an open poll open, in hours.
+EXTEND_CHOICES = (24, 72, 168)
+
+
+class NotOffered(ValueError):
+    """A choice no current button offers (an outdated or forged press); ``code`` names it."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 class VoteRefused(ValueError):
@@ -58,6 +70,20 @@ def clean_option(text: str, existing: Sequence[str]) -> str:
     if len(existing) >= MAX_OPTIONS:
         raise InvalidInput("too_many_options")
     return option
+
+
+def extension(hours: int) -> timedelta:
+    """How much longer a manager's button keeps the poll open; NotOffered for other hours."""
+    if hours not in EXTEND_CHOICES:
+        raise NotOffered("extension")
+    return timedelta(hours=hours)
+
+
+def next_preset(hours: int) -> int:
+    """The closing preset after ``hours``, round in a circle; an unknown value starts over."""
+    if hours not in CLOSING_PRESETS:
+        return CLOSING_PRESETS[0]
+    return CLOSING_PRESETS[(CLOSING_PRESETS.index(hours) + 1) % len(CLOSING_PRESETS)]
 
 
 def chosen(mask: int) -> list[int]:

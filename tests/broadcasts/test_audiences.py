@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from storage import audiences, members
+from storage import audience_picks, audiences, members
 from storage.audiences import (
     DEPARTMENT,
     GROUP,
@@ -274,3 +274,38 @@ async def test_inactive_and_blocked_members(engine: AsyncEngine) -> None:
         assert await audiences.member_ids(session, everyone) == {first, third}
         assert await audiences.count_blocked(session, everyone) == 1
         assert await audiences.count(session, Audience()) == 0
+
+
+async def test_a_picker_tap_flips_one_choice_and_a_forged_one_is_refused(
+    engine: AsyncEngine,
+) -> None:
+    sessions = make_session_factory(engine)
+    async with transaction(sessions) as session:
+        await build_world(session, [P(True, 0, frozenset(), frozenset({"retiree"}))])
+        d0 = (await members.list_departments(session))[0].id
+    async with sessions() as session:
+        nobody = Audience()
+        with pytest.raises(audience_picks.NoRecipients) as raised:
+            await audience_picks.recipients(session, nobody)
+        assert not raised.value.chosen
+        picked = await audience_picks.toggled(session, nobody, DEPARTMENT.key, d0, [])
+        assert picked == Audience(items={DEPARTMENT.key: {d0}})
+        assert await audience_picks.recipients(session, picked) == 1
+        tags = ["retiree"]
+        assert (await audience_picks.toggled(session, nobody, audience_picks.TAG, 0, tags)).tags
+        assert (
+            await audience_picks.toggled(session, nobody, audience_picks.EVERYONE, 0, [])
+        ).everyone
+        for source, item in (
+            (DEPARTMENT.key, d0 + 100),  # no such department
+            (audience_picks.TAG, 1),  # past the tags the picker showed
+            ("nosuch", 1),
+        ):
+            with pytest.raises(audience_picks.PickRefused):
+                await audience_picks.toggled(session, nobody, source, item, tags)
+        # A choice deleted since can still be taken back.
+        gone = Audience(items={DEPARTMENT.key: {d0 + 100}})
+        assert (await audience_picks.toggled(session, gone, DEPARTMENT.key, d0 + 100, [])).empty
+        with pytest.raises(audience_picks.NoRecipients) as raised:
+            await audience_picks.recipients(session, gone)
+        assert raised.value.chosen
