@@ -31,8 +31,6 @@ from handlers import (
     broadcasts,
     fallback,
     greetings,
-    grievances,
-    grievances_cadre,
     groups,
     guards,
     membership,
@@ -42,6 +40,8 @@ from handlers import (
     trainings,
 )
 from handlers.commands import publish_commands
+from handlers.grievances import members as grievance_members
+from handlers.grievances import union as grievance_union
 from jobs import broadcasts as broadcast_jobs
 from jobs import greetings as greeting_jobs
 from jobs import grievances as grievance_jobs
@@ -64,8 +64,8 @@ FEATURES: tuple[ModuleType, ...] = (
     admin,
     greetings,
     broadcasts,
-    grievances,
-    grievances_cadre,
+    grievance_members,
+    grievance_union,
     polls,
     suggestions,
     activities,

@@ -19,7 +19,7 @@ from core.i18n import N_, Translator
 from display import callbacks as cb
 from display import sheets
 from storage import grievance_rules as rules
-from storage.grievance_rules import Escalation, Refusal, Urgency
+from storage.grievance_rules import Escalation, Refusal, SettingProblem, Urgency
 from storage.grievances import AuditLine, Stats
 from storage.models import Grievance, GrievanceCategory, GrievanceMessage
 from storage.models import GrievanceStatus as Status
@@ -682,6 +682,26 @@ def stats_workbook(t: Translator, stats: Stats) -> bytes:
         ]
     )
     return book.to_bytes()
+
+
+SETTING_REFUSALS: dict[SettingProblem, str] = {
+    SettingProblem.DEADLINES: N_(
+        "Please send two numbers from 1 to 720, the second not smaller, e.g. 24 72."
+    ),
+    SettingProblem.GROUP_ID: N_("A group id is a negative number like -1001234567890."),
+    SettingProblem.DAILY_LIMIT: N_("Please send a number from 1 to 50."),
+}
+
+
+def setting_refusal(t: Translator, problem: SettingProblem) -> str:
+    """What an admin reads when a value for the settings breaks `problem`'s rule."""
+    return t.gettext(SETTING_REFUSALS[problem])
+
+
+def rating_refusal(t: Translator, *, already_rated: bool) -> str:
+    if already_rated:
+        return t.gettext("You have already rated this case. Thank you!")
+    return t.gettext("You can rate a case once it is resolved or closed.")
 
 
 def settings_text(

@@ -15,7 +15,6 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
-from core.i18n import N_
 from core.runtime import Runtime, runtime_of
 from jobs.delivery import wake_after_commit
 from notices import grievances as relay
@@ -28,16 +27,6 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER = timedelta(minutes=15)
 MAX_CARD_ATTEMPTS = 5
-
-POST_FAILED = N_(
-    "⚠️ The bot could not post grievance {code} to the group {chat} ({reason}). "
-    "Was the bot removed from the group? The case is kept and waits; add the bot back "
-    "and it is posted again automatically."
-)
-GROUP_LOST = N_(
-    "⚠️ The bot was removed from the union group {chat}. Grievances routed there wait "
-    "until it is added back; members are still served."
-)
 
 
 @dataclass
@@ -60,21 +49,11 @@ async def sync_posts(
     async with transaction(runtime.sessions) as session:
         posts = await service.queued_posts(session)
         failed = await service.sync_posts(session, posts)
-        day = now.astimezone(runtime.settings.tz).date().isoformat()
         for post in failed:
             case = await service.get_case(session, post.grievance_id)
             if case is None or post.role != "card":
                 continue
-            await relay.alert_admins(
-                session,
-                runtime,
-                f"postfail:{post.chat_id}:{day}",
-                POST_FAILED,
-                now,
-                code=case.code,
-                chat=post.chat_id,
-                reason=relay.group_t(runtime).gettext("Telegram refused it"),
-            )
+            await relay.alert_post_failed(session, runtime, case, post.chat_id, now)
             await relay.notify_member(session, runtime, case, "waiting", now)
         if failed and application is not None:
             wake_after_commit(session, application)
@@ -115,26 +94,16 @@ async def retry_failed(
     return reposted
 
 
-NO_GROUP = N_(
-    "⚠️ Grievance {code} is waiting: no cadre group is set for it. Add the bot to the "
-    "cadre group, send any command there to learn the group's id, set CADRE_CHAT_ID "
-    "and restart the bot. Waiting cases are posted as soon as a group is set."
-)
-
-
 async def post_waiting(
     runtime: Runtime, now: datetime, application: Application | None = None
 ) -> int:
     """Cards for cases that came while no group was configured, once one is."""
     posted = 0
     async with transaction(runtime.sessions) as session:
-        day = now.astimezone(runtime.settings.tz).date().isoformat()
         for case in await service.unposted_cases(session):
             chat = relay.route_chat(runtime, case.category)
             if chat is None:
-                await relay.alert_admins(
-                    session, runtime, f"nogroup:{day}", NO_GROUP, now, code=case.code
-                )
+                await relay.alert_no_group(session, runtime, case, now)
                 continue
             case.route_chat_id = chat
             await relay.post_case(session, runtime, case, chat, now)
@@ -149,8 +118,6 @@ async def escalate_overdue(
 ) -> list[int]:
     """Cases past a deadline: re-posted, escalated upstairs, the member told. Once each."""
     changed: list[int] = []
-    t = relay.group_t(runtime)
-    upstairs = runtime.settings.escalation_chat_id
     async with transaction(runtime.sessions) as session:
         for case in await service.overdue_cases(session, now):
             missed = rules.overdue(
@@ -167,27 +134,7 @@ async def escalate_overdue(
             for why in missed:
                 service.escalate(case, why, now)
                 await service.record(session, case, "sla", now, detail=why.value)
-            note = (
-                t.gettext("⏰ Not taken in time: re-posted and escalated")
-                if rules.Escalation.TAKE in missed
-                else t.gettext("⏰ Not answered in time: re-posted and escalated")
-            )
-            chats = {p.chat_id for p in await service.posts_of(session, case.id, role="card")}
-            if case.route_chat_id is not None:
-                await relay.post_case(
-                    session, runtime, case, case.route_chat_id, now, note=note, with_thread=False
-                )
-            if upstairs is not None:
-                await relay.post_case(
-                    session,
-                    runtime,
-                    case,
-                    upstairs,
-                    now,
-                    note=note,
-                    with_thread=upstairs not in chats,
-                )
-            await relay.notify_member(session, runtime, case, "escalated", now)
+            await relay.escalated_overdue(session, runtime, case, missed, now)
             changed.append(case.id)
             log.info("grievance %s escalated: %s", case.code, ",".join(m.value for m in missed))
         if changed and application is not None:
@@ -206,7 +153,7 @@ async def forget_expired_links(runtime: Runtime, now: datetime) -> int:
     return count
 
 
-async def refresh_groups(runtime: Runtime, application: Application) -> None:
+async def refresh_groups(runtime: Runtime) -> None:
     """Groups categories route to are union groups for the guards (commands, replies)."""
     async with runtime.sessions() as session:
         runtime.routed_groups = frozenset(await service.routed_chats(session))
@@ -225,7 +172,7 @@ async def tick(
     report.refresh.update(escalated)
     report.forgotten = await forget_expired_links(runtime, now)
     if application is not None:
-        await refresh_groups(runtime, application)
+        await refresh_groups(runtime)
         await redraw(runtime, now, application, report.refresh)
     return report
 
@@ -250,7 +197,7 @@ async def _run(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _load_groups(context: ContextTypes.DEFAULT_TYPE) -> None:
-    await refresh_groups(runtime_of(context), context.application)
+    await refresh_groups(runtime_of(context))
 
 
 def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -7,6 +7,11 @@ chat in ``from_chat_id``) is sealed and erased once sent. Rows to a member get
 a key that is a keyed hash of (case, event) and the generic kind ``notice``,
 so the outbox names neither the case nor the feature next to the member's chat.
 
+Handlers and jobs decide (with `storage.grievances`) what happened; the
+functions here say it to whoever should hear: the case's groups, the group
+upstairs, the author, the admins. The wording of those messages lives here or
+in `display.grievances`, never in a handler.
+
 Edits in place (the card's status line, a member's edited message) are not
 outbox methods, so they are made directly and only logged when they fail:
 the database already holds the truth, and the next change re-renders it.
@@ -16,18 +21,20 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from html import escape
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
-from core.i18n import Translator, translator
+from core.i18n import N_, Translator, translator
 from core.runtime import Runtime
 from display import grievances as display
 from storage import grievances as service
 from storage import members, outbox
 from storage.crypto import Cipher
+from storage.grievance_rules import Escalation
 from storage.grievances import Sealer
 from storage.models import Grievance, GrievanceCategory, GrievanceMessage, GrievancePost, Member
 
@@ -36,6 +43,25 @@ log = logging.getLogger(__name__)
 GROUP_KIND = "grievance"
 MEMBER_KIND = "notice"
 ADMIN_KIND = "admin_alert"
+
+# What admins are told about the bot's groups (`alert_admins`).
+POST_FAILED = N_(
+    "⚠️ The bot could not post grievance {code} to the group {chat} ({reason}). "
+    "Was the bot removed from the group? The case is kept and waits; add the bot back "
+    "and it is posted again automatically."
+)
+GROUP_LOST = N_(
+    "⚠️ The bot was removed from the union group {chat}. Grievances routed there wait "
+    "until it is added back; members are still served."
+)
+GROUP_BACK = N_(
+    "✅ The bot is back in the union group {chat}; waiting grievances are being posted there."
+)
+NO_GROUP = N_(
+    "⚠️ Grievance {code} is waiting: no cadre group is set for it. Add the bot to the "
+    "cadre group, send any command there to learn the group's id, set CADRE_CHAT_ID "
+    "and restart the bot. Waiting cases are posted as soon as a group is set."
+)
 
 
 def sealer(runtime: Runtime) -> Sealer:
@@ -292,6 +318,89 @@ async def group_note(
         )
 
 
+async def announce_case(
+    session: AsyncSession, runtime: Runtime, case: Grievance, route: int | None, now: datetime
+) -> None:
+    """A new case: its card to its group, or, with no group set, a clear note to admins."""
+    if route is not None:
+        await post_case(session, runtime, case, route, now)
+    else:
+        await alert_no_group(session, runtime, case, now)
+
+
+async def post_safety_upstairs(
+    session: AsyncSession, runtime: Runtime, case: Grievance, route: int | None, now: datetime
+) -> None:
+    """An urgent safety case escalated on arrival: its card upstairs too (unless it went there)."""
+    upstairs = runtime.settings.escalation_chat_id
+    if upstairs is None or upstairs == route:
+        return
+    note = group_t(runtime).gettext("🚨 Urgent safety case")
+    await post_case(session, runtime, case, upstairs, now, note=note)
+
+
+async def escalated_by_cadre(
+    session: AsyncSession, runtime: Runtime, case: Grievance, upstairs: int, now: datetime
+) -> None:
+    """A cadre escalated: the card upstairs (with the thread if it is new there), the author told."""
+    chats = {p.chat_id for p in await service.posts_of(session, case.id, role="card")}
+    note = group_t(runtime).gettext("⬆️ Escalated by a cadre")
+    await post_case(
+        session, runtime, case, upstairs, now, note=note, with_thread=upstairs not in chats
+    )
+    await notify_member(session, runtime, case, "escalated", now)
+
+
+async def escalated_overdue(
+    session: AsyncSession,
+    runtime: Runtime,
+    case: Grievance,
+    missed: list[Escalation],
+    now: datetime,
+) -> None:
+    """A deadline missed: the card again in its group and upstairs, the author told."""
+    t = group_t(runtime)
+    upstairs = runtime.settings.escalation_chat_id
+    note = (
+        t.gettext("⏰ Not taken in time: re-posted and escalated")
+        if Escalation.TAKE in missed
+        else t.gettext("⏰ Not answered in time: re-posted and escalated")
+    )
+    chats = {p.chat_id for p in await service.posts_of(session, case.id, role="card")}
+    if case.route_chat_id is not None:
+        await post_case(
+            session, runtime, case, case.route_chat_id, now, note=note, with_thread=False
+        )
+    if upstairs is not None:
+        await post_case(
+            session, runtime, case, upstairs, now, note=note, with_thread=upstairs not in chats
+        )
+    await notify_member(session, runtime, case, "escalated", now)
+
+
+async def member_closed(
+    session: AsyncSession, runtime: Runtime, case: Grievance, now: datetime
+) -> None:
+    text = group_t(runtime).gettext("🔒 The member closed this case.")
+    await group_note(session, runtime, case, "closed", text, now)
+
+
+async def member_signed(
+    session: AsyncSession, runtime: Runtime, case: Grievance, name: str, now: datetime
+) -> None:
+    text = group_t(runtime).gettext("✍️ The member chose to sign this case: {name}")
+    await group_note(session, runtime, case, "signed", text.format(name=escape(name)), now)
+
+
+async def member_commented(
+    session: AsyncSession, runtime: Runtime, case: Grievance, comment: str, now: datetime
+) -> None:
+    """The author's comment on their rating, under the card."""
+    text = group_t(runtime).gettext("⭐ The member rated it {stars}/5 and wrote: {comment}")
+    text = text.format(stars=case.rating, comment=escape(comment))
+    await group_note(session, runtime, case, "comment", text, now)
+
+
 # The member ------------------------------------------------------------------------------
 
 
@@ -387,6 +496,50 @@ async def alert_admins(
             priority=outbox.PRIORITY_NOTICE,
         )
     return count
+
+
+def _day(runtime: Runtime, now: datetime) -> str:
+    return now.astimezone(runtime.settings.tz).date().isoformat()
+
+
+async def alert_no_group(
+    session: AsyncSession, runtime: Runtime, case: Grievance, now: datetime
+) -> None:
+    """Once a day at most: a case waits because no cadre group is set."""
+    key = f"nogroup:{_day(runtime, now)}"
+    await alert_admins(session, runtime, key, NO_GROUP, now, code=case.code)
+
+
+async def alert_post_failed(
+    session: AsyncSession, runtime: Runtime, case: Grievance, chat_id: int, now: datetime
+) -> None:
+    """Once per group and day: Telegram refused a card there."""
+    await alert_admins(
+        session,
+        runtime,
+        f"postfail:{chat_id}:{_day(runtime, now)}",
+        POST_FAILED,
+        now,
+        code=case.code,
+        chat=chat_id,
+        reason=group_t(runtime).gettext("Telegram refused it"),
+    )
+
+
+async def alert_group_lost(
+    session: AsyncSession, runtime: Runtime, chat_id: int, now: datetime
+) -> None:
+    """Once per group and day: the bot was removed from a union group."""
+    key = f"lost:{chat_id}:{_day(runtime, now)}"
+    await alert_admins(session, runtime, key, GROUP_LOST, now, chat=chat_id)
+
+
+async def alert_group_back(
+    session: AsyncSession, runtime: Runtime, chat_id: int, now: datetime
+) -> None:
+    """The bot is back in a group where cards had failed: each return is told."""
+    key = f"back:{chat_id}:{now.isoformat()}"
+    await alert_admins(session, runtime, key, GROUP_BACK, now, chat=chat_id)
 
 
 # Edits in place ------------------------------------------------------------------------------

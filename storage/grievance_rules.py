@@ -1,7 +1,9 @@
-"""Pure rules of grievances: codes, deadlines, who may do what when, small-count hiding.
+"""Pure rules of grievances: codes, deadlines, who may do what when, what admins may set.
 
 Nothing here touches the database or Telegram, so every rule is tested
-directly (and with hypothesis where the cases are many).
+directly (and with hypothesis where the cases are many). A value the rules do
+not take raises a typed error (`SettingRefused`, `NotOffered`, `RatingRefused`)
+that the handler words through `display.grievances`.
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ CAPTION_MAX = 900
 COMMENT_MAX = 1000
 MAX_ATTACHMENTS = 50
 DEFAULT_DAILY_LIMIT = 3
+DAILY_LIMIT_MIN, DAILY_LIMIT_MAX = 1, 50
+DEADLINE_MAX_HOURS = 720  # 30 days, for taking and for answering
+CATEGORY_NAME_MAX = 64
 MUTE_DAYS = (1, 7, 30)
+STARS = range(1, 6)
 
 OPEN: frozenset[Status] = frozenset({Status.NEW, Status.TAKEN, Status.ANSWERED})
 FINISHED: frozenset[Status] = frozenset({Status.RESOLVED, Status.CLOSED})
@@ -71,6 +77,34 @@ class Refusal(StrEnum):
 
     MUTED = "muted"
     LIMIT = "limit"
+
+
+class SettingProblem(StrEnum):
+    """Which rule an admin's value for a grievance setting broke."""
+
+    DEADLINES = "deadlines"  # two hours from 1 to 720, the second not smaller
+    GROUP_ID = "group_id"  # a group's id is a negative number
+    DAILY_LIMIT = "daily_limit"  # from 1 to 50 new cases a day
+
+
+class SettingRefused(ValueError):
+    """An admin's value the grievance settings do not take; ``problem`` says which rule."""
+
+    def __init__(self, problem: SettingProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+class NotOffered(ValueError):
+    """A choice no button of the bot offers: a forged or outdated press."""
+
+
+class RatingRefused(ValueError):
+    """A rating the case does not take: not finished yet, already rated, or no such stars."""
+
+    def __init__(self, *, already_rated: bool) -> None:
+        super().__init__("already rated" if already_rated else "not rateable")
+        self.already_rated = already_rated
 
 
 # Codes -------------------------------------------------------------------------
@@ -171,6 +205,24 @@ def member_may(action: MemberAction, status: Status, *, rated: bool, signed: boo
     return status in FINISHED and not rated  # RATE
 
 
+def escalates_on_arrival(*, always_urgent: bool, urgency: Urgency, upstairs: bool) -> bool:
+    """An urgent case of an always-urgent kind (safety) goes upstairs at once, if there is one."""
+    return always_urgent and urgency is Urgency.URGENT and upstairs
+
+
+def mute_until(now: datetime, days: int) -> datetime:
+    """When a mute of ``days`` ends; only the lengths the card offers are taken."""
+    if days not in MUTE_DAYS:
+        raise NotOffered(days)
+    return now + timedelta(days=days)
+
+
+def check_stars(stars: int, *, status: Status, rated: bool) -> None:
+    """A member's rating: once, of a finished case, 1 to 5 stars."""
+    if stars not in STARS or not member_may(MemberAction.RATE, status, rated=rated, signed=False):
+        raise RatingRefused(already_rated=rated)
+
+
 def opening_refusal(
     *, today: int, limit: int, muted_until: datetime | None, now: datetime
 ) -> Refusal | None:
@@ -210,6 +262,63 @@ def link_expired(
     if finished_at is None or finished_at > now - timedelta(days=days):
         return False
     return muted_until is None or muted_until <= now
+
+
+# Settings admins type --------------------------------------------------------------
+
+
+def typed_numbers(text: str) -> list[int]:
+    """Whole numbers typed by an admin; an empty list when it is not only numbers."""
+    parts = text.replace(",", " ").replace("，", " ").split()
+    if not all(p.lstrip("-").isdigit() and len(p) < 20 for p in parts):
+        return []
+    return [int(p) for p in parts]
+
+
+def check_deadlines(take_hours: int, answer_hours: int) -> None:
+    if not 1 <= take_hours <= answer_hours <= DEADLINE_MAX_HOURS:
+        raise SettingRefused(SettingProblem.DEADLINES)
+
+
+def read_deadlines(text: str) -> tuple[int, int]:
+    """Hours to take and to answer a case, as an admin types them ("24 72")."""
+    numbers = typed_numbers(text)
+    if len(numbers) != 2:
+        raise SettingRefused(SettingProblem.DEADLINES)
+    take, answer = numbers
+    check_deadlines(take, answer)
+    return take, answer
+
+
+def check_group(chat_id: int | None) -> None:
+    """A category's own group (None: the cadre group); Telegram's group ids are negative."""
+    if chat_id is not None and chat_id >= 0:
+        raise SettingRefused(SettingProblem.GROUP_ID)
+
+
+def read_group(text: str) -> int | None:
+    """A group id as an admin types it, or None for a dash (back to the cadre group)."""
+    if text.strip() in ("-", "—"):
+        return None
+    numbers = typed_numbers(text)
+    if len(numbers) != 1:
+        raise SettingRefused(SettingProblem.GROUP_ID)
+    check_group(numbers[0])
+    return numbers[0]
+
+
+def check_daily_limit(limit: int) -> None:
+    if not DAILY_LIMIT_MIN <= limit <= DAILY_LIMIT_MAX:
+        raise SettingRefused(SettingProblem.DAILY_LIMIT)
+
+
+def read_daily_limit(text: str) -> int:
+    """How many new cases one member may open a day, as an admin types it."""
+    numbers = typed_numbers(text)
+    if len(numbers) != 1:
+        raise SettingRefused(SettingProblem.DAILY_LIMIT)
+    check_daily_limit(numbers[0])
+    return numbers[0]
 
 
 # Statistics --------------------------------------------------------------------

@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import drafts
 from storage import grievance_rules as rules
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
 from storage.disclosure import Protected, Totals, protect
@@ -44,6 +45,7 @@ from storage.models import (
     Outbox,
 )
 from storage.models import GrievanceStatus as Status
+from storage.profile_rules import clean_label
 
 DAILY_LIMIT = "daily_limit"
 OUTBOX_FINAL_FAILURES = frozenset({"blocked", "invalid", "failed", "cancelled"})
@@ -162,6 +164,8 @@ async def get_category(session: AsyncSession, category_id: int) -> GrievanceCate
 
 
 async def add_category(session: AsyncSession, name: str) -> GrievanceCategory:
+    """A new category named as the admin typed it (InvalidInput if the name will not do)."""
+    name = clean_label(name, rules.CATEGORY_NAME_MAX)
     last = await session.scalar(select(func.max(GrievanceCategory.position))) or 0
     category = GrievanceCategory(
         name=name, position=last + 10, active=True, always_urgent=False, take_hours=24,
@@ -170,6 +174,33 @@ async def add_category(session: AsyncSession, name: str) -> GrievanceCategory:
     session.add(category)
     await session.flush()
     return category
+
+
+def rename_category(category: GrievanceCategory, name: str) -> None:
+    """InvalidInput if the name will not do."""
+    category.name = clean_label(name, rules.CATEGORY_NAME_MAX)
+
+
+def set_deadlines(category: GrievanceCategory, take_hours: int, answer_hours: int) -> None:
+    """SettingRefused unless 1 ≤ take ≤ answer ≤ 720 hours."""
+    rules.check_deadlines(take_hours, answer_hours)
+    category.take_hours, category.answer_hours = take_hours, answer_hours
+
+
+def set_route(category: GrievanceCategory, chat_id: int | None) -> None:
+    """Send the category's cases to a group of its own, or (None) to the cadre group."""
+    rules.check_group(chat_id)
+    category.chat_id = chat_id
+
+
+async def toggle_always_urgent(session: AsyncSession, category: GrievanceCategory) -> None:
+    category.always_urgent = not category.always_urgent
+    await session.flush()
+
+
+async def toggle_shown(session: AsyncSession, category: GrievanceCategory) -> None:
+    category.active = not category.active
+    await session.flush()
 
 
 async def get_option(session: AsyncSession, name: str, default: int) -> int:
@@ -190,6 +221,12 @@ async def daily_limit(session: AsyncSession) -> int:
     return await get_option(session, DAILY_LIMIT, rules.DEFAULT_DAILY_LIMIT)
 
 
+async def set_daily_limit(session: AsyncSession, limit: int) -> None:
+    """SettingRefused outside 1 to 50 new cases per member and day."""
+    rules.check_daily_limit(limit)
+    await set_option(session, DAILY_LIMIT, limit)
+
+
 async def routed_chats(session: AsyncSession) -> set[int]:
     """Groups that categories route to (they count as union groups)."""
     rows = await session.scalars(
@@ -201,6 +238,7 @@ async def routed_chats(session: AsyncSession) -> set[int]:
 # Cases --------------------------------------------------------------------------------
 
 
+@drafts.draft("grievance-attachment")
 @dataclass(frozen=True)
 class Attachment:
     """A file a member added: what it is, Telegram's file id, their caption, its edit tag."""
@@ -210,6 +248,48 @@ class Attachment:
     caption: str | None = None
     ref: str | None = None
     origin: str | None = None  # "chat:message" of a voice note, sealed when stored
+
+
+@drafts.draft("grievance")
+@dataclass
+class GrievanceDraft:
+    """A new case while the member writes it, kept between the conversation's steps.
+
+    Here and not beside the handler because its steps follow the case's rules:
+    an always-urgent category decides the urgency, a case takes so many files.
+    """
+
+    choices: dict[str, int] = field(default_factory=dict)  # button label → category id
+    category_id: int | None = None
+    urgency: Urgency | None = None
+    text: str | None = None
+    text_ref: str | None = None  # the member's message, to recognise their edit
+    files: list[Attachment] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.urgency is not None:  # stored as its text
+            self.urgency = Urgency(self.urgency)
+
+    def choose(self, category: GrievanceCategory) -> bool:
+        """Take the category; True when it decides the urgency too (no need to ask)."""
+        self.category_id = category.id
+        if category.always_urgent:
+            self.urgency = Urgency.URGENT
+            return True
+        return False
+
+    def describe(self, text: str, ref: str) -> None:
+        """The member's account (cleaned already); files come after it, afresh."""
+        self.text, self.text_ref, self.files = text, ref, []
+
+    @property
+    def full(self) -> bool:
+        return len(self.files) >= rules.MAX_ATTACHMENTS
+
+    @property
+    def complete(self) -> bool:
+        """Everything a case needs (a draft restored from older code may lack some)."""
+        return self.category_id is not None and self.urgency is not None and self.text is not None
 
 
 async def get_case(session: AsyncSession, case_id: int, *, lock: bool = False) -> Grievance | None:
@@ -498,6 +578,18 @@ def finish(case: Grievance, status: Status, now: datetime) -> None:
     case.finished_at = now
 
 
+def escalate_on_arrival(
+    case: Grievance, category: GrievanceCategory, now: datetime, *, upstairs: bool
+) -> bool:
+    """A new urgent safety case escalates at once (when there is a group upstairs)."""
+    if not rules.escalates_on_arrival(
+        always_urgent=category.always_urgent, urgency=Urgency(case.urgency), upstairs=upstairs
+    ):
+        return False
+    escalate(case, Escalation.SAFETY, now)
+    return True
+
+
 def escalate(case: Grievance, why: Escalation, now: datetime) -> None:
     if case.escalated_at is None:
         case.escalated_at = now
@@ -512,13 +604,18 @@ def mute(case: Grievance, until: datetime | None) -> None:
     case.muted_until = until
 
 
+def mute_for(case: Grievance, days: int, now: datetime) -> None:
+    """NotOffered unless the card offers a mute of ``days``."""
+    mute(case, rules.mute_until(now, days))
+
+
 def sign(sealer: Sealer, case: Grievance, name: str) -> None:
     case.signature = sealer.seal(case.code, "signature", name)
 
 
 def rate(sealer: Sealer, case: Grievance, stars: int, now: datetime) -> None:
-    if not 1 <= stars <= 5:
-        raise ValueError("stars")
+    """RatingRefused unless the case is finished, not yet rated, and ``stars`` is 1 to 5."""
+    rules.check_stars(stars, status=Status(case.status), rated=case.rating is not None)
     case.rating = stars
     case.rated_at = now
 

@@ -19,7 +19,8 @@ from bot.app import ALLOWED_UPDATES, build_application
 from bot.persistence import expire_conversations
 from bot.processor import PerChatUpdateProcessor
 from core.settings import load_settings
-from handlers import grievances, membership
+from handlers import membership
+from handlers.grievances import writing
 from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from storage import conversations as store
 from storage.models import ConversationState, Member
@@ -102,8 +103,8 @@ async def test_a_grievance_draft_is_sealed_and_ends_with_the_case(bot: BotHarnes
     await member.send("💰 工资")
     await member.send("🟢 普通")
     await member.send(GRIEVANCE)
-    assert await conversations_of(bot.runtime, member.id) == {"grievance_submit": grievances.ATTACH}
-    assert (await drafts_of(bot.runtime, member.id))[grievances.DRAFT]["text"] == GRIEVANCE
+    assert await conversations_of(bot.runtime, member.id) == {"grievance_submit": writing.ATTACH}
+    assert (await drafts_of(bot.runtime, member.id))[writing.DRAFT].text == GRIEVANCE
     async with bot.runtime.sessions() as session:
         sealed = " ".join(await session.scalars(select(ConversationState.sealed)))
     assert GRIEVANCE not in sealed
@@ -143,7 +144,7 @@ async def test_abandoned_conversations_are_swept_with_their_drafts(bot: BotHarne
     assert await expire_conversations(bot.application) == 1  # the grievance, not the newcomer
     assert await conversations_of(bot.runtime, member.id) == {}
     assert await drafts_of(bot.runtime, member.id) == {}
-    assert grievances.DRAFT not in bot.application.user_data.get(member.id, {})
+    assert writing.DRAFT not in bot.application.user_data.get(member.id, {})
     assert await conversations_of(bot.runtime, other.id) == {
         "registration": membership.CHOOSE_LANGUAGE
     }

@@ -10,7 +10,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from handlers import grievances, membership
+from handlers import membership
+from handlers.grievances import writing
 from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from storage import conversations as store
 from storage.db import make_engine, make_session_factory
@@ -66,7 +67,7 @@ async def test_kill_9_mid_registration_and_mid_grievance_then_both_finish(
                 await answered(newcomer, newcomer.press("简体中文"))
                 await answered(newcomer, newcomer.send("半路注册"))
                 expected = {
-                    member.id: ("grievance_submit", grievances.ATTACH),
+                    member.id: ("grievance_submit", writing.ATTACH),
                     newcomer.id: ("registration", membership.DEPARTMENT),
                 }
 
