@@ -270,7 +270,8 @@ def link_expired(
 def typed_numbers(text: str) -> list[int]:
     """Whole numbers typed by an admin; an empty list when it is not only numbers."""
     parts = text.replace(",", " ").replace("，", " ").split()
-    if not all(p.lstrip("-").isdigit() and len(p) < 20 for p in parts):
+    # isdecimal, not isdigit: "²" is a digit int() refuses; "１２" (full width) is fine.
+    if not all(p.removeprefix("-").isdecimal() and len(p) < 20 for p in parts):
         return []
     return [int(p) for p in parts]
 

@@ -106,3 +106,14 @@ def test_a_grievance_draft_comes_back_typed_with_its_files() -> None:
     assert back == draft and back.complete
     assert back.urgency is Urgency.NORMAL and isinstance(back.files[0], Attachment)
     assert not GrievanceDraft(category_id=1).complete
+
+
+@given(st.text(max_size=12))
+def test_typed_numbers_never_crash_and_take_only_whole_numbers(typed: str) -> None:
+    numbers = rules.typed_numbers(typed)
+    assert all(isinstance(n, int) for n in numbers)
+
+
+def test_typed_numbers_read_full_width_digits_and_refuse_superscripts() -> None:
+    assert rules.typed_numbers("２４，７２") == [24, 72]
+    assert rules.typed_numbers("2²") == []
