@@ -2,7 +2,7 @@
 
 Functions take a `Translator` and the union's time zone rather than a `Scope`,
 because reminders and notices are written for a member outside any update
-(`jobs.reminders`). Times are stored in UTC and shown in the union's zone.
+(`notices.activities`, for handlers and `jobs.reminders` alike). Times are stored in UTC and shown in the union's zone.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ presses, ask a cadre the same questions in their guided editors (title,
 description, times, capacity, the publish choice) and report publishing the
 same way. Keeping each of these in one place means the two editors cannot
 drift apart: a fix to how a time is read or a capacity is checked reaches both.
-The feature modules keep their own questions, states and notices.
+The feature packages keep their own questions and states; the drafts and
+services in storage decide whether an answer holds, and these steps word it.
 """
 
 from __future__ import annotations
