@@ -2,7 +2,7 @@
 
 Functions take a `Translator` and the union's time zone rather than a `Scope`,
 because reminders and notices are written for a member outside any update
-(`jobs.reminders`). Times are stored in UTC and shown in the union's zone.
+(`notices.activities`, for handlers and `jobs.reminders` alike). Times are stored in UTC and shown in the union's zone.
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from display import offering, sheets
+from display.broadcasts import PickerItem
 from storage import enrolment_rules as rules
-from storage.activities import RatingSummary, RosterLine
+from storage.activities import Draft, RatingSummary, RosterLine
 from storage.disclosure import THRESHOLD
 from storage.members import Page
 from storage.models import Activity, ActivitySignup, OfferingStatus, SignupStatus
@@ -86,6 +87,18 @@ def span(t: Translator, zone: tzinfo, start: datetime, end: datetime) -> str:
 def example_time(now: datetime, zone: tzinfo) -> str:
     """A sample a person can copy: a week from now at 14:00."""
     return (now.astimezone(zone) + timedelta(days=7)).strftime("%Y-%m-%d 14:00")
+
+
+def schedule_refusal(t: Translator, zone: tzinfo, problem: str, now: datetime) -> str:
+    """Why a time was refused (`storage.enrolment_rules.ScheduleProblem`), with a sample."""
+    text = t.gettext(SCHEDULE_ERRORS.get(problem, TIME_INPUT_ERRORS["format"]))
+    return text.format(example=example_time(now, zone))
+
+
+def time_input_error(t: Translator, zone: tzinfo, code: str, now: datetime) -> str:
+    """A time that could not be read at all, with a sample to copy."""
+    text = t.gettext(TIME_INPUT_ERRORS.get(code, TIME_INPUT_ERRORS["format"]))
+    return text.format(example=example_time(now, zone))
 
 
 def refusal(t: Translator, zone: tzinfo, reason: str, activity: Activity | None = None) -> str:
@@ -291,6 +304,60 @@ def placement_toast(t: Translator, seated: bool, position: int | None, already: 
     return t.gettext("It is full: you are number {position} on the waitlist.").format(
         position=position
     )
+
+
+# The editor ---------------------------------------------------------------------------------
+
+
+def audience_picker(
+    t: Translator, items: Sequence[PickerItem], audience: str, count: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Who the activity is for: a button per group (✅ when chosen), then Continue."""
+    text = "\n".join(
+        [
+            "<b>" + t.gettext("Who is it for?") + "</b>",
+            t.gettext("Tap to choose; members in any chosen group see it and may sign up."),
+            "",
+            t.gettext("Chosen: {audience}").format(audience=audience),
+            t.gettext("Members: {count}").format(count=count),
+        ]
+    )
+    buttons = [
+        _button(
+            ("✅ " if item.chosen else "") + item.label,
+            cb.ACT_AUDIENCE.pack(item.source, item.item),
+        )
+        for item in items
+    ]
+    rows = [buttons[:1]] + [buttons[i : i + 2] for i in range(1, len(buttons), 2)]
+    rows.append([_button(t.gettext("Continue ›"), cb.ACT_AUDIENCE_DONE.pack())])
+    return text, InlineKeyboardMarkup(rows)
+
+
+def draft_summary(t: Translator, zone: tzinfo, value: Draft, audience: str) -> str:
+    """The new activity as members will see it, for the cadre to check before saving."""
+    preview = Activity(
+        id=0,
+        title=value.title,
+        description=value.description,
+        place=value.place,
+        starts_at=value.starts_at,
+        ends_at=value.ends_at,
+        signup_deadline=value.signup_deadline,
+        capacity=value.capacity,
+        seats_taken=0,
+        guests_allowed=value.guests_allowed,
+    )
+    lines = [
+        "<b>" + t.gettext("Please check the activity:") + "</b>",
+        "",
+        *details(t, zone, preview),
+        "🪑 " + seats_line(t, preview),
+        t.gettext("Audience: {audience}").format(audience=audience),
+    ]
+    if value.photo_file_id:
+        lines.append("🖼 " + t.gettext("With a photo."))
+    return "\n".join(lines)
 
 
 # The cadre panel ----------------------------------------------------------------------------

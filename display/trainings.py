@@ -26,7 +26,7 @@ from storage.models import (
     TrainingEnrolment,
     TrainingSession,
 )
-from storage.trainings import EnrolmentLine, HistoryLine
+from storage.trainings import EnrolmentLine, HistoryLine, TrainingDraft
 
 BUTTON_MAX = offering.BUTTON_MAX
 STATUS_NAMES = {
@@ -88,6 +88,34 @@ def details(
     if training.needs_approval:
         lines.append("🛂 " + t.gettext("A cadre approves each enrolment."))
     return lines
+
+
+def draft_summary(t: Translator, zone: tzinfo, value: TrainingDraft) -> str:
+    """The new course as members will see it, for the cadre to check before saving."""
+    preview = Training(
+        id=0,
+        title=value.title,
+        description=value.description,
+        capacity=value.capacity,
+        seats_taken=0,
+        signup_deadline=value.signup_deadline,
+        needs_approval=value.needs_approval,
+        required_sessions=value.required_sessions,
+        status=OfferingStatus.DRAFT.value,
+    )
+    meetings = [
+        TrainingSession(
+            starts_at=s.starts_at, ends_at=s.ends_at, place=s.place, online_link=s.online_link
+        )
+        for s in sorted(value.sessions, key=lambda s: s.starts_at)
+    ]
+    return "\n".join(
+        [
+            "<b>" + t.gettext("Please check the training:") + "</b>",
+            "",
+            *details(t, zone, preview, meetings),
+        ]
+    )
 
 
 # Lists --------------------------------------------------------------------------------

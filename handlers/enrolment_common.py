@@ -5,13 +5,14 @@ presses, ask a cadre the same questions in their guided editors (title,
 description, times, capacity, the publish choice) and report publishing the
 same way. Keeping each of these in one place means the two editors cannot
 drift apart: a fix to how a time is read or a capacity is checked reaches both.
-The feature modules keep their own questions, states and notices.
+The feature packages keep their own questions and states; the drafts and
+services in storage decide whether an answer holds, and these steps word it.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Protocol, TypeVar
 
 from telegram import ReplyKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
@@ -27,7 +28,9 @@ from handlers.common import (
 )
 from handlers.menu import main_menu
 from handlers.scope import Context, Scope
+from jobs.delivery import wake_after_commit
 from storage import enrolment_rules as rules
+from storage.enrolment_rules import ScheduleRefused
 from storage.profile_rules import InvalidInput
 
 UNLIMITED_LABEL = N_("♾ Unlimited")
@@ -36,6 +39,16 @@ PUBLISH_ANNOUNCE_LABEL = N_("📣 Publish and announce")
 PUBLISH_QUIET_LABEL = N_("✅ Publish quietly")
 SAVE_DRAFT_LABEL = N_("📝 Save as draft")
 CONFIRM_CHOICES = (PUBLISH_ANNOUNCE_LABEL, PUBLISH_QUIET_LABEL, SAVE_DRAFT_LABEL)
+
+D = TypeVar("D")
+
+
+class Answers(Protocol):
+    """What both editors' drafts hold that the shared steps below fill in."""
+
+    title: str
+    description: str
+    capacity: int | None
 
 
 def now_of(scope: Scope) -> datetime:
@@ -48,13 +61,35 @@ async def answer(update: Update, text: str | None = None, alert: bool = False) -
         await update.callback_query.answer(text, show_alert=alert)
 
 
-# The guided editors ----------------------------------------------------------------------
+def delivering(scope: Scope, context: Context, created: int) -> int:
+    """Notices were written (``created`` rows): wake the delivery worker once this step commits."""
+    if created:
+        wake_after_commit(scope.session, context)
+    return created
 
 
-def draft_of(context: Context, key: str) -> dict[str, Any]:
-    """The editor's answers so far, kept in ``user_data[key]`` between steps."""
+# Drafts in user_data ---------------------------------------------------------------------
+
+
+def kept(context: Context, key: str, kind: type[D]) -> D | None:
+    """The draft of this kind under ``key``, or None (none kept, or an older form of it)."""
+    found = context.user_data.get(key) if context.user_data is not None else None
+    return found if isinstance(found, kind) else None
+
+
+def keep(context: Context, key: str, draft: object) -> None:
+    """Keep a `core.drafts` dataclass between steps (stored with the conversation)."""
     assert context.user_data is not None
-    return context.user_data.setdefault(key, {})  # type: ignore[no-any-return]
+    context.user_data[key] = draft
+
+
+def drop(context: Context, *keys: str) -> None:
+    if context.user_data is not None:
+        for key in keys:
+            context.user_data.pop(key, None)
+
+
+# The guided editors ----------------------------------------------------------------------
 
 
 def text_of(update: Update) -> str:
@@ -62,10 +97,13 @@ def text_of(update: Update) -> str:
     return (message.text or "") if message is not None else ""
 
 
-def schedule_error(scope: Scope, code: str) -> str:
-    return scope._(show.SCHEDULE_ERRORS.get(code, show.TIME_INPUT_ERRORS["format"])).format(
-        example=show.example_time(now_of(scope), scope.settings.tz)
-    )
+def schedule_error(scope: Scope, problem: str) -> str:
+    return show.schedule_refusal(scope.t, scope.settings.tz, problem, now_of(scope))
+
+
+async def refuse_schedule(update: Update, scope: Scope, refused: ScheduleRefused) -> None:
+    """Tell the cadre which rule the time they sent breaks (the service decided)."""
+    await reply(update, schedule_error(scope, refused.problem))
 
 
 def read_time(scope: Scope, text: str, day: datetime | None = None) -> datetime:
@@ -77,86 +115,61 @@ def read_time(scope: Scope, text: str, day: datetime | None = None) -> datetime:
 
 async def time_error(update: Update, scope: Scope, error: InvalidInput) -> None:
     await reply(
-        update,
-        scope._(show.TIME_INPUT_ERRORS.get(error.code, show.TIME_INPUT_ERRORS["format"])).format(
-            example=show.example_time(now_of(scope), scope.settings.tz)
-        ),
+        update, show.time_input_error(scope.t, scope.settings.tz, error.code, now_of(scope))
     )
 
 
-async def read_title(update: Update, scope: Scope, draft: dict[str, Any]) -> bool:
+async def read_title(update: Update, scope: Scope, draft: Answers) -> bool:
     """Store a clean title in ``draft``; False (the cadre is told why) when it will not do."""
     try:
-        draft["title"] = rules.clean_title(text_of(update))
+        draft.title = rules.clean_title(text_of(update))
     except InvalidInput as error:
         await reply(update, explain(scope, error, rules.TITLE_MAX))
         return False
     return True
 
 
-async def read_description(update: Update, scope: Scope, draft: dict[str, Any]) -> bool:
+async def read_description(update: Update, scope: Scope, draft: Answers) -> bool:
     """Store a clean description (Skip: none) in ``draft``; False when it will not do."""
     text = text_of(update)
     if is_label(text, SKIP_LABEL):
-        draft["description"] = ""
+        draft.description = ""
         return True
     try:
-        draft["description"] = rules.clean_text(text)
+        draft.description = rules.clean_text(text)
     except InvalidInput as error:
         await reply(update, explain(scope, error, rules.DESCRIPTION_MAX))
         return False
     return True
 
 
-async def read_start(update: Update, scope: Scope) -> datetime | None:
-    """A start in the future, or None once the cadre has been told what is wrong."""
+async def read_moment(update: Update, scope: Scope, day: datetime | None = None) -> datetime | None:
+    """The time the cadre typed (a bare time means ``day``), or None once told it is unreadable.
+
+    Whether it fits the schedule is the draft's to decide (`ScheduleRefused`).
+    """
     try:
-        start = read_time(scope, text_of(update))
+        return read_time(scope, text_of(update), day=day)
     except InvalidInput as error:
         await time_error(update, scope, error)
         return None
-    if start <= now_of(scope):
-        await reply(update, schedule_error(scope, "start_past"))
-        return None
-    return start
-
-
-async def read_end(update: Update, scope: Scope, start: datetime) -> datetime | None:
-    """An end after ``start`` (a bare time means that day), or None once the cadre is told."""
-    try:
-        end = read_time(scope, text_of(update), day=start)
-    except InvalidInput as error:
-        await time_error(update, scope, error)
-        return None
-    if end <= start:
-        await reply(update, schedule_error(scope, "end_before_start"))
-        return None
-    return end
 
 
 async def read_deadline(update: Update, scope: Scope, start: datetime) -> datetime | None:
-    """A sign-up deadline (the button: the start itself), or None when it cannot be read.
-
-    Whether it fits the schedule is the caller's check: the features ask it differently.
-    """
-    text = text_of(update)
-    if is_label(text, UNTIL_START_LABEL):
+    """A sign-up deadline (the button: the start itself), or None when it cannot be read."""
+    if is_label(text_of(update), UNTIL_START_LABEL):
         return start
-    try:
-        return read_time(scope, text, day=start)
-    except InvalidInput as error:
-        await time_error(update, scope, error)
-        return None
+    return await read_moment(update, scope, day=start)
 
 
-async def read_capacity(update: Update, scope: Scope, draft: dict[str, Any]) -> bool:
+async def read_capacity(update: Update, scope: Scope, draft: Answers) -> bool:
     """Store the seats (the button: unlimited, None) in ``draft``; False when unreadable."""
     text = text_of(update)
     if is_label(text, UNLIMITED_LABEL):
-        draft["capacity"] = None
+        draft.capacity = None
         return True
     try:
-        draft["capacity"] = rules.parse_capacity(text)
+        draft.capacity = rules.parse_capacity(text)
     except InvalidInput:
         await reply(
             update,
@@ -184,7 +197,7 @@ async def confirm_choice(update: Update, scope: Scope) -> str | None:
 
 async def lost_answers(update: Update, context: Context, scope: Scope, key: str) -> int:
     """The draft lacks what the last step needs (e.g. after a restart): start over."""
-    context.user_data.pop(key, None)  # type: ignore[union-attr]
+    drop(context, key)
     await reply(
         update,
         scope._("Sorry, I lost your answers. Please start again."),

@@ -10,6 +10,7 @@ can target them.
 
 from __future__ import annotations
 
+import enum
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import drafts
 from core.i18n import N_
 from storage import audiences, offerings, seating
 from storage import enrolment_rules as rules
@@ -34,7 +36,7 @@ from storage.models import (
     SignupStatus,
     utcnow,
 )
-from storage.offerings import Refused
+from storage.offerings import Incomplete, Refused
 
 BOOK = seating.ACTIVITIES
 PER_PAGE = 6
@@ -44,7 +46,7 @@ RECENT = timedelta(days=60)  # how long ended activities stay in the cadres' lis
 
 @dataclass
 class Draft:
-    """What a cadre fills in before the activity exists (also what an edit changes)."""
+    """A whole activity as :func:`create` takes it (the editor builds one from its answers)."""
 
     title: str = ""
     description: str = ""
@@ -56,6 +58,102 @@ class Draft:
     capacity: int | None = None
     guests_allowed: bool = False
     audience: Audience = field(default_factory=lambda: Audience(everyone=True))
+
+
+class EditField(enum.StrEnum):
+    """What one ✏️ button of the cadre panel changes; the value travels in the button."""
+
+    TITLE = "title"
+    DESCRIPTION = "desc"
+    PHOTO = "photo"
+    PLACE = "place"
+    TIME = "time"
+    CAPACITY = "cap"
+    GUESTS = "guests"
+    AUDIENCE = "aud"
+
+
+# The plain details an edit writes straight into their column: nothing else moves.
+DETAIL_COLUMNS: dict[EditField, str] = {
+    EditField.TITLE: "title",
+    EditField.DESCRIPTION: "description",
+    EditField.PHOTO: "photo_file_id",
+    EditField.PLACE: "place",
+    EditField.GUESTS: "guests_allowed",
+    EditField.AUDIENCE: "audience",
+}
+
+
+@drafts.draft("activity")
+@dataclass
+class ActivityDraft:
+    """A cadre's answers so far, kept between the editor's steps (`core.drafts`).
+
+    Creating, every answer is asked in turn; editing (``activity`` set) only the
+    one ``edited`` names. The setters apply the schedule rules and raise
+    `ScheduleRefused` rather than keep a time that cannot hold, so the editor
+    asks and words, and never decides. Field names are those of :class:`Draft`
+    (and of the columns); the audience is kept as its JSON, the form it is
+    stored in.
+    """
+
+    activity: int | None = None
+    edited: EditField | None = None
+    title: str = ""
+    description: str = ""
+    photo_file_id: str | None = None
+    place: str = ""
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    signup_deadline: datetime | None = None
+    capacity: int | None = None
+    guests_allowed: bool = False
+    audience: dict[str, Any] = field(default_factory=lambda: Audience(everyone=True).to_json())
+    tags: list[str] = field(default_factory=list)  # the picker's tag buttons, by index
+
+    def __post_init__(self) -> None:
+        if self.edited is not None:
+            self.edited = EditField(self.edited)  # the store gives back its plain value
+
+    @property
+    def editing(self) -> bool:
+        return self.activity is not None
+
+    def set_start(self, start: datetime, now: datetime) -> None:
+        rules.require(rules.check_start(start, now))
+        self.starts_at = start
+
+    def set_end(self, end: datetime) -> None:
+        if self.starts_at is None:
+            raise Incomplete("start")
+        rules.require(rules.check_end(self.starts_at, end))
+        self.ends_at = end
+
+    def set_deadline(self, deadline: datetime, now: datetime) -> None:
+        """The last of the three times: the whole schedule must hold together."""
+        if self.starts_at is None or self.ends_at is None:
+            raise Incomplete("start")
+        rules.require(rules.check_schedule(self.starts_at, self.ends_at, deadline, now))
+        self.signup_deadline = deadline
+
+    def value(self) -> Draft:
+        """The activity these answers describe; Incomplete when one is missing."""
+        if not self.title or self.starts_at is None or self.ends_at is None:
+            raise Incomplete("title")
+        if self.signup_deadline is None:
+            raise Incomplete("deadline")
+        return Draft(
+            title=self.title,
+            description=self.description,
+            photo_file_id=self.photo_file_id,
+            place=self.place,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            signup_deadline=self.signup_deadline,
+            capacity=self.capacity,
+            guests_allowed=self.guests_allowed,
+            audience=Audience.from_json(self.audience),
+        )
 
 
 @dataclass(frozen=True)
@@ -186,7 +284,10 @@ async def waiting(session: AsyncSession, activity_id: int) -> int:
 async def create(
     session: AsyncSession, draft: Draft, *, created_by: int | None, now: datetime
 ) -> Activity:
-    assert draft.starts_at and draft.ends_at and draft.signup_deadline
+    """A new activity, a draft only cadres see. Raises Incomplete or ScheduleRefused."""
+    if not draft.title or not (draft.starts_at and draft.ends_at and draft.signup_deadline):
+        raise Incomplete("title")
+    rules.require(rules.check_schedule(draft.starts_at, draft.ends_at, draft.signup_deadline, now))
     activity = Activity(
         title=draft.title,
         description=draft.description,
@@ -250,13 +351,14 @@ async def reschedule(
     signup_deadline: datetime,
     now: datetime,
 ) -> Rescheduled:
-    """New times; a changed start or end bumps ``schedule_version`` (reminders re-planned)."""
+    """New times; a changed start or end bumps ``schedule_version`` (reminders re-planned).
+
+    Raises Refused (cancelled) or ScheduleRefused.
+    """
     activity = await get(session, activity_id)
     if activity.status == OfferingStatus.CANCELLED.value:
         raise Refused(Refusal.CANCELLED)
-    problem = rules.check_schedule(starts_at, ends_at, signup_deadline, now)
-    if problem:
-        raise Refused(problem)
+    rules.require(rules.check_schedule(starts_at, ends_at, signup_deadline, now))
     old = activity.schedule_version
     moved = (activity.starts_at, activity.ends_at) != (starts_at, ends_at)
     activity.starts_at, activity.ends_at = starts_at, ends_at
@@ -291,6 +393,60 @@ async def set_capacity(
         return []
     changed = seating.Locked(locked.id, locked.status, capacity, locked.tickets)
     return _activity_signups(await seating.promote(session, BOOK, changed, now))
+
+
+async def start_edit(session: AsyncSession, activity_id: int, edited: str) -> ActivityDraft:
+    """The draft for changing one field; Refused when there is no such field or it cannot change.
+
+    A cancelled activity keeps its details; NotFound when it is gone.
+    """
+    try:
+        what = EditField(edited)
+    except ValueError:
+        raise Refused("no_such_field") from None
+    activity = await get(session, activity_id)
+    if activity.status == OfferingStatus.CANCELLED.value:
+        raise Refused(Refusal.CANCELLED)
+    return ActivityDraft(activity=activity.id, edited=what, audience=dict(activity.audience))
+
+
+@dataclass(frozen=True)
+class Edited:
+    """An edit saved, and what it changed for others."""
+
+    activity: Activity
+    moved_from: int | None  # the schedule version before a new time: reminders planned anew
+    promoted: list[ActivitySignup]  # seated from the waitlist by more seats
+
+
+async def apply_edit(session: AsyncSession, draft: ActivityDraft, now: datetime) -> Edited:
+    """Save the one field ``draft`` edits.
+
+    Raises ScheduleRefused (the new times), Refused (cancelled meanwhile, or
+    "below_taken": fewer seats than are taken) or Incomplete.
+    """
+    if draft.activity is None or draft.edited is None:
+        raise Incomplete("edit")
+    if draft.edited is EditField.TIME:
+        if draft.starts_at is None or draft.ends_at is None or draft.signup_deadline is None:
+            raise Incomplete("time")
+        changed = await reschedule(
+            session,
+            draft.activity,
+            starts_at=draft.starts_at,
+            ends_at=draft.ends_at,
+            signup_deadline=draft.signup_deadline,
+            now=now,
+        )
+        return Edited(changed.activity, changed.old_version if changed.moved else None, [])
+    if draft.edited is EditField.CAPACITY:
+        promoted = await set_capacity(session, draft.activity, draft.capacity, now)
+        return Edited(await get(session, draft.activity), None, promoted)
+    column = DETAIL_COLUMNS[draft.edited]
+    activity = await update_details(
+        session, draft.activity, now, **{column: getattr(draft, column)}
+    )
+    return Edited(activity, None, [])
 
 
 async def cancel(session: AsyncSession, activity_id: int, now: datetime) -> list[Member]:

@@ -185,17 +185,54 @@ def parse_capacity(text: str) -> int:
     return value
 
 
-def check_schedule(start: datetime, end: datetime, deadline: datetime, now: datetime) -> str | None:
-    """What is wrong with a schedule (an error code), or None when it holds together."""
-    if start <= now:
-        return "start_past"
-    if end <= start:
-        return "end_before_start"
-    if deadline > start:
-        return "deadline_after_start"
+class ScheduleProblem(enum.StrEnum):
+    """Which rule a schedule breaks; each has its own answer for the cadre."""
+
+    START_PAST = "start_past"
+    END_BEFORE_START = "end_before_start"
+    DEADLINE_AFTER_START = "deadline_after_start"
+    DEADLINE_PAST = "deadline_past"
+
+
+class ScheduleRefused(ValueError):
+    """A start, end or sign-up deadline that does not hold together; ``problem`` says why."""
+
+    def __init__(self, problem: ScheduleProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+def check_start(start: datetime, now: datetime) -> ScheduleProblem | None:
+    """A start must lie ahead: nobody can sign up for what has begun."""
+    return ScheduleProblem.START_PAST if start <= now else None
+
+
+def check_end(start: datetime, end: datetime) -> ScheduleProblem | None:
+    return ScheduleProblem.END_BEFORE_START if end <= start else None
+
+
+def check_deadline(
+    first_start: datetime, deadline: datetime, now: datetime
+) -> ScheduleProblem | None:
+    """Sign-up closes no later than the (first) start, and not before now."""
+    if deadline > first_start:
+        return ScheduleProblem.DEADLINE_AFTER_START
     if deadline <= now:
-        return "deadline_past"
+        return ScheduleProblem.DEADLINE_PAST
     return None
+
+
+def check_schedule(
+    start: datetime, end: datetime, deadline: datetime, now: datetime
+) -> ScheduleProblem | None:
+    """What is wrong with a schedule, or None when it holds together."""
+    return check_start(start, now) or check_end(start, end) or check_deadline(start, deadline, now)
+
+
+def require(problem: ScheduleProblem | None) -> None:
+    """Raise :class:`ScheduleRefused` for a problem found by one of the checks above."""
+    if problem is not None:
+        raise ScheduleRefused(problem)
 
 
 def clean_link(text: str) -> str | None:

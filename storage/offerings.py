@@ -35,6 +35,10 @@ class Refused(Exception):
         self.reason = str(reason)
 
 
+class Incomplete(ValueError):
+    """A draft lacks an answer this step needs (a restart lost it): the editor starts over."""
+
+
 def page_of(items: list[T], page: int, per_page: int) -> Page[T]:
     """One page of an already filtered list; an out-of-range page shows the nearest one."""
     pages = max(1, -(-len(items) // per_page))

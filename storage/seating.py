@@ -156,7 +156,12 @@ async def promote(session: AsyncSession, book: Book, locked: Locked, now: dateti
         )
         if free is not None:
             query = query.limit(free)  # each needs at least one seat
-        queue = list(await session.scalars(query))
+        # One of the book's sign-up tables; the check tells mypy which rows these are.
+        queue = [
+            row
+            for row in await session.scalars(query)
+            if isinstance(row, ActivitySignup | TrainingEnrolment)
+        ]
         chosen = set(rules.promotions(locked.capacity, taken, [(s.id, s.seats) for s in queue]))
         for signup in queue:
             if signup.id in chosen:

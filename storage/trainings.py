@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import drafts
 from storage import enrolment_rules as rules
 from storage import offerings, seating
 from storage.enrolment_rules import Refusal
@@ -28,7 +29,8 @@ from storage.models import (
     TrainingEnrolment,
     TrainingSession,
 )
-from storage.offerings import Refused
+from storage.offerings import Incomplete, Refused
+from storage.profile_rules import InvalidInput
 
 BOOK = seating.TRAININGS
 PER_PAGE = 6
@@ -36,6 +38,10 @@ LISTED_AT_MOST = 300
 RECENT = timedelta(days=90)
 
 
+MAX_SESSIONS = 20
+
+
+@drafts.draft("training-session")
 @dataclass
 class SessionDraft:
     starts_at: datetime
@@ -44,8 +50,17 @@ class SessionDraft:
     online_link: str | None = None
 
 
+@drafts.draft("training")
 @dataclass
 class TrainingDraft:
+    """A course as :func:`create` takes it, and the editor's answers while it is built.
+
+    Kept between the editor's steps (`core.drafts`). The session being asked
+    for waits in ``next_start`` / ``next_end`` until its place is known. The
+    setters apply the rules and raise `ScheduleRefused` (or InvalidInput)
+    rather than keep an answer that cannot hold, so the editor only asks.
+    """
+
     title: str = ""
     description: str = ""
     capacity: int | None = None
@@ -53,6 +68,49 @@ class TrainingDraft:
     needs_approval: bool = False
     required_sessions: int | None = None
     sessions: list[SessionDraft] = field(default_factory=list)
+    next_start: datetime | None = None
+    next_end: datetime | None = None
+
+    @property
+    def may_add_session(self) -> bool:
+        return len(self.sessions) < MAX_SESSIONS
+
+    @property
+    def first_start(self) -> datetime:
+        if not self.sessions:
+            raise Incomplete("sessions")
+        return min(s.starts_at for s in self.sessions)
+
+    def set_session_start(self, start: datetime, now: datetime) -> None:
+        rules.require(rules.check_start(start, now))
+        self.next_start, self.next_end = start, None
+
+    def set_session_end(self, end: datetime) -> None:
+        if self.next_start is None:
+            raise Incomplete("session start")
+        rules.require(rules.check_end(self.next_start, end))
+        self.next_end = end
+
+    def add_session(self, where: str) -> int:
+        """The session asked for, at a place or (a link) online; returns how many there are."""
+        if self.next_start is None or self.next_end is None:
+            raise Incomplete("session times")
+        link = rules.clean_link(where)
+        place = "" if link is not None else rules.clean_title(where, rules.PLACE_MAX)
+        self.sessions.append(SessionDraft(self.next_start, self.next_end, place, link))
+        self.next_start = self.next_end = None
+        return len(self.sessions)
+
+    def set_deadline(self, deadline: datetime, now: datetime) -> None:
+        rules.require(rules.check_deadline(self.first_start, deadline, now))
+        self.signup_deadline = deadline
+
+    def set_required(self, required: int | None) -> None:
+        """How many sessions complete the course (None, or all of them: every one)."""
+        count = len(self.sessions)
+        if required is not None and not 1 <= required <= count:
+            raise InvalidInput("range")
+        self.required_sessions = None if required == count else required
 
 
 @dataclass(frozen=True)
@@ -176,7 +234,12 @@ async def pending_count(session: AsyncSession, training_id: int) -> int:
 async def create(
     session: AsyncSession, draft: TrainingDraft, *, created_by: int | None, now: datetime
 ) -> Training:
-    assert draft.signup_deadline is not None and draft.sessions
+    """A new course, a draft only cadres see. Raises Incomplete or ScheduleRefused."""
+    if not draft.title or draft.signup_deadline is None or not draft.sessions:
+        raise Incomplete("title")
+    for item in draft.sessions:
+        rules.require(rules.check_end(item.starts_at, item.ends_at))
+    rules.require(rules.check_deadline(draft.first_start, draft.signup_deadline, now))
     training = Training(
         title=draft.title,
         description=draft.description,
@@ -244,14 +307,13 @@ async def enrol(session: AsyncSession, training_id: int, member: Member, now: da
     if existing is not None and existing.status != SignupStatus.REJECTED.value:
         return Enrolled(existing, position, already=True, promoted=[])
     locked = await offerings.lock_for_signup(session, BOOK, training_id, "training", now)
-    existing = await seating.find(session, BOOK, training_id, member.id)
-    if existing is not None:
-        if existing.status != SignupStatus.REJECTED.value:
-            assert isinstance(existing, TrainingEnrolment)
-            return Enrolled(
-                existing, await seating.position(session, BOOK, existing), True, promoted=[]
-            )
-        await session.delete(existing)  # asking again after a rejection
+    # A double tap that lost the race: the first tap's row is committed by now.
+    again = await seating.find(session, BOOK, training_id, member.id)
+    if again is not None:
+        if again.status != SignupStatus.REJECTED.value:
+            assert isinstance(again, TrainingEnrolment)
+            return Enrolled(again, await seating.position(session, BOOK, again), True, promoted=[])
+        await session.delete(again)  # asking again after a rejection
         await session.flush()
     status = SignupStatus.PENDING if training.needs_approval else SignupStatus.WAITLISTED
     enrolment = await seating.join(

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from core.runtime import Runtime
 from core.settings import load_settings
 from jobs import reminders
+from notices import activities as activity_notices
 from storage import activities, members
 from storage.db import make_session_factory, transaction
 from storage.models import ActivityRating, Outbox, ReminderMark
@@ -114,8 +115,8 @@ async def test_each_reminder_once_across_instances_restarts_and_moves(
             signup_deadline=activity.signup_deadline,
             now=due,
         )
-        await reminders.tell_moved(
-            session, moved.activity, moved.old_version, zone=first.settings.tz, now=due, target=None
+        await activity_notices.tell_moved(
+            session, moved.activity, moved.old_version, zone=first.settings.tz, now=due
         )
     await reminders.run_due(first, due + timedelta(hours=2))
     assert await _count(first, Outbox.kind == "activity-reminder") == 20  # nothing new is due yet
@@ -127,8 +128,8 @@ async def test_each_reminder_once_across_instances_restarts_and_moves(
     # Cancelled: nothing more, even when the 1 h reminder would be due.
     async with transaction(sessions) as session:
         people = await activities.cancel(session, activity.id, new_due)
-        await reminders.tell_cancelled(
-            session, moved.activity, people, zone=first.settings.tz, now=new_due, target=None
+        await activity_notices.tell_cancelled(
+            session, moved.activity, people, zone=first.settings.tz, now=new_due
         )
     await reminders.run_due(first, moved.activity.starts_at - timedelta(minutes=30))
     assert await _count(first, Outbox.kind == "activity-reminder") == 40
