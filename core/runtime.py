@@ -51,6 +51,10 @@ FreeTextClaim = Callable[[Any, Any, Any], Awaitable[bool]]
 # start in the order they arrived (`bot.processor`), e.g. sign-ups to one activity.
 LineKey = Callable[[Any], Hashable | None]
 
+# Opens what a shared link names (`/start act_12`): called with the update, the
+# context, the update's scope and the target's id, after the member registered.
+DeepLinkOpener = Callable[[Any, Any, Any, int], Awaitable[None]]
+
 
 @dataclass
 class Runtime:
@@ -64,6 +68,7 @@ class Runtime:
     commands: list[CommandSpec] = field(default_factory=list)
     free_text: list[FreeTextClaim] = field(default_factory=list)
     lines: list[LineKey] = field(default_factory=list)
+    deep_links: dict[str, DeepLinkOpener] = field(default_factory=dict)
     # Groups grievance categories route to: union groups too, for the guards
     # (commands, replies). Kept current by `jobs.grievances.refresh_groups` and
     # by the category editor.
@@ -84,6 +89,12 @@ class Runtime:
     def add_line(self, key_of: LineKey) -> None:
         """Make the updates ``key_of`` names stand in line by arrival."""
         self.lines.append(key_of)
+
+    def add_deep_link(self, kind: str, opener: DeepLinkOpener) -> None:
+        """Let ``opener`` show what links of ``kind`` name (`display.links`)."""
+        if kind in self.deep_links:
+            raise ValueError(f"deep link kind {kind!r} registered twice")
+        self.deep_links[kind] = opener
 
     def now(self) -> datetime:
         return self.clock()

@@ -27,7 +27,6 @@ from display.membership import (
     language_keyboard,
     summary,
 )
-from handlers.activities import open_start_payload
 from handlers.commands import set_admin_commands
 from handlers.common import (
     CANCEL_LABEL,
@@ -42,6 +41,7 @@ from handlers.common import (
     is_label,
     reply,
 )
+from handlers.deep_links import open_deep_link
 from handlers.menu import button_filter, main_menu
 from handlers.scope import LANGUAGE_KEY, Context, Scope, registered, scoped
 from storage import members, privacy
@@ -86,7 +86,7 @@ async def start(update: Update, context: Context, scope: Scope) -> int:
     # A shared link (t.me/<bot>?start=act_12) opens its target; newcomers register first.
     payload = context.args[0] if context.args else ""
     if scope.member is not None:
-        if payload and await open_start_payload(update, context, scope, payload):
+        if payload and await open_deep_link(update, context, scope, payload):
             return ConversationHandler.END
         await reply(
             update,
@@ -239,7 +239,7 @@ async def registration_confirm(update: Update, context: Context, scope: Scope) -
         await set_admin_commands(context.application, user.id, True)
     pending = context.user_data.pop(START_PAYLOAD, "")  # type: ignore[union-attr]
     if pending:
-        await open_start_payload(update, context, scope, str(pending))
+        await open_deep_link(update, context, scope, str(pending))
     return ConversationHandler.END
 
 

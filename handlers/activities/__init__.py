@@ -29,8 +29,8 @@ from telegram.ext import (
 from core.i18n import N_
 from core.runtime import CommandSpec, MenuItem, runtime_of
 from display import callbacks as cb
+from display import links
 from handlers.activities import cadre, editor, member, member_input
-from handlers.activities.member import open_start_payload
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -42,7 +42,7 @@ from handlers.common import (
 from handlers.menu import button_filter
 from handlers.scope import Context
 
-__all__ = ["ACTIVITIES_ITEM", "open_start_payload", "register"]
+__all__ = ["ACTIVITIES_ITEM", "register"]
 
 ACTIVITIES_ITEM = MenuItem("activities", N_("🎉 Activities"), order=30)
 
@@ -50,6 +50,7 @@ ACTIVITIES_ITEM = MenuItem("activities", N_("🎉 Activities"), order=30)
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     runtime = runtime_of(application)
     runtime.add_menu(ACTIVITIES_ITEM)
+    runtime.add_deep_link(links.ACTIVITY, member.open_from_link)
     runtime.add_command(
         CommandSpec("activities", N_("Upcoming activities: sign up"), frozenset({"private"}), 30)
     )

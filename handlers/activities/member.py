@@ -16,7 +16,6 @@ from handlers.activities.views import render_card, visible
 from handlers.common import pressed_args, show_panel
 from handlers.enrolment_common import answer, delivering, now_of
 from handlers.scope import Context, Scope, registered
-from handlers.trainings.member import open_from_link
 from notices import activities as tell
 from storage import activities
 from storage.offerings import Refused
@@ -46,16 +45,11 @@ async def open_card(update: Update, context: Context, scope: Scope) -> None:
     await render_card(update, scope, activity, fresh=False)
 
 
-async def open_start_payload(update: Update, context: Context, scope: Scope, payload: str) -> bool:
-    """`/start act_<id>` (a shared link): show the activity. False when the payload is not ours."""
-    if payload.startswith("trn_"):
-        return await open_from_link(update, context, scope, payload)
-    if not payload.startswith("act_") or not payload[4:].isdigit():
-        return False
-    activity = await visible(update, scope, int(payload[4:]))
+async def open_from_link(update: Update, context: Context, scope: Scope, activity_id: int) -> None:
+    """`/start act_<id>` (a shared link): show the activity, if the member may see it."""
+    activity = await visible(update, scope, activity_id)
     if activity is not None:
         await render_card(update, scope, activity, fresh=True)
-    return True
 
 
 @registered

@@ -12,6 +12,7 @@ from html import escape
 from telegram import Update
 
 from display import activities as show
+from display import links
 from display.broadcasts import describe_audience
 from handlers.common import reply, show_panel
 from handlers.enrolment_common import answer, now_of
@@ -23,7 +24,7 @@ from storage.models import Activity
 
 def link_to(context: Context, activity_id: int) -> str:
     """The deep link cadres share in other chats."""
-    return f"https://t.me/{context.bot.username}?start=act_{activity_id}"
+    return links.url(context.bot.username, links.ACTIVITY, activity_id)
 
 
 async def visible(update: Update, scope: Scope, activity_id: int) -> Activity | None:

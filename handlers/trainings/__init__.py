@@ -31,6 +31,7 @@ from telegram.ext import (
 from core.i18n import N_
 from core.runtime import CommandSpec, MenuItem, runtime_of
 from display import callbacks as cb
+from display import links
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -42,9 +43,8 @@ from handlers.common import (
 from handlers.menu import button_filter
 from handlers.scope import Context
 from handlers.trainings import attendance, cadre, editor, member, requests
-from handlers.trainings.member import open_from_link
 
-__all__ = ["TRAININGS_ITEM", "open_from_link", "register"]
+__all__ = ["TRAININGS_ITEM", "register"]
 
 TRAININGS_ITEM = MenuItem("trainings", N_("🎓 Trainings"), order=40)
 
@@ -52,6 +52,7 @@ TRAININGS_ITEM = MenuItem("trainings", N_("🎓 Trainings"), order=40)
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     runtime = runtime_of(application)
     runtime.add_menu(TRAININGS_ITEM)
+    runtime.add_deep_link(links.TRAINING, member.open_from_link)
     runtime.add_command(
         CommandSpec("trainings", N_("Trainings: enrol"), frozenset({"private"}), 40)
     )

@@ -45,14 +45,11 @@ async def open_card(update: Update, context: Context, scope: Scope) -> None:
     await render_card(update, scope, training, fresh=False)
 
 
-async def open_from_link(update: Update, context: Context, scope: Scope, payload: str) -> bool:
-    """`/start trn_<id>`: show the course."""
-    if not payload[4:].isdigit():
-        return False
-    training = await visible(update, scope, int(payload[4:]))
+async def open_from_link(update: Update, context: Context, scope: Scope, training_id: int) -> None:
+    """`/start trn_<id>` (a shared link): show the course, if the member may see it."""
+    training = await visible(update, scope, training_id)
     if training is not None:
         await render_card(update, scope, training, fresh=True)
-    return True
 
 
 @registered

@@ -9,6 +9,7 @@ from __future__ import annotations
 from telegram import Update
 
 from core.i18n import N_
+from display import links
 from display import trainings as show
 from handlers.common import reply, show_panel
 from handlers.enrolment_common import answer, now_of
@@ -22,7 +23,7 @@ GONE = N_("This training no longer exists.")
 
 def link_to(context: Context, training_id: int) -> str:
     """The deep link cadres share in other chats."""
-    return f"https://t.me/{context.bot.username}?start=trn_{training_id}"
+    return links.url(context.bot.username, links.TRAINING, training_id)
 
 
 async def gone(update: Update, scope: Scope) -> None:

@@ -108,6 +108,18 @@ async def test_deep_link_opens_the_activity_and_newcomers_see_it_after_registeri
     assert "不存在" in (await newcomer.last_bot_message()).text
 
 
+async def test_a_link_no_button_of_ours_could_carry_opens_the_plain_start(
+    bot: BotHarness,
+) -> None:
+    """An id too big for the column, or a digit int() refuses, is no link: no error, no lookup."""
+    known = await member(bot, "王小明")
+    await known.send("/start")
+    plain = (await known.last_bot_message()).text
+    for payload in ("act_99999999999", "act_2147483648", "trn_²", "act_", "xyz_1"):
+        await known.send(f"/start {payload}")
+        assert (await known.last_bot_message()).text == plain, payload
+
+
 async def test_interest_groups_open_their_activities(bot: BotHarness) -> None:
     async with transaction(bot.runtime.sessions) as session:
         group = await members.add_group(session, "摄影协会", "每月外拍一次")
