@@ -81,6 +81,10 @@ class Runtime:
     # (commands, replies). Kept current by `jobs.grievances.refresh_groups` and
     # by the category editor.
     routed_groups: frozenset[int] = frozenset()
+    # Reply prompts posted under cards, per chat: prompt message id → the card's message
+    # id, so an answer to a prompt refreshes its card (Telegram does not nest replies).
+    # This instance's memory only, lost on restart (then the card is not refreshed).
+    prompt_cards: dict[int, dict[int, int]] = field(default_factory=dict)
     # This instance's delivery worker while it runs (`jobs.delivery.start_delivery`).
     delivery: Waker | None = None
 
