@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import drafts
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
-from storage.db import dialect_insert
+from storage.db import dialect_insert, rows_changed
 from storage.models import ConversationState
 
 SEAL_PURPOSE = "conversation-state"
@@ -238,4 +238,4 @@ async def delete_expired(session: AsyncSession, now: datetime) -> int:
     result = await session.execute(
         delete(ConversationState).where(ConversationState.expires_at <= now)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_changed(result)

@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import insert_for
+from storage.db import insert_for, rows_changed
 from storage.models import (
     Department,
     InterestGroup,
@@ -94,7 +94,7 @@ async def register(
 async def forget(session: AsyncSession, telegram_id: int) -> bool:
     """Delete a member's personal data; tags and group memberships go with the row."""
     result = await session.execute(delete(Member).where(Member.telegram_id == telegram_id))
-    return bool(result.rowcount)
+    return rows_changed(result) > 0
 
 
 async def mark_blocked(session: AsyncSession, telegram_id: int, when: datetime) -> None:

@@ -61,7 +61,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import members
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
-from storage.db import dialect_insert, transaction
+from storage.db import dialect_insert, rows_changed, transaction
 from storage.models import Member, Outbox, OutboxStatus, utcnow
 
 Status = OutboxStatus
@@ -572,7 +572,7 @@ async def _move(
         .execution_options(synchronize_session=False)
     )
     result = await session.execute(statement)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_changed(result)
 
 
 @dataclass(frozen=True)
@@ -665,7 +665,7 @@ async def record_results(session: AsyncSession, results: Sequence[Result], *, no
         statement = _record_statement(happened, attempted)
         outcome = await session.execute(statement, rows if len(rows) > 1 else rows[0])
         if len(rows) == 1:
-            moved += int(outcome.rowcount or 0)  # type: ignore[attr-defined]
+            moved += rows_changed(outcome)
         else:
             moved += len(rows)  # executemany has no reliable per-row count on every driver
     for chat_id in blocked:
@@ -757,7 +757,7 @@ async def renew_claims(session: AsyncSession, worker_id: str, now: datetime) -> 
         .values(claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_changed(result)
 
 
 async def recover_interrupted(
