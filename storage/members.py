@@ -25,6 +25,7 @@ from storage.models import (
     utc_day,
     utcnow,
 )
+from storage.profile_rules import clean_department, clean_name, parse_birthday
 
 T = TypeVar("T")
 
@@ -95,6 +96,32 @@ async def forget(session: AsyncSession, telegram_id: int) -> bool:
     """Delete a member's personal data; tags and group memberships go with the row."""
     result = await session.execute(delete(Member).where(Member.telegram_id == telegram_id))
     return rows_changed(result) > 0
+
+
+# One's own profile: each typed answer checked by `storage.profile_rules` ----------
+
+
+async def rename(session: AsyncSession, member: Member, text: str) -> None:
+    """The member's name as typed, cleaned (InvalidInput if it cannot be a name)."""
+    member.name = clean_name(text)
+    await session.flush()
+
+
+async def move_to_department(session: AsyncSession, member: Member, text: str) -> None:
+    """Into the department typed or chosen, created if new (InvalidInput for a bad name)."""
+    member.department = await department_by_name(session, clean_department(text))
+    await session.flush()
+
+
+async def set_birthday(session: AsyncSession, member: Member, text: str, today: date) -> None:
+    """The date of birth as typed (InvalidInput if unreadable or implausible on ``today``)."""
+    member.birthday = parse_birthday(text, today)
+    await session.flush()
+
+
+async def clear_birthday(session: AsyncSession, member: Member) -> None:
+    member.birthday = None
+    await session.flush()
 
 
 async def mark_blocked(session: AsyncSession, telegram_id: int, when: datetime) -> None:
@@ -275,9 +302,9 @@ async def group_sizes(session: AsyncSession) -> dict[int, int]:
 
 async def set_tags(session: AsyncSession, member: Member, tags: Collection[str]) -> None:
     wanted = set(tags)
-    for tag in list(member.tags):
-        if tag.tag not in wanted:
-            member.tags.remove(tag)
+    for row in list(member.tags):
+        if row.tag not in wanted:
+            member.tags.remove(row)
     have = {t.tag for t in member.tags}
     for tag in sorted(wanted - have):
         member.tags.append(MemberTag(tag=tag))
