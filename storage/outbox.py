@@ -54,9 +54,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, event, func, null, or_, select, text, update
+from sqlalchemy import Table, bindparam, case, event, func, null, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import members
@@ -83,6 +83,10 @@ INTERRUPTED_RESENT = "interrupted: resent (at-least-once)"
 _ERROR_LENGTH = 200
 _CHUNK = 1000
 _ANALYZE_AFTER = 5000
+
+# The mapped table as Core sees it (typed `FromClause` on the class): the statements
+# built once below update it by column, without the ORM.
+_TABLE = cast(Table, Outbox.__table__)
 
 
 class Event(enum.StrEnum):
@@ -355,7 +359,7 @@ async def enqueue_many(
     created = 0
     for chunk in _chunks(items, _CHUNK):
         rows = [_row(item, now, cipher) for item in chunk]
-        table = Outbox.__table__
+        table = _TABLE
         statement = (
             insert(table)
             .on_conflict_do_nothing(index_elements=["key"])
@@ -502,7 +506,7 @@ async def claim(
 
 @functools.cache
 def _start_statement() -> Any:
-    table = Outbox.__table__
+    table = _TABLE
     return (
         update(table)
         .where(
@@ -606,7 +610,7 @@ def _record_statement(happened: Event, attempted: bool) -> Any:
     per kind (statements are immutable): building one costs more than running it.
     """
     sources, target = TRANSITIONS[happened]
-    table = Outbox.__table__
+    table = _TABLE
     values: dict[str, Any] = {"status": target.value}
     if attempted:
         # A request is counted only if one was started: a claimed row never made one.
