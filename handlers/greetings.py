@@ -3,7 +3,7 @@
 Reached from the admin panel's "🎉 Greetings" button or `/greetings`. Every
 handler is admin-only and re-reads the occasion named by the button, so a
 stale or forged press on a deleted date only gets "no longer exists". The
-sending itself is `jobs.greetings`, scheduled here.
+sending itself is `jobs.greetings`, scheduled by `bot.app` (JOBS).
 """
 
 from __future__ import annotations
@@ -285,7 +285,8 @@ async def ask_input(update: Update, context: Context, scope: Scope) -> int:
         )
         return TEXT
     if cb.GREET_EDIT.pattern.match(data):
-        code, language = cb.GREET_EDIT.unpack(data)
+        edit = cb.GREET_EDIT.unpack(data)
+        code, language = edit.code, edit.language
         occasion = await _occasion(update, scope, code)
         if occasion is None:
             return ConversationHandler.END
