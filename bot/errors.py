@@ -92,11 +92,16 @@ def _ours(frame: traceback.FrameSummary) -> str | None:
 
 
 def where(error: BaseException | None) -> str:
-    """The handler that failed (first frame in ``handlers``) and where (last frame of ours)."""
+    """The handler that failed (first frame in ``handlers`` past the scope decorators) and
+    where (last frame of ours)."""
     if error is None:
         return "unknown place"
     frames = [f for f in (_ours(s) for s in traceback.extract_tb(error.__traceback__)) if f]
-    handler = next((f for f in frames if f.startswith("handlers.")), None)
+    # The scope decorators wrap every handler: the feature's own frame is the one to name.
+    handler = next(
+        (f for f in frames if f.startswith("handlers.") and not f.startswith("handlers.scope.")),
+        None,
+    )
     last = frames[-1] if frames else "outside the project's code"
     if handler is None or handler == last:
         return f"in {last}"

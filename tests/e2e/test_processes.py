@@ -15,6 +15,9 @@ from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from sandbox import SandboxDriver, SandboxOptions, SandboxServer, SandboxUser
 from tests.harness import SECRET, TOKEN
 
@@ -86,6 +89,11 @@ async def wait_started(driver: SandboxDriver) -> None:
 
 async def _has_commands(driver: SandboxDriver) -> bool:
     return bool(await driver.commands())
+
+
+async def _migrated(engine: AsyncEngine) -> bool:
+    async with engine.connect() as connection:
+        return await connection.run_sync(lambda sync: inspect(sync).has_table("outbox"))
 
 
 async def test_run_registers_and_remembers_across_restart(tmp_path: Path) -> None:
@@ -168,7 +176,8 @@ async def test_worker_delivers_without_taking_updates(tmp_path: Path) -> None:
             user = await driver.create_user("Reader", user_id=600000002)
             await user.send("hello")  # opens the private chat; no instance consumes it
             async with bot_process("worker", env):
-                await wait_started(driver)  # migrations ran, commands published
+                # A worker offers no commands (it has no features): wait for its migrations.
+                await driver.wait_for(lambda: _migrated(engine), timeout=30, what="migrations")
                 async with transaction(make_session_factory(engine)) as session:
                     await outbox.enqueue(
                         session,
