@@ -85,6 +85,9 @@ class Runtime:
     # id, so an answer to a prompt refreshes its card (Telegram does not nest replies).
     # This instance's memory only, lost on restart (then the card is not refreshed).
     prompt_cards: dict[int, dict[int, int]] = field(default_factory=dict)
+    # "job:ErrorClass" of job failures already logged, so each is logged once until the
+    # job succeeds again (a job every few seconds would flood the log otherwise).
+    logged_job_errors: set[str] = field(default_factory=set)
     # This instance's delivery worker while it runs (`jobs.delivery.start_delivery`).
     delivery: Waker | None = None
 
