@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Callable
 from datetime import datetime
 from types import ModuleType
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
@@ -123,9 +124,12 @@ def build_application(
         .post_shutdown(_on_stop)
         .persistence(persistence)
     )
-    if rate_limiter:
-        builder = builder.rate_limiter(CommitFirstRateLimiter(max_retries=2))
-    application = builder.build()
+    # Two builds: the limiter changes the bot's type (ExtBot[int], not ExtBot[None]).
+    application: Application[Any, Any, Any, Any, Any, Any] = (
+        builder.rate_limiter(CommitFirstRateLimiter(max_retries=2)).build()
+        if rate_limiter
+        else builder.build()
+    )
     engine = engine_for(settings)
     application.bot_data[RUNTIME_KEY] = Runtime(
         settings=settings,

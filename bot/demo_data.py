@@ -387,7 +387,7 @@ async def seed_broadcasts(session: AsyncSession, secret_key: str) -> None:
     await broadcasts.create(
         session,
         content=broadcasts.Content("篮球队本周三晚7点在厂区球场训练，请穿好球鞋，带上水杯。"),
-        audience=Audience(items={GROUP.key: {basketball.id}}),
+        audience=Audience(items={GROUP.key: frozenset({basketball.id})}),
         admin_chat_id=ADMIN_ID,
         now=now,
         scheduled_for=tomorrow,

@@ -412,7 +412,8 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
             if len(expired) == len(slots):
                 data = application.user_data.get(user)
                 for item in [k for k in data or {} if str(k).startswith(DRAFT_PREFIX)]:
-                    data.pop(item, None)  # type: ignore[union-attr]
+                    if data is not None:
+                        data.pop(item, None)
         return ended
 
     async def delete_expired_rows(self, now: datetime) -> int:

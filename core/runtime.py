@@ -1,4 +1,7 @@
-"""What every handler and job reaches through `context.bot_data`.
+"""What every handler and job reaches through `context.bot_data`: `runtime_of(context)`.
+
+The one key in ``bot_data`` is `RUNTIME_KEY`; everything shared lives on typed
+fields of :class:`Runtime` instead of string keys.
 
 Built once in `bot.app.build_application`; tests build their own with a fake
 clock or another database. No module globals, no import-time side effects.
@@ -9,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -56,6 +59,16 @@ LineKey = Callable[[Any], Hashable | None]
 DeepLinkOpener = Callable[[Any, Any, Any, int], Awaitable[None]]
 
 
+class Waker(Protocol):
+    """The delivery worker as the layers above jobs see it: told when new outbox rows commit.
+
+    A Protocol because core imports nothing of ours; `jobs.delivery.DeliveryWorker`
+    is the one implementation.
+    """
+
+    def wake(self) -> None: ...
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -73,6 +86,15 @@ class Runtime:
     # (commands, replies). Kept current by `jobs.grievances.refresh_groups` and
     # by the category editor.
     routed_groups: frozenset[int] = frozenset()
+    # Reply prompts posted under cards, per chat: prompt message id → the card's message
+    # id, so an answer to a prompt refreshes its card (Telegram does not nest replies).
+    # This instance's memory only, lost on restart (then the card is not refreshed).
+    prompt_cards: dict[int, dict[int, int]] = field(default_factory=dict)
+    # "job:ErrorClass" of job failures already logged, so each is logged once until the
+    # job succeeds again (a job every few seconds would flood the log otherwise).
+    logged_job_errors: set[str] = field(default_factory=set)
+    # This instance's delivery worker while it runs (`jobs.delivery.start_delivery`).
+    delivery: Waker | None = None
 
     def add_menu(self, item: MenuItem) -> None:
         self.menu.append(item)
@@ -106,5 +128,5 @@ RUNTIME_KEY = "runtime"
 def runtime_of(
     context: CallbackContext[Any, Any, Any, Any] | Application[Any, Any, Any, Any, Any, Any],
 ) -> Runtime:
-    data = context.bot_data
-    return data[RUNTIME_KEY]  # type: ignore[no-any-return]
+    runtime: Runtime = context.bot_data[RUNTIME_KEY]
+    return runtime

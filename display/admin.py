@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import tzinfo
 from html import escape
 
@@ -152,7 +153,7 @@ def member_keyboard(
 
 
 def named_list_text(
-    t: Translator, title: str, items: list[Department] | list[InterestGroup], sizes: dict[int, int]
+    t: Translator, title: str, items: Sequence[Department | InterestGroup], sizes: dict[int, int]
 ) -> str:
     lines = ["<b>" + title + "</b>", ""]
     if not items:
@@ -168,9 +169,9 @@ def named_list_text(
 
 def named_list_keyboard(
     t: Translator,
-    items: list[Department] | list[InterestGroup],
-    open_action: cb.CallbackAction,
-    add_action: cb.CallbackAction,
+    items: Sequence[Department | InterestGroup],
+    open_action: cb.CallbackAction[cb.ItemRef],
+    add_action: cb.CallbackAction[cb.NoFields],
 ) -> InlineKeyboardMarkup:
     rows = [[_button(item.name, open_action.pack(item.id))] for item in items]
     rows.append([_button(t.gettext("➕ Add"), add_action.pack()), back_home(t)])
@@ -180,9 +181,9 @@ def named_list_keyboard(
 def named_item_keyboard(
     t: Translator,
     item_id: int,
-    rename: cb.CallbackAction,
-    delete: cb.CallbackAction,
-    back: cb.CallbackAction,
+    rename: cb.CallbackAction[cb.ItemRef],
+    delete: cb.CallbackAction[cb.ItemRef],
+    back: cb.CallbackAction[cb.NoFields],
 ) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
@@ -196,7 +197,10 @@ def named_item_keyboard(
 
 
 def confirm_delete_keyboard(
-    t: Translator, item_id: int, confirm: cb.CallbackAction, back: cb.CallbackAction
+    t: Translator,
+    item_id: int,
+    confirm: cb.CallbackAction[cb.ItemRef],
+    back: cb.CallbackAction[cb.NoFields],
 ) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from html import escape
@@ -20,6 +20,7 @@ from telegram.ext import (
     MessageHandler,
 )
 
+from core import drafts
 from core.i18n import N_, translator
 from core.runtime import CommandSpec, MenuItem, runtime_of
 from display import admin as display
@@ -34,17 +35,20 @@ from handlers.common import (
     ask_for_text,
     cancel_handlers,
     cancel_keyboard,
+    drop_draft,
     explain,
+    keep_draft,
     pressed_args,
     reply,
     show_panel,
+    text_of,
 )
 from handlers.menu import button_filter
 from handlers.scope import Context, Scope, admin_only
 from storage import members
-from storage.members import Conflict, NotFound
+from storage.members import Conflict, NotFound, RoleRefused
 from storage.models import Department, InterestGroup, Member, Role
-from storage.profile_rules import GROUP_MAX, InvalidInput, clean_department, clean_label, clean_tag
+from storage.profile_rules import GROUP_MAX, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,36 @@ INVITE_VALIDITY = timedelta(days=7)
 
 
 STALE = N_("That no longer exists. The list has been refreshed.")
+ROLE_REFUSALS = {
+    "settings": N_("This admin is listed in ADMIN_IDS; the role cannot be changed here."),
+    "self": N_("You cannot change your own role."),
+}
+
+
+# What the one typed-input step is waiting for (kept under DRAFT between messages).
+
+
+@drafts.draft("admin-find")
+@dataclass
+class FindDraft:
+    """A name fragment or Telegram id to look for."""
+
+
+@drafts.draft("admin-tags")
+@dataclass
+class TagsDraft:
+    """The tags of one member."""
+
+    member: int
+
+
+@drafts.draft("admin-name")
+@dataclass
+class NameDraft:
+    """A name for a new department or interest group (``item`` None), or a new name for one."""
+
+    kind: str  # NamedKind.key
+    item: int | None = None
 
 
 async def _show(
@@ -68,9 +102,6 @@ async def _show(
     if update.callback_query is not None:
         await update.callback_query.answer(alert, show_alert=alert is not None)
     await show_panel(update, text, markup)
-
-
-_args = pressed_args
 
 
 async def _stale(update: Update, scope: Scope) -> None:
@@ -114,15 +145,15 @@ async def _render_members(
 
 @admin_only
 async def member_list(update: Update, context: Context, scope: Scope) -> None:
-    (page,) = _args(update, cb.ADMIN_MEMBERS)
-    await _render_members(update, scope, int(page))
+    await _render_members(update, scope, pressed_args(update, cb.ADMIN_MEMBERS).page)
 
 
 async def _render_member(update: Update, scope: Scope, member: Member, back_page: int) -> None:
     from_settings = member.telegram_id in scope.settings.admin_ids
     role = members.effective_role(member, member.telegram_id, scope.settings.admin_ids)
     user = update.effective_user
-    can_change = not from_settings and (user is None or user.id != member.telegram_id)
+    by = user.id if user is not None else None
+    can_change = members.role_refusal(member, by, scope.settings.admin_ids) is None
     await _show(
         update,
         display.member_text(scope.t, member, role, from_settings, scope.settings.tz),
@@ -132,44 +163,38 @@ async def _render_member(update: Update, scope: Scope, member: Member, back_page
 
 @admin_only
 async def member_card(update: Update, context: Context, scope: Scope) -> None:
-    member_id, back_page = _args(update, cb.ADMIN_MEMBER)
+    pressed = pressed_args(update, cb.ADMIN_MEMBER)
     try:
-        member = await members.get_member_by_id(scope.session, int(member_id))
+        member = await members.get_member_by_id(scope.session, pressed.member)
     except NotFound:
-        await _render_members(update, scope, int(back_page), scope._(STALE))
+        await _render_members(update, scope, pressed.page, scope._(STALE))
         return
-    await _render_member(update, scope, member, int(back_page))
+    await _render_member(update, scope, member, pressed.page)
 
 
 @admin_only
 async def set_role(update: Update, context: Context, scope: Scope) -> None:
-    member_id, role_value = _args(update, cb.ADMIN_SET_ROLE)
+    pressed = pressed_args(update, cb.ADMIN_SET_ROLE)
     query = update.callback_query
     assert query is not None and update.effective_user is not None
     try:
-        target = Role(str(role_value))
-        member = await members.get_member_by_id(scope.session, int(member_id))
-    except (ValueError, NotFound):
+        change = await members.change_role(
+            scope.session,
+            pressed.member,
+            Role(pressed.role),
+            by_telegram_id=update.effective_user.id,
+            admin_ids=scope.settings.admin_ids,
+        )
+    except RoleRefused as refused:
+        await query.answer(scope._(ROLE_REFUSALS[refused.reason]), show_alert=True)
+        return
+    except (ValueError, NotFound):  # no such role, or no such member
         await _stale(update, scope)
         return
-    if member.telegram_id in scope.settings.admin_ids:
-        await query.answer(
-            scope._("This admin is listed in ADMIN_IDS; the role cannot be changed here."),
-            show_alert=True,
-        )
-        return
-    if member.telegram_id == update.effective_user.id:
-        await query.answer(scope._("You cannot change your own role."), show_alert=True)
-        return
-    before = Role(member.role)
-    if before is target:
-        await _render_member(update, scope, member, 0)
-        return
-    await members.set_role(scope.session, member.id, target)
-    await scope.session.flush()
-    log.info("role changed from %s to %s by an admin", before.value, target.value)
-    await _render_member(update, scope, member, 0)
-    await _announce_role(context, scope, member, before, target)
+    await _render_member(update, scope, change.member, 0)
+    if change.changed:
+        log.info("role changed from %s to %s by an admin", change.before.value, change.after.value)
+        await _announce_role(context, scope, change.member, change.before, change.after)
 
 
 async def _announce_role(
@@ -224,52 +249,66 @@ async def _announce_role(
 
 @admin_only
 async def ask_input(update: Update, context: Context, scope: Scope) -> int:
+    """A button that needs typed input: keeps what it is for, asks for the text."""
     query = update.callback_query
-    assert query is not None and context.user_data is not None
+    assert query is not None
     data = query.data or ""
-    prompts: dict[cb.CallbackAction, str] = {
-        cb.ADMIN_FIND: scope._("Send part of a name, or a Telegram id:"),
-        cb.ADMIN_TAGS: scope._(
-            "Send the member's tags separated by commas (e.g. new-hire, retiree), "
-            "or a single dash to remove all tags:"
-        ),
-        DEPARTMENTS.add: scope._("Send the name of the new department:"),
-        DEPARTMENTS.rename: scope._("Send the new name of the department:"),
-        GROUPS.add: scope._("Send the name of the new interest group:"),
-        GROUPS.rename: scope._("Send the new name of the interest group:"),
-    }
-    for action, prompt in prompts.items():
-        if action.pattern.match(data):
-            context.user_data[DRAFT] = (action.prefix, *action.unpack(data))
-            await query.answer()
-            await reply(update, prompt, reply_markup=cancel_keyboard(scope))
-            return INPUT
-    await query.answer(scope._("This button is no longer valid."), show_alert=True)
-    return ConversationHandler.END
+    asked = _input_for(data)
+    if asked is None:
+        await query.answer(scope._("This button is no longer valid."), show_alert=True)
+        return ConversationHandler.END
+    draft, prompt = asked
+    keep_draft(context, DRAFT, draft)
+    await query.answer()
+    await reply(update, scope._(prompt), reply_markup=cancel_keyboard(scope))
+    return INPUT
+
+
+def _input_for(data: str) -> tuple[FindDraft | TagsDraft | NameDraft, str] | None:
+    """The draft a button's press starts, and the prompt (msgid) for its text."""
+    if cb.ADMIN_FIND.pattern.match(data):
+        return FindDraft(), FIND_PROMPT
+    if cb.ADMIN_TAGS.pattern.match(data):
+        return TagsDraft(cb.ADMIN_TAGS.unpack(data).member), TAGS_PROMPT
+    for kind in KINDS:
+        if kind.add.pattern.match(data):
+            return NameDraft(kind.key), kind.add_prompt
+        if kind.rename.pattern.match(data):
+            return NameDraft(kind.key, kind.rename.unpack(data).item), kind.rename_prompt
+    return None
+
+
+FIND_PROMPT = N_("Send part of a name, or a Telegram id:")
+TAGS_PROMPT = N_(
+    "Send the member's tags separated by commas (e.g. new-hire, retiree), "
+    "or a single dash to remove all tags:"
+)
 
 
 @admin_only
 async def receive_input(update: Update, context: Context, scope: Scope) -> int:
-    assert context.user_data is not None
-    draft = context.user_data.get(DRAFT)
-    text = update.effective_message.text or ""  # type: ignore[union-attr]
-    if not draft:
-        return ConversationHandler.END
-    prefix, *ids = draft
-    handler = INPUT_HANDLERS[prefix]
+    draft = (context.user_data or {}).get(DRAFT)
+    text = text_of(update)
     try:
-        done = await handler(update, scope, text, *ids)
+        if isinstance(draft, FindDraft):
+            done = await _find(update, scope, text)
+        elif isinstance(draft, TagsDraft):
+            done = await _tags(update, scope, text, draft.member)
+        elif isinstance(draft, NameDraft) and draft.kind in KINDS_BY_KEY:
+            done = await _save_name(update, scope, text, KINDS_BY_KEY[draft.kind], draft.item)
+        else:  # none, or one an older version kept
+            return ConversationHandler.END
     except InvalidInput as error:
         await reply(update, explain(scope, error, GROUP_MAX))
         return INPUT
     if not done:
         return INPUT
-    context.user_data.pop(DRAFT, None)
+    drop_draft(context, DRAFT)
     return ConversationHandler.END
 
 
 async def _find(update: Update, scope: Scope, text: str) -> bool:
-    query = clean_label(text, 64)
+    query = members.clean_query(text)
     found = await members.search_members(scope.session, query)
     if not found:
         await reply(update, scope._("No member matches that. Try another part of the name."))
@@ -288,10 +327,7 @@ async def _tags(update: Update, scope: Scope, text: str, member_id: int) -> bool
     except NotFound:
         await reply(update, scope._("That member no longer exists."))
         return True
-    raw = (
-        [] if text.strip() == "-" else [p for p in text.replace("，", ",").split(",") if p.strip()]
-    )
-    await members.set_tags(scope.session, member, [clean_tag(p) for p in raw])
+    await members.retag(scope.session, member, text)
     await reply(update, scope._("Tags saved."))
     await _render_member(update, scope, member, 0)
     return True
@@ -301,23 +337,27 @@ async def _tags(update: Update, scope: Scope, text: str, member_id: int) -> bool
 class NamedKind:
     """Departments and interest groups are managed the same way."""
 
+    key: str  # kept in a NameDraft
     title: str
-    listing: cb.CallbackAction
-    item: cb.CallbackAction
-    add: cb.CallbackAction
-    rename: cb.CallbackAction
-    delete: cb.CallbackAction
-    confirm: cb.CallbackAction
-    all: Callable[[AsyncSession], Awaitable[list[Any]]]
+    listing: cb.CallbackAction[cb.NoFields]
+    item: cb.CallbackAction[cb.ItemRef]
+    add: cb.CallbackAction[cb.NoFields]
+    rename: cb.CallbackAction[cb.ItemRef]
+    delete: cb.CallbackAction[cb.ItemRef]
+    confirm: cb.CallbackAction[cb.ItemRef]
+    all: Callable[[AsyncSession], Awaitable[Sequence[Department | InterestGroup]]]
     sizes: Callable[[AsyncSession], Awaitable[dict[int, int]]]
-    create: Callable[[AsyncSession, str], Awaitable[Any]]
-    change_name: Callable[[AsyncSession, int, str], Awaitable[Any]]
-    remove: Callable[[AsyncSession, int], Awaitable[Any]]
+    create: Callable[[AsyncSession, str], Awaitable[object]]
+    change_name: Callable[[AsyncSession, int, str], Awaitable[object]]
+    remove: Callable[[AsyncSession, int], Awaitable[object]]
+    add_prompt: str
+    rename_prompt: str
     delete_warning: str
     taken: str
 
 
 DEPARTMENTS = NamedKind(
+    key="department",
     title=N_("Departments"),
     listing=cb.ADMIN_DEPARTMENTS,
     item=cb.ADMIN_DEPARTMENT,
@@ -330,6 +370,8 @@ DEPARTMENTS = NamedKind(
     create=members.add_department,
     change_name=members.rename_department,
     remove=members.delete_department,
+    add_prompt=N_("Send the name of the new department:"),
+    rename_prompt=N_("Send the new name of the department:"),
     delete_warning=N_(
         "Delete the department “{name}”? Its {count} members keep their "
         "profiles but will have no department until they choose one."
@@ -337,6 +379,7 @@ DEPARTMENTS = NamedKind(
     taken=N_("A department with that name already exists."),
 )
 GROUPS = NamedKind(
+    key="group",
     title=N_("Interest groups"),
     listing=cb.ADMIN_GROUPS,
     item=cb.ADMIN_GROUP,
@@ -349,16 +392,33 @@ GROUPS = NamedKind(
     create=members.add_group,
     change_name=members.rename_group,
     remove=members.delete_group,
+    add_prompt=N_("Send the name of the new interest group:"),
+    rename_prompt=N_("Send the new name of the interest group:"),
     delete_warning=N_("Delete the interest group “{name}”? Its {count} members leave it."),
     taken=N_("An interest group with that name already exists."),
 )
 KINDS = (DEPARTMENTS, GROUPS)
+KINDS_BY_KEY = {kind.key: kind for kind in KINDS}
 
 
-def _kind_of(data: str | None, field: str) -> NamedKind:
+def _listed(update: Update) -> NamedKind:
+    """The kind whose list button was pressed."""
+    data = update.callback_query.data if update.callback_query is not None else None
     for kind in KINDS:
-        if getattr(kind, field).pattern.match(data or ""):
+        if kind.listing.pattern.match(data):
             return kind
+    raise cb.InvalidCallback(data)
+
+
+def _pressed_item(
+    update: Update, button: Callable[[NamedKind], cb.CallbackAction[cb.ItemRef]]
+) -> tuple[NamedKind, int]:
+    """The kind whose ``button`` was pressed, and the department or group it names."""
+    data = update.callback_query.data if update.callback_query is not None else None
+    for kind in KINDS:
+        action = button(kind)
+        if action.pattern.match(data):
+            return kind, action.unpack(data).item
     raise cb.InvalidCallback(data)
 
 
@@ -383,16 +443,13 @@ async def _find_item(
 
 @admin_only
 async def kind_list(update: Update, context: Context, scope: Scope) -> None:
-    assert update.callback_query is not None
-    await _render_kind(update, scope, _kind_of(update.callback_query.data, "listing"))
+    await _render_kind(update, scope, _listed(update))
 
 
 @admin_only
 async def kind_item(update: Update, context: Context, scope: Scope) -> None:
-    assert update.callback_query is not None
-    kind = _kind_of(update.callback_query.data, "item")
-    (item_id,) = kind.item.unpack(update.callback_query.data)
-    item = await _find_item(scope, kind, int(item_id))
+    kind, item_id = _pressed_item(update, lambda kind: kind.item)
+    item = await _find_item(scope, kind, item_id)
     if item is None:
         await _render_kind(update, scope, kind, scope._(STALE))
         return
@@ -407,10 +464,8 @@ async def kind_item(update: Update, context: Context, scope: Scope) -> None:
 
 @admin_only
 async def kind_delete(update: Update, context: Context, scope: Scope) -> None:
-    assert update.callback_query is not None
-    kind = _kind_of(update.callback_query.data, "delete")
-    (item_id,) = kind.delete.unpack(update.callback_query.data)
-    item = await _find_item(scope, kind, int(item_id))
+    kind, item_id = _pressed_item(update, lambda kind: kind.delete)
+    item = await _find_item(scope, kind, item_id)
     if item is None:
         await _render_kind(update, scope, kind, scope._(STALE))
         return
@@ -424,46 +479,35 @@ async def kind_delete(update: Update, context: Context, scope: Scope) -> None:
 
 @admin_only
 async def kind_delete_confirmed(update: Update, context: Context, scope: Scope) -> None:
-    assert update.callback_query is not None
-    kind = _kind_of(update.callback_query.data, "confirm")
-    (item_id,) = kind.confirm.unpack(update.callback_query.data)
+    kind, item_id = _pressed_item(update, lambda kind: kind.confirm)
     try:
-        await kind.remove(scope.session, int(item_id))
+        await kind.remove(scope.session, item_id)
     except NotFound:
         await _render_kind(update, scope, kind, scope._(STALE))
         return
     await _render_kind(update, scope, kind)
 
 
-def _named_input(kind: NamedKind, creating: bool) -> Callable[..., Awaitable[bool]]:
-    async def handle(update: Update, scope: Scope, text: str, *ids: int) -> bool:
-        name = clean_department(text)
-        try:
-            if creating:
-                await kind.create(scope.session, name)
-            else:
-                await kind.change_name(scope.session, ids[0], name)
-        except Conflict:
-            await reply(update, scope._(kind.taken))
-            return False
-        except NotFound:
-            await reply(update, scope._(STALE))
-            await _render_kind(update, scope, kind)
-            return True
-        await scope.session.flush()
-        await reply(update, scope._("Saved."))
+async def _save_name(
+    update: Update, scope: Scope, text: str, kind: NamedKind, item_id: int | None
+) -> bool:
+    """A new department or group (``item_id`` None) or a new name; InvalidInput passes up."""
+    try:
+        if item_id is None:
+            await kind.create(scope.session, text)
+        else:
+            await kind.change_name(scope.session, item_id, text)
+    except Conflict:
+        await reply(update, scope._(kind.taken))
+        return False
+    except NotFound:
+        await reply(update, scope._(STALE))
         await _render_kind(update, scope, kind)
         return True
-
-    return handle
-
-
-INPUT_HANDLERS: dict[str, Callable[..., Awaitable[bool]]] = {
-    cb.ADMIN_FIND.prefix: _find,
-    cb.ADMIN_TAGS.prefix: _tags,
-    **{kind.add.prefix: _named_input(kind, True) for kind in KINDS},
-    **{kind.rename.prefix: _named_input(kind, False) for kind in KINDS},
-}
+    await scope.session.flush()
+    await reply(update, scope._("Saved."))
+    await _render_kind(update, scope, kind)
+    return True
 
 
 def register(application: Application) -> None:
@@ -487,9 +531,9 @@ def register(application: Application) -> None:
         application.add_handler(
             CallbackQueryHandler(kind_delete_confirmed, pattern=kind.confirm.pattern)
         )
-    entry_actions = [cb.ADMIN_FIND, cb.ADMIN_TAGS] + [
-        action for kind in KINDS for action in (kind.add, kind.rename)
-    ]
+    entry_actions: list[cb.CallbackAction[Any]] = [cb.ADMIN_FIND, cb.ADMIN_TAGS]
+    for kind in KINDS:
+        entry_actions += [kind.add, kind.rename]
     application.add_handler(
         ConversationHandler(
             entry_points=[

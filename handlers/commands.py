@@ -74,7 +74,8 @@ async def publish_commands(application: Application) -> None:
     runtime = runtime_of(application)
     settings = runtime.settings
     await _set(application, BotCommandScopeAllPrivateChats(), {"private"})
-    for chat_id in {settings.cadre_chat_id, settings.escalation_chat_id} - {None}:
+    groups = (settings.cadre_chat_id, settings.escalation_chat_id)
+    for chat_id in {c for c in groups if c is not None}:
         try:
             await _set(application, BotCommandScopeChat(chat_id), {"cadre_group"})
         except TelegramError as exc:

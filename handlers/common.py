@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from telegram import (
     InlineKeyboardMarkup,
@@ -87,6 +88,39 @@ def pressed_args(update: Update, action: cb.CallbackAction[cb.Shape]) -> cb.Shap
     return action.unpack(query.data)
 
 
+def text_of(update: Update) -> str:
+    """What the member typed: the update's message text, or "" (a text step's filter let it in)."""
+    message = update.effective_message
+    return (message.text if message is not None else None) or ""
+
+
+D = TypeVar("D")
+
+
+def draft_of(context: Context, key: str, kind: type[D]) -> D | None:
+    """The conversation's draft under ``key``, if it is a ``kind``.
+
+    Anything else counts as no draft: a value an older version stored before an
+    upgrade, or none at all; the step then asks again rather than failing.
+    """
+    value = (context.user_data or {}).get(key)
+    return value if isinstance(value, kind) else None
+
+
+def keep_draft(context: Context, key: str, draft: object) -> None:
+    """Keep ``draft`` for the next step; the key starts with "draft" so /cancel and expiry drop it."""
+    if not key.startswith("draft"):
+        raise ValueError(f"draft key {key!r} must start with 'draft'")
+    if context.user_data is None:  # only updates without a user (channel posts) lack it
+        raise RuntimeError("a conversation step without user_data")
+    context.user_data[key] = draft
+
+
+def drop_draft(context: Context, key: str) -> None:
+    if context.user_data is not None:
+        context.user_data.pop(key, None)
+
+
 async def show_panel(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Edit the message a button belongs to, or send a new one (commands, photo messages).
 
@@ -98,17 +132,18 @@ async def show_panel(update: Update, text: str, markup: InlineKeyboardMarkup | N
         markup = None
     query = update.callback_query
     message = query.message if query is not None else None
-    if isinstance(message, Message) and message.text is not None:
+    if query is not None and isinstance(message, Message) and message.text is not None:
         if message.text_html != text or message.reply_markup != markup:
-            await query.edit_message_text(text, reply_markup=markup)  # type: ignore[union-attr]
+            await query.edit_message_text(text, reply_markup=markup)
         return
     await reply(update, text, reply_markup=markup)
 
 
-async def reply(update: Update, text: str, **kwargs: object) -> Message:
+async def reply(update: Update, text: str, **kwargs: Any) -> Message:
+    """Answer in the update's chat; ``kwargs`` are reply_text's (reply_markup, …)."""
     message = update.effective_message
     assert message is not None
-    return await message.reply_text(text, **kwargs)  # type: ignore[arg-type]
+    return await message.reply_text(text, **kwargs)
 
 
 @scoped
@@ -121,7 +156,7 @@ async def ask_for_text(update: Update, context: Context, scope: Scope) -> None:
 async def cancel(update: Update, context: Context, scope: Scope) -> int:
     """Leave any conversation; nothing half-typed is saved."""
     for key in [k for k in (context.user_data or {}) if str(k).startswith("draft")]:
-        context.user_data.pop(key, None)  # type: ignore[union-attr]
+        drop_draft(context, key)
     if scope.member is not None:
         await reply(
             update, scope._("Cancelled. Nothing was changed."), reply_markup=main_menu(scope)

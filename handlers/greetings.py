@@ -3,12 +3,13 @@
 Reached from the admin panel's "🎉 Greetings" button or `/greetings`. Every
 handler is admin-only and re-reads the occasion named by the button, so a
 stale or forged press on a deleted date only gets "no longer exists". The
-sending itself is `jobs.greetings`, scheduled here.
+sending itself is `jobs.greetings`, scheduled by `bot.app` (JOBS).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
 from html import escape
 from typing import Any
@@ -22,11 +23,13 @@ from telegram.ext import (
     MessageHandler,
 )
 
+from core import drafts
 from core.i18n import N_
 from core.runtime import CommandSpec, runtime_of
 from core.settings import SUPPORTED_LANGUAGES
 from display import callbacks as cb
 from display import greetings as display
+from display.greeting_text import greeting_text, in_force
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -36,17 +39,21 @@ from handlers.common import (
     cancel_handlers,
     cancel_keyboard,
     choice_keyboard,
+    drop_draft,
     explain,
     is_label,
+    keep_draft,
+    pressed_args,
     reply,
     show_panel,
+    text_of,
 )
 from handlers.menu import button_filter, main_menu
 from handlers.scope import Context, Scope, admin_only
 from storage import greetings, occasions
 from storage.greetings import Occasion, TemplateError
 from storage.members import Conflict, NotFound
-from storage.profile_rules import TAG_MAX, InvalidInput, clean_tag
+from storage.profile_rules import TAG_MAX, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +66,40 @@ DATE_ERRORS: dict[str, str] = {
     "month_day": N_("I could not read that day. Please write it like 10-18 or 10月18日."),
     "no_such_date": N_("That day does not exist. Please check the month and day."),
 }
+
+
+# What the one typed-input step is waiting for (kept under DRAFT between messages).
+
+
+@drafts.draft("greeting-text")
+@dataclass
+class TextDraft:
+    """An occasion's text in one language."""
+
+    code: str
+    language: str
+
+
+@drafts.draft("greeting-audience")
+@dataclass
+class AudienceDraft:
+    """The tag an occasion's greeting is limited to."""
+
+    code: str
+
+
+@drafts.draft("greeting-date-name")
+@dataclass
+class NameDraft:
+    """The name of a new date of the union's own."""
+
+
+@drafts.draft("greeting-date-day")
+@dataclass
+class DayDraft:
+    """The day of the year of the new date ``name``."""
+
+    name: str
 
 
 def _today(scope: Scope) -> date:
@@ -75,11 +116,6 @@ async def _show(
     if update.callback_query is not None and not answered:
         await update.callback_query.answer()
     await show_panel(update, text, markup)
-
-
-def _code(update: Update, action: cb.CallbackAction) -> str:
-    assert update.callback_query is not None
-    return str(action.unpack(update.callback_query.data)[0])
 
 
 async def _stale(update: Update, scope: Scope) -> None:
@@ -132,7 +168,7 @@ async def _render_card(
     customs = greetings.custom_dates(await greetings.list_occasions(scope.session))
     next_day = occasions.next_occurrence(occasion.code, today, customs)
     own = await greetings.own_templates(scope.session, occasion.code)
-    texts = await greetings.templates_for(scope.session, occasion)
+    texts = in_force(occasion, own)
     day = None if occasion.is_birthday else next_day.day if next_day else today
     recipients = await greetings.count_recipients(scope.session, occasion, day)
     text = display.card_text(scope.t, occasion, next_day, texts, set(own), recipients)
@@ -154,24 +190,22 @@ async def _occasion(update: Update, scope: Scope, code: str) -> Occasion | None:
 
 @admin_only
 async def card(update: Update, context: Context, scope: Scope) -> None:
-    occasion = await _occasion(update, scope, _code(update, cb.GREET_OCCASION))
+    occasion = await _occasion(update, scope, pressed_args(update, cb.GREET_OCCASION).code)
     if occasion is not None:
         await _render_card(update, scope, occasion)
 
 
 @admin_only
 async def toggle(update: Update, context: Context, scope: Scope) -> None:
-    query = update.callback_query
-    assert query is not None
-    code, back_to_card = cb.GREET_TOGGLE.unpack(query.data)
-    occasion = await _occasion(update, scope, str(code))
+    pressed = pressed_args(update, cb.GREET_TOGGLE)
+    occasion = await _occasion(update, scope, pressed.code)
     if occasion is None:
         return
     occasion = await greetings.set_enabled(scope.session, occasion.code, not occasion.enabled)
     log.info(
         "greeting %s switched %s by an admin", occasion.code, "on" if occasion.enabled else "off"
     )
-    if back_to_card:
+    if pressed.to_card:
         await _render_card(update, scope, occasion)
     else:
         await _render_home(update, scope)
@@ -179,7 +213,7 @@ async def toggle(update: Update, context: Context, scope: Scope) -> None:
 
 @admin_only
 async def preview(update: Update, context: Context, scope: Scope) -> None:
-    occasion = await _occasion(update, scope, _code(update, cb.GREET_PREVIEW))
+    occasion = await _occasion(update, scope, pressed_args(update, cb.GREET_PREVIEW).code)
     if occasion is None:
         return
     assert update.callback_query is not None
@@ -189,17 +223,17 @@ async def preview(update: Update, context: Context, scope: Scope) -> None:
     next_day = occasions.next_occurrence(occasion.code, today, customs)
     day = next_day.day if next_day is not None else today
     name = scope.member.name if scope.member is not None else scope._(PREVIEW_NAME)
-    texts = await greetings.templates_for(scope.session, occasion)
+    texts = in_force(occasion, await greetings.own_templates(scope.session, occasion.code))
     await reply(update, display.preview_intro(scope.t, occasion, name, day))
     for language in SUPPORTED_LANGUAGES:
-        await reply(update, greetings.greeting_text(occasion, texts, language, name, day))
+        await reply(update, greeting_text(occasion, texts, language, name, day))
     # The card again below the preview, so the admin goes on where they are looking.
     await _render_card(update, scope, occasion, fresh=True)
 
 
 @admin_only
 async def reset(update: Update, context: Context, scope: Scope) -> None:
-    occasion = await _occasion(update, scope, _code(update, cb.GREET_RESET))
+    occasion = await _occasion(update, scope, pressed_args(update, cb.GREET_RESET).code)
     if occasion is None:
         return
     await greetings.reset_templates(scope.session, occasion.code)
@@ -208,7 +242,7 @@ async def reset(update: Update, context: Context, scope: Scope) -> None:
 
 @admin_only
 async def delete(update: Update, context: Context, scope: Scope) -> None:
-    occasion = await _occasion(update, scope, _code(update, cb.GREET_DELETE))
+    occasion = await _occasion(update, scope, pressed_args(update, cb.GREET_DELETE).code)
     if occasion is None:
         return
     if not occasion.custom:
@@ -223,7 +257,7 @@ async def delete(update: Update, context: Context, scope: Scope) -> None:
 
 @admin_only
 async def delete_confirmed(update: Update, context: Context, scope: Scope) -> None:
-    code = _code(update, cb.GREET_DELETE_CONFIRM)
+    code = pressed_args(update, cb.GREET_DELETE_CONFIRM).code
     try:
         await greetings.delete_custom(scope.session, code)
     except NotFound:
@@ -239,10 +273,10 @@ async def delete_confirmed(update: Update, context: Context, scope: Scope) -> No
 @admin_only
 async def ask_input(update: Update, context: Context, scope: Scope) -> int:
     query = update.callback_query
-    assert query is not None and context.user_data is not None
+    assert query is not None
     data = query.data or ""
     if cb.GREET_ADD.pattern.match(data):
-        context.user_data[DRAFT] = ("name",)
+        keep_draft(context, DRAFT, NameDraft())
         await query.answer()
         await reply(
             update,
@@ -251,15 +285,16 @@ async def ask_input(update: Update, context: Context, scope: Scope) -> int:
         )
         return TEXT
     if cb.GREET_EDIT.pattern.match(data):
-        code, language = (str(v) for v in cb.GREET_EDIT.unpack(data))
+        edit = cb.GREET_EDIT.unpack(data)
+        code, language = edit.code, edit.language
         occasion = await _occasion(update, scope, code)
         if occasion is None:
             return ConversationHandler.END
         if language not in SUPPORTED_LANGUAGES:
             await query.answer(scope._("This button is no longer valid."), show_alert=True)
             return ConversationHandler.END
-        texts = await greetings.templates_for(scope.session, occasion)
-        context.user_data[DRAFT] = ("text", code, language)
+        texts = in_force(occasion, await greetings.own_templates(scope.session, code))
+        keep_draft(context, DRAFT, TextDraft(code, language))
         await query.answer()
         await reply(
             update,
@@ -268,11 +303,11 @@ async def ask_input(update: Update, context: Context, scope: Scope) -> int:
         )
         return TEXT
     if cb.GREET_AUDIENCE.pattern.match(data):
-        occasion = await _occasion(update, scope, _code(update, cb.GREET_AUDIENCE))
+        occasion = await _occasion(update, scope, cb.GREET_AUDIENCE.unpack(data).code)
         if occasion is None:
             return ConversationHandler.END
         tags = await greetings.known_tags(scope.session)
-        context.user_data[DRAFT] = ("audience", occasion.code)
+        keep_draft(context, DRAFT, AudienceDraft(occasion.code))
         await query.answer()
         await reply(
             update,
@@ -286,21 +321,20 @@ async def ask_input(update: Update, context: Context, scope: Scope) -> int:
 
 @admin_only
 async def receive_input(update: Update, context: Context, scope: Scope) -> int:
-    assert context.user_data is not None
-    draft = context.user_data.get(DRAFT)
-    text = update.effective_message.text or ""  # type: ignore[union-attr]
-    if not draft:
+    draft = (context.user_data or {}).get(DRAFT)
+    text = text_of(update)
+    if isinstance(draft, TextDraft):
+        step = await _save_text(update, scope, text, draft)
+    elif isinstance(draft, AudienceDraft):
+        step = await _save_audience(update, scope, text, draft)
+    elif isinstance(draft, NameDraft):
+        step = await _save_name(update, context, scope, text)
+    elif isinstance(draft, DayDraft):
+        step = await _save_date(update, scope, text, draft)
+    else:  # none, or one an older version kept
         return ConversationHandler.END
-    kind, *rest = draft
-    handler = {
-        "text": _save_text,
-        "audience": _save_audience,
-        "name": _save_name,
-        "date": _save_date,
-    }[kind]
-    step = await handler(update, context, scope, text, *rest)
     if step == ConversationHandler.END:
-        context.user_data.pop(DRAFT, None)
+        drop_draft(context, DRAFT)
     return step
 
 
@@ -319,12 +353,10 @@ async def _gone(update: Update, scope: Scope) -> int:
     return ConversationHandler.END
 
 
-async def _save_text(
-    update: Update, context: Context, scope: Scope, text: str, code: str, language: str
-) -> int:
+async def _save_text(update: Update, scope: Scope, text: str, draft: TextDraft) -> int:
     try:
-        await greetings.set_template(scope.session, code, language, text)
-        occasion = await greetings.get_occasion(scope.session, code)
+        await greetings.set_template(scope.session, draft.code, draft.language, text)
+        occasion = await greetings.get_occasion(scope.session, draft.code)
     except TemplateError as error:
         await reply(update, display.template_error(scope.t, error))
         return TEXT
@@ -333,16 +365,12 @@ async def _save_text(
     return await _done(update, scope, occasion)
 
 
-async def _save_audience(
-    update: Update, context: Context, scope: Scope, text: str, code: str
-) -> int:
+async def _save_audience(update: Update, scope: Scope, text: str, draft: AudienceDraft) -> int:
+    everyone = is_label(text, display.ALL_MEMBERS_LABEL) or text.strip() == "-"
     try:
-        tag = (
-            None
-            if is_label(text, display.ALL_MEMBERS_LABEL) or text.strip() == "-"
-            else clean_tag(text)
+        occasion = await greetings.set_audience(
+            scope.session, draft.code, None if everyone else text
         )
-        occasion = await greetings.set_audience(scope.session, code, tag)
     except InvalidInput as error:
         await reply(update, explain(scope, error, TAG_MAX))
         return TEXT
@@ -353,17 +381,16 @@ async def _save_audience(
 
 async def _save_name(update: Update, context: Context, scope: Scope, text: str) -> int:
     try:
-        name = greetings.clean_occasion_name(text)
+        name = await greetings.new_occasion_name(scope.session, text)
     except InvalidInput as error:
         await reply(update, explain(scope, error, greetings.CUSTOM_NAME_MAX))
         return TEXT
-    if await greetings.name_taken(scope.session, name):
+    except Conflict:
         await reply(
             update, scope._("There is already a date with that name. Please choose another.")
         )
         return TEXT
-    assert context.user_data is not None
-    context.user_data[DRAFT] = ("date", name)
+    keep_draft(context, DRAFT, DayDraft(name))
     await reply(
         update,
         scope._("On which day of the year is {name}? Write it like 10-18 or 10月18日.").format(
@@ -373,14 +400,14 @@ async def _save_name(update: Update, context: Context, scope: Scope, text: str) 
     return TEXT
 
 
-async def _save_date(update: Update, context: Context, scope: Scope, text: str, name: str) -> int:
+async def _save_date(update: Update, scope: Scope, text: str, draft: DayDraft) -> int:
     try:
         month, day = greetings.parse_month_day(text)
     except InvalidInput as error:
         await reply(update, scope._(DATE_ERRORS[error.code]))
         return TEXT
     try:
-        occasion = await greetings.add_custom(scope.session, name, month, day)
+        occasion = await greetings.add_custom(scope.session, draft.name, month, day)
     except Conflict:
         await reply(
             update,

@@ -7,16 +7,14 @@ activities and announcements aimed at it (`storage.audiences`).
 
 from __future__ import annotations
 
-from html import escape
-
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler
 
 from core.i18n import N_
 from core.runtime import CommandSpec, MenuItem, runtime_of
 from display import callbacks as cb
-from handlers.common import PRIVATE, show_panel
-from handlers.common import pressed_args as callback_args
+from display import groups as display
+from handlers.common import PRIVATE, pressed_args, show_panel
 from handlers.enrolment_common import answer
 from handlers.menu import button_filter
 from handlers.scope import Context, Scope, registered
@@ -27,36 +25,16 @@ from storage.models import InterestGroup
 GROUPS_ITEM = MenuItem("groups", N_("🎯 Interest groups"), order=50)
 
 
-def _list_markup(
-    scope: Scope, groups: list[InterestGroup], sizes: dict[int, int], mine: set[int]
-) -> InlineKeyboardMarkup:
-    rows = [
-        [
-            InlineKeyboardButton(
-                ("✅ " if g.id in mine else "") + f"{g.name} · {sizes.get(g.id, 0)}",
-                callback_data=cb.GROUP_OPEN.pack(g.id),
-            )
-        ]
-        for g in groups
-    ]
-    return InlineKeyboardMarkup(rows)
-
-
 async def _render_list(update: Update, scope: Scope) -> None:
     assert scope.member is not None
     groups = await members.list_groups(scope.session)
     sizes = await members.group_sizes(scope.session)
     mine = {g.id for g in scope.member.groups}
-    if not groups:
-        text = scope._("There are no interest groups yet. Admins can add them.")
-    else:
-        text = "\n".join(
-            [
-                "<b>" + scope._("Interest groups") + "</b>",
-                scope._("Join a group to hear about its activities. ✅ marks yours."),
-            ]
-        )
-    await show_panel(update, text, _list_markup(scope, groups, sizes, mine))
+    await show_panel(
+        update,
+        display.list_text(scope.t, bool(groups)),
+        display.list_keyboard(groups, sizes, mine),
+    )
 
 
 @registered
@@ -69,21 +47,11 @@ async def _render_group(update: Update, scope: Scope, group: InterestGroup) -> N
     assert scope.member is not None
     size = (await members.group_sizes(scope.session)).get(group.id, 0)
     joined = any(g.id == group.id for g in scope.member.groups)
-    lines = ["<b>" + escape(group.name) + "</b>"]
-    if group.description:
-        lines.append(escape(group.description))
-    lines.append(scope._("Members: {count}").format(count=size))
-    if joined:
-        lines.append("✅ " + scope._("You are in this group."))
-        action = InlineKeyboardButton(
-            scope._("Leave the group"), callback_data=cb.GROUP_LEAVE.pack(group.id)
-        )
-    else:
-        action = InlineKeyboardButton(
-            scope._("➕ Join"), callback_data=cb.GROUP_JOIN.pack(group.id)
-        )
-    back = InlineKeyboardButton(scope._("« All groups"), callback_data=cb.GROUPS_LIST.pack())
-    await show_panel(update, "\n".join(lines), InlineKeyboardMarkup([[action], [back]]))
+    await show_panel(
+        update,
+        display.group_text(scope.t, group, size, joined),
+        display.group_keyboard(scope.t, group, joined),
+    )
 
 
 async def _group(update: Update, scope: Scope, group_id: int) -> InterestGroup | None:
@@ -97,8 +65,7 @@ async def _group(update: Update, scope: Scope, group_id: int) -> InterestGroup |
 
 @registered
 async def open_group(update: Update, context: Context, scope: Scope) -> None:
-    (group_id,) = callback_args(update, cb.GROUP_OPEN)
-    group = await _group(update, scope, int(group_id))
+    group = await _group(update, scope, pressed_args(update, cb.GROUP_OPEN).group)
     if group is not None:
         await answer(update)
         await _render_group(update, scope, group)
@@ -106,8 +73,7 @@ async def open_group(update: Update, context: Context, scope: Scope) -> None:
 
 @registered
 async def join(update: Update, context: Context, scope: Scope) -> None:
-    (group_id,) = callback_args(update, cb.GROUP_JOIN)
-    group = await _group(update, scope, int(group_id))
+    group = await _group(update, scope, pressed_args(update, cb.GROUP_JOIN).group)
     if group is None:
         return
     assert scope.member is not None
@@ -118,8 +84,7 @@ async def join(update: Update, context: Context, scope: Scope) -> None:
 
 @registered
 async def leave(update: Update, context: Context, scope: Scope) -> None:
-    (group_id,) = callback_args(update, cb.GROUP_LEAVE)
-    group = await _group(update, scope, int(group_id))
+    group = await _group(update, scope, pressed_args(update, cb.GROUP_LEAVE).group)
     if group is None:
         return
     assert scope.member is not None

@@ -40,13 +40,15 @@ def _union_groups(context: Context) -> set[int]:
 
 @scoped
 async def too_long(update: Update, context: Context, scope: Scope) -> None:
+    message = update.effective_message
+    assert message is not None  # the _LongText filter let a message in
     await reply(
         update,
         scope._(
             "That message is too long for me ({count} characters; at most {limit}). "
             "Nothing was saved. Please shorten it or split it into parts."
         ).format(
-            count=len(update.effective_message.text or update.effective_message.caption or ""),  # type: ignore[union-attr]
+            count=len(message.text or message.caption or ""),
             limit=MessageLimit.MAX_TEXT_LENGTH,
         ),
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
 from telegram import ChatMemberUpdated, ReplyKeyboardRemove, Update
 from telegram.ext import (
@@ -37,24 +36,23 @@ from handlers.common import (
     ask_for_text,
     cancel_handlers,
     choice_keyboard,
+    draft_of,
+    drop_draft,
     explain,
     is_label,
+    keep_draft,
+    pressed_args,
     reply,
+    text_of,
 )
 from handlers.deep_links import open_deep_link
 from handlers.menu import button_filter, main_menu
 from handlers.scope import LANGUAGE_KEY, Context, Scope, registered, scoped
-from storage import members, privacy
+from storage import members, privacy, registration
 from storage.db import checkpoint
 from storage.models import Role
-from storage.profile_rules import (
-    DEPARTMENT_MAX,
-    NAME_MAX,
-    InvalidInput,
-    clean_department,
-    clean_name,
-    parse_birthday,
-)
+from storage.profile_rules import DEPARTMENT_MAX, NAME_MAX, InvalidInput
+from storage.registration import Incomplete, RegistrationDraft
 
 LANGUAGE_ITEM = MenuItem("language", N_("🌐 Language"), order=80)
 HELP_ITEM = MenuItem("help", N_("❓ Help"), order=90)
@@ -73,9 +71,20 @@ WELCOME = N_(
 )
 
 
-def _draft(context: Context) -> dict[str, Any]:
-    assert context.user_data is not None
-    return context.user_data.setdefault(DRAFT, {})  # type: ignore[no-any-return]
+def _draft(context: Context) -> RegistrationDraft:
+    """The answers so far, a new draft if there are none (or only an older version's)."""
+    draft = draft_of(context, DRAFT, RegistrationDraft)
+    if draft is None:
+        draft = RegistrationDraft()
+        keep_draft(context, DRAFT, draft)
+    return draft
+
+
+def _user_data(context: Context) -> dict[object, object]:
+    """A private chat's update always has a user, so PTB always gives user_data."""
+    if context.user_data is None:
+        raise RuntimeError("a private update without user_data")
+    return context.user_data
 
 
 # /start and registration ----------------------------------------------------
@@ -96,9 +105,9 @@ async def start(update: Update, context: Context, scope: Scope) -> int:
             reply_markup=main_menu(scope),
         )
         return ConversationHandler.END
-    context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
+    drop_draft(context, DRAFT)
     if payload:
-        context.user_data[START_PAYLOAD] = payload[:64]  # type: ignore[index]
+        _user_data(context)[START_PAYLOAD] = payload[:64]
     await reply(update, bilingual(WELCOME), reply_markup=language_keyboard())
     return CHOOSE_LANGUAGE
 
@@ -108,19 +117,19 @@ async def registration_language(update: Update, context: Context, scope: Scope) 
     query = update.callback_query
     assert query is not None
     try:
-        (language,) = cb.LANGUAGE.unpack(query.data)
+        language = pressed_args(update, cb.LANGUAGE).code
     except cb.InvalidCallback:
         await query.answer()
         return CHOOSE_LANGUAGE
     if language not in SUPPORTED_LANGUAGES:
         await query.answer()
         return CHOOSE_LANGUAGE
-    _draft(context)["language"] = language
-    context.user_data[LANGUAGE_KEY] = language  # type: ignore[index]
-    t = translator(str(language))
+    _draft(context).language = language
+    _user_data(context)[LANGUAGE_KEY] = language
+    t = translator(language)
     await query.answer()
     await query.edit_message_text(
-        t.gettext("Language: {language}").format(language=LANGUAGE_NAMES[str(language)])
+        t.gettext("Language: {language}").format(language=LANGUAGE_NAMES[language])
     )
     scope.t = t
     await _ask_name(update, scope)
@@ -139,9 +148,8 @@ async def _ask_name(update: Update, scope: Scope) -> None:
 
 @scoped
 async def registration_name(update: Update, context: Context, scope: Scope) -> int:
-    text = update.effective_message.text or ""  # type: ignore[union-attr]
     try:
-        _draft(context)["name"] = clean_name(text)
+        _draft(context).answer_name(text_of(update))
     except InvalidInput as error:
         await reply(update, explain(scope, error, NAME_MAX))
         return NAME
@@ -156,9 +164,8 @@ async def registration_name(update: Update, context: Context, scope: Scope) -> i
 
 @scoped
 async def registration_department(update: Update, context: Context, scope: Scope) -> int:
-    text = update.effective_message.text or ""  # type: ignore[union-attr]
     try:
-        _draft(context)["department"] = clean_department(text)
+        _draft(context).answer_department(text_of(update))
     except InvalidInput as error:
         await reply(update, explain(scope, error, DEPARTMENT_MAX))
         return DEPARTMENT
@@ -175,25 +182,27 @@ async def registration_department(update: Update, context: Context, scope: Scope
 
 @scoped
 async def registration_birthday(update: Update, context: Context, scope: Scope) -> int:
-    text = update.effective_message.text or ""  # type: ignore[union-attr]
+    text = text_of(update)
     draft = _draft(context)
     if is_label(text, SKIP_LABEL):
-        draft["birthday"] = None
+        draft.skip_birthday()
     else:
         today = scope.runtime.now().astimezone(scope.settings.tz).date()
         try:
-            draft["birthday"] = parse_birthday(text, today)
+            draft.answer_birthday(text, today)
         except InvalidInput as error:
             await reply(update, explain(scope, error))
             return BIRTHDAY
+    if draft.name is None or draft.department is None:
+        return await _lost(update, scope)
     await reply(
         update,
         summary(
             scope.t,
-            draft["name"],
-            draft["department"],
-            draft["birthday"],
-            draft.get("language", scope.t.language),
+            draft.name,
+            draft.department,
+            draft.birthday,
+            draft.language or scope.t.language,
         ),
         reply_markup=choice_keyboard(scope, [scope._(CONFIRM_LABEL), scope._(RESTART_LABEL)]),
     )
@@ -202,7 +211,7 @@ async def registration_birthday(update: Update, context: Context, scope: Scope) 
 
 @scoped
 async def registration_confirm(update: Update, context: Context, scope: Scope) -> int:
-    text = update.effective_message.text or ""  # type: ignore[union-attr]
+    text = text_of(update)
     draft = _draft(context)
     if is_label(text, RESTART_LABEL):
         await _ask_name(update, scope)
@@ -210,22 +219,15 @@ async def registration_confirm(update: Update, context: Context, scope: Scope) -
     if not is_label(text, CONFIRM_LABEL):
         await reply(update, scope._("Please tap ✅ Confirm, ✏️ Start over or ✖️ Cancel."))
         return CONFIRM
-    if "name" not in draft or "department" not in draft:
-        # The draft was lost (e.g. the bot restarted mid-registration): begin again.
-        await reply(update, scope._("Sorry, I lost your answers. Let's start again."))
-        await _ask_name(update, scope)
-        return NAME
     user = update.effective_user
     assert user is not None
-    member = await members.register(
-        scope.session,
-        telegram_id=user.id,
-        name=draft["name"],
-        department=draft["department"],
-        birthday=draft.get("birthday"),
-        language=draft.get("language", scope.t.language),
-    )
-    context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
+    try:
+        member = await registration.register(
+            scope.session, user.id, draft, language=scope.t.language
+        )
+    except Incomplete:
+        return await _lost(update, scope)
+    drop_draft(context, DRAFT)
     scope.member = member
     await reply(
         update,
@@ -237,15 +239,21 @@ async def registration_confirm(update: Update, context: Context, scope: Scope) -
     )
     if scope.is_admin:
         await set_admin_commands(context.application, user.id, True)
-    pending = context.user_data.pop(START_PAYLOAD, "")  # type: ignore[union-attr]
+    pending = _user_data(context).pop(START_PAYLOAD, "")
     if pending:
         await open_deep_link(update, context, scope, str(pending))
     return ConversationHandler.END
 
 
+async def _lost(update: Update, scope: Scope) -> int:
+    """The draft was lost (e.g. the bot restarted mid-registration): begin again."""
+    await reply(update, scope._("Sorry, I lost your answers. Let's start again."))
+    await _ask_name(update, scope)
+    return NAME
+
+
 async def registration_timeout(update: Update, context: Context) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
+    drop_draft(context, DRAFT)
 
 
 # /language ---------------------------------------------------------------------
@@ -260,12 +268,11 @@ async def choose_language(update: Update, context: Context, scope: Scope) -> Non
 async def set_language(update: Update, context: Context, scope: Scope) -> None:
     query = update.callback_query
     assert query is not None
-    (language,) = cb.LANGUAGE.unpack(query.data)
+    language = pressed_args(update, cb.LANGUAGE).code
     if language not in SUPPORTED_LANGUAGES:
         await query.answer(scope._("This button is no longer valid."), show_alert=True)
         return
-    language = str(language)
-    context.user_data[LANGUAGE_KEY] = language  # type: ignore[index]
+    _user_data(context)[LANGUAGE_KEY] = language
     if scope.member is not None:
         scope.member.language = language
     scope.t = translator(language)
@@ -339,7 +346,7 @@ async def forget(update: Update, context: Context, scope: Scope) -> None:
         scope.settings.secret_key,
         scope.runtime.now(),
     )
-    context.user_data.clear()  # type: ignore[union-attr]
+    _user_data(context).clear()
     await query.edit_message_text(scope._("Your data has been deleted."))
     await reply(
         update,

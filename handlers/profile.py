@@ -26,20 +26,15 @@ from handlers.common import (
     cancel_handlers,
     choice_keyboard,
     explain,
+    pressed_args,
     reply,
+    text_of,
 )
 from handlers.membership import ask_forget
 from handlers.menu import button_filter, main_menu
 from handlers.scope import Context, Scope, registered
 from storage import members
-from storage.profile_rules import (
-    DEPARTMENT_MAX,
-    NAME_MAX,
-    InvalidInput,
-    clean_department,
-    clean_name,
-    parse_birthday,
-)
+from storage.profile_rules import DEPARTMENT_MAX, NAME_MAX, InvalidInput
 
 PROFILE_ITEM = MenuItem("profile", N_("👤 My profile"), order=70)
 EDIT_NAME, EDIT_DEPARTMENT, EDIT_BIRTHDAY = range(3)
@@ -60,7 +55,7 @@ async def start_edit(update: Update, context: Context, scope: Scope) -> Any:
     query = update.callback_query
     assert query is not None and scope.member is not None
     try:
-        (field,) = cb.PROFILE_EDIT.unpack(query.data)
+        field = pressed_args(update, cb.PROFILE_EDIT).code
     except cb.InvalidCallback:
         await query.answer(scope._("This button is no longer valid."), show_alert=True)
         return ConversationHandler.END
@@ -86,7 +81,7 @@ async def start_edit(update: Update, context: Context, scope: Scope) -> Any:
         )
         return EDIT_BIRTHDAY
     if field == "nobday":
-        scope.member.birthday = None
+        await members.clear_birthday(scope.session, scope.member)
         await query.answer(scope._("Birthday removed."))
         await query.edit_message_text(
             profile_text(scope.t, scope.member, scope.role, scope.settings.tz),
@@ -120,7 +115,7 @@ async def _saved(update: Update, scope: Scope) -> int:
 async def save_name(update: Update, context: Context, scope: Scope) -> int:
     assert scope.member is not None
     try:
-        scope.member.name = clean_name(update.effective_message.text or "")  # type: ignore[union-attr]
+        await members.rename(scope.session, scope.member, text_of(update))
     except InvalidInput as error:
         await reply(update, explain(scope, error, NAME_MAX))
         return EDIT_NAME
@@ -131,11 +126,10 @@ async def save_name(update: Update, context: Context, scope: Scope) -> int:
 async def save_department(update: Update, context: Context, scope: Scope) -> int:
     assert scope.member is not None
     try:
-        name = clean_department(update.effective_message.text or "")  # type: ignore[union-attr]
+        await members.move_to_department(scope.session, scope.member, text_of(update))
     except InvalidInput as error:
         await reply(update, explain(scope, error, DEPARTMENT_MAX))
         return EDIT_DEPARTMENT
-    scope.member.department = await members.department_by_name(scope.session, name)
     return await _saved(update, scope)
 
 
@@ -144,7 +138,7 @@ async def save_birthday(update: Update, context: Context, scope: Scope) -> int:
     assert scope.member is not None
     today = scope.runtime.now().astimezone(scope.settings.tz).date()
     try:
-        scope.member.birthday = parse_birthday(update.effective_message.text or "", today)  # type: ignore[union-attr]
+        await members.set_birthday(scope.session, scope.member, text_of(update), today)
     except InvalidInput as error:
         await reply(update, explain(scope, error))
         return EDIT_BIRTHDAY

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 
 from telegram import ForceReply, Message, Update
 from telegram.error import TelegramError
@@ -23,7 +24,8 @@ from telegram.ext import (
     filters,
 )
 
-from core.i18n import N_, translator
+from core import drafts
+from core.i18n import N_
 from core.runtime import CommandSpec, MenuItem, runtime_of
 from display import callbacks as cb
 from display import suggestions as display
@@ -35,25 +37,37 @@ from handlers.common import (
     ask_for_text,
     cancel_handlers,
     choice_keyboard,
+    draft_of,
+    drop_draft,
     explain,
     is_label,
+    keep_draft,
+    pressed_args,
     reply,
+    text_of,
 )
 from handlers.menu import button_filter, main_menu
 from handlers.scope import Context, Scope, cadre_only, registered, scoped
 from jobs.delivery import wake_after_commit
-from storage import outbox, suggestions
-from storage.models import SuggestionStatus
+from notices import suggestions as notices
+from storage import suggestions
 from storage.profile_rules import InvalidInput
-from storage.suggestions import REPLY_MAX, TEXT_MAX, SuggestionNotFound
+from storage.suggestions import REPLY_MAX, TEXT_MAX, NotADecision, SuggestionNotFound
 
 SUGGESTIONS_ITEM = MenuItem("suggestions", N_("💡 Suggestions"), order=45)
 WRITE, CONFIRM = range(2)
 DRAFT = "draft_suggestion"
 CONVERSATION_TIMEOUT = 30 * 60
-PROMPTS_KEY = "suggestion_prompts"  # chat_data: reply prompt id -> card id
-PROMPTS_KEPT = 50
+PROMPTS_KEPT = 50  # per chat, in `Runtime.prompt_cards`
 log = logging.getLogger(__name__)
+
+
+@drafts.draft("suggestion")
+@dataclass
+class SuggestionDraft:
+    """The text written, kept until the member confirms it."""
+
+    text: str
 
 
 # Members -----------------------------------------------------------------------------
@@ -78,7 +92,7 @@ async def mine(update: Update, context: Context, scope: Scope) -> None:
 async def start_writing(update: Update, context: Context, scope: Scope) -> int:
     if update.callback_query is not None:
         await update.callback_query.answer()
-    context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
+    drop_draft(context, DRAFT)
     await reply(
         update,
         display.write_prompt(scope.t, TEXT_MAX),
@@ -90,11 +104,11 @@ async def start_writing(update: Update, context: Context, scope: Scope) -> int:
 @registered
 async def receive_text(update: Update, context: Context, scope: Scope) -> int:
     try:
-        text = suggestions.clean_text(update.effective_message.text or "")  # type: ignore[union-attr]
+        text = suggestions.clean_text(text_of(update))
     except InvalidInput as error:
         await reply(update, explain(scope, error, TEXT_MAX))
         return WRITE
-    context.user_data[DRAFT] = text  # type: ignore[index]
+    keep_draft(context, DRAFT, SuggestionDraft(text))
     await reply(
         update,
         display.confirm_text(scope.t, text),
@@ -106,97 +120,51 @@ async def receive_text(update: Update, context: Context, scope: Scope) -> int:
 @registered
 async def confirm(update: Update, context: Context, scope: Scope) -> int:
     assert scope.member is not None
-    text = update.effective_message.text or ""  # type: ignore[union-attr]
-    draft = (context.user_data or {}).get(DRAFT)
+    text = text_of(update)
+    draft = draft_of(context, DRAFT, SuggestionDraft)
     if not is_label(text, display.SEND_LABEL):
         await reply(update, scope._("Please tap 📨 Send, or ✖️ Cancel to drop it."))
         return CONFIRM
-    if not draft:
+    if draft is None:
         await reply(update, scope._("Sorry, I lost your text. Please write it again."))
         return WRITE
     now = scope.runtime.now()
-    suggestion = await suggestions.create(scope.session, scope.member, draft, now=now)
-    cadre_chat = scope.settings.cadre_chat_id
-    if cadre_chat is not None:
-        card = await suggestions.card(scope.session, suggestion.id)
-        t = translator(scope.settings.default_language)
-        await outbox.enqueue(
-            scope.session,
-            key=f"suggestion:{suggestion.id}:card",
-            kind="suggestion",
-            chat_id=cadre_chat,
-            payload=outbox.payload(
-                "sendMessage",
-                text=display.card_text(t, card, scope.settings.tz),
-                reply_markup=display.card_keyboard(t, card).to_dict(),
-            ),
-            now=now,
-            priority=outbox.PRIORITY_NOTICE,
-            at_most_once=False,  # a member's words: a rare duplicate, never a loss
-        )
+    suggestion = await suggestions.create(scope.session, scope.member, draft.text, now=now)
+    if await notices.post_card(scope.session, scope.runtime, suggestion.id, now=now):
         wake_after_commit(scope.session, context)
-    context.user_data.pop(DRAFT, None)  # type: ignore[union-attr]
+    drop_draft(context, DRAFT)
     await reply(update, display.sent_text(scope.t, suggestion), reply_markup=main_menu(scope))
     return ConversationHandler.END
 
 
 async def writing_timeout(update: Update, context: Context) -> None:
-    if context.user_data is not None:
-        context.user_data.pop(DRAFT, None)
+    drop_draft(context, DRAFT)
 
 
 # Cadres ------------------------------------------------------------------------------
-
-
-async def _tell_member(
-    scope: Scope, context: Context, card: suggestions.SuggestionCard, key: str, text: str
-) -> None:
-    if card.author_chat is None:
-        return
-    await outbox.enqueue(
-        scope.session,
-        key=key,
-        kind="suggestion-notice",
-        chat_id=card.author_chat,
-        member_id=card.suggestion.member_id,
-        payload=outbox.payload("sendMessage", text=text),
-        now=scope.runtime.now(),
-        priority=outbox.PRIORITY_NOTICE,
-        at_most_once=False,  # a personal answer: a rare duplicate, never a loss
-    )
-    wake_after_commit(scope.session, context)
 
 
 @cadre_only
 async def decide(update: Update, context: Context, scope: Scope) -> None:
     query = update.callback_query
     assert query is not None
-    suggestion_id, status_value = cb.SUGGEST_STATUS.unpack(query.data)
+    pressed = pressed_args(update, cb.SUGGEST_STATUS)
     try:
-        status = SuggestionStatus(str(status_value))
-        if status is SuggestionStatus.NEW:
-            raise ValueError(status)
+        status = suggestions.decision(pressed.status)
         now = scope.runtime.now()
         changed = await suggestions.set_status(
             scope.session,
-            int(suggestion_id),
+            pressed.suggestion,
             status,
             cadre_id=scope.member.id if scope.member is not None else None,
             now=now,
         )
-    except (ValueError, SuggestionNotFound):
+    except (NotADecision, SuggestionNotFound):
         await query.answer(scope._("This button is no longer valid."), show_alert=True)
         return
-    card = await suggestions.card(scope.session, int(suggestion_id))
-    if changed and card.author_language is not None:
-        t = translator(card.author_language)
-        await _tell_member(
-            scope,
-            context,
-            card,
-            f"suggestion:{card.suggestion.id}:status:{status.value}:{int(now.timestamp())}",
-            display.status_notice(t, card.suggestion),
-        )
+    card = await suggestions.card(scope.session, pressed.suggestion)
+    if changed and await notices.status_changed(scope.session, card, now=now):
+        wake_after_commit(scope.session, context)
     await query.answer(
         scope._("Marked as {status}; the member is told.").format(
             status=display.status_name(scope.t, status.value)
@@ -217,9 +185,10 @@ async def ask_reply(update: Update, context: Context, scope: Scope) -> None:
     query = update.callback_query
     user = update.effective_user
     assert query is not None and user is not None
-    (suggestion_id,) = cb.SUGGEST_REPLY.unpack(query.data)
     try:
-        card = await suggestions.card(scope.session, int(suggestion_id))
+        card = await suggestions.card(
+            scope.session, pressed_args(update, cb.SUGGEST_REPLY).suggestion
+        )
     except SuggestionNotFound:
         await query.answer(scope._("This button is no longer valid."), show_alert=True)
         return
@@ -237,23 +206,21 @@ async def ask_reply(update: Update, context: Context, scope: Scope) -> None:
         reply_markup=ForceReply(selective=True, input_field_placeholder=card_code(card)),
     )
     if isinstance(query.message, Message):
-        _remember_card(context, prompt.message_id, query.message.message_id)
+        _remember_card(scope, query.message.chat_id, prompt.message_id, query.message.message_id)
 
 
 def card_code(card: suggestions.SuggestionCard) -> str:
     return suggestions.code(card.suggestion.id)
 
 
-def _remember_card(context: Context, prompt_id: int, card_id: int) -> None:
+def _remember_card(scope: Scope, chat_id: int, prompt_id: int, card_id: int) -> None:
     """Which card a prompt belongs to, so answering the prompt refreshes the card.
 
     Telegram does not nest replies: a reply to the prompt does not show the card.
     """
-    assert context.chat_data is not None
-    # String keys: the same after a round trip through a JSON persistence.
-    prompts: dict[str, int] = context.chat_data.setdefault(PROMPTS_KEY, {})
-    prompts[str(prompt_id)] = card_id
-    for old in sorted(prompts, key=int)[:-PROMPTS_KEPT]:
+    prompts = scope.runtime.prompt_cards.setdefault(chat_id, {})
+    prompts[prompt_id] = card_id
+    for old in sorted(prompts)[:-PROMPTS_KEPT]:
         del prompts[old]
 
 
@@ -317,19 +284,14 @@ async def cadre_reply(update: Update, context: Context, scope: Scope) -> None:
             ).format(code=code),
         )
         return
-    await _tell_member(
-        scope,
-        context,
-        card,
-        f"suggestion:{suggestion_id}:reply:{answer.id}",
-        display.reply_notice(translator(card.author_language), card.suggestion, answer.text),
-    )
+    if await notices.replied(scope.session, card, answer, now=now):
+        wake_after_commit(scope.session, context)
     await reply(
         update, scope._("✅ Your reply to {code} is on its way to the member.").format(code=code)
     )
-    prompts = (context.chat_data or {}).get(PROMPTS_KEY, {})
+    prompts = scope.runtime.prompt_cards.get(chat.id, {})
     card_id = replied.message_id if replied.reply_markup is not None else None  # the card
-    card_id = prompts.get(str(replied.message_id), card_id)  # or the card of a prompt
+    card_id = prompts.get(replied.message_id, card_id)  # or the card of a prompt
     if card_id is not None:
         try:
             await context.bot.edit_message_text(

@@ -109,6 +109,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram.error import TelegramError
 
+from core.runtime import runtime_of
+from jobs.config import DeliveryConfig
 from jobs.outcomes import Kind, Outcome, classify
 from jobs.pacing import Pacer
 from jobs.sender import BotSender, Sender
@@ -121,12 +123,10 @@ from storage.outbox import ClaimedMessage, PayloadError
 if TYPE_CHECKING:
     from telegram.ext import Application, CallbackContext
 
-    from core.settings import Settings
 
-# BotSender and Sender live in jobs.sender; they are re-exported for the features
+# BotSender and Sender live in jobs.sender, DeliveryConfig in jobs.config; they are re-exported for the features
 # that build a worker of their own in tests.
 __all__ = [
-    "DELIVERY_KEY",
     "BotSender",
     "DeliveryConfig",
     "DeliveryWorker",
@@ -139,52 +139,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-DELIVERY_KEY = "delivery"
 _RETRY_PAUSE = 2.0  # seconds before the loop tries again after a database error
 # Recorded on rows skipped without a request, because their chat already refused the bot.
 _SKIPPED_MEMBER = "member has blocked the bot"
 _SKIPPED_GROUP = "the group refused the bot"
-
-
-@dataclass(frozen=True)
-class DeliveryConfig:
-    """How the worker paces, batches and retries (all from settings in production)."""
-
-    rate: float = 25.0
-    batch: int = 50
-    concurrency: int = 16
-    max_attempts: int = 8
-    poll: float = 5.0
-    lease: float = 60.0
-    request_timeout: float = 15.0
-    backoff_base: float = 5.0
-    backoff_max: float = 900.0
-    per_chat_interval: float = 1.0
-    group_per_minute: int = 20
-    # Outcomes are written together after this long (or sooner when many wait):
-    # one transaction per few messages instead of one each.
-    record_delay: float = 0.2
-    # Start marks wait this long for company unless a quarter of the connection
-    # slots already wait: at high rates many rows share one commit (a commit costs
-    # about as much CPU as 10 sends), and a request is delayed 20 ms at most.
-    start_delay: float = 0.02
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DeliveryConfig:
-        return cls(
-            rate=settings.delivery_rate,
-            batch=settings.delivery_batch,
-            concurrency=settings.delivery_concurrency,
-            max_attempts=settings.delivery_max_attempts,
-            poll=settings.delivery_poll_seconds,
-            lease=settings.delivery_lease_seconds,
-            request_timeout=settings.delivery_timeout_seconds,
-        )
-
-    def backoff(self, attempt: int) -> timedelta:
-        """Wait before retry number ``attempt`` (1-based): base·2^(n-1), capped."""
-        seconds = min(self.backoff_max, self.backoff_base * 2 ** max(0, attempt - 1))
-        return timedelta(seconds=seconds)
 
 
 # The worker ------------------------------------------------------------------------
@@ -574,8 +532,8 @@ class DeliveryWorker:
         self._logged.add(kind)
         frames = traceback.extract_tb(error.__traceback__)
         ours = [f for f in frames if Path(f.filename).parent.name in ("jobs", "storage")]
-        frame = (ours or frames or [None])[-1]
-        where = f"{Path(frame.filename).name}:{frame.lineno}" if frame else "?"
+        last = (ours or list(frames))[-1:]
+        where = f"{Path(last[0].filename).name}:{last[0].lineno}" if last else "?"
         row = f" row {row_id}" if row_id is not None else ""
         log.error(
             "delivery worker: %s%s failed with %s at %s (logged once; retrying)",
@@ -602,7 +560,7 @@ _EVENTS = {
 def delivery_of(
     target: Application[Any, Any, Any, Any, Any, Any] | CallbackContext[Any, Any, Any, Any],
 ) -> DeliveryWorker | None:
-    worker = target.bot_data.get(DELIVERY_KEY)
+    worker = runtime_of(target).delivery
     return worker if isinstance(worker, DeliveryWorker) else None
 
 
@@ -618,8 +576,6 @@ def wake_after_commit(
 
 async def start_delivery(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Build and start this instance's worker from the runtime's settings (if enabled)."""
-    from core.runtime import runtime_of
-
     runtime = runtime_of(application)
     settings = runtime.settings
     if not settings.delivery_enabled:
@@ -633,11 +589,11 @@ async def start_delivery(application: Application[Any, Any, Any, Any, Any, Any])
         clock=runtime.clock,
     )
     await worker.start()
-    application.bot_data[DELIVERY_KEY] = worker
+    runtime.delivery = worker
 
 
 async def stop_delivery(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     worker = delivery_of(application)
     if worker is not None:
         await worker.stop()
-        del application.bot_data[DELIVERY_KEY]
+        runtime_of(application).delivery = None

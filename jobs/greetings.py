@@ -5,7 +5,7 @@ database decides what is due, so the job is idempotent:
 
 * From ``GREETING_HOUR`` (local time, ``TIMEZONE``) until midnight, every run
   enqueues each switched-on occasion of the day for every member of its
-  audience who has no such greeting yet (`storage.greetings.enqueue_occurrence`).
+  audience who has no such greeting yet (:func:`enqueue_occurrence`).
   A bot that was down at that hour and starts later the same day still
   greets; a second run, a restart or a second instance finds nothing new,
   because the outbox key ``greeting:<occasion>:<year>:<member_id>`` is unique.
@@ -26,12 +26,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.runtime import Runtime, runtime_of
+from display.greeting_text import in_force
 from jobs.delivery import wake_after_commit
+from notices import greetings as notices
 from storage import greetings
 from storage.db import transaction
+from storage.greetings import Occasion
+from storage.occasions import Occurrence
 
 if TYPE_CHECKING:
     from telegram.ext import Application, CallbackContext
@@ -71,12 +75,49 @@ async def send_due_greetings(
         due = await greetings.due_on(session, today)
     created = 0
     for occasion, occurrence in due:
-        made = await greetings.enqueue_occurrence(
+        made = await enqueue_occurrence(
             runtime.sessions, occasion, occurrence, now=now, on_commit=on_commit
         )
         if made:
             log.info("greetings: %d enqueued for %s", made, occasion.code)
         created += made
+    return created
+
+
+async def enqueue_occurrence(
+    sessions: async_sessionmaker[AsyncSession],
+    occasion: Occasion,
+    occurrence: Occurrence,
+    *,
+    now: datetime,
+    on_commit: Callable[[AsyncSession], None] | None = None,
+    chunk: int = greetings.CHUNK,
+) -> int:
+    """Put one greeting per member of the audience in the outbox; returns how many are new.
+
+    Walks the members in id order, ``chunk`` per transaction, and asks the
+    database only for members without this greeting yet, so the run every few
+    minutes after the first costs one cheap query. Two instances doing this at
+    once still create each row once: the outbox inserts a key only once.
+    """
+    async with transaction(sessions) as session:
+        templates = in_force(occasion, await greetings.own_templates(session, occasion.code))
+    created = 0
+    after = 0
+    while True:
+        async with transaction(sessions) as session:
+            recipients = await greetings.ungreeted(
+                session, occasion, occurrence, after=after, limit=chunk
+            )
+            if not recipients:
+                break
+            made = await notices.enqueue(
+                session, occasion, occurrence, templates, recipients, now=now
+            )
+            if made and on_commit is not None:
+                on_commit(session)
+            created += made
+        after = recipients[-1].member_id
     return created
 
 

@@ -29,7 +29,7 @@ from telegram.warnings import PTBDeprecationWarning
 from storage.outbox import ClaimedMessage, PayloadError
 
 if TYPE_CHECKING:
-    from jobs.delivery import DeliveryConfig
+    from jobs.config import DeliveryConfig
 
 
 class Kind(enum.StrEnum):

@@ -18,7 +18,7 @@ from storage.outbox import PayloadError
 
 if TYPE_CHECKING:
     from core.settings import Settings
-    from jobs.delivery import DeliveryConfig
+    from jobs.config import DeliveryConfig
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
 
 
 def _given(value: ODVInput[float], default: float | None) -> float | None:
-    # PTB passes BaseRequest.DEFAULT_NONE for "use this request object's default".
+    # PTB passes BaseRequest.DEFAULT_NONE for "use this request object's default", the
+    # only default marker it sends for timeouts; mypy cannot narrow by that identity.
     return default if value is BaseRequest.DEFAULT_NONE else value  # type: ignore[return-value]
 
 

@@ -80,7 +80,8 @@ class BotApi:
         except ApiError as error:
             return web.json_response(error.envelope(), status=error.status, dumps=_dumps)
         record = self.world.calls.begin(bot.id, name, params.summary())
-        status, description, fault = CLIENT_GONE, "client disconnected", None
+        status, fault = CLIENT_GONE, None
+        description: str | None = "client disconnected"
         try:
             failure, before, after = self.faults.take(name)
             if before:

@@ -127,7 +127,8 @@ class SandboxDriver:
         ) as response:
             body = await response.json(content_type=None)
             if response.status >= 400:
-                raise SandboxError(response.status, (body or {}).get("error", response.reason))
+                reason = (body or {}).get("error", response.reason)
+                raise SandboxError(response.status, str(reason))
             return body
 
     async def download(self, url: str) -> bytes:

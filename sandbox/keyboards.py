@@ -125,7 +125,7 @@ def apply_reply_markup(
 ) -> list[int | None]:
     """Record a reply keyboard, removal or force-reply; return whom it applied to."""
     targets = keyboard_targets(chat, markup, mentioned or set(), replied_sender)
-    keys: list[int | None] = [None] if targets is None else sorted(targets)
+    keys: list[int | None] = [None] if targets is None else [*sorted(targets)]
     if targets is None:
         chat.keyboards.clear()
     for key in keys:

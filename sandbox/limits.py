@@ -166,7 +166,7 @@ class RateLimiter:
     def snapshot(self) -> dict[str, Any]:
         """Current fill of every bucket, fullest first, for the diagnostics panel."""
         now = self._clock()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for (bot_id, key), bucket in self._buckets.items():
             level = bucket.fill(now)
             rows.append(

@@ -166,7 +166,7 @@ def _build(cls: type[T], data: Any) -> T:
     """A dataclass from a JSON object, ignoring keys a later format may have added."""
     if not isinstance(data, dict):
         raise StateFileError(f"expected an object for {cls.__name__}")
-    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]  # T is one of our dataclasses
     return cls(**{k: v for k, v in data.items() if k in names})
 
 
@@ -271,7 +271,7 @@ def _apply(world: World, loaded: _Loaded) -> None:
     for chat in loaded.chats:
         if chat.is_private:
             if chat.bot_id in world.bots and chat.id in world.users:
-                world.private[(chat.bot_id, chat.id)] = chat  # type: ignore[index]
+                world.private[(chat.bot_id, chat.id)] = chat
             continue
         chat.members = {uid: m for uid, m in chat.members.items() if uid in world.users}
         world.groups[chat.id] = chat

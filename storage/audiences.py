@@ -42,7 +42,7 @@ class UnknownSource(KeyError):
     """An audience names a source that no feature has registered."""
 
 
-MemberIds = Callable[[Collection[int]], Select[tuple[int]]]
+MemberIds = Callable[[Collection[int]], Select[int]]
 Choices = Callable[[AsyncSession], Awaitable[list[tuple[int, str]]]]
 
 
@@ -149,7 +149,7 @@ class Audience:
 # Built-in sources ------------------------------------------------------------
 
 
-def _department_members(ids: Collection[int]) -> Select[tuple[int]]:
+def _department_members(ids: Collection[int]) -> Select[int]:
     return select(Member.id).where(Member.department_id.in_(list(ids)))
 
 
@@ -158,7 +158,7 @@ async def _department_choices(session: AsyncSession) -> list[tuple[int, str]]:
     return [(int(i), str(n)) for i, n in rows]
 
 
-def _group_members(ids: Collection[int]) -> Select[tuple[int]]:
+def _group_members(ids: Collection[int]) -> Select[int]:
     return select(member_groups.c.member_id).where(member_groups.c.group_id.in_(list(ids)))
 
 
@@ -201,7 +201,7 @@ def condition(audience: Audience, sources: AudienceSources = SOURCES) -> ColumnE
         return None
     if audience.everyone:
         return Member.active.is_(True)
-    parts: list[Select[tuple[int]]] = []
+    parts: list[Select[int]] = []
     for key, ids in audience.items.items():
         if key in sources:
             parts.append(sources.get(key).member_ids(ids))
@@ -213,9 +213,7 @@ def condition(audience: Audience, sources: AudienceSources = SOURCES) -> ColumnE
     return and_(Member.active.is_(True), Member.id.in_(chosen))
 
 
-def member_ids_query(
-    audience: Audience, sources: AudienceSources = SOURCES
-) -> Select[tuple[int]] | None:
+def member_ids_query(audience: Audience, sources: AudienceSources = SOURCES) -> Select[int] | None:
     """The ids of the audience's members as one query, for other queries to build on."""
     where = condition(audience, sources)
     return None if where is None else select(Member.id).where(where)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import drafts
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
-from storage.db import dialect_insert
+from storage.db import dialect_insert, rows_changed
 from storage.models import ConversationState
 
 SEAL_PURPOSE = "conversation-state"
@@ -156,17 +156,19 @@ class Sealer:
     def open(self, key: str, sealed: str) -> ConversationRow | UserRow:
         """The row's content; DecryptionError if it was altered, moved or made under another key."""
         body = loads(self._cipher.decrypt(sealed, key))
+        row: ConversationRow | UserRow
         if "user" in body:
-            row: ConversationRow | UserRow = UserRow(int(body["user"]), dict(body["data"]))
-            expected = self.user_key(row.user_id)
+            user = UserRow(int(body["user"]), dict(body["data"]))
+            row, expected = user, self.user_key(user.user_id)
         else:
-            row = ConversationRow(
+            conversation = ConversationRow(
                 str(body["name"]),
                 tuple(body["key"]),
                 body["state"],
                 datetime.fromisoformat(body["expires"]),
             )
-            expected = self.conversation_key(row.name, row.key)
+            row = conversation
+            expected = self.conversation_key(conversation.name, conversation.key)
         if expected != key:  # the AAD already binds it; this keeps a logic slip from passing
             raise DecryptionError("a conversation row does not match its key")
         return row
@@ -238,4 +240,4 @@ async def delete_expired(session: AsyncSession, now: datetime) -> int:
     result = await session.execute(
         delete(ConversationState).where(ConversationState.expires_at <= now)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_changed(result)

@@ -26,9 +26,9 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Result, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -105,10 +105,17 @@ async def checkpoint(engine: AsyncEngine) -> bool:
     if engine.dialect.name != "sqlite":
         return True
     async with engine.connect() as connection:
-        busy, _pages, _moved = (
-            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-        ).one()
+        busy = (await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()[0]
     return not busy
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched.
+
+    `AsyncSession.execute` is typed as returning a `Result`; for those statements
+    it is a `CursorResult`, the one that carries ``rowcount``.
+    """
+    return int(cast("CursorResult[Any]", result).rowcount or 0)
 
 
 def dialect_insert(dialect: str) -> Callable[..., Any]:

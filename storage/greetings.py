@@ -1,26 +1,22 @@
-"""Greetings: occasion settings, templates, who is greeted, and enqueueing a day's greetings.
+"""Greetings: occasion settings, templates, who is greeted, and which greetings are due.
 
-Functions take a session (or the session factory, for the chunked enqueue) and
-know nothing of Telegram. The calendar itself is `storage.occasions`.
+Functions take a session and know nothing of Telegram. The calendar itself is
+`storage.occasions`; the words (the shipped default texts, a template filled
+in) are `display.greeting_text`; writing a day's greetings to the outbox is
+`jobs.greetings` with `notices.greetings`.
 
-Templates: the default text of each occasion ships in the gettext catalogues
-(msgid in English, zh_CN translated like every other string), not as seed
-rows. That way a fresh install needs no data step, `tests/test_i18n.py` keeps
-both languages complete and their placeholders intact, and a better wording in
-a later release reaches every union that has not written its own. An admin's
-own text is a `GreetingTemplate` row; deleting it restores the default.
-
-Placeholders are ``{name}`` (the member's name), ``{year}`` (the year of the
-greeting's date) and ``{holiday}`` (the occasion's name in the member's
-language). Anything else in braces is refused when the text is saved, so
-rendering can never fail or reach into Python objects. The template is
-HTML-escaped before the placeholders are filled in (with escaped values): an
-admin's ``<b>`` shows as typed and a member's name never becomes markup.
+An admin's own text is a `GreetingTemplate` row; deleting it restores the
+shipped default. Placeholders are ``{name}`` (the member's name), ``{year}``
+(the year of the greeting's date) and ``{holiday}`` (the occasion's name in
+the member's language). Anything else in braces is refused when the text is
+saved (:func:`check_template`, a typed :class:`TemplateError`), so rendering
+can never fail or reach into Python objects.
 
 Once per member per occasion per year: every greeting is an outbox row with
-the key ``greeting:<occasion>:<year>:<member_id>`` (see `storage.occasions`
-for the year of lunar occasions); the outbox inserts a key once, however many
-instances or runs try. The group key ``greetings:<date>`` gathers one day's
+the key ``greeting:<occasion>:<year>:<member_id>`` (:func:`greeting_key`; see
+`storage.occasions` for the year of lunar occasions); the outbox inserts a key
+once, however many instances or runs try, and :func:`ungreeted` asks only for
+members without it. The group key ``greetings:<date>`` gathers one day's
 greetings, so the day's stragglers can be cancelled once the day is over.
 """
 
@@ -30,25 +26,23 @@ import re
 import secrets
 import string
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from html import escape
 
 from sqlalchemy import String, and_, cast, delete, exists, extract, func, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.sql import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import ColumnElement
 
-from core.i18n import N_, Translator, translator
+from core.i18n import Translator
 from core.settings import SUPPORTED_LANGUAGES
 from storage import occasions, outbox
-from storage.db import transaction
+from storage.db import rows_changed
 from storage.members import Conflict, NotFound
 from storage.models import GreetingOccasion, GreetingTemplate, Member, MemberTag, Outbox
 from storage.occasions import BIRTHDAY, CustomDate, Occurrence
-from storage.profile_rules import InvalidInput, clean_label
+from storage.profile_rules import InvalidInput, clean_label, clean_tag
 
-KIND = "greeting"
 TEMPLATE_MAX = 1500
 CUSTOM_NAME_MAX = 64
 PLACEHOLDERS: tuple[str, ...] = ("name", "year", "holiday")
@@ -56,75 +50,6 @@ PLACEHOLDERS: tuple[str, ...] = ("name", "year", "holiday")
 CHUNK = 500
 #: How far back a run cancels greetings still unsent from earlier days.
 EXPIRE_DAYS = 7
-
-DEFAULT_TEMPLATES: dict[str, str] = {
-    "new_year": N_(
-        "🎉 {name}, happy New Year! Thank you for all you did in the past year. "
-        "The union wishes you good health and every success in {year}."
-    ),
-    "spring_festival": N_(
-        "🧧 {name}, happy Spring Festival! The union wishes you and your family good "
-        "health, happiness and every success in the new year."
-    ),
-    "lantern": N_(
-        "🏮 {name}, happy Lantern Festival! May your family be together and your year "
-        "be bright. Warm wishes from the union."
-    ),
-    "womens_day": N_(
-        "🌷 {name}, happy International Women's Day! Thank you for all you give at work "
-        "and at home. The union wishes you health, joy and beauty."
-    ),
-    "qingming": N_(
-        "🌿 {name}, at Qingming we remember those who came before us. If you travel to "
-        "tend the graves, please mind the roads and fire safety. The union wishes you "
-        "peace."
-    ),
-    "labour_day": N_(
-        "💪 {name}, happy Labour Day! Work builds a good life, and the union thanks you "
-        "for yours. Enjoy a good rest over the holiday."
-    ),
-    "youth_day": N_(
-        "🌟 {name}, happy Youth Day! May you keep the courage and energy of youth and "
-        "shine in your work. Warm wishes from the union."
-    ),
-    "dragon_boat": N_(
-        "🐉 {name}, wishing you good health this Dragon Boat Festival! Enjoy your zongzi. "
-        "The union wishes you and your family peace and well-being."
-    ),
-    "childrens_day": N_(
-        "🎈 {name}, happy Children's Day! May you and the children in your family keep a "
-        "young heart and a bright smile. Warm wishes from the union."
-    ),
-    "army_day": N_(
-        "🎖 {name}, on Army Day the union salutes you: thank you for your service, and "
-        "for bringing a soldier's spirit to your work."
-    ),
-    "qixi": N_(
-        "💞 {name}, happy Qixi Festival! May love and warmth be with you and those dear "
-        "to you. Warm wishes from the union."
-    ),
-    "mid_autumn": N_(
-        "🥮 {name}, happy Mid-Autumn Festival! As the moon is full, may your family be "
-        "together. The union wishes you happiness and peace."
-    ),
-    "double_ninth": N_(
-        "🍂 {name}, on the Double Ninth Festival the union thanks you for your many years "
-        "of hard work and wishes you good health and a long, happy life."
-    ),
-    "national_day": N_(
-        "🇨🇳 {name}, happy National Day! The union wishes you a joyful holiday and safe travels."
-    ),
-    "laba": N_(
-        "🥣 {name}, happy Laba Festival! A warm bowl of Laba porridge as the new year "
-        "draws near. The union wishes you health and happiness."
-    ),
-    BIRTHDAY: N_(
-        "🎂 Happy birthday, {name}! The union wishes you good health, happiness and a "
-        "wonderful year ahead."
-    ),
-}
-CUSTOM_TEMPLATE = N_("🎉 {name}, today is {holiday}. Warm wishes from the union!")
-
 
 # Templates: pure rules -----------------------------------------------------------
 
@@ -165,11 +90,6 @@ def check_template(text: str) -> str:
         if spec or conversion:
             raise TemplateError("format", field)
     return text
-
-
-def render(template: str, *, name: str, year: int, holiday: str) -> str:
-    """The greeting as HTML: the template and the values escaped, placeholders filled."""
-    return escape(template).format(name=escape(name), year=year, holiday=escape(holiday))
 
 
 # Occasions -----------------------------------------------------------------------
@@ -257,7 +177,8 @@ async def set_enabled(session: AsyncSession, code: str, enabled: bool) -> Occasi
 
 
 async def set_audience(session: AsyncSession, code: str, tag: str | None) -> Occasion:
-    """Greet only members with ``tag`` (None: every member)."""
+    """Greet only members with ``tag`` as typed (InvalidInput if it is no tag), None: everyone."""
+    tag = clean_tag(tag) if tag is not None else None
     row = await _row_for(session, code)
     row.audience_tag = tag
     await session.flush()
@@ -294,6 +215,14 @@ def clean_occasion_name(text: str) -> str:
     return name
 
 
+async def new_occasion_name(session: AsyncSession, text: str) -> str:
+    """A typed name for a new date, cleaned: InvalidInput, or Conflict if a date has it."""
+    name = clean_occasion_name(text)
+    if await name_taken(session, name):
+        raise Conflict(name)
+    return name
+
+
 async def add_custom(session: AsyncSession, name: str, month: int, day: int) -> Occasion:
     """A new yearly date of the union's own; Conflict if one has that name already."""
     if await name_taken(session, name):
@@ -323,24 +252,10 @@ async def delete_custom(session: AsyncSession, code: str) -> None:
 # Templates: stored -----------------------------------------------------------------
 
 
-def default_template(occasion: Occasion, language: str) -> str:
-    msgid = CUSTOM_TEMPLATE if occasion.custom else DEFAULT_TEMPLATES[occasion.code]
-    return translator(language).gettext(msgid)
-
-
 async def own_templates(session: AsyncSession, code: str) -> dict[str, str]:
     """The admins' own texts of one occasion, by language."""
     rows = await session.scalars(select(GreetingTemplate).where(GreetingTemplate.occasion == code))
     return {row.language: row.text for row in rows}
-
-
-async def templates_for(session: AsyncSession, occasion: Occasion) -> dict[str, str]:
-    """The text in force per supported language: the admins' own, else the default."""
-    own = await own_templates(session, occasion.code)
-    return {
-        language: own.get(language) or default_template(occasion, language)
-        for language in SUPPORTED_LANGUAGES
-    }
 
 
 async def set_template(session: AsyncSession, code: str, language: str, text: str) -> str:
@@ -363,32 +278,15 @@ async def reset_templates(session: AsyncSession, code: str) -> int:
     result = await session.execute(
         delete(GreetingTemplate).where(GreetingTemplate.occasion == code)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
-
-
-def _language(member_language: str) -> str:
-    return member_language if member_language in SUPPORTED_LANGUAGES else SUPPORTED_LANGUAGES[0]
-
-
-def greeting_text(
-    occasion: Occasion, templates: dict[str, str], language: str, name: str, day: date
-) -> str:
-    """What one member reads, in their language."""
-    language = _language(language)
-    return render(
-        templates[language],
-        name=name,
-        year=day.year,
-        holiday=occasion.name(translator(language)),
-    )
+    return rows_changed(result)
 
 
 # Who is greeted ----------------------------------------------------------------------
 
 
-def _audience(occasion: Occasion, day: date | None) -> list[object]:
+def _audience(occasion: Occasion, day: date | None) -> list[ColumnElement[bool]]:
     """Conditions on `Member`: active, reachable, in the audience (and born that day)."""
-    conditions: list[object] = [Member.active.is_(True), Member.blocked_at.is_(None)]
+    conditions: list[ColumnElement[bool]] = [Member.active.is_(True), Member.blocked_at.is_(None)]
     if occasion.audience_tag:
         conditions.append(
             exists().where(MemberTag.member_id == Member.id, MemberTag.tag == occasion.audience_tag)
@@ -415,7 +313,7 @@ async def count_recipients(session: AsyncSession, occasion: Occasion, day: date 
 
     For birthdays without a day: everyone in the audience with a birthday on file.
     """
-    query = select(func.count(Member.id)).where(*_audience(occasion, day))  # type: ignore[arg-type]
+    query = select(func.count(Member.id)).where(*_audience(occasion, day))
     return int(await session.scalar(query) or 0)
 
 
@@ -426,9 +324,7 @@ async def birthday_counts(
     month = extract("month", Member.birthday)
     day = extract("day", Member.birthday)
     rows = await session.execute(
-        select(month, day, func.count())
-        .where(*_audience(occasion, None))  # type: ignore[arg-type]
-        .group_by(month, day)
+        select(month, day, func.count()).where(*_audience(occasion, None)).group_by(month, day)
     )
     by_month_day = {(int(m), int(d)): int(n) for m, d, n in rows}
     counts: dict[date, int] = {}
@@ -499,62 +395,42 @@ def day_group(day: date) -> str:
     return f"greetings:{day.isoformat()}"
 
 
-async def enqueue_occurrence(
-    sessions: async_sessionmaker[AsyncSession],
+@dataclass(frozen=True)
+class Recipient:
+    """A member to greet: whom, where, and what the text needs of them."""
+
+    member_id: int
+    chat_id: int
+    name: str
+    language: str
+
+
+async def ungreeted(
+    session: AsyncSession,
     occasion: Occasion,
     occurrence: Occurrence,
     *,
-    now: datetime,
-    on_commit: Callable[[AsyncSession], None] | None = None,
-    chunk: int = CHUNK,
-) -> int:
-    """Put one greeting per member of the audience in the outbox; returns how many are new.
+    after: int = 0,
+    limit: int = CHUNK,
+) -> list[Recipient]:
+    """Up to ``limit`` members of the audience, in id order past ``after``, not yet greeted.
 
-    Walks the members in id order, ``chunk`` per transaction, and asks the
-    database only for members without this greeting yet (the key is unique and
-    indexed), so the run every few minutes after the first costs one cheap
-    query. Two instances doing this at once still create each row once: the
-    outbox inserts a key only once.
+    Asks the database only for members without this greeting's outbox key (the
+    key is unique and indexed), so every run after the first costs one cheap
+    query.
     """
-    async with transaction(sessions) as session:
-        templates = await templates_for(session, occasion)
     prefix = _key_prefix(occasion.code, occurrence.year)
     already = exists().where(Outbox.key == literal(prefix, String) + cast(Member.id, String(20)))
-    priority = outbox.PRIORITY_REMINDER if occasion.is_birthday else outbox.PRIORITY_BULK
-    created = 0
-    after = 0
-    while True:
-        query: Select[tuple[int, int, str, str]] = (
-            select(Member.id, Member.telegram_id, Member.name, Member.language)
-            .where(*_audience(occasion, occurrence.day), Member.id > after, ~already)  # type: ignore[arg-type]
-            .order_by(Member.id)
-            .limit(chunk)
-        )
-        async with transaction(sessions) as session:
-            rows = (await session.execute(query)).all()
-            if not rows:
-                break
-            items = [
-                outbox.Outgoing(
-                    key=prefix + str(member_id),
-                    kind=KIND,
-                    chat_id=telegram_id,
-                    payload=outbox.payload(
-                        "sendMessage",
-                        text=greeting_text(occasion, templates, language, name, occurrence.day),
-                    ),
-                    member_id=member_id,
-                    group_key=day_group(occurrence.day),
-                    priority=priority,
-                )
-                for member_id, telegram_id, name, language in rows
-            ]
-            made = await outbox.enqueue_many(session, items, now=now)
-            if made and on_commit is not None:
-                on_commit(session)
-            created += made
-        after = rows[-1][0]
-    return created
+    query = (
+        select(Member.id, Member.telegram_id, Member.name, Member.language)
+        .where(*_audience(occasion, occurrence.day), Member.id > after, ~already)
+        .order_by(Member.id)
+        .limit(limit)
+    )
+    rows = (await session.execute(query)).all()
+    return [
+        Recipient(member_id, chat_id, name, language) for member_id, chat_id, name, language in rows
+    ]
 
 
 async def expire_missed(

@@ -14,7 +14,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import insert_for
+from storage.db import insert_for, rows_changed
 from storage.models import (
     Department,
     InterestGroup,
@@ -25,8 +25,18 @@ from storage.models import (
     utc_day,
     utcnow,
 )
+from storage.profile_rules import (
+    GROUP_MAX,
+    InvalidInput,
+    clean_department,
+    clean_label,
+    clean_name,
+    clean_tag,
+    parse_birthday,
+)
 
 T = TypeVar("T")
+QUERY_MAX = 64
 
 
 class NotFound(LookupError):
@@ -94,7 +104,33 @@ async def register(
 async def forget(session: AsyncSession, telegram_id: int) -> bool:
     """Delete a member's personal data; tags and group memberships go with the row."""
     result = await session.execute(delete(Member).where(Member.telegram_id == telegram_id))
-    return bool(result.rowcount)
+    return rows_changed(result) > 0
+
+
+# One's own profile: each typed answer checked by `storage.profile_rules` ----------
+
+
+async def rename(session: AsyncSession, member: Member, text: str) -> None:
+    """The member's name as typed, cleaned (InvalidInput if it cannot be a name)."""
+    member.name = clean_name(text)
+    await session.flush()
+
+
+async def move_to_department(session: AsyncSession, member: Member, text: str) -> None:
+    """Into the department typed or chosen, created if new (InvalidInput for a bad name)."""
+    member.department = await department_by_name(session, clean_department(text))
+    await session.flush()
+
+
+async def set_birthday(session: AsyncSession, member: Member, text: str, today: date) -> None:
+    """The date of birth as typed (InvalidInput if unreadable or implausible on ``today``)."""
+    member.birthday = parse_birthday(text, today)
+    await session.flush()
+
+
+async def clear_birthday(session: AsyncSession, member: Member) -> None:
+    member.birthday = None
+    await session.flush()
 
 
 async def mark_blocked(session: AsyncSession, telegram_id: int, when: datetime) -> None:
@@ -119,6 +155,11 @@ async def list_members(session: AsyncSession, page: int, per_page: int = 10) -> 
     return Page(list(rows), total, page, per_page)
 
 
+def clean_query(text: str) -> str:
+    """What an admin typed to find a member, cleaned (InvalidInput if empty or long)."""
+    return clean_label(text, QUERY_MAX)
+
+
 async def search_members(session: AsyncSession, text: str, limit: int = 10) -> list[Member]:
     """By name fragment, or exact Telegram id when the text is a number."""
     query = select(Member)
@@ -134,6 +175,57 @@ async def set_role(session: AsyncSession, member_id: int, role: Role) -> Member:
     member = await get_member_by_id(session, member_id)
     member.role = role.value
     return member
+
+
+class RoleRefused(ValueError):
+    """A role change the rules forbid; ``reason`` is "settings" (listed in ADMIN_IDS)
+    or "self" (an admin's own role)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class RoleChange:
+    member: Member
+    before: Role
+    after: Role
+
+    @property
+    def changed(self) -> bool:
+        return self.before is not self.after
+
+
+def role_refusal(
+    member: Member, by_telegram_id: int | None, admin_ids: Collection[int]
+) -> str | None:
+    """Why ``by_telegram_id`` may not change ``member``'s role, or None if they may."""
+    if member.telegram_id in admin_ids:
+        return "settings"
+    if by_telegram_id is not None and member.telegram_id == by_telegram_id:
+        return "self"
+    return None
+
+
+async def change_role(
+    session: AsyncSession,
+    member_id: int,
+    target: Role,
+    *,
+    by_telegram_id: int,
+    admin_ids: Collection[int],
+) -> RoleChange:
+    """An admin gives ``member_id`` the role ``target``: NotFound, RoleRefused, or the change."""
+    member = await get_member_by_id(session, member_id)
+    refusal = role_refusal(member, by_telegram_id, admin_ids)
+    if refusal is not None:
+        raise RoleRefused(refusal)
+    before = Role(member.role)
+    if before is not target:
+        member.role = target.value
+        await session.flush()
+    return RoleChange(member, before, target)
 
 
 async def admin_telegram_ids(session: AsyncSession, admin_ids: Collection[int]) -> set[int]:
@@ -176,6 +268,8 @@ async def department_by_name(session: AsyncSession, name: str) -> Department:
 
 
 async def add_department(session: AsyncSession, name: str) -> Department:
+    """A new department named as typed: InvalidInput, or Conflict if the name is taken."""
+    name = clean_department(name)
     if await session.scalar(select(Department).where(func.lower(Department.name) == name.lower())):
         raise Conflict(name)
     department = Department(name=name)
@@ -185,6 +279,8 @@ async def add_department(session: AsyncSession, name: str) -> Department:
 
 
 async def rename_department(session: AsyncSession, department_id: int, name: str) -> Department:
+    """Rename as typed: InvalidInput, NotFound, or Conflict if another has the name."""
+    name = clean_department(name)
     department = await session.get(Department, department_id)
     if department is None:
         raise NotFound(f"department {department_id}")
@@ -233,7 +329,16 @@ async def get_group(session: AsyncSession, group_id: int) -> InterestGroup:
     return group
 
 
+def clean_group_name(text: str) -> str:
+    name = clean_label(text, GROUP_MAX)
+    if name.startswith("/"):
+        raise InvalidInput("command")
+    return name
+
+
 async def add_group(session: AsyncSession, name: str, description: str = "") -> InterestGroup:
+    """A new interest group named as typed: InvalidInput, or Conflict if the name is taken."""
+    name = clean_group_name(name)
     if await session.scalar(
         select(InterestGroup).where(func.lower(InterestGroup.name) == name.lower())
     ):
@@ -245,6 +350,8 @@ async def add_group(session: AsyncSession, name: str, description: str = "") -> 
 
 
 async def rename_group(session: AsyncSession, group_id: int, name: str) -> InterestGroup:
+    """Rename as typed: InvalidInput, NotFound, or Conflict if another has the name."""
+    name = clean_group_name(name)
     group = await get_group(session, group_id)
     clash = await session.scalar(
         select(InterestGroup).where(
@@ -275,14 +382,26 @@ async def group_sizes(session: AsyncSession) -> dict[int, int]:
 
 async def set_tags(session: AsyncSession, member: Member, tags: Collection[str]) -> None:
     wanted = set(tags)
-    for tag in list(member.tags):
-        if tag.tag not in wanted:
-            member.tags.remove(tag)
+    for row in list(member.tags):
+        if row.tag not in wanted:
+            member.tags.remove(row)
     have = {t.tag for t in member.tags}
     for tag in sorted(wanted - have):
         member.tags.append(MemberTag(tag=tag))
     member.updated_at = utc_day()
     await session.flush()
+
+
+def parse_tags(text: str) -> list[str]:
+    """Tags typed by an admin: separated by commas (either width), or "-" for none."""
+    if text.strip() == "-":
+        return []
+    return [clean_tag(part) for part in text.replace("，", ",").split(",") if part.strip()]
+
+
+async def retag(session: AsyncSession, member: Member, text: str) -> None:
+    """Give the member exactly the tags typed (InvalidInput for one that cannot be a tag)."""
+    await set_tags(session, member, parse_tags(text))
 
 
 async def join_group(session: AsyncSession, member: Member, group: InterestGroup) -> None:

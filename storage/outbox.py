@@ -54,14 +54,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, case, event, func, null, or_, select, text, update
+from sqlalchemy import Table, bindparam, case, event, func, null, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import members
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
-from storage.db import dialect_insert, transaction
+from storage.db import dialect_insert, rows_changed, transaction
 from storage.models import Member, Outbox, OutboxStatus, utcnow
 
 Status = OutboxStatus
@@ -83,6 +83,10 @@ INTERRUPTED_RESENT = "interrupted: resent (at-least-once)"
 _ERROR_LENGTH = 200
 _CHUNK = 1000
 _ANALYZE_AFTER = 5000
+
+# The mapped table as Core sees it (typed `FromClause` on the class): the statements
+# built once below update it by column, without the ORM.
+_TABLE = cast(Table, Outbox.__table__)
 
 
 class Event(enum.StrEnum):
@@ -355,7 +359,7 @@ async def enqueue_many(
     created = 0
     for chunk in _chunks(items, _CHUNK):
         rows = [_row(item, now, cipher) for item in chunk]
-        table = Outbox.__table__
+        table = _TABLE
         statement = (
             insert(table)
             .on_conflict_do_nothing(index_elements=["key"])
@@ -502,7 +506,7 @@ async def claim(
 
 @functools.cache
 def _start_statement() -> Any:
-    table = Outbox.__table__
+    table = _TABLE
     return (
         update(table)
         .where(
@@ -572,7 +576,7 @@ async def _move(
         .execution_options(synchronize_session=False)
     )
     result = await session.execute(statement)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_changed(result)
 
 
 @dataclass(frozen=True)
@@ -606,7 +610,7 @@ def _record_statement(happened: Event, attempted: bool) -> Any:
     per kind (statements are immutable): building one costs more than running it.
     """
     sources, target = TRANSITIONS[happened]
-    table = Outbox.__table__
+    table = _TABLE
     values: dict[str, Any] = {"status": target.value}
     if attempted:
         # A request is counted only if one was started: a claimed row never made one.
@@ -665,7 +669,7 @@ async def record_results(session: AsyncSession, results: Sequence[Result], *, no
         statement = _record_statement(happened, attempted)
         outcome = await session.execute(statement, rows if len(rows) > 1 else rows[0])
         if len(rows) == 1:
-            moved += int(outcome.rowcount or 0)  # type: ignore[attr-defined]
+            moved += rows_changed(outcome)
         else:
             moved += len(rows)  # executemany has no reliable per-row count on every driver
     for chat_id in blocked:
@@ -757,7 +761,7 @@ async def renew_claims(session: AsyncSession, worker_id: str, now: datetime) -> 
         .values(claimed_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rows_changed(result)
 
 
 async def recover_interrupted(

@@ -36,6 +36,21 @@ class SuggestionNotFound(LookupError):
     pass
 
 
+class NotADecision(ValueError):
+    """A status cadres cannot choose: unknown, or "new" (a decision is never undone)."""
+
+
+def decision(value: str) -> SuggestionStatus:
+    """The status a cadre's button names, or NotADecision."""
+    try:
+        status = SuggestionStatus(value)
+    except ValueError:
+        raise NotADecision(value) from None
+    if status is SuggestionStatus.NEW:
+        raise NotADecision(value)
+    return status
+
+
 def clean_text(text: str, limit: int = TEXT_MAX) -> str:
     """Free text with its line breaks kept; control characters, empty or long text refused."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n")

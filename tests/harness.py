@@ -20,6 +20,7 @@ from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.processor import PerChatUpdateProcessor
+from core.runtime import Runtime, runtime_of
 from core.settings import Settings, load_settings
 from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 
@@ -116,8 +117,8 @@ class BotHarness:
     watch: RuleWatch
 
     @property
-    def runtime(self) -> Any:
-        return self.application.bot_data["runtime"]
+    def runtime(self) -> Runtime:
+        return runtime_of(self.application)
 
 
 @asynccontextmanager

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from jobs import reminders
+from jobs.delivery import delivery_of
 from sandbox.driver import SandboxUser
 from storage import activities, members
 from storage.activities import Draft
@@ -104,7 +105,7 @@ async def _outbox_busy(bot: BotHarness) -> bool:
 
 async def delivered(bot: BotHarness, timeout: float = 15.0) -> None:  # noqa: ASYNC109
     """Wait until the delivery worker has sent everything due by the bot's clock."""
-    worker = bot.application.bot_data.get("delivery")
+    worker = delivery_of(bot.application)
     if worker is not None:
         worker.wake()
 

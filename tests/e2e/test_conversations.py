@@ -24,6 +24,7 @@ from handlers.grievances import writing
 from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from storage import conversations as store
 from storage.models import ConversationState, Member
+from storage.registration import RegistrationDraft
 from tests.conftest import clean_database
 from tests.e2e.test_membership import register
 from tests.harness import SECRET, TOKEN, BotHarness, FakeClock, RuleWatch, UpdateTracker
@@ -77,7 +78,8 @@ async def test_each_step_is_stored_sealed_and_deleted_at_the_end(
     # The update is finished only after the flush: the next one finds it in the database.
     assert await conversations_of(bot.runtime, user.id) == {"registration": membership.DEPARTMENT}
     draft = (await drafts_of(bot.runtime, user.id))[membership.DRAFT]
-    assert draft["name"] == NAME and draft["language"] == "zh_CN"
+    assert isinstance(draft, RegistrationDraft)
+    assert draft.name == NAME and draft.language == "zh_CN"
 
     async with bot.runtime.sessions() as session:
         rows = list(await session.scalars(select(ConversationState)))
@@ -178,7 +180,7 @@ async def test_a_draft_that_cannot_be_stored_is_logged_and_blocks_nothing(
     }
     del bot.application.user_data[user.id]["draft_odd"]
     await user.send(NAME)
-    assert (await drafts_of(bot.runtime, user.id))[membership.DRAFT]["name"] == NAME
+    assert (await drafts_of(bot.runtime, user.id))[membership.DRAFT].name == NAME
 
 
 async def test_cancel_deletes_the_rows(bot: BotHarness) -> None:

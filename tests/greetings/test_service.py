@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.demo_data import SEEDERS
+from display.greeting_text import in_force
 from storage import greetings
 from storage.db import transaction
 from storage.greetings import TemplateError, parse_month_day
@@ -78,10 +79,12 @@ async def test_own_texts_checked_saved_and_reset(
         await greetings.set_template(session, "laba", "en", "  Hi {name}, {year}!  ")
         await greetings.set_template(session, "laba", "en", "Hello {name}")
         laba = await greetings.get_occasion(session, "laba")
-        texts = await greetings.templates_for(session, laba)
+        texts = in_force(laba, await greetings.own_templates(session, "laba"))
         assert texts["en"] == "Hello {name}" and texts["zh_CN"].startswith("🥣 {name}，腊八节快乐")
         assert await greetings.reset_templates(session, "laba") == 1
-        assert (await greetings.templates_for(session, laba))["en"].startswith("🥣 {name}, happy")
+        assert in_force(laba, await greetings.own_templates(session, "laba"))["en"].startswith(
+            "🥣 {name}, happy"
+        )
 
 
 async def test_custom_dates_added_and_deleted_with_their_texts(

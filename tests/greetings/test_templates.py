@@ -10,14 +10,8 @@ from hypothesis import strategies as st
 
 from core.i18n import translator
 from core.settings import SUPPORTED_LANGUAGES
-from storage.greetings import (
-    CUSTOM_TEMPLATE,
-    DEFAULT_TEMPLATES,
-    TEMPLATE_MAX,
-    TemplateError,
-    check_template,
-    render,
-)
+from display.greeting_text import CUSTOM_TEMPLATE, DEFAULT_TEMPLATES, render
+from storage.greetings import TEMPLATE_MAX, TemplateError, check_template
 from storage.occasions import BUILTIN
 
 

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from jobs import grievances as jobs
 from jobs.delivery import (
-    DELIVERY_KEY,
     BotSender,
     DeliveryConfig,
     DeliveryWorker,
+    delivery_of,
     stop_delivery,
 )
 from sandbox.driver import SandboxUser
@@ -43,14 +43,14 @@ async def quick_delivery(bot: BotHarness) -> None:
         clock=bot.clock,
     )
     await worker.start()
-    bot.application.bot_data[DELIVERY_KEY] = worker
+    bot.runtime.delivery = worker
 
 
 async def delivered(bot: BotHarness, timeout: float = 15.0) -> None:  # noqa: ASYNC109
     """Wait until the outbox has nothing pending or being sent (nothing due later counts)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
-    worker = bot.application.bot_data.get(DELIVERY_KEY)
+    worker = delivery_of(bot.application)
     while True:
         async with bot.runtime.sessions() as session:
             busy = await session.scalar(
