@@ -428,7 +428,7 @@ GREET_DELETE_CONFIRM = action("grx", Code)
 GREET_ADD = action("grn", NoFields)
 GREET_UPCOMING = action("gru", NoFields)
 
-# Grievances (handlers/grievances.py, handlers/grievances_cadre.py). Every case
+# Grievances (handlers/grievances/). Every case
 # button carries the case id; handlers check the presser wrote the case
 # (member buttons) or is a cadre in one of the case's groups (cadre buttons).
 GRIEVANCE_TAKE = action("gvtake", CaseRef)
@@ -459,7 +459,7 @@ GRIEVANCE_CATEGORY_URGENT = action("gvcurg", ItemRef)  # toggle "always urgent"
 GRIEVANCE_CATEGORY_ACTIVE = action("gvcact", ItemRef)  # toggle shown / hidden
 GRIEVANCE_DAILY_LIMIT = action("gvlim", NoFields)
 
-# Polls (handlers/polls.py). Draft buttons carry the draft's nonce; poll buttons
+# Polls (handlers/polls/). Draft buttons carry the draft's nonce; poll buttons
 # carry the poll id, and the handler checks the presser may vote or manage it.
 POLL_VOTE = action("pv", PollVote)
 POLL_RESULTS = action("pres", PollRef)
@@ -487,7 +487,7 @@ SUGGEST_SEND = action("sgsend", NoFields)
 SUGGEST_STATUS = action("sgst", SuggestionStatus)
 SUGGEST_REPLY = action("sgrep", SuggestionRef)
 
-# Activities (handlers/activities.py): buttons carry the activity id; handlers check
+# Activities (handlers/activities/): buttons carry the activity id; handlers check
 # the presser may see it (audience) or manage it (cadre).
 ACT_LIST = action("acl", Page)
 ACT_OPEN = action("aco", ActivityRef)
@@ -509,7 +509,7 @@ ACT_LINK = action("acln", ActivityRef)
 ACT_CANCEL = action("acc", ActivityRef)  # ask to confirm
 ACT_CANCEL_CONFIRM = action("acck", ActivityRef)
 
-# Trainings (handlers/trainings.py)
+# Trainings (handlers/trainings/)
 TRN_LIST = action("trl", Page)
 TRN_OPEN = action("tro", TrainingRef)
 TRN_ENROL = action("tre", TrainingRef)

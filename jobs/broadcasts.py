@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 PROGRESS_INTERVAL = timedelta(seconds=3)
 START_INTERVAL = timedelta(seconds=15)
 Wake = Callable[[AsyncSession], None]
-_ERRORS_KEY = "broadcast_job_errors"
 
 
 async def start_due(runtime: Runtime, now: datetime, *, wake: Wake | None = None) -> list[int]:
@@ -143,7 +142,7 @@ async def edit_progress(
 
 def _log_once(context: CallbackContext[Any, Any, Any, Any], job: str, error: Exception) -> None:
     """One line per job and error class until the job succeeds again: no flood every 3 s."""
-    seen: set[str] = context.bot_data.setdefault(_ERRORS_KEY, set())
+    seen = runtime_of(context).logged_job_errors
     kind = f"{job}:{type(error).__name__}"
     if kind not in seen:
         seen.add(kind)
@@ -152,7 +151,7 @@ def _log_once(context: CallbackContext[Any, Any, Any, Any], job: str, error: Exc
 
 
 def _succeeded(context: CallbackContext[Any, Any, Any, Any], job: str) -> None:
-    seen: set[str] = context.bot_data.get(_ERRORS_KEY, set())
+    seen = runtime_of(context).logged_job_errors
     for kind in [k for k in seen if k.startswith(job + ":")]:
         seen.discard(kind)
 

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import audiences, outbox
 from storage.audiences import Audience, AudienceSources
+from storage.db import rows_changed
 from storage.members import NotFound, Page
 from storage.models import Broadcast, BroadcastStatus, Member
 from storage.outbox import GroupProgress, Outgoing, Status
@@ -313,7 +314,7 @@ async def finish_if_done(
         )
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rows_changed(result) != 1:
         return None
     return await _load(session, broadcast_id)
 
@@ -348,7 +349,7 @@ async def claim_progress_turn(
         .values(progress_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rows_changed(result) == 1
 
 
 async def claim_progress_message(session: AsyncSession, broadcast_id: int) -> bool:
@@ -362,7 +363,7 @@ async def claim_progress_message(session: AsyncSession, broadcast_id: int) -> bo
         .values(progress_message_id=0)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rows_changed(result) == 1
 
 
 async def set_progress_message(

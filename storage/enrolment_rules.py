@@ -177,7 +177,7 @@ def to_utc(local: LocalTime, zone: tzinfo) -> datetime:
 def parse_capacity(text: str) -> int:
     """A positive whole number of seats (full-width digits welcome)."""
     digits = text.strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-    if not digits.isdigit():
+    if not digits.isdecimal() or len(digits) > 9:  # isdigit would pass "²", which int() refuses
         raise InvalidInput("format")
     value = int(digits)
     if not 0 < value <= MAX_CAPACITY:

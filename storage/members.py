@@ -163,7 +163,8 @@ def clean_query(text: str) -> str:
 async def search_members(session: AsyncSession, text: str, limit: int = 10) -> list[Member]:
     """By name fragment, or exact Telegram id when the text is a number."""
     query = select(Member)
-    if text.isdigit():
+    # isdecimal: "²" is a digit int() refuses; a BIGINT holds 18 digits whatever they are.
+    if text.isdecimal() and len(text) <= 18:
         query = query.where(Member.telegram_id == int(text))
     else:
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

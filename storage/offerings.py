@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import enrolment_rules as rules
 from storage import seating
+from storage.db import rows_changed
 from storage.enrolment_rules import Refusal
 from storage.members import NotFound, Page
 from storage.models import Member, OfferingStatus, SignupStatus
@@ -70,7 +71,7 @@ async def publish(session: AsyncSession, book: seating.Book, parent_id: int, now
         .values(status=OfferingStatus.PUBLISHED.value, published_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_changed(result))
 
 
 async def mark_cancelled(
@@ -84,7 +85,7 @@ async def mark_cancelled(
         .values(status=OfferingStatus.CANCELLED.value, cancelled_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_changed(result))
 
 
 async def members_where(

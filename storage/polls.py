@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import audiences, outbox
 from storage.audiences import Audience, Recipient
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
-from storage.db import insert_for
+from storage.db import insert_for, rows_changed
 from storage.models import (
     Department,
     FeatureSetting,
@@ -569,7 +569,7 @@ async def claim_charts(session: AsyncSession, now: datetime) -> list[int]:
             .values(chart_claimed_at=now)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount:  # type: ignore[attr-defined]
+        if rows_changed(result):
             claimed.append(poll_id)
     return claimed
 

@@ -151,7 +151,7 @@ def test_capacity(text: str, value: int) -> None:
     assert rules.parse_capacity(text) == value
 
 
-@pytest.mark.parametrize("text", ["0", "-3", "二十", "100001", "1.5"])
+@pytest.mark.parametrize("text", ["0", "-3", "二十", "100001", "1.5", "2²", "9" * 40])
 def test_bad_capacity(text: str) -> None:
     with pytest.raises(InvalidInput):
         rules.parse_capacity(text)

@@ -36,6 +36,10 @@ async def test_admin_finds_a_member_and_sets_their_tags(bot: BotHarness) -> None
     await admin.press("🔎 查找会员")
     await admin.send("没有这个人")
     assert "没有匹配的会员" in (await admin.last_bot_message()).text
+    # Digits int() refuses, and a number no BIGINT holds, are searched as names, not ids.
+    for typed in ("2²", "9" * 30):
+        await admin.send(typed)
+        assert "没有匹配的会员" in (await admin.last_bot_message()).text
     await admin.send("  小红 ")
     found = await admin.last_bot_message()
     assert "与“小红”匹配的会员" in found.text
