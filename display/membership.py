@@ -123,3 +123,24 @@ def forget_keyboard(t: Translator) -> InlineKeyboardMarkup:
             ]
         ]
     )
+
+
+def role_notice(t: Translator, after: Role, invite_link: str | None) -> str:
+    """What a member is told when an admin changes their role."""
+    lines = [
+        t.gettext("Your role in the union bot is now: {role}.").format(
+            role=t.gettext(ROLE_NAMES[after])
+        )
+    ]
+    if invite_link is not None:
+        lines.append(
+            # The link stands on its own line: Telegram's link detection runs on
+            # through CJK punctuation written right after it.
+            t.gettext(
+                "Join the cadre group, where members' cases arrive (the link works "
+                "once, for 7 days):\n{link}"
+            ).format(link=escape(invite_link))
+        )
+    if after is Role.ADMIN:
+        lines.append(t.gettext("Open the admin panel with /admin or the 🛠 Admin button."))
+    return "\n".join(lines)

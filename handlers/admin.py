@@ -21,11 +21,10 @@ from telegram.ext import (
 )
 
 from core import drafts
-from core.i18n import N_, translator
+from core.i18n import N_
 from core.runtime import CommandSpec, MenuItem, runtime_of
 from display import admin as display
 from display import callbacks as cb
-from display.membership import ROLE_NAMES
 from handlers.commands import set_admin_commands
 from handlers.common import (
     CANCEL_LABEL,
@@ -45,6 +44,8 @@ from handlers.common import (
 )
 from handlers.menu import button_filter
 from handlers.scope import Context, Scope, admin_only
+from jobs.delivery import wake_after_commit
+from notices import roles
 from storage import members
 from storage.members import Conflict, NotFound, RoleRefused
 from storage.models import Department, InterestGroup, Member, Role
@@ -200,17 +201,12 @@ async def set_role(update: Update, context: Context, scope: Scope) -> None:
 async def _announce_role(
     context: Context, scope: Scope, member: Member, before: Role, after: Role
 ) -> None:
-    """Tell the member, give or take the cadre group, and update their command list."""
+    """Give or take the cadre group, tell the member (outbox), update their command list."""
     application = context.application
-    t = translator(member.language)
     cadre_chat = scope.settings.cadre_chat_id
-    lines = [
-        t.gettext("Your role in the union bot is now: {role}.").format(
-            role=t.gettext(ROLE_NAMES[after])
-        )
-    ]
     was_cadre = before in (Role.CADRE, Role.ADMIN)
     is_cadre = after in (Role.CADRE, Role.ADMIN)
+    invite_link: str | None = None
     try:
         if is_cadre and not was_cadre and cadre_chat is not None:
             link = await context.bot.create_chat_invite_link(
@@ -219,14 +215,7 @@ async def _announce_role(
                 member_limit=1,
                 expire_date=scope.runtime.now() + INVITE_VALIDITY,
             )
-            lines.append(
-                # The link stands on its own line: Telegram's link detection runs on
-                # through CJK punctuation written right after it.
-                t.gettext(
-                    "Join the cadre group, where members' cases arrive (the link works "
-                    "once, for 7 days):\n{link}"
-                ).format(link=escape(link.invite_link))
-            )
+            invite_link = link.invite_link
         if was_cadre and not is_cadre and cadre_chat is not None:
             # Removed from the group so they no longer see cases; unban so a
             # later promotion can invite them again.
@@ -234,12 +223,8 @@ async def _announce_role(
             await context.bot.unban_chat_member(cadre_chat, member.telegram_id, only_if_banned=True)
     except TelegramError as exc:
         log.warning("cadre group access not updated: %s", exc.message)
-    if after is Role.ADMIN:
-        lines.append(t.gettext("Open the admin panel with /admin or the 🛠 Admin button."))
-    try:
-        await context.bot.send_message(member.telegram_id, "\n".join(lines))
-    except TelegramError as exc:
-        log.info("role change not delivered to the member: %s", exc.message)
+    if await roles.tell_role(scope.session, member, after, invite_link, scope.runtime.now()):
+        wake_after_commit(scope.session, context)
     if (before is Role.ADMIN) != (after is Role.ADMIN):
         await set_admin_commands(application, member.telegram_id, after is Role.ADMIN)
 
