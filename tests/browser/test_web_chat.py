@@ -7,43 +7,18 @@ earlier steps is set up through the sandbox driver, so each test stands alone.
 
 from __future__ import annotations
 
-import re
-import struct
-import zlib
-
 import pytest
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, Page, expect
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.demo import CADRE_GROUP_TITLE, DEMO_TOKEN, Demo
 from bot.demo_data import ADMIN_ID, CADRE_CHAT_ID, CADRE_ID, NEWCOMER_ID, PEOPLE
 from sandbox import SandboxDriver
 from tests.browser.conftest import WAIT_MS, Screens
+from tests.support.media import make_png
+from tests.support.web import be, inline_button, person, reply_button
 
 pytestmark = pytest.mark.browser
-
-
-def exactly(text: str) -> re.Pattern[str]:
-    return re.compile(f"^{re.escape(text)}$")
-
-
-def person(page: Page, telegram_id: int) -> Locator:
-    return page.get_by_test_id(f"person-{telegram_id}")
-
-
-def reply_button(page: Page, label: str) -> Locator:
-    return page.get_by_test_id("reply-button").filter(has_text=exactly(label))
-
-
-def inline_button(page: Page, label: str) -> Locator:
-    return page.get_by_test_id("inline-button").filter(has_text=exactly(label)).last
-
-
-async def be(page: Page, telegram_id: int) -> None:
-    """Pick a person on the left; their chat with the bot opens."""
-    await person(page, telegram_id).locator(".person-row").click()
-    await expect(page.get_by_test_id("chat-title")).to_have_text("工会助手")
-    await expect(page.get_by_test_id("messages")).to_have_attribute("data-state", "ready")
 
 
 async def say_start(page: Page) -> None:
@@ -182,7 +157,13 @@ async def test_files_go_out_from_the_attach_button(page: Page, screens: Screens)
     await be(page, member.telegram_id)
     chooser = page.get_by_test_id("file-input")
     await chooser.set_input_files(
-        files=[{"name": "班组合影.png", "mimeType": "image/png", "buffer": tiny_png()}]
+        files=[
+            {
+                "name": "班组合影.png",
+                "mimeType": "image/png",
+                "buffer": make_png(24, 16, (0x33, 0x90, 0xEC)),
+            }
+        ]
     )
     photo = page.locator('[data-from="me"]').get_by_test_id("message-photo").last
     await expect(photo).to_be_visible()
@@ -271,21 +252,3 @@ async def test_live_updates_by_long_polling_without_event_source(
         await expect(page.get_by_test_id("message-text").last).to_contain_text("长轮询也能收到")
     finally:
         await context.close()
-
-
-def tiny_png() -> bytes:
-    """A real 24×16 PNG, drawn here (no files on disk needed)."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
-
-    width, height = 24, 16
-    rows = b"".join(b"\x00" + b"\x33\x90\xec" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
