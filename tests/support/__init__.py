@@ -4,7 +4,7 @@
 - `clock`: `T0` (the tests' "now"), `FakeClock` (the bot's), `VirtualTime` (the worker's
   sleeps), `shanghai()` (a local time as UTC).
 - `databases`: the SQLite and PostgreSQL databases and `clean_database` (the fixtures
-  `database_url`, `engine`, `sessions` and `bot` are in `tests/conftest.py`).
+  `database_url`, `engine`, `sessions`, `runtime` and `bot` are in `tests/conftest.py`).
 - `rules`: `RuleWatch`, the "commit, then talk to Telegram" check every e2e bot runs under.
 - `bot`: the bot against the sandbox: `running_bot`, `fresh_bot`, `bot_on` (one life of
   the bot, for restarts), `BotHarness`, `UpdateTracker`.
@@ -14,8 +14,9 @@
   rows back (`member_row`, `member_id`, `member_by_id`).
 - `chat`: registering through the chat (`register`, `registered`, `registered_admin`,
   `registered_cadre`) and finding the bot's messages and buttons.
-- `outbox`: `delivered` (wait until the outbox is sent), `quick_delivery`.
+- `outbox`: `delivered` (wait until the outbox is sent), `quick_delivery`, `outbox_rows`.
 - `media`: images and documents to send.
+- `web`: the web chat in the browser tests (`be`, `start_chat`, `say`, buttons).
 - `processes`: `union-bot` as a real process.
 - Per feature: `activities`, `broadcasts`, `grievances` (the `World` of a member and a
   cadre), `polls`, `delivery` (the worker on its own, `DeliverySandbox`).
