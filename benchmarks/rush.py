@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/rush.py --database sqlite
     .venv/bin/python benchmarks/rush.py --talk-in-transaction --no-lines  # the old way
 
-The real bot runs against the sandbox (`tests.harness.running_bot`, default
+The real bot runs against the sandbox (`tests.support.bot.running_bot`, default
 settings: a pool of 10 + 10 connections) on a scratch SQLite file and a scratch
 PostgreSQL database; the sandbox answers every Bot API request ``latency``
 seconds late. Printed per database and latency: taps failed (answered "the
@@ -31,14 +31,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.harness
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
 
 from sqlalchemy import text
 
 from storage.db import make_engine
 from storage.migrate import upgrade
 from tests.activities.rush import RushResult, rush
-from tests.harness import running_bot
+from tests.support.bot import running_bot
 
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 

@@ -1,95 +1,61 @@
-"""Shared fixtures: databases (SQLite and PostgreSQL) and the bot-against-sandbox harness."""
+"""Shared fixtures: databases (SQLite and PostgreSQL), sessions and a runtime on them, the bot.
+
+The helpers behind them, and every other shared helper, are in `tests.support`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import secrets
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.models import Base
+from storage.db import make_engine, make_session_factory
+from tests.support.databases import (
+    PG_ADMIN_URL,
+    clean_database,
+    create_pg_database,
+    drop_pg_database,
+    pg_reachable,
+)
+from tests.support.databases import sqlite_url as sqlite_url_in
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+    from tests.support.bot import BotHarness
 
 # Hypothesis' per-example deadline and "too slow" checks measure the machine, not the
 # code: on a busy 2-core machine they fail tests that are right. Time is never a verdict.
 settings.register_profile("union", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("union")
 
-PG_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
-
-
-async def _pg_reachable() -> bool:
-    engine = make_engine(PG_ADMIN_URL)
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("select 1"))
-        return True
-    except Exception:  # any failure means there is no usable server here
-        return False
-    finally:
-        await engine.dispose()
-
 
 @pytest.fixture(scope="session")
 def pg_database() -> Iterator[str]:
     """A database of this run's own on the machine's PostgreSQL, dropped afterwards."""
-    if not asyncio.run(_pg_reachable()):
+    if not asyncio.run(pg_reachable()):
         pytest.skip(f"no PostgreSQL answers at {PG_ADMIN_URL}")
-    name = f"union_test_{os.getpid()}_{secrets.token_hex(3)}"
-
-    async def admin(sql: str) -> None:
-        engine = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(sql))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    url = asyncio.run(create_pg_database())
     try:
-        yield f"{base}/{name}"
+        yield url
     finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-_migrated: set[str] = set()
+        asyncio.run(drop_pg_database(url))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'union.sqlite3'}"
-    return request.getfixturevalue("pg_database")
+        return sqlite_url_in(tmp_path_factory.mktemp("db"))
+    url: str = request.getfixturevalue("pg_database")
+    return url
 
 
 @pytest.fixture
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'union.sqlite3'}"
-
-
-async def clean_database(url: str) -> None:
-    """Migrate once per database, then empty every table so no test sees another's rows."""
-    engine = make_engine(url)
-    try:
-        if url not in _migrated:
-            await upgrade(engine)
-            _migrated.add(url)
-        if url.startswith("postgresql"):
-            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            async with engine.begin() as conn:
-                await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    finally:
-        await engine.dispose()
+    return sqlite_url_in(tmp_path_factory.mktemp("db"))
 
 
 @pytest.fixture
@@ -101,10 +67,23 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def bot(database_url: str) -> AsyncIterator[Any]:
-    """The bot running against the sandbox on a clean database (SQLite and PostgreSQL)."""
-    from tests.harness import running_bot
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions on a clean, migrated database (SQLite and PostgreSQL, via `engine`)."""
+    return make_session_factory(engine)
 
-    await clean_database(database_url)
-    async with running_bot(database_url) as harness:
+
+@pytest.fixture
+def runtime(engine: AsyncEngine) -> Runtime:
+    """What jobs and services get from a running bot, on `engine` and a fake clock at T0."""
+    from tests.support.config import make_runtime
+
+    return make_runtime(engine)
+
+
+@pytest.fixture
+async def bot(database_url: str) -> AsyncIterator[BotHarness]:
+    """The bot running against the sandbox on a clean database (SQLite and PostgreSQL)."""
+    from tests.support.bot import fresh_bot  # imported only when a test runs the bot
+
+    async with fresh_bot(database_url) as harness:
         yield harness

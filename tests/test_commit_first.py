@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, CallbackQuery, Update, User
 
 from bot.errors import PARTLY_SAVED, message_for
@@ -23,11 +23,11 @@ from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from storage.db import (
     commit_before_io,
     connections_held_here,
-    make_session_factory,
     transaction,
     unit_of_work,
 )
 from storage.models import Member
+from tests.support.members import new_member
 
 TOKEN = "555000111:TEST-commit-first-token-abcdefghijk"
 USER = 700000001
@@ -48,15 +48,6 @@ async def bot() -> AsyncIterator[Bot]:
         await server.stop()
 
 
-@pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return make_session_factory(engine)
-
-
-def a_member(telegram_id: int) -> Member:
-    return Member(telegram_id=telegram_id, name=f"M{telegram_id}", language="en")
-
-
 async def members(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
     async with sessions() as session:
         return list(await session.scalars(select(Member.telegram_id).order_by(Member.id)))
@@ -70,13 +61,13 @@ async def test_a_reply_commits_the_work_before_it_and_holds_no_connection(
     bot: Bot, sessions: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
 ) -> None:
     async with unit_of_work(sessions) as session:
-        session.add(a_member(1))
+        session.add(new_member(1, language="en"))
         await session.flush()
         assert connections_held_here() == 1
         await bot.send_message(USER, "saved")
         assert connections_held_here() == 0
         assert await members(sessions) == [1]  # committed, seen from another session
-        session.add(a_member(2))
+        session.add(new_member(2, language="en"))
     assert await members(sessions) == [1, 2]
     assert holding(caplog) == []
 
@@ -86,9 +77,9 @@ async def test_a_failure_after_a_reply_rolls_back_only_what_came_after(
 ) -> None:
     with pytest.raises(RuntimeError):
         async with unit_of_work(sessions) as session:
-            session.add(a_member(1))
+            session.add(new_member(1, language="en"))
             await bot.send_message(USER, "saved")
-            session.add(a_member(2))
+            session.add(new_member(2, language="en"))
             await session.flush()
             raise RuntimeError("a later step failed")
     assert await members(sessions) == [1]
@@ -111,7 +102,7 @@ async def test_a_task_started_by_a_handler_does_not_commit_for_it(
     bot: Bot, sessions: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
 ) -> None:
     async with unit_of_work(sessions) as session:
-        session.add(a_member(1))
+        session.add(new_member(1, language="en"))
         await session.flush()
         await asyncio.create_task(bot.send_message(USER, "from another task"))
         assert session.in_transaction()  # still the handler's to commit

@@ -16,7 +16,7 @@ from bot.persistence import DatabasePersistence
 from core import drafts
 from storage import conversations as store
 from storage.crypto import DecryptionError
-from tests.harness import SECRET
+from tests.support.config import SECRET
 
 OTHER_SECRET = "another-secret-key-0123456789abcdef0123456789"
 

@@ -22,8 +22,9 @@ from display import activities as show
 from display import callbacks as cb
 from sandbox.driver import SandboxUser
 from storage.models import ActivitySignup, Member, SignupStatus
-from tests.activities.helpers import draft, member, published
-from tests.harness import BotHarness
+from tests.support.activities import draft, published
+from tests.support.bot import BotHarness
+from tests.support.members import add_person
 
 FAILURES = {
     translator(lang).gettext(m)
@@ -46,7 +47,7 @@ class RushResult:
 async def prepare(bot: BotHarness, members: int, seats: int) -> tuple[int, list[SandboxUser]]:
     """An activity with ``seats`` seats and ``members`` members, each with a sign-up button."""
     activity = await published(bot, draft(bot, "抢票活动", capacity=seats))
-    users = [await member(bot, f"会员{i:03d}") for i in range(members)]
+    users = [await add_person(bot, f"会员{i:03d}") for i in range(members)]
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton("✅ 报名", callback_data=cb.ACT_SIGN_UP.pack(activity.id, 0))]]
     )

@@ -21,10 +21,13 @@ from storage.models import Role
 from storage.offerings import Incomplete, Refused
 from storage.profile_rules import InvalidInput
 from storage.trainings import TrainingDraft
-from tests.activities.conftest import T0, add_members, draft, member, published
-from tests.activities.helpers import member as sandbox_member
 from tests.e2e.test_conversations import drafts_of
-from tests.harness import BotHarness
+from tests.support.activities import draft, published
+from tests.support.bot import BotHarness
+from tests.support.clock import T0
+from tests.support.members import add_members
+from tests.support.members import add_person as sandbox_member
+from tests.support.members import member_by_id as member
 
 LATER = T0 + timedelta(days=2)
 

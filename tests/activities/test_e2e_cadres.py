@@ -10,8 +10,10 @@ from PIL import Image
 from sqlalchemy import select
 
 from storage.models import Activity, Role
-from tests.activities.helpers import activity_row, delivered, draft, member, published, sign_up
-from tests.harness import BotHarness
+from tests.support.activities import activity_row, draft, published, sign_up
+from tests.support.bot import BotHarness
+from tests.support.members import add_person
+from tests.support.outbox import delivered
 
 
 def _poster() -> bytes:
@@ -21,9 +23,9 @@ def _poster() -> bytes:
 
 
 async def test_a_cadre_creates_publishes_and_announces_an_activity(bot: BotHarness) -> None:
-    cadre = await member(bot, "李干事", role=Role.CADRE)
-    fan = await member(bot, "王小明")
-    english = await member(bot, "Anna", language="en")
+    cadre = await add_person(bot, "李干事", role=Role.CADRE)
+    fan = await add_person(bot, "王小明")
+    english = await add_person(bot, "Anna", language="en")
 
     await cadre.send("/new_activity")
     assert "活动名称" in (await cadre.last_bot_message()).text
@@ -80,8 +82,8 @@ async def test_a_cadre_creates_publishes_and_announces_an_activity(bot: BotHarne
 async def test_moving_the_time_tells_participants_and_cancelling_tells_everyone(
     bot: BotHarness,
 ) -> None:
-    cadre = await member(bot, "李干事", role=Role.CADRE)
-    seated, waiting = await member(bot, "王小明"), await member(bot, "李雷")
+    cadre = await add_person(bot, "李干事", role=Role.CADRE)
+    seated, waiting = await add_person(bot, "王小明"), await add_person(bot, "李雷")
     activity = await published(bot, draft(bot, capacity=1))
     for person in (seated, waiting):
         await sign_up(person, activity.id)
@@ -116,9 +118,9 @@ async def test_moving_the_time_tells_participants_and_cancelling_tells_everyone(
 
 
 async def test_roster_check_in_and_exports(bot: BotHarness) -> None:
-    cadre = await member(bot, "李干事", role=Role.CADRE)
+    cadre = await add_person(bot, "李干事", role=Role.CADRE)
     people = [
-        await member(bot, n, department=d)
+        await add_person(bot, n, department=d)
         for n, d in (("王小明", "装配车间"), ("=HACK()", "质检科"), ("赵敏", "质检科"))
     ]
     activity = await published(bot, draft(bot, capacity=2))
@@ -157,8 +159,8 @@ async def test_roster_check_in_and_exports(bot: BotHarness) -> None:
 
 
 async def test_raising_the_capacity_seats_the_waitlist_and_tells_them(bot: BotHarness) -> None:
-    cadre = await member(bot, "李干事", role=Role.CADRE)
-    seated, waiting = await member(bot, "王小明"), await member(bot, "李雷")
+    cadre = await add_person(bot, "李干事", role=Role.CADRE)
+    seated, waiting = await add_person(bot, "王小明"), await add_person(bot, "李雷")
     activity = await published(bot, draft(bot, capacity=1))
     await sign_up(seated, activity.id)
     await sign_up(waiting, activity.id)

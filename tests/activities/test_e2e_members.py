@@ -5,19 +5,15 @@ from __future__ import annotations
 from storage import members
 from storage.audiences import Audience
 from storage.db import transaction
-from tests.activities.helpers import (
-    activity_row,
-    delivered,
-    draft,
-    member,
-    published,
-)
-from tests.harness import BotHarness
+from tests.support.activities import activity_row, draft, published
+from tests.support.bot import BotHarness
+from tests.support.members import add_person
+from tests.support.outbox import delivered
 
 
 async def test_browse_sign_up_full_waitlist_and_promotion(bot: BotHarness) -> None:
     activity = await published(bot, draft(bot, capacity=2))
-    wang, li, zhao = [await member(bot, n) for n in ("王小明", "李雷", "赵敏")]
+    wang, li, zhao = [await add_person(bot, n) for n in ("王小明", "李雷", "赵敏")]
 
     await wang.send("🎉 活动")
     listing = await wang.last_bot_message()
@@ -61,7 +57,7 @@ async def test_browse_sign_up_full_waitlist_and_promotion(bot: BotHarness) -> No
 
 async def test_deadline_and_cancelled_activity_are_refused(bot: BotHarness) -> None:
     activity = await published(bot, draft(bot, capacity=5))
-    user = await member(bot, "王小明")
+    user = await add_person(bot, "王小明")
     await user.send("/activities")
     await user.press(next(b.text for r in (await user.last_bot_message()).buttons for b in r))
     bot.clock.advance(days=2)  # past the deadline, card still shows the old button
@@ -73,8 +69,8 @@ async def test_deadline_and_cancelled_activity_are_refused(bot: BotHarness) -> N
 
 
 async def test_an_activity_for_a_department_is_hidden_from_others(bot: BotHarness) -> None:
-    insider = await member(bot, "王小明", department="质检科")
-    outsider = await member(bot, "李雷", department="装配车间")
+    insider = await add_person(bot, "王小明", department="质检科")
+    outsider = await add_person(bot, "李雷", department="装配车间")
     async with transaction(bot.runtime.sessions) as session:
         department = await members.department_by_name(session, "质检科")
     await published(
@@ -91,7 +87,7 @@ async def test_deep_link_opens_the_activity_and_newcomers_see_it_after_registeri
     bot: BotHarness,
 ) -> None:
     activity = await published(bot, draft(bot, "读书分享会"))
-    known = await member(bot, "王小明")
+    known = await add_person(bot, "王小明")
     await known.send(f"/start act_{activity.id}")
     assert "读书分享会" in (await known.last_bot_message()).text
 
@@ -112,7 +108,7 @@ async def test_a_link_no_button_of_ours_could_carry_opens_the_plain_start(
     bot: BotHarness,
 ) -> None:
     """An id too big for the column, or a digit int() refuses, is no link: no error, no lookup."""
-    known = await member(bot, "王小明")
+    known = await add_person(bot, "王小明")
     await known.send("/start")
     plain = (await known.last_bot_message()).text
     for payload in ("act_99999999999", "act_2147483648", "trn_²", "act_", "xyz_1"):
@@ -126,7 +122,7 @@ async def test_interest_groups_open_their_activities(bot: BotHarness) -> None:
     await published(
         bot, draft(bot, "江边晨光外拍", audience=Audience(items={"group": frozenset({group.id})}))
     )
-    user = await member(bot, "张丽")
+    user = await add_person(bot, "张丽")
     await user.send("🎯 兴趣小组")
     await user.press("摄影协会 · 0")
     assert "每月外拍一次" in (await user.last_bot_message()).text
@@ -148,7 +144,7 @@ async def test_forged_presses_do_nothing(bot: BotHarness) -> None:
         bot,
         draft(bot, "质检技能比武", audience=Audience(items={"dept": frozenset({department.id})})),
     )
-    user = await member(bot, "李雷", department="装配车间")
+    user = await add_person(bot, "李雷", department="装配车间")
     await user.send("/activities")
     message_id = (await user.last_bot_message()).message_id
     for data in (

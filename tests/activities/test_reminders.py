@@ -9,23 +9,22 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.runtime import Runtime
-from core.settings import load_settings
 from jobs import reminders
 from notices import activities as activity_notices
 from storage import activities, members
-from storage.db import make_session_factory, transaction
+from storage.db import transaction
 from storage.models import ActivityRating, Outbox, ReminderMark
-from tests.activities.conftest import T0, add_members, draft, member, published
-from tests.activities.helpers import delivered, run_jobs, sign_up
-from tests.activities.helpers import draft as e2e_draft
-from tests.activities.helpers import member as sandbox_member
-from tests.activities.helpers import published as publish_e2e
-from tests.harness import BotHarness
+from tests.support.activities import draft, published, run_jobs, sign_up
+from tests.support.bot import BotHarness
+from tests.support.clock import T0
+from tests.support.config import make_runtime
+from tests.support.members import add_members, add_person, member_by_id
+from tests.support.outbox import delivered
 
 
 async def test_reminders_check_in_and_rating_on_the_clock(bot: BotHarness) -> None:
-    activity = await publish_e2e(bot, e2e_draft(bot, capacity=1))
-    seated, waiting = await sandbox_member(bot, "王小明"), await sandbox_member(bot, "李雷")
+    activity = await published(bot, draft(bot, capacity=1))
+    seated, waiting = await add_person(bot, "王小明"), await add_person(bot, "李雷")
     await sign_up(seated, activity.id)
     await sign_up(waiting, activity.id)
     start = activity.starts_at
@@ -69,15 +68,6 @@ async def test_reminders_check_in_and_rating_on_the_clock(bot: BotHarness) -> No
     await delivered(bot)
 
 
-def _runtime(engine: AsyncEngine, url: str) -> Runtime:
-    settings = load_settings(
-        telegram_bot_token="123456:TEST-token-abcdefghijklmnopqrstuvwxyz",
-        secret_key="x" * 40,
-        database_url=url,
-    )
-    return Runtime(settings=settings, engine=engine, sessions=make_session_factory(engine))
-
-
 async def _count(runtime: Runtime, *where: object) -> int:
     async with runtime.sessions() as session:
         return int(
@@ -88,12 +78,12 @@ async def _count(runtime: Runtime, *where: object) -> int:
 async def test_each_reminder_once_across_instances_restarts_and_moves(
     engine: AsyncEngine, database_url: str
 ) -> None:
-    first, second = _runtime(engine, database_url), _runtime(engine, database_url)
+    first, second = make_runtime(engine), make_runtime(engine)
     sessions = first.sessions
     ids = await add_members(sessions, 30)
     activity = await published(sessions, draft(capacity=20))
     for member_id in ids:
-        person = await member(sessions, member_id)
+        person = await member_by_id(sessions, member_id)
         async with transaction(sessions) as session:
             await activities.sign_up(session, activity.id, person, guests=0, now=T0)
 
@@ -139,16 +129,16 @@ async def test_each_reminder_once_across_instances_restarts_and_moves(
 async def test_a_seat_freed_by_forget_goes_to_the_waitlist_on_the_next_run(
     engine: AsyncEngine, database_url: str
 ) -> None:
-    runtime = _runtime(engine, database_url)
+    runtime = make_runtime(engine)
     sessions = runtime.sessions
     leaving, waiting = await add_members(sessions, 2)
     activity = await published(sessions, draft(capacity=1))
     for member_id in (leaving, waiting):
-        person = await member(sessions, member_id)
+        person = await member_by_id(sessions, member_id)
         async with transaction(sessions) as session:
             await activities.sign_up(session, activity.id, person, guests=0, now=T0)
     async with transaction(sessions) as session:
-        gone = await member(sessions, leaving)
+        gone = await member_by_id(sessions, leaving)
         await members.forget(session, gone.telegram_id)  # the row goes, by cascade
     done = await reminders.run_due(runtime, T0 + timedelta(minutes=1))
     again = await reminders.run_due(runtime, T0 + timedelta(minutes=2))

@@ -9,7 +9,7 @@ holds and the waitlist is in the order the taps arrived, on both databases.
 from __future__ import annotations
 
 from tests.activities.rush import rush
-from tests.harness import BotHarness
+from tests.support.bot import BotHarness
 
 
 async def test_240_taps_for_50_seats_while_telegram_answers_late(bot: BotHarness) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +14,9 @@ from storage.activities import Refused
 from storage.audiences import Audience
 from storage.db import transaction
 from storage.models import Activity, ActivitySignup, SignupStatus
-from tests.activities.conftest import T0, add_members, draft, member, published
+from tests.support.activities import draft, published
+from tests.support.clock import T0
+from tests.support.members import add_members, member_by_id
 
 
 async def signups(
@@ -39,7 +42,7 @@ async def seats_taken(sessions: async_sessionmaker[AsyncSession], activity_id: i
 async def sign_up(
     sessions: async_sessionmaker[AsyncSession], activity_id: int, member_id: int, guests: int = 0
 ) -> activities.Placement:
-    person = await member(sessions, member_id)
+    person = await member_by_id(sessions, member_id)
     async with transaction(sessions) as session:
         return await activities.sign_up(session, activity_id, person, guests=guests, now=T0)
 
@@ -49,7 +52,7 @@ async def test_200_members_press_sign_up_at_once_for_50_seats(
 ) -> None:
     ids = await add_members(sessions, 200)
     activity = await published(sessions, draft(capacity=50))
-    people = {i: await member(sessions, i) for i in ids}
+    people = {i: await member_by_id(sessions, i) for i in ids}
     start = asyncio.Event()
 
     async def press(member_id: int) -> activities.Placement:
@@ -134,7 +137,7 @@ async def test_a_guest_takes_a_seat_and_nobody_overtakes_the_head_of_the_line(
 async def test_refusals_change_nothing(sessions: async_sessionmaker[AsyncSession]) -> None:
     a, b = await add_members(sessions, 2)
     activity = await published(sessions, draft(capacity=5))
-    person = await member(sessions, a)
+    person = await member_by_id(sessions, a)
     async with transaction(sessions) as session:
         with pytest.raises(Refused) as late:
             await activities.sign_up(
@@ -148,7 +151,7 @@ async def test_refusals_change_nothing(sessions: async_sessionmaker[AsyncSession
     async with transaction(sessions) as session:
         with pytest.raises(Refused) as cancelled:
             await activities.sign_up(
-                session, activity.id, await member(sessions, b), guests=0, now=T0
+                session, activity.id, await member_by_id(sessions, b), guests=0, now=T0
             )
     assert cancelled.value.reason == "cancelled"
     assert await signups(sessions, activity.id) == []
@@ -172,7 +175,7 @@ async def test_participants_of_an_activity_are_an_audience_for_broadcasts(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     a, b, _never_signed_up = await add_members(sessions, 3)
-    activity = await published(sessions, draft(capacity=1))
+    activity = await published(sessions, draft(capacity=1, starts_in=timedelta(days=3)))
     for person in (a, b):
         await sign_up(sessions, activity.id, person)
     audience = Audience(items={"act": frozenset({activity.id})})

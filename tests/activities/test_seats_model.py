@@ -16,7 +16,9 @@ from storage import enrolment_rules as rules
 from storage.activities import Refused
 from storage.db import transaction
 from storage.models import Activity, ActivitySignup, SignupStatus
-from tests.activities.conftest import T0, add_members, draft, member, published
+from tests.support.activities import draft, published
+from tests.support.clock import T0
+from tests.support.members import add_members, member_by_id
 
 _FIRST_IDS = count(900_000_000, 100)
 moves = st.lists(
@@ -46,7 +48,7 @@ async def test_any_sequence_keeps_the_rules(
                     placement = await activities.sign_up(
                         session,
                         activity.id,
-                        await member(sessions, people[who]),
+                        await member_by_id(sessions, people[who]),
                         guests=extra,
                         now=T0,
                     )

@@ -25,6 +25,7 @@ from storage.audiences import (
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
 from storage.models import Department, InterestGroup, Member, MemberTag, member_groups, utcnow
+from tests.support.members import new_member
 
 TAGS = ("new-hire", "retiree", "hardship")
 
@@ -91,12 +92,10 @@ async def build_world(
     departments = [(await members.add_department(session, f"D{i}")).id for i in range(4)]
     groups = [(await members.add_group(session, f"G{i}")).id for i in range(3)]
     rows = [
-        Member(
-            telegram_id=10_000 + n,
+        new_member(
+            10_000 + n,
             name=f"P{n}",
             department_id=departments[p.department] if p.department is not None else None,
-            language="zh_CN",
-            role="member",
             active=p.active,
         )
         for n, p in enumerate(people)

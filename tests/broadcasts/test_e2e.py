@@ -10,21 +10,18 @@ from datetime import UTC, datetime
 
 from jobs import broadcasts as jobs
 from jobs.delivery import start_delivery, stop_delivery
-from tests.broadcasts.world import (
-    Person,
-    add_people,
+from tests.support.bot import BotHarness
+from tests.support.broadcasts import (
+    broadcast_outbox,
     broadcast_rows,
-    last_with,
-    outbox_rows,
-    received,
     statuses,
     wait_final,
-    wait_received,
-    wait_text,
     wake,
 )
-from tests.harness import ADMIN_ID, BotHarness
-from tests.sandbox.sandbox_samples import make_png
+from tests.support.chat import last_with, received, wait_received, wait_text
+from tests.support.config import ADMIN_ID
+from tests.support.media import make_png
+from tests.support.members import Person, add_people
 
 ANNOUNCEMENT = "周五下午3点在<职工食堂>召开职工大会 & 选举，请准时参加。"
 
@@ -69,13 +66,13 @@ async def test_compose_target_preview_send_and_report(bot: BotHarness) -> None:
     preview = await last_with(admin, ANNOUNCEMENT, exact=True)
     control = await last_with(admin, "👆 预览")
     assert "接收人数：6" in control.text and "其中 1 人已屏蔽" in control.text
-    assert await broadcast_rows(bot) == [] and await outbox_rows(bot) == []
+    assert await broadcast_rows(bot) == [] and await broadcast_outbox(bot) == []
 
     await admin.press("✅ 立即发送")
     await last_with(admin, "正在发送给 6 名会员")
     (broadcast,) = await broadcast_rows(bot)
     assert broadcast.recipients == 6 and broadcast.progress_message_id is not None
-    rows = await outbox_rows(bot, f"broadcast:{broadcast.id}")
+    rows = await broadcast_outbox(bot, f"broadcast:{broadcast.id}")
     assert len(rows) == 6 and len({r.key for r in rows}) == 6
 
     reachable = [people[n] for n in ("王小明", "李雷", "张丽", "赵敏")]
@@ -189,7 +186,7 @@ async def test_scheduled_broadcast_goes_out_at_its_time_once(bot: BotHarness) ->
     await last_with(admin, "将于 2026-11-25 09:00 发送")
     status = await last_with(admin, "定于 2026-11-25 09:00 发送")
     (broadcast,) = await broadcast_rows(bot)
-    assert broadcast.status == "scheduled" and await outbox_rows(bot) == []
+    assert broadcast.status == "scheduled" and await broadcast_outbox(bot) == []
 
     # Recipients are counted at the time: someone who joins meanwhile is included.
     late = await add_people(bot, [Person("后到", "装配车间")])
@@ -230,7 +227,7 @@ async def test_cancel_a_scheduled_broadcast_from_the_list(bot: BotHarness) -> No
     assert "✖️ 已取消" in view.text and view.button("« 通知列表") is not None
     bot.clock.now = datetime(2026, 12, 1, tzinfo=UTC)
     assert await jobs.start_due(bot.runtime, bot.clock(), wake=wake(bot)) == []
-    assert await outbox_rows(bot) == []
+    assert await broadcast_outbox(bot) == []
     assert await received(people["会员甲"]) == []
 
 
@@ -318,4 +315,4 @@ async def test_cancel_mid_compose_saves_nothing(bot: BotHarness) -> None:
     await admin.send("另一份草稿")
     await admin.press("✖️ 取消")
     await last_with(admin, "已取消，没有发送任何内容")
-    assert await broadcast_rows(bot) == [] and await outbox_rows(bot) == []
+    assert await broadcast_rows(bot) == [] and await broadcast_outbox(bot) == []

@@ -3,58 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import broadcasts, outbox
 from storage.audiences import DEPARTMENT, Audience
 from storage.broadcasts import Content, StateError
-from storage.db import make_session_factory, transaction
-from storage.models import Broadcast, Department, Member, Outbox
+from storage.db import transaction
+from storage.models import Broadcast, Department, Outbox
+from tests.support.clock import T0
+from tests.support.members import add_members
 
-T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 ADMIN_CHAT = 900000001
 HELLO = Content("大家好")
-
-
-@pytest.fixture
-def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return make_session_factory(engine)
-
-
-async def add_members(
-    sessions: async_sessionmaker[AsyncSession], count: int, department: str | None = None
-) -> list[int]:
-    async with transaction(sessions) as session:
-        department_id = None
-        if department is not None:
-            found = Department(name=department)
-            session.add(found)
-            await session.flush()
-            department_id = found.id
-        first = await session.scalar(select(func.coalesce(func.max(Member.telegram_id), 0))) or 0
-        rows = [
-            {
-                "telegram_id": 50_000_000 + first + n + 1,
-                "name": f"M{n}",
-                "department_id": department_id,
-                "language": "zh_CN",
-                "role": "member",
-                "active": True,
-                "created_at": T0,
-                "updated_at": T0,
-            }
-            for n in range(count)
-        ]
-        await session.execute(insert(Member), rows)
-        return list(
-            await session.scalars(
-                select(Member.id).where(Member.telegram_id > 50_000_000 + first).order_by(Member.id)
-            )
-        )
 
 
 async def rows(sessions: async_sessionmaker[AsyncSession], broadcast_id: int) -> list[Outbox]:
@@ -110,7 +74,7 @@ async def test_ten_thousand_recipients_get_one_row_each(
 async def test_scheduled_broadcast_starts_once_even_when_two_instances_race(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    await add_members(sessions, 30, "装配车间")
+    await add_members(sessions, departments=["装配车间"] * 30)
     async with transaction(sessions) as session:
         department = await session.scalar(select(Department.id))
         broadcast = await broadcasts.create(

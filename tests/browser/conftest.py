@@ -26,7 +26,7 @@ from pytest_asyncio import is_async_test
 from bot.demo import DEMO_TOKEN, Demo, DemoOptions
 from bot.processor import PerChatUpdateProcessor
 from sandbox import SandboxDriver
-from tests.harness import UpdateTracker
+from tests.support.bot import UpdateTracker
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"

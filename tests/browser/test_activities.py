@@ -6,19 +6,14 @@ Drives the web chat as a person would, against the demo with its example data
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Screens
+from tests.support.web import exactly
 
 pytestmark = pytest.mark.browser
 CHEN = 700000006  # 陈静, a registered member not yet signed up for anything
-
-
-def exactly(text: str) -> re.Pattern[str]:
-    return re.compile(f"^{re.escape(text)}$")
 
 
 async def test_member_signs_up_for_a_seeded_activity(page: Page, screens: Screens) -> None:

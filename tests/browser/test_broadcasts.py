@@ -6,34 +6,17 @@ Drives the web chat as a person would, against the demo with its example data.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.async_api import Locator, Page, expect
 
 from bot.demo_data import ADMIN_ID
 from tests.browser.conftest import Screens
+from tests.support.web import exactly, start_chat
 
 pytestmark = pytest.mark.browser
 WANG = 700000003  # 王小明, in 篮球队
 ZHANG = 700000004  # 张丽, not in 篮球队
 TEXT = "篮球队周六上午9点友谊赛，请8点半到球场集合。"
-
-
-def exactly(text: str) -> re.Pattern[str]:
-    return re.compile(f"^{re.escape(text)}$")
-
-
-async def open_chat(page: Page, person: int) -> Locator:
-    """Open a person's chat with the bot; returns the message box."""
-    await page.get_by_test_id(f"person-{person}").locator(".person-row").click()
-    await expect(page.get_by_test_id("chat-title")).to_have_text("工会助手")
-    start = page.get_by_test_id("start-button")
-    text_input = page.get_by_test_id("message-input")
-    await expect(start.or_(text_input).filter(visible=True)).to_be_visible()
-    if await start.is_visible():
-        await start.click()
-    return text_input
 
 
 def message(page: Page, text: str) -> Locator:
@@ -46,7 +29,7 @@ def message(page: Page, text: str) -> Locator:
 
 
 async def test_admin_broadcasts_to_an_interest_group(page: Page, screens: Screens) -> None:
-    text_input = await open_chat(page, ADMIN_ID)
+    text_input = await start_chat(page, ADMIN_ID)
     await text_input.fill("/admin")
     await text_input.press("Enter")
     await page.get_by_test_id("inline-button").filter(has_text=exactly("📢 发通知")).last.click()
@@ -79,8 +62,8 @@ async def test_admin_broadcasts_to_an_interest_group(page: Page, screens: Screen
     await report.scroll_into_view_if_needed()
     await screens.shot("report")
 
-    await open_chat(page, WANG)
+    await start_chat(page, WANG)
     await expect(message(page, TEXT)).to_be_visible()
     await screens.shot("member")
-    await open_chat(page, ZHANG)
+    await start_chat(page, ZHANG)
     await expect(page.get_by_test_id("message-text").filter(has_text=TEXT)).to_have_count(0)

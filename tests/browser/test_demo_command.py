@@ -20,19 +20,14 @@ import pytest
 
 from bot.demo import DATABASE_FILE, DEMO_TOKEN
 from bot.demo_data import NEWCOMER_ID
-from sandbox import SandboxDriver, SandboxUser
+from sandbox import SandboxDriver
+from tests.support.processes import answered, free_port
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 URL_LINE = re.compile(r"(http://127\.0\.0\.1:\d+/)")
 START_TIMEOUT = 60
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def port_is_free(port: int) -> bool:
@@ -115,17 +110,6 @@ async def get_json(url: str) -> Any:
     async with aiohttp.ClientSession() as session, session.get(url) as response:
         assert response.status == 200
         return await response.json()
-
-
-async def answered(user: SandboxUser, action: Any) -> None:
-    """Do something and wait for the bot's next message (the bot runs in another process)."""
-    before = len(await user.bot_messages())
-    await action
-
-    async def more() -> bool:
-        return len(await user.bot_messages()) > before
-
-    await user.driver.wait_for(more, timeout=20, what="the bot's answer")
 
 
 async def register(base_url: str) -> None:

@@ -6,35 +6,23 @@ Drives the web chat as a person would, against the demo with its example data
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 
 from bot.demo_data import ADMIN_ID
 from tests.browser.conftest import Screens
+from tests.support.web import inline_button, start_chat
 
 pytestmark = pytest.mark.browser
 
 
-def exactly(text: str) -> re.Pattern[str]:
-    return re.compile(f"^{re.escape(text)}$")
-
-
 async def test_admin_edits_and_previews_the_birthday_greeting(page: Page, screens: Screens) -> None:
-    await page.get_by_test_id(f"person-{ADMIN_ID}").locator(".person-row").click()
-    await expect(page.get_by_test_id("chat-title")).to_have_text("工会助手")
-    # A fresh chat offers only "start"; one the bot already wrote to has the composer.
-    start = page.get_by_test_id("start-button")
-    text_input = page.get_by_test_id("message-input")
-    await expect(start.or_(text_input).filter(visible=True)).to_be_visible()
-    if await start.is_visible():
-        await start.click()
+    text_input = await start_chat(page, ADMIN_ID)
     await text_input.fill("/admin")
     await text_input.press("Enter")
 
-    def inline(label: str):  # type: ignore[no-untyped-def]
-        return page.get_by_test_id("inline-button").filter(has_text=exactly(label)).last
+    def inline(label: str) -> Locator:
+        return inline_button(page, label)
 
     await inline("🎉 节日问候").click()
     last_text = page.get_by_test_id("message-text").last

@@ -9,37 +9,16 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Page, expect
 
 from bot.demo import CADRE_GROUP_TITLE
 from bot.demo_data import CADRE_CHAT_ID, CADRE_ID, PEOPLE
 from sandbox import SandboxDriver
 from tests.browser.conftest import Screens
+from tests.support.web import be, inline_button, reply_button, say
 
 pytestmark = pytest.mark.browser
 SLOW = 20_000  # the card comes through the outbox, paced as for Telegram
-
-
-def exactly(text: str) -> re.Pattern[str]:
-    return re.compile(f"^{re.escape(text)}$")
-
-
-def reply_button(page: Page, label: str) -> Locator:
-    return page.get_by_test_id("reply-button").filter(has_text=exactly(label))
-
-
-def inline_button(page: Page, label: str) -> Locator:
-    return page.get_by_test_id("inline-button").filter(has_text=exactly(label)).last
-
-
-async def be(page: Page, telegram_id: int) -> None:
-    await page.get_by_test_id(f"person-{telegram_id}").locator(".person-row").click()
-    await expect(page.get_by_test_id("messages")).to_have_attribute("data-state", "ready")
-
-
-async def say(page: Page, text: str) -> None:
-    await page.get_by_test_id("message-input").fill(text)
-    await page.get_by_test_id("send-button").click()
 
 
 async def test_member_sends_a_grievance_and_a_cadre_answers_it(

@@ -6,20 +6,15 @@ Drives the web chat as a person would, against the demo with its example data
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.async_api import Page, expect
 
 from tests.browser.conftest import Screens
+from tests.support.web import exactly
 
 pytestmark = pytest.mark.browser
 WANG = 700000003  # 王小明, a registered member
 QUESTION = "职工食堂午餐最希望增加哪类菜品"
-
-
-def exactly(text: str) -> re.Pattern[str]:
-    return re.compile(f"^{re.escape(text)}$")
 
 
 async def test_member_votes_in_the_seeded_poll(page: Page, screens: Screens) -> None:

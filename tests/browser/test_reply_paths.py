@@ -16,7 +16,7 @@ from playwright.async_api import Page, expect
 from bot.demo_data import ADMIN_ID, CADRE_CHAT_ID, CADRE_ID, PEOPLE
 from sandbox import SandboxDriver
 from tests.browser.conftest import Screens
-from tests.browser.test_grievances import be, inline_button, say
+from tests.support.web import be, inline_button, say
 
 pytestmark = pytest.mark.browser
 SLOW = 20_000  # cards and answers come through the outbox, paced as for Telegram

@@ -7,43 +7,18 @@ earlier steps is set up through the sandbox driver, so each test stands alone.
 
 from __future__ import annotations
 
-import re
-import struct
-import zlib
-
 import pytest
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, Page, expect
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.demo import CADRE_GROUP_TITLE, DEMO_TOKEN, Demo
 from bot.demo_data import ADMIN_ID, CADRE_CHAT_ID, CADRE_ID, NEWCOMER_ID, PEOPLE
 from sandbox import SandboxDriver
 from tests.browser.conftest import WAIT_MS, Screens
+from tests.support.media import make_png
+from tests.support.web import be_with_bot, inline_button, person, reply_button
 
 pytestmark = pytest.mark.browser
-
-
-def exactly(text: str) -> re.Pattern[str]:
-    return re.compile(f"^{re.escape(text)}$")
-
-
-def person(page: Page, telegram_id: int) -> Locator:
-    return page.get_by_test_id(f"person-{telegram_id}")
-
-
-def reply_button(page: Page, label: str) -> Locator:
-    return page.get_by_test_id("reply-button").filter(has_text=exactly(label))
-
-
-def inline_button(page: Page, label: str) -> Locator:
-    return page.get_by_test_id("inline-button").filter(has_text=exactly(label)).last
-
-
-async def be(page: Page, telegram_id: int) -> None:
-    """Pick a person on the left; their chat with the bot opens."""
-    await person(page, telegram_id).locator(".person-row").click()
-    await expect(page.get_by_test_id("chat-title")).to_have_text("工会助手")
-    await expect(page.get_by_test_id("messages")).to_have_attribute("data-state", "ready")
 
 
 async def say_start(page: Page) -> None:
@@ -76,7 +51,7 @@ async def test_a_visitor_registers_in_the_page(page: Page, screens: Screens) -> 
     badge = person(page, NEWCOMER_ID).get_by_test_id("role-badge")
     await expect(badge).to_have_text("未注册")
 
-    await be(page, NEWCOMER_ID)
+    await be_with_bot(page, NEWCOMER_ID)
     start = page.get_by_test_id("start-button")
     await expect(start).to_have_text("开始")
     await screens.shot("visitor-before-start")
@@ -113,7 +88,7 @@ async def test_b_admin_promotes_the_new_member(
     badge = person(page, NEWCOMER_ID).get_by_test_id("role-badge")
     await expect(badge).to_have_text("会员")
 
-    await be(page, ADMIN_ID)
+    await be_with_bot(page, ADMIN_ID)
     await expect(person(page, ADMIN_ID).get_by_test_id("role-badge")).to_have_text("管理员")
     await say_start(page)  # seeded in the database, but never wrote to the bot
     await page.get_by_test_id("commands-button").click()  # the admin's own command list
@@ -138,7 +113,7 @@ async def test_c_new_cadre_opens_the_invite_and_sees_the_cadre_group(
     await register_with_driver(driver)
     await promote_with_driver(driver)
 
-    await be(page, NEWCOMER_ID)
+    await be_with_bot(page, NEWCOMER_ID)
     await expect(person(page, NEWCOMER_ID).get_by_test_id("role-badge")).to_have_text("干部")
     invite = page.get_by_test_id("messages").locator('a[href^="https://t.me/+"]').last
     await expect(invite).to_be_visible()
@@ -179,10 +154,16 @@ async def test_c_new_cadre_opens_the_invite_and_sees_the_cadre_group(
 
 async def test_files_go_out_from_the_attach_button(page: Page, screens: Screens) -> None:
     member = PEOPLE[2]  # 王小明, registered by the seed
-    await be(page, member.telegram_id)
+    await be_with_bot(page, member.telegram_id)
     chooser = page.get_by_test_id("file-input")
     await chooser.set_input_files(
-        files=[{"name": "班组合影.png", "mimeType": "image/png", "buffer": tiny_png()}]
+        files=[
+            {
+                "name": "班组合影.png",
+                "mimeType": "image/png",
+                "buffer": make_png(24, 16, (0x33, 0x90, 0xEC)),
+            }
+        ]
     )
     photo = page.locator('[data-from="me"]').get_by_test_id("message-photo").last
     await expect(photo).to_be_visible()
@@ -217,7 +198,7 @@ async def test_a_narrow_window_shows_the_list_then_the_chat(page: Page, screens:
 async def test_what_the_bot_does_shows_live(page: Page, demo: Demo, screens: Screens) -> None:
     """Typing, safe formatting, edits, deletions and an alert, straight from the Bot API."""
     member = PEOPLE[2].telegram_id
-    await be(page, member)
+    await be_with_bot(page, member)
     status = page.get_by_test_id("chat-status")
     async with Bot(DEMO_TOKEN, base_url=f"{demo.url}bot{{token}}") as bot:
         await bot.send_chat_action(member, "typing")
@@ -264,28 +245,10 @@ async def test_live_updates_by_long_polling_without_event_source(
         await page.goto(demo.url)
         await page.wait_for_selector("body[data-ready=true]")
         member = PEOPLE[3].telegram_id
-        await be(page, member)
+        await be_with_bot(page, member)
         await expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "live")
         async with Bot(DEMO_TOKEN, base_url=f"{demo.url}bot{{token}}") as bot:
             await bot.send_message(member, "长轮询也能收到")
         await expect(page.get_by_test_id("message-text").last).to_contain_text("长轮询也能收到")
     finally:
         await context.close()
-
-
-def tiny_png() -> bytes:
-    """A real 24×16 PNG, drawn here (no files on disk needed)."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
-
-    width, height = 24, 16
-    rows = b"".join(b"\x00" + b"\x33\x90\xec" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )

@@ -21,24 +21,24 @@ from sqlalchemy import select
 from storage import outbox
 from storage.db import make_engine, make_session_factory
 from storage.models import Outbox
-from tests.conftest import clean_database
-from tests.delivery.world import TOKEN, World, enqueue, settle, start_world, stop_world, text_item
+from tests.support.databases import clean_database
+from tests.support.delivery import DELIVERY_TOKEN, DeliverySandbox, enqueue, settle, text_item
 
 SCRIPT = Path(__file__).with_name("worker_process.py")
 BATCH = 50  # DELIVERY_BATCH's default: a claim holds far more rows than are in flight
 CONCURRENCY = 4
 
 
-async def _spawn(world: World, database_url: str) -> asyncio.subprocess.Process:
+async def _spawn(sandbox: DeliverySandbox, database_url: str) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(SCRIPT),
         "--api-url",
-        world.base_url,
+        sandbox.base_url,
         "--database-url",
         database_url,
         "--token",
-        TOKEN,
+        DELIVERY_TOKEN,
         "--rate",
         "40",
         "--per-chat-interval",
@@ -65,16 +65,16 @@ async def test_kill_9_mid_delivery_loses_and_doubles_only_what_was_in_flight(
     database_url: str, latency: float
 ) -> None:
     await clean_database(database_url)
-    world, _server = await start_world(
+    sandbox = await DeliverySandbox.start(
         enforce=True, global_rate=300, per_chat_rate=10, per_chat_burst=3
     )
     if latency:
-        await world.driver.delay(seconds=latency, count=None)  # every call, before processing
+        await sandbox.driver.delay(seconds=latency, count=None)  # every call, before processing
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     processes: list[asyncio.subprocess.Process] = []
     try:
-        users = world.open_chats(60)
+        users = sandbox.open_chats(60)
         # Three messages per member; every other member's are at-least-once.
         items = [
             text_item(f"m{m}:u{u}", u, at_most_once=(i % 2 == 0))
@@ -82,10 +82,10 @@ async def test_kill_9_mid_delivery_loses_and_doubles_only_what_was_in_flight(
             for i, u in enumerate(users)
         ]
         await enqueue(sessions, items)
-        first = await _spawn(world, database_url)
+        first = await _spawn(sandbox, database_url)
         processes.append(first)
-        await world.driver.wait_for(
-            lambda: sum(len(world.received(u)) for u in users) >= 40, timeout=30
+        await sandbox.driver.wait_for(
+            lambda: sum(len(sandbox.received(u)) for u in users) >= 40, timeout=30
         )
         first.kill()  # SIGKILL: no goodbye, rows stay claimed or sending
         await first.wait()
@@ -94,7 +94,7 @@ async def test_kill_9_mid_delivery_loses_and_doubles_only_what_was_in_flight(
                 (key, status)
                 for key, status in await session.execute(select(Outbox.key, Outbox.status))
             )
-        arrived_at_kill = world.deliveries(users)
+        arrived_at_kill = sandbox.deliveries(users)
         started = {k for k, s in at_kill.items() if s == "sending"}
         claimed = {k for k, s in at_kill.items() if s == "claimed"}
         # Started and not answered: the requests in flight at the kill.
@@ -103,7 +103,7 @@ async def test_kill_9_mid_delivery_loses_and_doubles_only_what_was_in_flight(
         assert claimed, "the kill should find rows claimed but not started"
         assert sum(arrived_at_kill.values()) < len(items)
 
-        second = await _spawn(world, database_url)
+        second = await _spawn(sandbox, database_url)
         processes.append(second)
         statuses = await settle(sessions, timeout=90)
         second.terminate()
@@ -114,9 +114,9 @@ async def test_kill_9_mid_delivery_loses_and_doubles_only_what_was_in_flight(
                 process.kill()
                 await process.wait()
         await engine.dispose()
-        await stop_world(world)
+        await sandbox.stop()
 
-    arrived = world.deliveries(users)
+    arrived = sandbox.deliveries(users)
     once_only = {item.key for item in items if item.at_most_once}
     lost = {item.key for item in items if arrived[item.key] == 0}
     doubled = {key for key in once_only if arrived[key] > 1}

@@ -11,8 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage import members, outbox
 from storage.db import make_engine, make_session_factory, transaction
-from storage.models import Member, Outbox, utc_day
-from tests.delivery.conftest import SECRET, T0
+from storage.models import Outbox, utc_day
+from tests.support.clock import T0
+from tests.support.config import SECRET
+from tests.support.members import new_member
 
 MSG = outbox.payload("sendMessage", text="hello")
 
@@ -137,7 +139,7 @@ async def test_blocked_member_is_marked_and_later_rows_are_flagged(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with transaction(sessions) as session:
-        member = Member(telegram_id=4242, name="Li", language="zh_CN")
+        member = new_member(4242, name="Li")
         session.add(member)
         await session.flush()
         member_id = member.id

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jobs.pacing import Pacer
-from tests.delivery.fakes import VirtualTime
+from tests.support.clock import VirtualTime
 
 
 def assert_within_limits(

@@ -25,7 +25,7 @@ from storage import outbox
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Base, Outbox
 from storage.outbox import FINAL, TRANSITIONS, Event, Status, next_status
-from tests.delivery.conftest import T0
+from tests.support.clock import T0
 
 EDGES = {(source, target) for sources, target in TRANSITIONS.values() for source in sources}
 

@@ -20,17 +20,15 @@ from jobs.sender import BotSender
 from storage import members, outbox
 from storage.db import transaction
 from storage.models import Member, Outbox
-from tests.delivery.world import (
-    TOKEN,
-    World,
-    add_members,
+from tests.support.delivery import (
+    DELIVERY_TOKEN,
+    DeliverySandbox,
     enqueue,
     make_worker,
     settle,
-    start_world,
-    stop_world,
     text_item,
 )
+from tests.support.members import add_members
 
 SCALED_LIMITS: dict[str, Any] = {
     "enforce": True,
@@ -49,22 +47,22 @@ SCALED_PACING: dict[str, Any] = {
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
-    created, _server = await start_world(**SCALED_LIMITS)
+async def sandbox() -> AsyncIterator[DeliverySandbox]:
+    created = await DeliverySandbox.start(**SCALED_LIMITS)
     try:
         yield created
     finally:
-        await stop_world(created)
+        await created.stop()
 
 
 async def test_300_messages_to_100_members_arrive_once_without_a_429(
-    world: World, sessions: async_sessionmaker[AsyncSession]
+    sandbox: DeliverySandbox, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    users = world.open_chats(100)
-    ids = await add_members(sessions, users)
+    users = sandbox.open_chats(100)
+    ids = dict(zip(users, await add_members(sessions, telegram_ids=users), strict=True))
     # Three broadcasts, each to everyone: the natural order of a busy day.
     await enqueue(sessions, [text_item(f"b{b}:u{u}", u, ids[u]) for b in range(3) for u in users])
-    worker = make_worker(world, sessions, **SCALED_PACING)
+    worker = make_worker(sandbox, sessions, **SCALED_PACING)
     await worker.start()
     try:
         statuses = await settle(sessions, worker=worker)
@@ -72,29 +70,29 @@ async def test_300_messages_to_100_members_arrive_once_without_a_429(
         await worker.stop()
     assert set(statuses.values()) == {"sent"} and len(statuses) == 300
     for user in users:
-        assert world.received(user) == [f"b0:u{user}", f"b1:u{user}", f"b2:u{user}"]
-    assert await world.rate_limited() == 0
+        assert sandbox.received(user) == [f"b0:u{user}", f"b1:u{user}", f"b2:u{user}"]
+    assert await sandbox.rate_limited() == 0
 
 
 async def test_injected_429s_5xx_and_slow_answers_lose_and_double_nothing(
-    world: World, sessions: async_sessionmaker[AsyncSession]
+    sandbox: DeliverySandbox, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    users = world.open_chats(40)
-    ids = await add_members(sessions, users)
+    users = sandbox.open_chats(40)
+    ids = dict(zip(users, await add_members(sessions, telegram_ids=users), strict=True))
     await enqueue(sessions, [text_item(f"m{m}:u{u}", u, ids[u]) for m in range(3) for u in users])
-    await world.driver.fail_next("sendMessage", status=429, count=3, retry_after=1)
-    await world.driver.fail_next("sendMessage", status=502, count=6)
-    await world.driver.fail_next("sendMessage", status=500, count=6)
-    await world.driver.delay("sendMessage", seconds=0.3, count=10, phase="after")
-    await world.driver.delay("sendMessage", seconds=0.3, count=10, phase="before")
-    worker = make_worker(world, sessions, **SCALED_PACING, request_timeout=5.0)
+    await sandbox.driver.fail_next("sendMessage", status=429, count=3, retry_after=1)
+    await sandbox.driver.fail_next("sendMessage", status=502, count=6)
+    await sandbox.driver.fail_next("sendMessage", status=500, count=6)
+    await sandbox.driver.delay("sendMessage", seconds=0.3, count=10, phase="after")
+    await sandbox.driver.delay("sendMessage", seconds=0.3, count=10, phase="before")
+    worker = make_worker(sandbox, sessions, **SCALED_PACING, request_timeout=5.0)
     await worker.start()
     try:
         statuses = await settle(sessions, worker=worker)
     finally:
         await worker.stop()
     assert set(statuses.values()) == {"sent"}
-    arrived = world.deliveries(users)
+    arrived = sandbox.deliveries(users)
     assert set(arrived) == set(statuses) and set(arrived.values()) == {1}
     assert worker.stats["retry"] == 15
     async with sessions() as session:
@@ -105,11 +103,11 @@ async def test_injected_429s_5xx_and_slow_answers_lose_and_double_nothing(
 
 
 async def test_timeouts_follow_the_row_s_delivery_promise(
-    world: World, sessions: async_sessionmaker[AsyncSession]
+    sandbox: DeliverySandbox, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     """A timeout may hide a delivery: at-most-once rows give up, at-least-once rows resend."""
-    (user,) = world.open_chats(1)
-    worker = make_worker(world, sessions, **SCALED_PACING, request_timeout=0.3)
+    (user,) = sandbox.open_chats(1)
+    worker = make_worker(sandbox, sessions, **SCALED_PACING, request_timeout=0.3)
     await worker.start()
     cases = [
         ("once-late-answer", True, "after"),  # delivered, answer lost: failed, seen once
@@ -119,7 +117,7 @@ async def test_timeouts_follow_the_row_s_delivery_promise(
     ]
     try:
         for key, at_most_once, phase in cases:
-            await world.driver.delay("sendMessage", seconds=1.0, count=1, phase=phase)
+            await sandbox.driver.delay("sendMessage", seconds=1.0, count=1, phase=phase)
             await enqueue(sessions, [text_item(key, user, at_most_once=at_most_once)])
             worker.wake()
             await settle(sessions, worker=worker)
@@ -127,7 +125,7 @@ async def test_timeouts_follow_the_row_s_delivery_promise(
         await worker.stop()
     async with sessions() as session:
         rows = {r.key: r for r in await session.scalars(select(Outbox))}
-    arrived = world.deliveries([user])
+    arrived = sandbox.deliveries([user])
     assert rows["once-late-answer"].status == "failed"
     assert "not resent (at-most-once)" in (rows["once-late-answer"].last_error or "")
     assert arrived["once-late-answer"] == 1
@@ -137,12 +135,13 @@ async def test_timeouts_follow_the_row_s_delivery_promise(
 
 
 async def test_a_member_who_blocked_the_bot_is_marked_and_skipped(
-    world: World, sessions: async_sessionmaker[AsyncSession]
+    sandbox: DeliverySandbox, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    reachable, blocker = world.open_chats(2)
-    world.server.actions.set_blocked(None, blocker, True, notify=False)
-    (stranger,) = world.open_chats(1, first=800_000_001, started=False)  # never wrote to us
-    ids = await add_members(sessions, [reachable, blocker, stranger])
+    reachable, blocker = sandbox.open_chats(2)
+    sandbox.server.actions.set_blocked(None, blocker, True, notify=False)
+    (stranger,) = sandbox.open_chats(1, first=800_000_001, started=False)  # never wrote to us
+    people = [reachable, blocker, stranger]
+    ids = dict(zip(people, await add_members(sessions, telegram_ids=people), strict=True))
     await enqueue(
         sessions,
         [
@@ -153,7 +152,7 @@ async def test_a_member_who_blocked_the_bot_is_marked_and_skipped(
             text_item("x1", 123_456_789),  # nobody: chat not found
         ],
     )
-    worker = make_worker(world, sessions, **SCALED_PACING)
+    worker = make_worker(sandbox, sessions, **SCALED_PACING)
     await worker.start()
     try:
         statuses = await settle(sessions, worker=worker)
@@ -164,7 +163,7 @@ async def test_a_member_who_blocked_the_bot_is_marked_and_skipped(
             "s1": "blocked",
             "x1": "invalid",
         }
-        calls = await world.driver.calls("sendMessage")
+        calls = await sandbox.driver.calls("sendMessage")
         assert sum(1 for c in calls if str(c.params["chat_id"]) == str(blocker)) == 1
         async with sessions() as session:
             marked = await members.get_member(session, blocker)
@@ -177,7 +176,7 @@ async def test_a_member_who_blocked_the_bot_is_marked_and_skipped(
         worker.wake()
         assert (await settle(sessions, worker=worker))["b3"] == "blocked"
         # …until they write again (bot.scope clears blocked_at) and get messages again.
-        world.server.actions.set_blocked(None, blocker, False, notify=False)
+        sandbox.server.actions.set_blocked(None, blocker, False, notify=False)
         async with transaction(sessions) as session:
             member = await members.get_member(session, blocker)
             assert member is not None
@@ -187,14 +186,14 @@ async def test_a_member_who_blocked_the_bot_is_marked_and_skipped(
         assert (await settle(sessions, worker=worker))["b4"] == "sent"
     finally:
         await worker.stop()
-    assert world.received(blocker) == ["b4"]
-    assert world.received(reachable) == ["a1"]
+    assert sandbox.received(blocker) == ["b4"]
+    assert sandbox.received(reachable) == ["a1"]
 
 
 async def test_sensitive_rows_markup_and_html_go_through_and_leave_nothing_readable(
-    world: World, sessions: async_sessionmaker[AsyncSession]
+    sandbox: DeliverySandbox, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    (user,) = world.open_chats(1)
+    (user,) = sandbox.open_chats(1)
     markup = {"inline_keyboard": [[{"text": "评价 Rate", "callback_data": "rate:1"}]]}
     await enqueue(
         sessions,
@@ -212,13 +211,13 @@ async def test_sensitive_rows_markup_and_html_go_through_and_leave_nothing_reada
             )
         ],
     )
-    worker = make_worker(world, sessions, **SCALED_PACING)
+    worker = make_worker(sandbox, sessions, **SCALED_PACING)
     await worker.start()
     try:
         assert await settle(sessions, worker=worker) == {"grievance:7:reply:1": "sent"}
     finally:
         await worker.stop()
-    (message,) = await world.driver.messages(user)
+    (message,) = await sandbox.driver.messages(user)
     assert message.text == "工会 answered: your wages"  # HTML parse mode by default
     assert message.button("评价 Rate") is not None
     async with sessions() as session:
@@ -227,15 +226,15 @@ async def test_sensitive_rows_markup_and_html_go_through_and_leave_nothing_reada
 
 
 async def test_notices_overtake_a_running_broadcast(
-    world: World, sessions: async_sessionmaker[AsyncSession]
+    sandbox: DeliverySandbox, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    users = world.open_chats(80)
+    users = sandbox.open_chats(80)
     await enqueue(sessions, [text_item(f"bulk:{u}", u) for u in users])
-    worker = make_worker(world, sessions, **{**SCALED_PACING, "rate": 50, "batch": 10})
+    worker = make_worker(sandbox, sessions, **{**SCALED_PACING, "rate": 50, "batch": 10})
     await worker.start()
     try:
-        await world.driver.wait_for(
-            lambda: sum(len(world.received(u)) for u in users) >= 10, timeout=5
+        await sandbox.driver.wait_for(
+            lambda: sum(len(sandbox.received(u)) for u in users) >= 10, timeout=5
         )
         notice = text_item("notice", users[0], priority=outbox.PRIORITY_NOTICE)
         await enqueue(sessions, [notice])
@@ -243,21 +242,23 @@ async def test_notices_overtake_a_running_broadcast(
         await settle(sessions, worker=worker)
     finally:
         await worker.stop()
-    order = [c.params["text"] for c in await world.driver.calls("sendMessage")]
+    order = [c.params["text"] for c in await sandbox.driver.calls("sendMessage")]
     assert len(order) == 81
     # At most what the worker already had in hand (one batch) went before it.
     assert order.index("notice") <= 10 + 10 + 2
 
 
 async def test_a_clean_stop_releases_what_was_never_tried(
-    world: World, sessions: async_sessionmaker[AsyncSession]
+    sandbox: DeliverySandbox, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    users = world.open_chats(30)
+    users = sandbox.open_chats(30)
     await enqueue(sessions, [text_item(f"k{u}", u) for u in users])
     slow = {**SCALED_PACING, "rate": 20, "batch": 30}
-    first = make_worker(world, sessions, **slow)
+    first = make_worker(sandbox, sessions, **slow)
     await first.start()
-    await world.driver.wait_for(lambda: sum(len(world.received(u)) for u in users) >= 5, timeout=5)
+    await sandbox.driver.wait_for(
+        lambda: sum(len(sandbox.received(u)) for u in users) >= 5, timeout=5
+    )
     await first.stop()
     async with sessions() as session:
         after_stop = dict(
@@ -265,22 +266,22 @@ async def test_a_clean_stop_releases_what_was_never_tried(
         )
     assert "sending" not in after_stop.values() and "failed" not in after_stop.values()
     assert "pending" in after_stop.values()
-    second = make_worker(world, sessions, **SCALED_PACING)
+    second = make_worker(sandbox, sessions, **SCALED_PACING)
     await second.start()
     try:
         statuses = await settle(sessions, worker=second)
     finally:
         await second.stop()
     assert set(statuses.values()) == {"sent"}
-    assert set(world.deliveries(users).values()) == {1}
+    assert set(sandbox.deliveries(users).values()) == {1}
     async with sessions() as session:
         assert await session.scalar(select(Member.id).limit(1)) is None  # no member rows here
 
 
-async def test_the_worker_transport_also_uploads_files(world: World) -> None:
+async def test_the_worker_transport_also_uploads_files(sandbox: DeliverySandbox) -> None:
     """Outbox payloads send files by id, but the aiohttp transport handles uploads too."""
-    (user,) = world.open_chats(1)
-    sender = BotSender.for_api(TOKEN, world.base_url, DeliveryConfig())
+    (user,) = sandbox.open_chats(1)
+    sender = BotSender.for_api(DELIVERY_TOKEN, sandbox.base_url, DeliveryConfig())
     await sender.start()
     try:
         sent = await sender.bot.send_document(
@@ -288,7 +289,7 @@ async def test_the_worker_transport_also_uploads_files(world: World) -> None:
         )
     finally:
         await sender.close()
-    (message,) = await world.driver.messages(user)
+    (message,) = await sandbox.driver.messages(user)
     assert message.message_id == sent.message_id and message.caption == "名单"
     assert message.media is not None and message.media.file_name == "roster.csv"
 
@@ -322,12 +323,12 @@ class WatchingSender:
 
 
 async def test_a_request_leaves_only_once_its_row_is_marked_sending(
-    world: World, sessions: async_sessionmaker[AsyncSession]
+    sandbox: DeliverySandbox, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    users = world.open_chats(40)
+    users = sandbox.open_chats(40)
     await enqueue(sessions, [text_item(f"k{n}:{u}", u) for n in range(2) for u in users])
     config = DeliveryConfig(**{**SCALED_PACING, "batch": 30, "concurrency": 4})
-    sender = WatchingSender(BotSender.for_api(TOKEN, world.base_url, config), sessions)
+    sender = WatchingSender(BotSender.for_api(DELIVERY_TOKEN, sandbox.base_url, config), sessions)
     worker = DeliveryWorker(sessions, sender, config=config)
     await worker.start()
     try:

@@ -28,7 +28,7 @@ from jobs.sender import BotSender
 from storage import outbox
 from storage.db import make_engine, make_session_factory, transaction
 from storage.outbox import ClaimedMessage
-from tests.delivery.conftest import T0
+from tests.support.clock import T0
 
 CONFIG = DeliveryConfig(max_attempts=4, backoff_base=2.0, backoff_max=10.0)
 

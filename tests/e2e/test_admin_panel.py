@@ -6,8 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from storage.models import Department, InterestGroup, Member
-from tests.e2e.test_membership import register
-from tests.harness import BotHarness
+from tests.support.bot import BotHarness
+from tests.support.chat import register
 
 ADMIN_ID = 900000001
 

@@ -7,27 +7,25 @@ The process-level proof (`kill -9` mid-registration and mid-grievance) is in
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import ALLOWED_UPDATES, build_application
 from bot.persistence import expire_conversations
-from bot.processor import PerChatUpdateProcessor
-from core.settings import load_settings
 from handlers import membership
 from handlers.grievances import writing
-from sandbox import SandboxDriver, SandboxOptions, SandboxServer
+from sandbox import SandboxServer
 from storage import conversations as store
 from storage.models import ConversationState, Member
 from storage.registration import RegistrationDraft
-from tests.conftest import clean_database
-from tests.e2e.test_membership import register
-from tests.harness import SECRET, TOKEN, BotHarness, FakeClock, RuleWatch, UpdateTracker
+from tests.support.bot import BotHarness, bot_on, sandbox_server
+from tests.support.chat import register
+from tests.support.clock import FakeClock
+from tests.support.config import SECRET, bot_settings
+from tests.support.databases import clean_database
 
 NAME = "持久化测试员"
 GRIEVANCE = "更衣室的锁坏了三周，没人来修。"
@@ -196,34 +194,12 @@ async def test_cancel_deletes_the_rows(bot: BotHarness) -> None:
 # Restarts in-process: the same database, a new Application ------------------------------
 
 
-@asynccontextmanager
-async def life(base: str, database_url: str, clock: FakeClock) -> AsyncIterator[BotHarness]:
+def life(
+    server: SandboxServer, database_url: str, clock: FakeClock
+) -> AbstractAsyncContextManager[BotHarness]:
     """One run of the bot against an existing sandbox, as `union-bot run` would do it."""
-    settings = load_settings(
-        telegram_bot_token=TOKEN,
-        telegram_api_base_url=base,
-        database_url=database_url,
-        secret_key=SECRET,
-    )
-    processor = PerChatUpdateProcessor()
-    tracker = UpdateTracker(processor)
-    application = build_application(settings, clock=clock, processor=processor, rate_limiter=False)
-    with RuleWatch() as watch:
-        async with SandboxDriver(base, TOKEN, settle=tracker.wait) as driver, application:
-            assert application.post_init is not None and application.post_shutdown is not None
-            await application.post_init(application)
-            await application.start()
-            assert application.updater is not None
-            await application.updater.start_polling(
-                poll_interval=0, timeout=5, allowed_updates=ALLOWED_UPDATES
-            )
-            try:
-                yield BotHarness(None, driver, application, settings, clock, tracker, watch)  # type: ignore[arg-type]
-            finally:
-                await application.updater.stop()
-                await application.stop()
-                await application.post_shutdown(application)
-        watch.assert_kept()
+    assert server.base_url is not None
+    return bot_on(server, bot_settings(database_url, telegram_api_base_url=server.base_url), clock)
 
 
 async def test_a_new_instance_continues_and_restored_conversations_still_time_out(
@@ -231,12 +207,10 @@ async def test_a_new_instance_continues_and_restored_conversations_still_time_ou
 ) -> None:
     await clean_database(database_url)
     clock = FakeClock()
-    server = SandboxServer(
-        SandboxOptions(port=0, bots={TOKEN: "UnionSandboxBot"}, clock=clock.timestamp)
-    )
-    base = await server.start()
+    server = sandbox_server(clock)
+    await server.start()
     try:
-        async with life(base, database_url, clock) as first:
+        async with life(server, database_url, clock) as first:
             user = await first.driver.create_user("Twice", user_id=610000006)
             late = await first.driver.create_user("Late", user_id=610000007)
             idle = await first.driver.create_user("Idle", user_id=610000011)
@@ -246,7 +220,7 @@ async def test_a_new_instance_continues_and_restored_conversations_still_time_ou
             await late.send("/start")
             await late.press("English")
             await idle.send("/start")
-        async with life(base, database_url, clock) as second:
+        async with life(server, database_url, clock) as second:
             user = await second.driver.user(user.id)
             await user.send("装配车间")
             assert "生日" in (await user.last_bot_message()).text
@@ -265,7 +239,7 @@ async def test_a_new_instance_continues_and_restored_conversations_still_time_ou
             assert await conversations_of(second.runtime, idle.id) == {
                 "registration": membership.CHOOSE_LANGUAGE
             }
-        async with life(base, database_url, clock) as third:
+        async with life(server, database_url, clock) as third:
             assert await row_count(third.runtime) == 0  # expired while no one was running
             idle = await third.driver.user(idle.id)
             await idle.press("简体中文")

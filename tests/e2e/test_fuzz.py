@@ -29,19 +29,16 @@ from core.i18n import translator
 from display import callbacks as cb
 from sandbox.driver import SandboxDriver, SandboxError, SandboxUser
 from storage.models import Base
-from tests.e2e.test_membership import register
-from tests.harness import ADMIN_ID, CADRE_CHAT, TOKEN, BotHarness
+from tests.support.bot import BotHarness
+from tests.support.chat import register
+from tests.support.config import ADMIN_ID, CADRE_CHAT, TOKEN
+from tests.support.media import PNG
 
 BATCH = 30
 # UNION_FUZZ_SEED=<n> draws other batches (the default order is fixed, to replay failures).
 SEED = os.environ.get("UNION_FUZZ_SEED")
 BATCHES = {"sqlite": 50, "postgresql": 10}  # 1,500 and 300 updates
 STALE = ("这个按钮已失效", "This button is no longer valid")
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
-    b"\x00\x00\x00IEND\xaeB`\x82"
-)
 # Loggers of the bot's side; the sandbox's own (access log, control API) are not the bot's.
 NOT_THE_BOT = ("aiohttp", "sandbox")
 

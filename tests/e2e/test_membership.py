@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from storage.models import Member
-from tests.harness import BotHarness
+from tests.support.bot import BotHarness, fresh_bot, running_bot
+from tests.support.chat import flat, register
+from tests.support.members import member_row
+from tests.support.outbox import delivered
 
 ZH_MENU = {"👤 我的资料", "🌐 语言", "❓ 帮助"}
-
-
-async def member_row(bot: BotHarness, telegram_id: int) -> Member | None:
-    async with bot.runtime.sessions() as session:
-        return await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
-
-
-def flat(keyboard: list[list[str]] | None) -> set[str]:
-    return {label for row in keyboard or [] for label in row}
-
-
-async def register(
-    bot: BotHarness, user: object, name: str = "王小明", department: str = "装配车间"
-) -> None:
-    await user.send("/start")
-    await user.press("简体中文")
-    await user.send(name)
-    await user.send(department)
-    await user.send("⏭ 跳过")
-    await user.send("✅ 确认")
 
 
 async def test_registration_in_chinese(bot: BotHarness) -> None:
@@ -195,22 +175,21 @@ async def test_admin_promotes_a_cadre_who_gets_the_group_link(bot: BotHarness) -
     assert "干部" in card.text
     row = await member_row(bot, member.id)
     assert row is not None and row.role == "cadre"
+    await delivered(bot)  # the member is told through the outbox
     note = await member.last_bot_message()
     assert "干部" in note.text and "https://t.me/+" in note.text
     # Demoted again: told, and removed from the cadre group.
     await admin.press("设为普通会员")
     row = await member_row(bot, member.id)
     assert row is not None and row.role == "member"
+    await delivered(bot)
+    assert "角色现在是：会员" in (await member.last_bot_message()).text
     calls = await bot.driver.calls(method="banChatMember")
     assert calls and str(calls[-1].params["user_id"]) == str(member.id)
 
 
 async def test_member_stays_registered_across_restart(database_url: str) -> None:
-    from tests.conftest import clean_database
-    from tests.harness import running_bot
-
-    await clean_database(database_url)
-    async with running_bot(database_url) as first:
+    async with fresh_bot(database_url) as first:
         user = await first.driver.create_user("Stays", user_id=555000111)
         await register(first, user, "留下")
     async with running_bot(database_url) as second:

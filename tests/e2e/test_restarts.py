@@ -12,13 +12,20 @@ from sqlalchemy import func, select
 
 from handlers import membership
 from handlers.grievances import writing
-from sandbox import SandboxDriver, SandboxOptions, SandboxServer
+from sandbox import SandboxDriver
 from storage import conversations as store
 from storage.db import make_engine, make_session_factory
 from storage.models import ConversationState, Grievance
-from tests.conftest import clean_database
-from tests.e2e.test_processes import answered, bot_process, register_in_process, wait_started
-from tests.harness import CADRE_CHAT, SECRET, TOKEN
+from tests.support.bot import sandbox_server
+from tests.support.config import CADRE_CHAT, SECRET, TOKEN
+from tests.support.databases import clean_database
+from tests.support.processes import (
+    answered,
+    bot_env,
+    bot_process,
+    register_in_process,
+    wait_started,
+)
 
 GRIEVANCE = "夜班没有热水，已经两周了。"
 
@@ -41,16 +48,9 @@ async def test_kill_9_mid_registration_and_mid_grievance_then_both_finish(
     database_url: str,
 ) -> None:
     await clean_database(database_url)
-    server = SandboxServer(SandboxOptions(port=0, bots={TOKEN: "UnionSandboxBot"}))
+    server = sandbox_server()
     base = await server.start()
-    env = {
-        "TELEGRAM_BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_BASE_URL": base,
-        "SECRET_KEY": SECRET,
-        "DATABASE_URL": database_url,
-        "CADRE_CHAT_ID": str(CADRE_CHAT),
-        "DELIVERY_POLL_SECONDS": "0.2",
-    }
+    env = bot_env(base, database_url, CADRE_CHAT_ID=str(CADRE_CHAT), DELIVERY_POLL_SECONDS="0.2")
     engine = make_engine(database_url)
     sessions = make_session_factory(engine)
     try:

@@ -7,26 +7,17 @@ import logging
 import pytest
 from sqlalchemy import select
 
-from sandbox.driver import SandboxUser
 from storage.models import Member
-from tests.e2e.test_membership import flat, member_row, register
-from tests.harness import ADMIN_ID, CADRE_CHAT, TOKEN, BotHarness
-
-PNG = (
-    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
-    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
-    b"\x00\x00\x00IEND\xaeB`\x82"
-)
-
-
-async def registered_member(bot: BotHarness, name: str = "王小明") -> SandboxUser:
-    user = await bot.driver.create_user(name)
-    await register(bot, user, name)
-    return user
+from tests.support.bot import BotHarness, fresh_bot
+from tests.support.chat import flat, registered
+from tests.support.config import ADMIN_ID, CADRE_CHAT, TOKEN
+from tests.support.media import PNG
+from tests.support.members import member_row, register_member
+from tests.support.processes import UNPARSEABLE, free_port
 
 
 async def test_unknown_command_and_text(bot: BotHarness) -> None:
-    user = await registered_member(bot)
+    user = await registered(bot)
     await user.send("/frobnicate")
     assert "没有这个命令" in (await user.last_bot_message()).text
     await user.send("随便说点什么")
@@ -88,7 +79,7 @@ async def test_photo_where_text_expected_and_outside_conversations(bot: BotHarne
 
 
 async def test_stale_and_forged_buttons(bot: BotHarness) -> None:
-    user = await registered_member(bot)
+    user = await registered(bot)
     message = (await user.bot_messages())[-1]
     for data in ("nonsense", "amone:1:0", "pedit:../../etc", "lang:fr"):
         await user.press_data(message.message_id, data)
@@ -101,7 +92,7 @@ async def test_stale_and_forged_buttons(bot: BotHarness) -> None:
 
 
 async def test_private_commands_in_the_cadre_group(bot: BotHarness) -> None:
-    cadre = await registered_member(bot, "李干事")
+    cadre = await registered(bot, "李干事")
     await bot.driver.add_member(CADRE_CHAT, cadre)
     await cadre.send("/profile@UnionSandboxBot", chat=CADRE_CHAT)
     answer = await cadre.last_bot_message(chat=CADRE_CHAT)
@@ -115,7 +106,7 @@ async def test_private_commands_in_the_cadre_group(bot: BotHarness) -> None:
 
 
 async def test_foreign_group_gets_its_id_and_nothing_else(bot: BotHarness) -> None:
-    user = await registered_member(bot)
+    user = await registered(bot)
     group = await bot.driver.create_group("随便一个群", members=[user])
     await user.send("/start", chat=group.id)
     answer = await user.last_bot_message(chat=group.id)
@@ -126,7 +117,7 @@ async def test_foreign_group_gets_its_id_and_nothing_else(bot: BotHarness) -> No
 
 
 async def test_blocking_the_bot_is_recorded_and_cleared_on_return(bot: BotHarness) -> None:
-    user = await registered_member(bot)
+    user = await registered(bot)
     await user.block_bot()
     row = await member_row(bot, user.id)
     assert row is not None and row.blocked_at is not None
@@ -137,7 +128,7 @@ async def test_blocking_the_bot_is_recorded_and_cleared_on_return(bot: BotHarnes
 
 
 async def test_role_change_for_a_member_who_blocked_the_bot(bot: BotHarness) -> None:
-    user = await registered_member(bot, "屏蔽者")
+    user = await registered(bot, "屏蔽者")
     await user.block_bot(notify=False)
     admin = await bot.driver.user(ADMIN_ID)
     await admin.send("/admin")
@@ -155,7 +146,7 @@ async def test_database_hiccup_is_explained(
 ) -> None:
     from storage.db import make_engine, make_session_factory
 
-    user = await registered_member(bot, "Hiccup")
+    user = await registered(bot, "Hiccup")
     runtime = bot.runtime
     healthy = runtime.sessions
     dead = make_engine("postgresql+asyncpg://nobody@127.0.0.1:9/none")
@@ -175,7 +166,7 @@ async def test_database_hiccup_is_explained(
 
 
 async def test_commands_published_per_scope_and_language(bot: BotHarness) -> None:
-    member = await registered_member(bot)
+    member = await registered(bot)
     assert ("profile", "我的资料") in await member.commands()
     assert "admin" not in {c for c, _ in await member.commands()}
     english = await bot.driver.create_user("Eng", language_code="en")
@@ -196,17 +187,8 @@ async def test_commands_published_per_scope_and_language(bot: BotHarness) -> Non
 
 async def test_members_listing_pages(bot: BotHarness) -> None:
     async with bot.runtime.sessions() as session, session.begin():
-        from storage import members
-
         for n in range(23):
-            await members.register(
-                session,
-                telegram_id=800000000 + n,
-                name=f"会员{n:02d}",
-                department="装配车间",
-                birthday=None,
-                language="zh_CN",
-            )
+            await register_member(session, 800000000 + n, f"会员{n:02d}", department="装配车间")
     admin = await bot.driver.user(ADMIN_ID)
     await admin.send("/admin")
     await admin.press("👥 会员")
@@ -221,12 +203,8 @@ async def test_members_listing_pages(bot: BotHarness) -> None:
 
 async def test_telegram_429_is_honoured(sqlite_url: str) -> None:
     """With Telegram's limits enforced, replies that hit a 429 wait and still arrive."""
-    from tests.conftest import clean_database
-    from tests.harness import running_bot
-
-    await clean_database(sqlite_url)
-    async with running_bot(sqlite_url, rate_limiter=True) as bot:
-        user = await registered_member(bot, "Rapid")
+    async with fresh_bot(sqlite_url, rate_limiter=True) as bot:
+        user = await registered(bot, "Rapid")
         await bot.driver.set_limits(True, per_chat_rate=1.0, per_chat_burst=1)
         for text in ("一", "二", "三"):
             await user.send(text)
@@ -237,9 +215,6 @@ async def test_telegram_429_is_honoured(sqlite_url: str) -> None:
 
 
 # ---------------------------------------------------------------- bad updates (issue 11)
-
-# Fields missing: no library can make a message of it. Its id and text must not be logged.
-UNPARSEABLE = {"message": {"text": "私密内容", "from": {"id": 777000777}}}
 
 
 def _bot_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
@@ -270,7 +245,6 @@ async def test_webhook_skips_what_it_cannot_parse(
 ) -> None:
     """`union-bot webhook`'s server: 200 and one line for anything unreadable, then on."""
     import json
-    import socket
 
     import aiohttp
     from aiohttp import web
@@ -280,9 +254,7 @@ async def test_webhook_skips_what_it_cannot_parse(
     caplog.set_level(logging.INFO)
     runner = web.AppRunner(webhook_app(bot.application, "hook", "hook-secret"))
     await runner.setup()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     url = f"http://127.0.0.1:{port}/hook"
     user = await bot.driver.create_user("Hooked", language_code="en")
@@ -323,7 +295,7 @@ async def test_webhook_skips_what_it_cannot_parse(
 async def test_failing_handler_logs_one_line_without_identities(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    user = await registered_member(bot, "失败者")
+    user = await registered(bot, "失败者")
     await bot.driver.fail_next("sendMessage", status=400, description="Bad Request: boom")
     with caplog.at_level(logging.ERROR):
         await user.send("/profile 我的秘密")

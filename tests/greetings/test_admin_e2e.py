@@ -14,9 +14,10 @@ from jobs.greetings import send_due_greetings
 from sandbox.driver import SandboxUser
 from sandbox.driver_types import ChatMessage, Press
 from storage.models import GreetingOccasion, GreetingTemplate, Member, Outbox
-from tests.e2e.test_membership import register
-from tests.greetings.conftest import shanghai
-from tests.harness import ADMIN_ID, BotHarness
+from tests.support.bot import BotHarness
+from tests.support.chat import register
+from tests.support.clock import shanghai
+from tests.support.config import ADMIN_ID
 
 
 async def rows(bot: BotHarness, model: type) -> list:

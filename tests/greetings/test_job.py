@@ -13,7 +13,10 @@ from jobs.greetings import expire_at_start, send_due_greetings
 from storage import greetings, outbox
 from storage.db import make_engine, transaction
 from storage.occasions import BUILTIN
-from tests.greetings.conftest import add_member, make_runtime, outbox_rows, shanghai
+from tests.support.clock import shanghai
+from tests.support.config import make_runtime
+from tests.support.members import add_member
+from tests.support.outbox import outbox_rows
 
 SPRING_2026 = (2026, 2, 17)
 

@@ -16,7 +16,7 @@ from storage.greetings import TemplateError, parse_month_day
 from storage.members import Conflict, NotFound
 from storage.models import GreetingOccasion, GreetingTemplate
 from storage.profile_rules import InvalidInput
-from tests.greetings.conftest import add_member
+from tests.support.members import add_member
 
 
 @pytest.mark.parametrize(

@@ -11,17 +11,17 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import clean_database
-from tests.grievances.conftest import World, delivered, submit
-from tests.harness import CADRE_CHAT, running_bot
+from tests.support.bot import fresh_bot
+from tests.support.config import CADRE_CHAT
+from tests.support.grievances import World, submit
+from tests.support.outbox import delivered
 
 LIMIT = 3
 
 
 @pytest.fixture
 async def bot(database_url: str) -> AsyncIterator[Any]:
-    await clean_database(database_url)
-    async with running_bot(database_url, grievance_additions_per_hour=LIMIT) as harness:
+    async with fresh_bot(database_url, grievance_additions_per_hour=LIMIT) as harness:
         yield harness
 
 

@@ -8,10 +8,10 @@ from notices.grievances import sealer
 from storage import grievances as service
 from storage.db import transaction
 from storage.grievance_rules import Urgency
-from storage.models import Member
-from tests.e2e.test_membership import register
-from tests.grievances.conftest import World, cases, submit, tick
-from tests.harness import ADMIN_ID, CADRE_CHAT
+from tests.support.chat import register
+from tests.support.config import ADMIN_ID, CADRE_CHAT
+from tests.support.grievances import World, cases, submit, tick
+from tests.support.members import new_member
 
 
 async def test_daily_limit_set_by_an_admin(world: World) -> None:
@@ -60,7 +60,7 @@ async def test_stats_hide_small_department_slices_and_retention_destroys_links(
     now = bot.clock.now
     async with transaction(bot.runtime.sessions) as session:
         categories = await service.list_categories(session)
-        big = Member(telegram_id=1, name="甲", language="zh_CN", role="member", active=True)
+        big = new_member(1, name="甲")
         session.add(big)
         await session.flush()
         await session.refresh(big, ["department"])

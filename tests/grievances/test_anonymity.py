@@ -16,10 +16,11 @@ from openpyxl import load_workbook
 from sqlalchemy import text
 
 from bot.logs import NOISY, configure_logging
-from tests.e2e.test_membership import register
-from tests.e2e.test_robustness import PNG
-from tests.grievances.conftest import World, cases, delivered, real_pdf, submit, tick
-from tests.harness import CADRE_CHAT, ESCALATION_CHAT, TOKEN
+from tests.support.chat import register
+from tests.support.config import CADRE_CHAT, ESCALATION_CHAT, TOKEN
+from tests.support.grievances import World, cases, submit, tick
+from tests.support.media import PNG, real_pdf
+from tests.support.outbox import delivered
 
 GRIEVANCE_TABLES = (
     "grievances",

@@ -32,11 +32,12 @@ from jobs.delivery import stop_delivery
 from storage import outbox, polls
 from storage.audiences import Audience
 from storage.db import transaction
-from storage.models import Member, Outbox
+from storage.models import Member
 from storage.outbox import Event, Result
-from tests.e2e.test_membership import register
-from tests.grievances.conftest import World, delivered, submit
-from tests.harness import CADRE_CHAT, SECRET
+from tests.support.chat import register
+from tests.support.config import CADRE_CHAT, SECRET
+from tests.support.grievances import World, submit
+from tests.support.outbox import delivered, outbox_rows
 
 NEAR = timedelta(seconds=10)
 MEMBER_SIDE = ("members", "activity_signups", "training_enrolments", "suggestions")
@@ -175,7 +176,7 @@ async def _union(world: World) -> tuple[list[Any], set[int]]:
                 )
             )
         await outbox.record_results(session, results, now=now + timedelta(seconds=1))
-    states = {r.status for r in await _outbox_rows(bot)}
+    states = {r.status for r in await outbox_rows(bot)}
     assert {"sent", "blocked", "invalid", "failed", "pending", "sending"} <= states
     # One more answer, to one author, left pending and claimed-only.
     bot.clock.advance(minutes=2)
@@ -206,11 +207,6 @@ async def _union(world: World) -> tuple[list[Any], set[int]]:
     async with bot.runtime.sessions() as session:
         cadre_ids = set(await session.scalars(select(Member.id).where(Member.role != "member")))
     return codes, cadre_ids
-
-
-async def _outbox_rows(bot: Any) -> list[Outbox]:
-    async with bot.runtime.sessions() as session:
-        return list(await session.scalars(select(Outbox)))
 
 
 async def test_a_stolen_database_names_no_author(world: World, tmp_path: Path) -> None:

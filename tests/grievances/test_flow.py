@@ -5,9 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.models import GrievanceAudit
-from tests.e2e.test_robustness import PNG
-from tests.grievances.conftest import World, cases, delivered, flat, real_pdf, submit
-from tests.harness import CADRE_CHAT
+from tests.support.chat import buttons
+from tests.support.config import CADRE_CHAT
+from tests.support.grievances import World, cases, submit
+from tests.support.media import PNG, real_pdf
+from tests.support.outbox import delivered
 
 OGG = b"OggS" + b"\x00" * 60
 
@@ -26,7 +28,7 @@ async def test_submit_with_attachments_take_and_two_way_thread(world: World) -> 
     receipt = await member.last_bot_message()
     assert case.code in receipt.text and "匿名" in receipt.text
     group = await bot.driver.messages(CADRE_CHAT)
-    card = next(m for m in group if m.text and case.code in m.text and "✋ 接手" in flat(m))
+    card = next(m for m in group if m.text and case.code in m.text and "✋ 接手" in buttons(m))
     assert "车间空调坏了" in card.text and "💰 工资" in card.text
     assert card.raw.get("protected") is True
     files = [m for m in group if m.media is not None]
@@ -40,7 +42,7 @@ async def test_submit_with_attachments_take_and_two_way_thread(world: World) -> 
     await delivered(bot)
     assert "干部接手" in (await member.last_bot_message()).text
     card = next(m for m in await bot.driver.messages(CADRE_CHAT) if m.message_id == card.message_id)
-    assert "李干事" in card.text and "✋ 接手" not in flat(card)
+    assert "李干事" in card.text and "✋ 接手" not in buttons(card)
 
     await cadre.send("我们明天上午去车间查看。", chat=CADRE_CHAT, reply_to=card.message_id)
     await delivered(bot)
@@ -97,8 +99,8 @@ async def test_member_edits_are_relayed_as_edits(world: World) -> None:
 
 
 async def test_sla_escalation_on_the_clock_happens_once(world: World) -> None:
-    from tests.grievances.conftest import tick
-    from tests.harness import ESCALATION_CHAT
+    from tests.support.config import ESCALATION_CHAT
+    from tests.support.grievances import tick
 
     bot, member = world.bot, world.member
     case = await submit(bot, member)
@@ -126,7 +128,7 @@ async def test_resolve_rate_and_comment(world: World) -> None:
     await cadre.press("✅ 确认办结", chat=CADRE_CHAT)
     await delivered(bot)
     notice = await member.last_bot_message()
-    assert "办结" in notice.text and "4⭐" in flat(notice)
+    assert "办结" in notice.text and "4⭐" in buttons(notice)
     await member.press("4⭐")
     await member.send("处理得很及时。")
     await delivered(bot)
@@ -136,7 +138,7 @@ async def test_resolve_rate_and_comment(world: World) -> None:
     group = await bot.driver.messages(CADRE_CHAT)
     assert any(m.text and "处理得很及时" in m.text for m in group)
     card = await _card(bot, case.code)
-    assert "4/5" in card.text and flat(card) == ["🔇 禁言"]
+    assert "4/5" in card.text and buttons(card) == ["🔇 禁言"]
     await member.press_data(notice.message_id, f"gvrate:{row.id}:1")
     assert "已经评价" in (await member.callback_answers())[-1].text
     assert (await cases(bot))[0].rating == 4
@@ -165,11 +167,11 @@ async def test_member_closes_and_cadre_buttons_then_refused(world: World) -> Non
     await member.press("🔒 关闭诉求")
     await member.press("🔒 确认关闭")
     await delivered(bot)
-    assert "5⭐" in flat(await member.last_bot_message())
+    assert "5⭐" in buttons(await member.last_bot_message())
     group = await bot.driver.messages(CADRE_CHAT)
     assert any(m.text and "会员已关闭" in m.text for m in group)
     card = await _card(bot, case.code)
-    assert flat(card) == ["🔇 禁言"]
+    assert buttons(card) == ["🔇 禁言"]
     await cadre.press_data(card.message_id, f"gvtake:{case.id}", chat=CADRE_CHAT)
     assert "已结案" in (await cadre.callback_answers())[-1].text
     row = (await cases(bot))[0]

@@ -9,8 +9,9 @@ from storage import grievances as service
 from storage import outbox
 from storage.db import transaction
 from storage.models import Member, Outbox
-from tests.grievances.conftest import World, cases, delivered, submit
-from tests.harness import CADRE_CHAT
+from tests.support.config import CADRE_CHAT
+from tests.support.grievances import World, cases, submit
+from tests.support.outbox import delivered
 
 
 async def test_forget_unlinks_cases_and_clears_every_outbox_row(world: World) -> None:

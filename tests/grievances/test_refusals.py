@@ -5,18 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from storage.models import GrievanceAudit, GrievancePost
-from tests.conftest import clean_database
-from tests.e2e.test_membership import register
-from tests.grievances.conftest import (
-    World,
-    cases,
-    delivered,
-    make_cadre,
-    quick_delivery,
-    submit,
-    tick,
-)
-from tests.harness import ADMIN_ID, CADRE_CHAT, running_bot
+from tests.support.bot import fresh_bot
+from tests.support.chat import register, registered_cadre
+from tests.support.config import ADMIN_ID, CADRE_CHAT
+from tests.support.grievances import World, cases, submit, tick
+from tests.support.outbox import delivered, quick_delivery
 
 
 async def _audit_count(world: World) -> int:
@@ -84,8 +77,7 @@ async def test_stale_buttons_of_a_resolved_case(world: World) -> None:
 
 
 async def test_no_cadre_group_the_member_is_served_and_admins_told(database_url: str) -> None:
-    await clean_database(database_url)
-    async with running_bot(database_url, cadre_chat_id=None) as bot:
+    async with fresh_bot(database_url, cadre_chat_id=None) as bot:
         await quick_delivery(bot)
         admin = await bot.driver.user(ADMIN_ID)
         await register(bot, admin, "周主席", "工会办公室")
@@ -127,7 +119,7 @@ async def _has_card(bot, code: str) -> bool:  # type: ignore[no-untyped-def]
 async def test_routed_category_goes_to_its_own_group(world: World) -> None:
     bot, member = world.bot, world.member
     canteen = await bot.driver.create_group("食堂工作组")
-    cook = await make_cadre(bot, "王干事", chat=canteen.id, username="wang_cadre")
+    cook = await registered_cadre(bot, "王干事", chat=canteen.id, username="wang_cadre")
     admin = await bot.driver.user(ADMIN_ID)
     await register(bot, admin, "周主席", "工会办公室")
     await admin.send("/grievance_settings")

@@ -11,10 +11,12 @@ from sqlalchemy import select
 
 from sandbox.driver import ChatMessage
 from storage.models import Grievance, GrievanceMessage
-from tests.e2e.test_membership import register
-from tests.e2e.test_robustness import PNG
-from tests.grievances.conftest import World, delivered, flat, make_cadre, submit
-from tests.harness import CADRE_CHAT, BotHarness
+from tests.support.bot import BotHarness
+from tests.support.chat import buttons, register, registered_cadre
+from tests.support.config import CADRE_CHAT
+from tests.support.grievances import World, submit
+from tests.support.media import PNG
+from tests.support.outbox import delivered
 
 REPLY = "💬 答复"
 
@@ -45,7 +47,7 @@ async def test_the_reply_prompt_is_the_pressers_and_its_answer_reaches_the_membe
     world: World,
 ) -> None:
     bot, member, li = world.bot, world.member, world.cadre
-    zhao = await make_cadre(bot, "赵干事", username="zhao_cadre")
+    zhao = await registered_cadre(bot, "赵干事", username="zhao_cadre")
     case = await submit(bot, member)
 
     await li.press(REPLY, chat=CADRE_CHAT)
@@ -93,13 +95,13 @@ async def test_plain_text_after_an_answer_is_offered_to_the_case(world: World) -
     typed = await member.send("空调下午又停了。")
     offer = await member.last_bot_message()
     assert code in offer.text and offer.reply_to == typed.message_id
-    assert flat(offer) == [f"✉️ 是的，补充到 {code}", "不用了"]
+    assert buttons(offer) == [f"✉️ 是的，补充到 {code}", "不用了"]
     assert "空调下午又停了" not in "".join(await _group_texts(bot))  # nothing sent yet
 
     await member.press(f"✉️ 是的，补充到 {code}")
     await delivered(bot)
     edited = next(m for m in await member.bot_messages() if m.message_id == offer.message_id)
-    assert f"已按 {code} 转交工会" in edited.text and flat(edited) == []
+    assert f"已按 {code} 转交工会" in edited.text and buttons(edited) == []
     relayed = (await bot.driver.messages(CADRE_CHAT))[-1]
     assert code in relayed.text and "空调下午又停了" in relayed.text
     assert relayed.forwarded is False and "韩梅梅" not in relayed.text
@@ -145,7 +147,7 @@ async def _case_id(bot: BotHarness, code: str) -> int:
 async def test_an_answer_written_without_replying_is_caught_once(world: World) -> None:
     """The cadre closed the reply bar: the bot says it went nowhere and offers to pass it on."""
     bot, member, li = world.bot, world.member, world.cadre
-    zhao = await make_cadre(bot, "赵干事", username="zhao_cadre")
+    zhao = await registered_cadre(bot, "赵干事", username="zhao_cadre")
     case = await submit(bot, member)
     await zhao.send("大家好。", chat=CADRE_CHAT)  # no prompt pending: nothing said
     assert "大家好" in (await bot.driver.messages(CADRE_CHAT))[-1].text
@@ -157,7 +159,7 @@ async def test_an_answer_written_without_replying_is_caught_once(world: World) -
     nudge = await li.last_bot_message(CADRE_CHAT)
     assert nudge.reply_to == plain.message_id
     assert case.code in nudge.text and "没有转交" in nudge.text
-    assert flat(nudge) == [f"✉️ 转交给 {case.code}", "不用，不是给会员的"]
+    assert buttons(nudge) == [f"✉️ 转交给 {case.code}", "不用，不是给会员的"]
     assert await _member_messages(bot) == ["member"]
 
     await zhao.press(f"✉️ 转交给 {case.code}", chat=CADRE_CHAT)

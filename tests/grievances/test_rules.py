@@ -15,7 +15,7 @@ from storage.grievances import Sealer
 from storage.models import Grievance, GrievanceMessage
 from storage.models import GrievanceStatus as Status
 from storage.profile_rules import InvalidInput
-from tests.harness import SECRET
+from tests.support.config import SECRET
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 

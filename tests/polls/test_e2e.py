@@ -11,27 +11,24 @@ from PIL import Image
 from sqlalchemy import select
 
 from jobs import polls as poll_jobs
-from storage import members
-from storage.db import transaction
 from storage.models import Poll, Role
-from tests.harness import BotHarness
-from tests.polls.helpers import (
-    admin,
+from tests.support.bot import BotHarness
+from tests.support.chat import (
     buttons,
-    create_poll,
-    latest_poll,
-    member,
     newest,
-    tally,
+    registered,
+    registered_admin,
     wait_message,
     zh,
 )
+from tests.support.members import set_role
+from tests.support.polls import create_poll, latest_poll, tally
 
 
 async def test_create_publish_vote_and_change(bot: BotHarness) -> None:
-    chair = await admin(bot)
-    wang = await member(bot, "王小明")
-    li = await member(bot, "李雷", "质检科")
+    chair = await registered_admin(bot)
+    wang = await registered(bot, "王小明")
+    li = await registered(bot, "李雷", "质检科")
     await create_poll(chair, "食堂午餐最想增加什么？", ["川菜", "粤菜", "面食"])
     published = await chair.bot_messages()
     assert any("正在发送给 3 名会员" in (m.text or "") for m in published)
@@ -53,8 +50,8 @@ async def test_create_publish_vote_and_change(bot: BotHarness) -> None:
 
 
 async def test_multiple_choice_with_a_maximum(bot: BotHarness) -> None:
-    chair = await admin(bot)
-    wang = await member(bot, "王小明")
+    chair = await registered_admin(bot)
+    wang = await registered(bot, "王小明")
     await create_poll(
         chair, "本季度想参加哪些活动？", ["羽毛球", "读书会", "摄影", "徒步"], ["🔘 单选"]
     )
@@ -75,9 +72,9 @@ async def test_multiple_choice_with_a_maximum(bot: BotHarness) -> None:
 
 
 async def test_refusals_change_nothing(bot: BotHarness) -> None:
-    chair = await admin(bot)
-    wang = await member(bot, "王小明", "装配车间")
-    zhang = await member(bot, "张丽", "质检科")
+    chair = await registered_admin(bot)
+    wang = await registered(bot, "王小明", "装配车间")
+    zhang = await registered(bot, "张丽", "质检科")
     # Only 质检科 may vote.
     await chair.send("/newpoll")
     await chair.send("质检科周末加班安排是否合理？")
@@ -118,10 +115,10 @@ async def test_refusals_change_nothing(bot: BotHarness) -> None:
 async def test_closing_job_reminds_closes_and_sends_results_and_chart_once(
     bot: BotHarness,
 ) -> None:
-    chair = await admin(bot)
-    wang = await member(bot, "王小明")
-    li = await member(bot, "李雷", "质检科")
-    others = [await member(bot, name) for name in ("赵强", "钱芳", "孙丽")]
+    chair = await registered_admin(bot)
+    wang = await registered(bot, "王小明")
+    li = await registered(bot, "李雷", "质检科")
+    others = [await registered(bot, name) for name in ("赵强", "钱芳", "孙丽")]
     # Defaults: anonymous, closes in 3 days, reminder on, results to the whole audience.
     await create_poll(chair, "是否赞成调整夏季作息时间？", ["赞成", "反对", "无所谓"])
     await wait_message(bot, wang, "🗳")
@@ -181,8 +178,8 @@ async def test_closing_job_reminds_closes_and_sends_results_and_chart_once(
 
 async def test_an_anonymous_poll_with_too_few_voters_shows_no_counts(bot: BotHarness) -> None:
     """Counts of 1 or 2 voters would be their votes: "1 of 1 voted", then the one vote."""
-    chair = await admin(bot)
-    wang = await member(bot, "王小明")
+    chair = await registered_admin(bot)
+    wang = await registered(bot, "王小明")
     await chair.send("/newpoll")
     await chair.send("是否需要增加班车？")
     await chair.send("需要\n不需要")
@@ -213,9 +210,9 @@ async def test_an_anonymous_poll_with_too_few_voters_shows_no_counts(bot: BotHar
 
 
 async def test_named_poll_exports_who_voted_what(bot: BotHarness) -> None:
-    chair = await admin(bot)
-    wang = await member(bot, "王小明")
-    zhang = await member(bot, "张丽", "质检科")
+    chair = await registered_admin(bot)
+    wang = await registered(bot, "王小明")
+    zhang = await registered(bot, "张丽", "质检科")
     await create_poll(chair, "年度体检机构选哪家？", ["市一院", "中心医院"], ["🙈 匿名"])
     for person, choice in ((wang, "市一院"), (zhang, "中心医院")):
         message = await wait_message(bot, person, "🗳")
@@ -233,8 +230,8 @@ async def test_named_poll_exports_who_voted_what(bot: BotHarness) -> None:
 
 
 async def test_anonymous_poll_exports_totals_only(bot: BotHarness) -> None:
-    chair = await admin(bot)
-    wang = await member(bot, "王小明")
+    chair = await registered_admin(bot)
+    wang = await registered(bot, "王小明")
     await create_poll(chair, "是否需要开设职工子女暑托班？", ["需要", "不需要"])
     await wait_message(bot, wang, "🗳")
     await wang.press("需要")
@@ -252,13 +249,10 @@ async def test_anonymous_poll_exports_totals_only(bot: BotHarness) -> None:
 
 
 async def test_list_settings_for_cadres_extend_and_delete(bot: BotHarness) -> None:
-    chair = await admin(bot)
-    cadre = await member(bot, "李干事", "行政办公室")
-    wang = await member(bot, "王小明")
-    async with transaction(bot.runtime.sessions) as session:
-        row = await members.get_member(session, cadre.id)
-        assert row is not None
-        await members.set_role(session, row.id, Role.CADRE)
+    chair = await registered_admin(bot)
+    cadre = await registered(bot, "李干事", "行政办公室")
+    wang = await registered(bot, "王小明")
+    await set_role(bot, cadre, Role.CADRE)
     # Cadres may not create polls until an admin allows it in the admin panel.
     await cadre.send("/polls")
     assert "➕ 发起投票" not in buttons(await newest(cadre, "🗳"))
@@ -308,7 +302,7 @@ async def test_list_settings_for_cadres_extend_and_delete(bot: BotHarness) -> No
 
 
 async def test_cancelled_draft_buttons_are_stale(bot: BotHarness) -> None:
-    chair = await admin(bot)
+    chair = await registered_admin(bot)
     await chair.send("/newpoll")
     await chair.send("问题")
     await chair.send("是\n否")

@@ -22,7 +22,9 @@ from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Member, Outbox, Poll, PollBallot, Role
 from storage.poll_rules import VoteRefused
 from storage.polls import PollDraft, PollKeys, PollView
-from tests.polls.conftest import KEYS, T0, add_members
+from tests.support.clock import T0
+from tests.support.members import add_member_rows
+from tests.support.polls import KEYS
 
 
 async def make_poll(
@@ -82,7 +84,7 @@ async def test_burst_of_1000_members_each_counted_once(engine: AsyncEngine) -> N
 
 
 async def _burst(sessions: async_sessionmaker[AsyncSession]) -> None:
-    people = await add_members(sessions, ["装配车间"] * 1000)
+    people = await add_member_rows(sessions, departments=["装配车间"] * 1000)
     view = await make_poll(sessions)
     taps = [vote(sessions, view, m, i % 4) for i, m in enumerate(people)]
     taps += [vote(sessions, view, m, i % 4) for i, m in enumerate(people[:200])]
@@ -102,7 +104,7 @@ async def _burst(sessions: async_sessionmaker[AsyncSession]) -> None:
 async def test_changes_and_withdrawals_follow_the_rules(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    (wang, li) = await add_members(sessions, ["装配车间", "质检科"])
+    (wang, li) = await add_member_rows(sessions, departments=["装配车间", "质检科"])
     single = await make_poll(sessions)
     assert await vote(sessions, single, wang, 0) == 0b1
     assert await vote(sessions, single, wang, 2) == 0b100
@@ -120,7 +122,7 @@ async def test_changes_and_withdrawals_follow_the_rules(
 
 
 async def test_refusals(sessions: async_sessionmaker[AsyncSession]) -> None:
-    (wang, zhang) = await add_members(sessions, ["装配车间", "质检科"])
+    (wang, zhang) = await add_member_rows(sessions, departments=["装配车间", "质检科"])
     async with sessions() as session:
         quality = zhang.department_id
     view = await make_poll(
@@ -154,7 +156,7 @@ async def test_refusals(sessions: async_sessionmaker[AsyncSession]) -> None:
 async def test_anonymous_ballots_hold_no_link_to_the_member(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    (wang,) = await add_members(sessions, ["装配车间"])
+    (wang,) = await add_member_rows(sessions, departments=["装配车间"])
     anonymous = await make_poll(sessions)
     named = await make_poll(sessions, anonymous=False)
     await vote(sessions, anonymous, wang, 1)
@@ -191,7 +193,9 @@ async def test_anonymous_ballots_hold_no_link_to_the_member(
 async def test_breakdown_never_shows_a_count_under_five(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    people = await add_members(sessions, ["装配车间"] * 12 + ["质检科"] * 3 + ["职工食堂"] * 2)
+    people = await add_member_rows(
+        sessions, departments=["装配车间"] * 12 + ["质检科"] * 3 + ["职工食堂"] * 2
+    )
     view = await make_poll(sessions, ("甲", "乙"))
     choices = [0] * 7 + [1] * 5 + [0, 0, 1] + [1, 1]
     for person, choice in zip(people, choices, strict=True):
@@ -214,7 +218,9 @@ async def test_breakdown_never_shows_a_count_under_five(
 async def test_closing_job_sends_results_once_across_concurrent_runs(
     sessions: async_sessionmaker[AsyncSession], runtime: Runtime
 ) -> None:
-    creator, *others = await add_members(sessions, ["行政办公室", "装配车间", "质检科", "职工食堂"])
+    creator, *others = await add_member_rows(
+        sessions, departments=["行政办公室", "装配车间", "质检科", "职工食堂"]
+    )
     view = await make_poll(
         sessions,
         creator=creator,
@@ -251,7 +257,7 @@ async def test_closing_job_sends_results_once_across_concurrent_runs(
 
 
 async def test_extend_delete_and_settings(sessions: async_sessionmaker[AsyncSession]) -> None:
-    (cadre,) = await add_members(sessions, ["行政办公室"])
+    (cadre,) = await add_member_rows(sessions, departments=["行政办公室"])
     view = await make_poll(
         sessions, creator=cadre, publish=True, closes_at=T0 + timedelta(days=1), remind=True
     )
@@ -280,7 +286,7 @@ async def test_extend_delete_and_settings(sessions: async_sessionmaker[AsyncSess
 
 
 async def test_member_list_follows_the_audience(sessions: async_sessionmaker[AsyncSession]) -> None:
-    (wang, zhang) = await add_members(sessions, ["装配车间", "质检科"])
+    (wang, zhang) = await add_member_rows(sessions, departments=["装配车间", "质检科"])
     everyone = await make_poll(sessions, ["是", "否"])
     only_quality = await make_poll(
         sessions, ["是", "否"], audience=Audience(items={"dept": frozenset({zhang.department_id})})
@@ -320,8 +326,8 @@ async def test_stored_totals_equal_each_member_s_final_choice(
             )
         )
     if not people:
-        people = await add_members(
-            sessions, ["装配车间", "质检科"] * 2 + ["职工食堂"], first_id=500_000
+        people = await add_member_rows(
+            sessions, departments=["装配车间", "质检科"] * 2 + ["职工食堂"], first=500_000
         )
     view = await make_poll(sessions, multiple=multiple, max_choices=limit)
     model: dict[int, set[int]] = {i: set() for i in range(len(people))}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import struct
-import zlib
 from typing import Any
 
 import pytest
@@ -15,23 +14,6 @@ from sandbox import DEFAULT_TOKEN
 TOKEN = DEFAULT_TOKEN
 BOT_ID = int(TOKEN.split(":", 1)[0])
 BOT_USERNAME = "UnionSandboxBot"
-
-
-def make_png(width: int, height: int) -> bytes:
-    """A real (tiny, red) PNG image of the given size."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
-
-    rows = b"".join(b"\x00" + b"\xff\x00\x00" * width for _ in range(height))
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def make_jpeg_header(width: int, height: int) -> bytes:

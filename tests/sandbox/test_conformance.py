@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import aiohttp
 import pytest
 import telegram
-from sandbox_samples import BOT_ID, TOKEN, fails, make_bot, make_jpeg_header, make_ogg, make_png
+from sandbox_samples import BOT_ID, TOKEN, fails, make_bot, make_jpeg_header, make_ogg
 from telegram import (
     BotCommand,
     BotCommandScopeAllPrivateChats,
@@ -35,6 +35,7 @@ from telegram.request import HTTPXRequest
 
 from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from sandbox.driver import Group, SandboxUser
+from tests.support.media import make_png
 
 pytestmark = pytest.mark.asyncio
 

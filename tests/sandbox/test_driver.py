@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import telegram
-from sandbox_samples import BOT_ID, TOKEN, make_ogg, make_png
+from sandbox_samples import BOT_ID, TOKEN, make_ogg
 from telegram.constants import ChatMemberStatus
 
 from sandbox import SandboxDriver
 from sandbox.driver import SandboxError
+from tests.support.media import make_png
 
 
 async def test_send_reply_and_edit(bot: telegram.Bot, driver: SandboxDriver) -> None:

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 import telegram
-from sandbox_samples import BOT_ID, BOT_USERNAME, TOKEN, make_bot, make_png
+from sandbox_samples import BOT_ID, BOT_USERNAME, TOKEN, make_bot
 
 from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from sandbox.persist import StateFileError, files_dir, load, save
 from sandbox.state import World
+from tests.support.media import make_png
 
 
 def options(state_file: Path, **extra: Any) -> SandboxOptions:

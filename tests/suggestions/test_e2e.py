@@ -7,21 +7,15 @@ import re
 from sqlalchemy import select
 
 from sandbox.driver import SandboxUser
-from storage import members
-from storage.db import transaction
-from storage.models import Role, Suggestion, SuggestionReply
-from tests.harness import CADRE_CHAT, BotHarness
-from tests.polls.helpers import member, wait_message, zh
+from storage.models import Suggestion, SuggestionReply
+from tests.support.bot import BotHarness
+from tests.support.chat import registered, registered_cadre, wait_message, zh
+from tests.support.config import CADRE_CHAT
 
 
 async def test_suggestion_round_trip(bot: BotHarness) -> None:
-    wang = await member(bot, "王小明")
-    cadre = await member(bot, "李干事", "行政办公室")
-    async with transaction(bot.runtime.sessions) as session:
-        row = await members.get_member(session, cadre.id)
-        assert row is not None
-        await members.set_role(session, row.id, Role.CADRE)
-    await bot.driver.add_member(CADRE_CHAT, cadre)
+    wang = await registered(bot, "王小明")
+    cadre = await _cadre(bot, "李干事")
 
     await wang.send("💡 意见建议")
     home = await wang.last_bot_message()
@@ -82,7 +76,7 @@ async def test_suggestion_round_trip(bot: BotHarness) -> None:
 
 
 async def test_cancel_while_writing_saves_nothing(bot: BotHarness) -> None:
-    wang = await member(bot, "王小明")
+    wang = await registered(bot, "王小明")
     await wang.send("💡 意见建议")
     await wang.press("✍️ 提建议")
     await wang.send("✖️ 取消")
@@ -92,21 +86,15 @@ async def test_cancel_while_writing_saves_nothing(bot: BotHarness) -> None:
 
 
 async def _cadre(bot: BotHarness, name: str) -> SandboxUser:
-    cadre = await member(bot, name, "行政办公室")
-    async with transaction(bot.runtime.sessions) as session:
-        row = await members.get_member(session, cadre.id)
-        assert row is not None
-        await members.set_role(session, row.id, Role.CADRE)
-    await bot.driver.add_member(CADRE_CHAT, cadre)
-    return cadre
+    return await registered_cadre(bot, name, "行政办公室", first_name=name, username=None)
 
 
 async def test_a_reply_to_the_card_reaches_the_author(bot: BotHarness) -> None:
     """Replying to the card, as on grievance cards, answers the member; chatter does not."""
-    wang = await member(bot, "王小明")
+    wang = await registered(bot, "王小明")
     li = await _cadre(bot, "李干事")
     zhao = await _cadre(bot, "赵干事")
-    outsider = await member(bot, "钱师傅")
+    outsider = await registered(bot, "钱师傅")
     await bot.driver.add_member(CADRE_CHAT, outsider)
     await wang.send("💡 意见建议")
     await wang.press("✍️ 提建议")

@@ -9,8 +9,10 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from storage.models import Role, Training, TrainingSession
-from tests.activities.helpers import delivered, member, run_jobs
-from tests.harness import BotHarness
+from tests.support.activities import run_jobs
+from tests.support.bot import BotHarness
+from tests.support.members import add_person
+from tests.support.outbox import delivered
 
 
 async def _open(user: object, training_id: int) -> None:
@@ -18,8 +20,8 @@ async def _open(user: object, training_id: int) -> None:
 
 
 async def test_training_with_approval_waitlist_attendance_and_completion(bot: BotHarness) -> None:
-    cadre = await member(bot, "李干事", role=Role.CADRE)
-    first, refused, third = [await member(bot, n) for n in ("王小明", "李雷", "赵敏")]
+    cadre = await add_person(bot, "李干事", role=Role.CADRE)
+    first, refused, third = [await add_person(bot, n) for n in ("王小明", "李雷", "赵敏")]
 
     await cadre.send("/new_training")
     await cadre.send("叉车安全操作培训")

@@ -1,4 +1,4 @@
-"""A sandbox world for delivery tests: members with open chats, outbox rows, and what arrived."""
+"""The delivery worker on its own: a sandbox no bot polls, outbox rows, and what arrived."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from jobs.delivery import DeliveryConfig, DeliveryWorker
@@ -15,19 +15,36 @@ from jobs.sender import BotSender
 from sandbox import SandboxDriver, SandboxOptions, SandboxServer
 from storage import outbox
 from storage.db import transaction
-from storage.models import Member, Outbox, utcnow
-from tests.delivery.conftest import SECRET
+from storage.models import Outbox, utcnow
+from tests.support.config import SECRET
 
-TOKEN = "555000111:DELIVERY-test-token-abcdefghijklmnop"
+DELIVERY_TOKEN = "555000111:DELIVERY-test-token-abcdefghijklmnop"
 BOT_ID = 555000111
 FIRST_USER = 700_000_001
 
 
 @dataclass
-class World:
+class DeliverySandbox:
+    """The Telegram the worker sends into: users and their chats, no bot taking updates."""
+
     server: SandboxServer
     driver: SandboxDriver
     base_url: str
+
+    @classmethod
+    async def start(cls, **limits: float | int | bool) -> DeliverySandbox:
+        """On a free port; ``limits`` are the sandbox's rate limits (`SandboxDriver.set_limits`)."""
+        server = SandboxServer(SandboxOptions(port=0, bots={DELIVERY_TOKEN: "DeliveryBot"}))
+        base_url = await server.start()
+        driver = SandboxDriver(base_url, DELIVERY_TOKEN, auto_settle=False)
+        await driver.__aenter__()
+        if limits:
+            await driver.set_limits(**limits)  # type: ignore[arg-type]  # checked by the server
+        return cls(server, driver, base_url)
+
+    async def stop(self) -> None:
+        await self.driver.close()
+        await self.server.stop()
 
     def open_chats(self, count: int, first: int = FIRST_USER, *, started: bool = True) -> list[int]:
         """Users created in-process; ``started`` ones have a chat with the bot (may be written to)."""
@@ -57,47 +74,6 @@ class World:
         return int((await self.driver.stats())["calls"]["rate_limited"])
 
 
-async def start_world(**limits: float | int | bool) -> tuple[World, SandboxServer]:
-    options = SandboxOptions(port=0, bots={TOKEN: "DeliveryBot"})
-    server = SandboxServer(options)
-    base_url = await server.start()
-    driver = SandboxDriver(base_url, TOKEN, auto_settle=False)
-    await driver.__aenter__()
-    if limits:
-        await driver.set_limits(**limits)  # type: ignore[arg-type]
-    return World(server, driver, base_url), server
-
-
-async def stop_world(world: World) -> None:
-    await world.driver.close()
-    await world.server.stop()
-
-
-async def add_members(sessions: async_sessionmaker[AsyncSession], ids: list[int]) -> dict[int, int]:
-    """Member rows for the chats; returns telegram id → member id."""
-    now = utcnow()
-    async with transaction(sessions) as session:
-        await session.execute(
-            insert(Member),
-            [
-                {
-                    "telegram_id": tid,
-                    "name": f"M{tid}",
-                    "language": "zh_CN",
-                    "role": "member",
-                    "active": True,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                for tid in ids
-            ],
-        )
-        rows = await session.execute(
-            select(Member.telegram_id, Member.id).where(Member.telegram_id.in_(ids))
-        )
-        return {tid: mid for tid, mid in rows}
-
-
 def text_item(
     key: str, chat_id: int, member_id: int | None = None, **extra: object
 ) -> outbox.Outgoing:
@@ -111,7 +87,7 @@ def text_item(
         "group_key": "test",
     }
     values.update(extra)
-    return outbox.Outgoing(**values)  # type: ignore[arg-type]
+    return outbox.Outgoing(**values)  # type: ignore[arg-type]  # extra: the test's own fields
 
 
 async def enqueue(sessions: async_sessionmaker[AsyncSession], items: list[outbox.Outgoing]) -> None:
@@ -120,12 +96,12 @@ async def enqueue(sessions: async_sessionmaker[AsyncSession], items: list[outbox
 
 
 def make_worker(
-    world: World, sessions: async_sessionmaker[AsyncSession], **config: float | int
+    sandbox: DeliverySandbox, sessions: async_sessionmaker[AsyncSession], **config: float | int
 ) -> DeliveryWorker:
-    settings = DeliveryConfig(**config)  # type: ignore[arg-type]
+    settings = DeliveryConfig(**config)  # type: ignore[arg-type]  # the test's own pacing
     return DeliveryWorker(
         sessions,
-        BotSender.for_api(TOKEN, world.base_url, settings),
+        BotSender.for_api(DELIVERY_TOKEN, sandbox.base_url, settings),
         config=settings,
         cipher=outbox.outbox_cipher(SECRET),
     )

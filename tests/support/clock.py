@@ -1,12 +1,42 @@
-"""Virtual time for pacing and worker tests: sleeping costs nothing and is exact."""
+"""Time the tests control: the bot's clock (`FakeClock`) and the worker's sleeps (`VirtualTime`)."""
 
 from __future__ import annotations
 
 import asyncio
 import heapq
 from collections.abc import Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
+from zoneinfo import ZoneInfo
+
+# The tests' "now" (10:00 in Shanghai): every fake clock starts here.
+T0 = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
+
+
+@dataclass
+class FakeClock:
+    """The time the bot believes it is; tests move it instead of sleeping."""
+
+    now: datetime = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def timestamp(self) -> float:
+        """Unix seconds, as the sandbox wants its clock."""
+        return self.now.timestamp()
+
+    def advance(self, **kwargs: float) -> None:
+        self.now += timedelta(**kwargs)
+
+
+def shanghai(year: int, month: int, day: int, hour: int = 9, minute: int = 0) -> datetime:
+    """A moment in the union's time zone (the default, Asia/Shanghai), as UTC."""
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(
+        UTC
+    )
 
 
 class VirtualTime:
