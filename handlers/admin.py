@@ -1,4 +1,7 @@
-"""/admin: roles, members, departments and interest groups, all from the chat."""
+"""/admin: roles, members, departments and interest groups, all from the chat.
+
+The typed-input conversation's states are drawn in `admin_input.mmd` beside this module.
+"""
 
 from __future__ import annotations
 

@@ -4,6 +4,8 @@ Reached from the admin panel's "🎉 Greetings" button or `/greetings`. Every
 handler is admin-only and re-reads the occasion named by the button, so a
 stale or forged press on a deleted date only gets "no longer exists". The
 sending itself is `jobs.greetings`, scheduled by `bot.app` (JOBS).
+
+The typed-input conversation's states are drawn in `greetings_input.mmd` beside this module.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Membership: /start registration, /language, /help, /forget, and blocked-bot tracking."""
+"""Membership: /start registration, /language, /help, /forget, and blocked-bot tracking.
+
+The registration conversation's states are drawn in `registration.mmd` beside this module.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,7 @@
-"""/profile: see and edit one's own profile."""
+"""/profile: see and edit one's own profile.
+
+The editing conversation's states are drawn in `profile_edit.mmd` beside this module.
+"""
 
 from __future__ import annotations
 

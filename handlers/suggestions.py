@@ -5,6 +5,8 @@ outbox. Cadres mark it under consideration / adopted / declined, or reply (to
 the card, or to the prompt 💬 Reply posts for the presser alone); the member is
 told each time, through the outbox too. Anonymity is what
 grievances are for, and the member's menu says so.
+
+The writing conversation's states are drawn in `suggestion.mmd` beside this module.
 """
 
 from __future__ import annotations

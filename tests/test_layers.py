@@ -31,3 +31,27 @@ def test_a_worker_registers_no_handler_but_runs_every_job(settings: Settings) ->
     # The same scheduled work either way: jobs are the composition root's, not the features'.
     assert _job_names(worker) == _job_names(bot) - {"conversation-timeouts"}
     assert len(_job_names(worker)) >= len(JOBS)
+
+
+def test_every_conversation_has_its_state_diagram_beside_it(settings: Settings) -> None:
+    """A `.mmd` beside the conversation's module names it (ARCHITECTURE.md, "Adding a feature")."""
+    import re
+    import sys
+    from pathlib import Path
+
+    from telegram.ext import ConversationHandler
+
+    application = build_application(settings, rate_limiter=False)
+    conversations = [
+        h
+        for group in application.handlers.values()
+        for h in group
+        if isinstance(h, ConversationHandler)
+    ]
+    assert len(conversations) >= 12
+    for conversation in conversations:
+        module = sys.modules[conversation.entry_points[0].callback.__module__]
+        folder = Path(module.__file__ or "").parent
+        diagrams = [p.read_text() for p in folder.glob("*.mmd")]
+        named = re.compile(rf"\b{re.escape(conversation.name or '')}\b")
+        assert any(named.search(text) for text in diagrams), conversation.name
