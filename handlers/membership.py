@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from html import escape
 
-from telegram import ChatMemberUpdated, ReplyKeyboardRemove, Update
+from telegram import ChatMemberUpdated, Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -25,10 +25,10 @@ from display import callbacks as cb
 from display import grievances as grievance_display
 from display.membership import (
     bilingual,
-    forget_keyboard,
     language_keyboard,
     summary,
 )
+from handlers import forgetting
 from handlers.commands import set_admin_commands
 from handlers.common import (
     CANCEL_LABEL,
@@ -50,10 +50,8 @@ from handlers.common import (
 )
 from handlers.deep_links import open_deep_link
 from handlers.menu import button_filter, main_menu
-from handlers.scope import LANGUAGE_KEY, Context, Scope, registered, scoped
-from storage import members, privacy, registration
-from storage.db import checkpoint
-from storage.models import Role
+from handlers.scope import LANGUAGE_KEY, Context, Scope, scoped
+from storage import members, registration
 from storage.profile_rules import DEPARTMENT_MAX, NAME_MAX, InvalidInput
 from storage.registration import Incomplete, RegistrationDraft
 
@@ -319,57 +317,6 @@ async def show_help(update: Update, context: Context, scope: Scope) -> None:
     await reply(update, "\n".join(lines), reply_markup=markup)
 
 
-# /forget -----------------------------------------------------------------------
-
-
-@registered
-async def ask_forget(update: Update, context: Context, scope: Scope) -> None:
-    text = scope._(
-        "This deletes your profile: name, department, birthday, language, role, tags "
-        "and groups. Grievances you sent stay for the union's statistics but can no "
-        "longer be linked to you. This cannot be undone. Delete your data?"
-    )
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    await reply(update, text, reply_markup=forget_keyboard(scope.t))
-
-
-@scoped
-async def forget(update: Update, context: Context, scope: Scope) -> None:
-    query = update.callback_query
-    assert query is not None and update.effective_user is not None
-    await query.answer()
-    if scope.member is None:
-        await query.edit_message_text(scope._("There is no data of yours to delete."))
-        return
-    was_admin = scope.member.role == Role.ADMIN.value
-    await privacy.forget_member(
-        scope.session,
-        update.effective_user.id,
-        scope.settings.secret_key,
-        scope.runtime.now(),
-    )
-    _user_data(context).clear()
-    await query.edit_message_text(scope._("Your data has been deleted."))
-    await reply(
-        update,
-        scope._("Goodbye. If you want to join again, send /start."),
-        reply_markup=ReplyKeyboardRemove(),
-    )
-    # Committed by now (commit, then talk): empty SQLite's log of the old rows too.
-    await checkpoint(scope.runtime.engine)
-    if was_admin and update.effective_user.id not in scope.settings.admin_ids:
-        await set_admin_commands(context.application, update.effective_user.id, False)
-
-
-@scoped
-async def keep_data(update: Update, context: Context, scope: Scope) -> None:
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    await query.edit_message_text(scope._("Nothing was deleted."))
-
-
 # Blocked / unblocked -----------------------------------------------------------
 
 
@@ -435,9 +382,13 @@ def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(set_language, pattern=cb.LANGUAGE.pattern))
     application.add_handler(CommandHandler("help", show_help))
     application.add_handler(MessageHandler(button_filter(HELP_ITEM.label) & PRIVATE, show_help))
-    application.add_handler(CommandHandler("forget", ask_forget, filters=PRIVATE))
-    application.add_handler(CallbackQueryHandler(forget, pattern=cb.FORGET_CONFIRM.pattern))
-    application.add_handler(CallbackQueryHandler(keep_data, pattern=cb.FORGET_ABORT.pattern))
+    application.add_handler(CommandHandler("forget", forgetting.ask_forget, filters=PRIVATE))
+    application.add_handler(
+        CallbackQueryHandler(forgetting.forget, pattern=cb.FORGET_CONFIRM.pattern)
+    )
+    application.add_handler(
+        CallbackQueryHandler(forgetting.keep_data, pattern=cb.FORGET_ABORT.pattern)
+    )
     application.add_handler(
         ChatMemberHandler(private_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )

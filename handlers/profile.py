@@ -33,7 +33,7 @@ from handlers.common import (
     reply,
     text_of,
 )
-from handlers.membership import ask_forget
+from handlers.forgetting import ask_forget
 from handlers.menu import button_filter, main_menu
 from handlers.scope import Context, Scope, registered
 from storage import members

@@ -12,7 +12,6 @@ The writing conversation's states are drawn in `suggestion.mmd` beside this modu
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from telegram import ForceReply, Message, Update
@@ -49,6 +48,7 @@ from handlers.common import (
     text_of,
 )
 from handlers.menu import button_filter, main_menu
+from handlers.replies import REPLIES_TO_SUGGESTION, suggestion_of
 from handlers.scope import Context, Scope, cadre_only, registered, scoped
 from jobs.delivery import wake_after_commit
 from notices import suggestions as notices
@@ -224,26 +224,6 @@ def _remember_card(scope: Scope, chat_id: int, prompt_id: int, card_id: int) -> 
     prompts[prompt_id] = card_id
     for old in sorted(prompts)[:-PROMPTS_KEPT]:
         del prompts[old]
-
-
-class _RepliesToSuggestion(filters.MessageFilter):
-    """A reply to the bot's card of a suggestion (or its reply prompt): "💡 … S-12 …" first."""
-
-    def filter(self, message: Message) -> bool:
-        replied = message.reply_to_message
-        if replied is None or replied.from_user is None or not replied.from_user.is_bot:
-            return False
-        return suggestion_of(replied.text or "") is not None
-
-
-def suggestion_of(text: str) -> int | None:
-    """The suggestion a card or prompt names on its first line, or None."""
-    match = _CARD_LINE.match(text)
-    return int(match.group(1)) if match else None
-
-
-_CARD_LINE = re.compile(r"💡[^\n]*?\bS-(\d{1,9})\b")
-REPLIES_TO_SUGGESTION = _RepliesToSuggestion()
 
 
 @scoped

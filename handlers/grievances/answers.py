@@ -22,8 +22,8 @@ from display import grievances as display
 from handlers.common import explain, pressed_args, reply
 from handlers.grievances.recognise import REPLIES_TO_BOT, REPLIES_TO_CASE
 from handlers.grievances.shared import NOT_CADRE, WRONG_GROUP, in_case_group, query_message
+from handlers.replies import REPLIES_TO_SUGGESTION
 from handlers.scope import Context, Scope, scoped
-from handlers.suggestions import REPLIES_TO_SUGGESTION
 from jobs.delivery import wake_after_commit
 from notices import grievances as relay
 from storage import grievance_rules as rules
