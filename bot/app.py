@@ -37,6 +37,7 @@ from handlers import (
     membership,
     polls,
     profile,
+    roster,
     suggestions,
     trainings,
 )
@@ -63,6 +64,7 @@ FEATURES: tuple[ModuleType, ...] = (
     membership,
     profile,
     admin,
+    roster,
     greetings,
     broadcasts,
     grievance_members,

@@ -57,6 +57,9 @@ LineKey = Callable[[Any], Hashable | None]
 # Opens what a shared link names (`/start act_12`): called with the update, the
 # context, the update's scope and the target's id, after the member registered.
 DeepLinkOpener = Callable[[Any, Any, Any, int], Awaitable[None]]
+# Opens a link that carries a code (`/start join_K7M2P9QX`), called with the code as
+# sent; unlike id links it opens for newcomers too, before any registration.
+CodeLinkOpener = Callable[[Any, Any, Any, str], Awaitable[None]]
 
 
 class Waker(Protocol):
@@ -82,6 +85,7 @@ class Runtime:
     free_text: list[FreeTextClaim] = field(default_factory=list)
     lines: list[LineKey] = field(default_factory=list)
     deep_links: dict[str, DeepLinkOpener] = field(default_factory=dict)
+    code_links: dict[str, CodeLinkOpener] = field(default_factory=dict)
     # Groups grievance categories route to: union groups too, for the guards
     # (commands, replies). Kept current by `jobs.grievances.refresh_groups` and
     # by the category editor.
@@ -117,6 +121,12 @@ class Runtime:
         if kind in self.deep_links:
             raise ValueError(f"deep link kind {kind!r} registered twice")
         self.deep_links[kind] = opener
+
+    def add_code_link(self, kind: str, opener: CodeLinkOpener) -> None:
+        """Let ``opener`` take links of ``kind`` that carry a code (`display.links.CODE_KINDS`)."""
+        if kind in self.code_links:
+            raise ValueError(f"code link kind {kind!r} registered twice")
+        self.code_links[kind] = opener
 
     def now(self) -> datetime:
         return self.clock()

@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     grievance_offer_hours: int = Field(default=72, ge=1, le=720)
     # Holiday and birthday greetings (jobs.greetings) go out from this hour, local time.
     greeting_hour: int = Field(default=9, ge=0, le=23)
+    # Roster import (handlers.roster): how long a one-time code works, and how many wrong
+    # codes one Telegram account may try in an hour.
+    roster_code_days: int = Field(default=30, ge=1, le=365)
+    roster_code_attempts_per_hour: int = Field(default=5, ge=1, le=100)
     # Activity and training reminders (jobs.reminders), in minutes before the start.
     reminder_offsets: Annotated[tuple[int, ...], NoDecode] = (24 * 60, 60)
 

@@ -50,6 +50,7 @@ def home_keyboard(t: Translator) -> InlineKeyboardMarkup:
                 _button(t.gettext("🎯 Interest groups"), cb.ADMIN_GROUPS.pack()),
             ],
             [_button(t.gettext("🎉 Greetings"), cb.GREET_HOME.pack())],
+            [_button(t.gettext("📋 Roster import"), cb.ROSTER_START.pack())],
             [_button(t.gettext("🗳 Polls"), cb.POLL_SETTINGS.pack())],
             [
                 _button(t.gettext("📢 Broadcast"), cb.BROADCAST_NEW.pack()),

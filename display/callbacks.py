@@ -534,3 +534,8 @@ GROUPS_LIST = action("igl", NoFields)
 GROUP_OPEN = action("igo", GroupRef)
 GROUP_JOIN = action("igj", GroupRef)
 GROUP_LEAVE = action("igx", GroupRef)
+
+# Roster import and joining with a one-time code (handlers/roster/)
+ROSTER_START = action("rst", NoFields)  # the admin panel's "📋 Roster import"
+ROSTER_JOIN = action("rjn", Code)  # confirm joining with the code (already in the chat)
+ROSTER_JOIN_NO = action("rjx", NoFields)

@@ -20,3 +20,13 @@ async def open_deep_link(update: Update, context: Context, scope: Scope, payload
         return False
     await opener(update, context, scope, link.target)
     return True
+
+
+async def open_code_link(update: Update, context: Context, scope: Scope, payload: str) -> bool:
+    """Open a link carrying a code (`join_…`), newcomer or not; False when it is none."""
+    link = links.parse_code(payload)
+    opener = scope.runtime.code_links.get(link.kind) if link is not None else None
+    if link is None or opener is None:
+        return False
+    await opener(update, context, scope, link.code)
+    return True

@@ -48,7 +48,7 @@ from handlers.common import (
     reply,
     text_of,
 )
-from handlers.deep_links import open_deep_link
+from handlers.deep_links import open_code_link, open_deep_link
 from handlers.menu import button_filter, main_menu
 from handlers.scope import LANGUAGE_KEY, Context, Scope, scoped
 from storage import members, registration
@@ -95,6 +95,9 @@ def _user_data(context: Context) -> dict[object, object]:
 async def start(update: Update, context: Context, scope: Scope) -> int:
     # A shared link (t.me/<bot>?start=act_12) opens its target; newcomers register first.
     payload = context.args[0] if context.args else ""
+    # A roster's one-time code (`join_…`, or typed after /start) registers by itself.
+    if payload and await open_code_link(update, context, scope, payload):
+        return ConversationHandler.END
     if scope.member is not None:
         if payload and await open_deep_link(update, context, scope, payload):
             return ConversationHandler.END

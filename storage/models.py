@@ -873,3 +873,41 @@ class ConversationState(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     sealed: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# Roster ----------------------------------------------------------------------
+
+
+class RosterEntry(Base):
+    """A person on the union's roster, imported from the employer's list.
+
+    ``code_hash`` is a keyed hash of the one-time code handed out (the code itself
+    is never stored); it is cleared when used. ``link`` is the member who used
+    it, sealed under `SECRET_KEY` with the entry's id as associated data, so a
+    dump without the key cannot join a roster row to a Telegram account. Times
+    are kept to the day (`utc_day`), like member rows.
+    """
+
+    __tablename__ = "roster_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    employee_no: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    department: Mapped[str] = mapped_column(String(64))
+    birthday: Mapped[date | None] = mapped_column(Date)
+    tags: Mapped[str] = mapped_column(String(400), default="")  # comma-separated, sorted
+    code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    link: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_day)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utc_day)
+
+
+class RosterCodeAttempt(Base):
+    """A wrong one-time code, for the rate limit: who by a keyed hash, when to the minute."""
+
+    __tablename__ = "roster_code_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    who: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -1,0 +1,85 @@
+"""A newcomer joins with the one-time code the union handed out: once, in time, not by guessing."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import RosterEntry
+from tests.support.bot import BotHarness
+from tests.support.chat import newest, registered_admin
+from tests.support.members import member_row, sessions_of
+from tests.support.roster import code_list, codes_by_name, import_roster, roster_csv
+
+
+async def issued(bot: BotHarness) -> dict[str, str]:
+    admin = await registered_admin(bot)
+    await import_roster(bot, admin, roster_csv(), "花名册.csv")
+    return codes_by_name(await code_list(bot, admin))
+
+
+async def test_a_code_at_start_registers_with_the_rosters_data(bot: BotHarness) -> None:
+    codes = await issued(bot)
+    user = await bot.driver.create_user("Fang")
+    await user.send(f"/start {codes['王芳'].lower()}")
+    offer = await newest(user)
+    assert "验证码有效" in offer.content and "姓名：王芳" in offer.content
+    assert "部门：装配车间" in offer.content and "1990-05-03" in offer.content
+    assert await member_row(bot, user) is None  # only once confirmed
+    await user.press("✅ 是我，为我登记")
+    assert "王芳" in (await newest(user, "欢迎")).content
+    member = await member_row(bot, user)
+    assert member is not None and member.name == "王芳"
+    assert member.department is not None and member.department.name == "装配车间"
+    assert member.tag_names == sorted(["困难职工", "女工"])
+    # The entry's link to the account is sealed: neither ids appear in the row.
+    async with sessions_of(bot)() as session:
+        entry = await session.scalar(select(RosterEntry).where(RosterEntry.name == "王芳"))
+    assert entry is not None and entry.link is not None
+    assert str(member.id) not in entry.link.split(":")[0] and str(user.id) not in entry.link
+
+
+async def test_the_join_deep_link_works_once(bot: BotHarness) -> None:
+    codes = await issued(bot)
+    user = await bot.driver.create_user("Zhang")
+    await user.send(f"/start join_{codes['张伟']}")
+    await user.press("✅ 是我，为我登记")
+    assert (await member_row(bot, user)) is not None
+    other = await bot.driver.create_user("Someone")
+    await other.send(f"/start join_{codes['张伟']}")
+    assert "该验证码已被使用" in (await newest(other)).content
+    assert await member_row(bot, other) is None
+    await user.send(f"/start join_{codes['李娜']}")
+    assert "您已经登记过了" in (await newest(user)).content
+
+
+async def test_a_code_expires(bot: BotHarness) -> None:
+    codes = await issued(bot)
+    bot.clock.advance(days=bot.settings.roster_code_days, seconds=1)
+    user = await bot.driver.create_user("Li")
+    await user.send(f"/start join_{codes['李娜']}")
+    assert "该验证码已过期" in (await newest(user)).content
+    assert await member_row(bot, user) is None
+
+
+async def test_wrong_codes_are_rate_limited(bot: BotHarness) -> None:
+    codes = await issued(bot)
+    user = await bot.driver.create_user("Guesser")
+    for guess in ("AAAAAAAA", "BBBBBBBB", "CCCCCCCC", "DDDDDDDD", "EEEEEEEE"):
+        await user.send(f"/start join_{guess}")
+        assert "验证码不正确" in (await newest(user)).content
+    await user.send(f"/start join_{codes['李娜']}")  # even the right one, for an hour
+    assert "错误的验证码次数过多" in (await newest(user)).content
+    bot.clock.advance(hours=1, minutes=1)
+    await user.send(f"/start join_{codes['李娜']}")
+    assert "验证码有效" in (await newest(user)).content
+
+
+async def test_a_forged_confirm_button_registers_nobody(bot: BotHarness) -> None:
+    await issued(bot)
+    user = await bot.driver.create_user("Forger")
+    await user.send("/start join_ZZZZZZZZ")
+    assert "验证码不正确" in (await newest(user)).content
+    sent = await newest(user)
+    await user.press_data(sent.message_id, "rjn:ZZZZZZZZ")
+    assert "验证码不正确" in (await newest(user)).content
+    assert await member_row(bot, user) is None
