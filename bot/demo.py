@@ -246,7 +246,10 @@ What to try (pick a person on the left, then a chat under them):
     from "the union", the cadre never learns who wrote; reply to the waiting suggestion.
   * 周主席 (admin): 🛠 管理 → 📢 发通知 (a broadcast with preview and progress),
     🎉 节日问候 (greetings calendar and templates), 👥 会员 → 林新 → ⭐ 设为干部,
-    then as 林新 open the invite link in the bot's message to join 工会干部群.
+    then as 林新 open the invite link in the bot's message to join 工会干部群;
+    📋 导入花名册 takes a CSV or XLSX roster (preview, then apply) and sends the codes.
+  * A one-time code from the roster: as 林新 send "/start JZ8K3M7Q" (also WX4P9R2T,
+    HN6F5V3C) and confirm: registered with the roster's data.
 
 Data is kept in {data} (--reset starts over). Ctrl-C stops everything.
 """

@@ -394,6 +394,41 @@ async def seed_broadcasts(session: AsyncSession, secret_key: str) -> None:
     )
 
 
+# One-time codes the demo prints (bot/demo.py) for newcomers to try at /start.
+ROSTER_CODES = {"D2001": "JZ8K3M7Q", "D2002": "WX4P9R2T", "D2003": "HN6F5V3C"}
+
+
+async def seed_roster(session: AsyncSession, secret_key: str) -> None:
+    """A roster of five, once: three with the codes to try (ROSTER_CODES), two already
+    on it without a code shown. Admins see it in 🛠 管理 → 📋 导入花名册."""
+    from datetime import timedelta
+
+    from storage import roster
+    from storage.models import utcnow
+    from storage.roster_rules import RosterRow
+
+    if await roster.count(session):
+        return
+    now = utcnow()
+    people = [
+        RosterRow("D2001", "陈晓燕", "装配车间", date(1992, 4, 18), ("新员工",)),
+        RosterRow("D2002", "刘建国", "设备维修班", date(1979, 11, 2)),
+        RosterRow("D2003", "孙丽", "职工食堂", None, ("女工",)),
+    ]
+    for row in people:
+        await roster.add_with_code(
+            session, row, ROSTER_CODES[row.employee_no], secret=secret_key, now=now, code_days=30
+        )
+    await roster.apply(
+        session,
+        [*people, RosterRow("D2004", "马强", "仓储物流部"), RosterRow("D2005", "周敏", "质检科")],
+        secret=secret_key,
+        now=now - timedelta(days=1),  # their codes were printed yesterday, not shown here
+        code_days=30,
+        remove_absent=False,
+    )
+
+
 # A seeder gets the session and the demo's secret key (for what is sealed or keyed).
 Seeder = Callable[[AsyncSession, str], Awaitable[None]]
 SEEDERS: list[Seeder] = [
@@ -403,4 +438,5 @@ SEEDERS: list[Seeder] = [
     seed_activities,
     seed_polls,
     seed_broadcasts,
+    seed_roster,
 ]

@@ -143,6 +143,29 @@ async def apply(
     return Applied(summary, removed, issued)
 
 
+async def add_with_code(
+    session: AsyncSession, row: RosterRow, code: str, *, secret: str, now: datetime, code_days: int
+) -> RosterEntry:
+    """One entry with a code chosen by the caller (the demo's codes to try)."""
+    clean = clean_code(code)
+    if clean is None:
+        raise ValueError("not a code")
+    entry = RosterEntry(
+        employee_no=row.employee_no,
+        name=row.name,
+        department=row.department,
+        birthday=row.birthday,
+        tags=_tags(row),
+        code_hash=KeyedHasher(secret, CODE_PURPOSE)(clean),
+        code_expires_at=now + timedelta(days=code_days),
+        created_at=utc_day(now),
+        updated_at=utc_day(now),
+    )
+    session.add(entry)
+    await session.flush()
+    return entry
+
+
 async def count(session: AsyncSession) -> int:
     return await session.scalar(select(func.count(RosterEntry.id))) or 0
 

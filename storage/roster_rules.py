@@ -35,6 +35,7 @@ from storage.profile_rules import (
 )
 
 MAX_BYTES = 10 * 1024 * 1024
+MAX_UNPACKED = 200 * 1024 * 1024  # an XLSX's parts once unzipped
 MAX_ROWS = 20_000
 MAX_TAGS = 10
 EMPLOYEE_NO_MAX = 32
@@ -154,14 +155,28 @@ def _xlsx_rows(data: bytes) -> Iterator[list[Any]]:
     from openpyxl import load_workbook
 
     try:
+        unpacked = sum(info.file_size for info in zipfile.ZipFile(io.BytesIO(data)).infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise RosterRefused("format") from exc
+    if unpacked > MAX_UNPACKED:
+        raise RosterRefused("size")  # a ZIP bomb, or a workbook far beyond any roster
+    # openpyxl's failures on a hostile or damaged workbook are no closed set (KeyError,
+    # TypeError, XML errors…): any of them means "not an XLSX I can read".
+    try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except Exception as exc:
         raise RosterRefused("format") from exc
     try:
-        sheet = book.worksheets[0] if book.worksheets else None
-        if sheet is None:
+        if not book.worksheets:
             raise RosterRefused("empty")
-        for cells in sheet.iter_rows():
+        rows = book.worksheets[0].iter_rows()
+        while True:
+            try:
+                cells = next(rows)
+            except StopIteration:
+                return
+            except Exception as exc:
+                raise RosterRefused("format") from exc
             values = []
             for cell in cells:
                 if getattr(cell, "data_type", None) == "f":

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
+from storage.crypto import Cipher, DecryptionError
 from storage.models import RosterEntry
+from storage.roster import LINK_PURPOSE
 from tests.support.bot import BotHarness
 from tests.support.chat import newest, registered_admin
+from tests.support.config import SECRET
 from tests.support.members import member_row, sessions_of
 from tests.support.roster import code_list, codes_by_name, import_roster, roster_csv
 
@@ -35,7 +39,7 @@ async def test_a_code_at_start_registers_with_the_rosters_data(bot: BotHarness) 
     async with sessions_of(bot)() as session:
         entry = await session.scalar(select(RosterEntry).where(RosterEntry.name == "王芳"))
     assert entry is not None and entry.link is not None
-    assert str(member.id) not in entry.link.split(":")[0] and str(user.id) not in entry.link
+    assert entry.link.startswith("v1.") and str(user.id) not in entry.link
 
 
 async def test_the_join_deep_link_works_once(bot: BotHarness) -> None:
@@ -83,3 +87,32 @@ async def test_a_forged_confirm_button_registers_nobody(bot: BotHarness) -> None
     await user.press_data(sent.message_id, "rjn:ZZZZZZZZ")
     assert "验证码不正确" in (await newest(user)).content
     assert await member_row(bot, user) is None
+
+
+async def test_a_dump_without_the_key_cannot_join_entry_and_account(bot: BotHarness) -> None:
+    """Every roster column, as a dump shows it, names neither the member nor the account;
+    times are days; with the key the link opens (ARCHITECTURE.md, "Anonymity")."""
+    codes = await issued(bot)
+    user = await bot.driver.create_user("Fang")
+    await user.send("/start join_AAAAAAAA")  # one wrong attempt first
+    await user.send(f"/start join_{codes['王芳']}")
+    await user.press("✅ 是我，为我登记")
+    member = await member_row(bot, user)
+    assert member is not None
+    async with sessions_of(bot)() as session:
+        dumped = [
+            [str(v) for v in row]
+            for table in ("roster_entries", "roster_code_attempts")
+            for row in (await session.execute(text(f"SELECT * FROM {table}"))).all()
+        ]
+        entry = await session.scalar(select(RosterEntry).where(RosterEntry.name == "王芳"))
+    assert entry is not None and entry.link is not None
+    for row in dumped:
+        assert str(user.id) not in " ".join(row)
+        assert str(member.id) not in row[1:]  # row[0] is the row's own id
+    assert all(t.hour == 0 and t.minute == 0 for t in (entry.created_at, entry.updated_at))
+    assert Cipher(SECRET, LINK_PURPOSE).decrypt(entry.link, str(entry.id)) == str(member.id)
+    with pytest.raises(DecryptionError):
+        Cipher("another-key-0123456789abcdef0123456789", LINK_PURPOSE).decrypt(
+            entry.link, str(entry.id)
+        )
