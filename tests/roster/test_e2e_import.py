@@ -140,3 +140,14 @@ async def test_only_admins_import(bot: BotHarness) -> None:
     async with sessions_of(bot)() as session:
         assert await session.scalar(select(func.count(RosterEntry.id))) == 0
     assert "花名册" not in (await newest(member)).content
+
+
+async def test_the_admin_panel_opens_the_import_and_english_reads_too(bot: BotHarness) -> None:
+    admin = await registered_admin(bot)
+    await admin.send("/admin")
+    await admin.press("📋 导入花名册")
+    assert "请以 CSV 或 XLSX 文件发送花名册" in (await newest(admin)).content
+    await admin.send("✖️ 取消")
+    english = await bot.driver.create_user("Anna", language_code="en")
+    await english.send("/start join_AAAAAAAA")
+    assert "That code is not right." in (await newest(english)).content
