@@ -29,6 +29,7 @@ from display import callbacks as cb
 from display import roster as show
 from handlers.common import (
     CANCEL_LABEL,
+    OTHER_INPUT,
     PRIVATE,
     TEXT_INPUT,
     cancel_handlers,
@@ -206,6 +207,7 @@ def register(application: Application) -> None:
                 CONFIRM: [
                     MessageHandler(PRIVATE & filters.Document.ALL, receive_file),
                     MessageHandler(TEXT_INPUT & not_cancel, confirm),
+                    MessageHandler(OTHER_INPUT, confirm),  # a photo…: "please tap ✅ Apply"
                 ],
                 ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, timeout)],
             },

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from storage.models import RosterEntry
 from tests.support.bot import BotHarness
 from tests.support.chat import flat, newest, registered, registered_admin
+from tests.support.media import make_png
 from tests.support.members import sessions_of
 from tests.support.roster import (
     HEADER_EN,
@@ -151,3 +152,15 @@ async def test_the_admin_panel_opens_the_import_and_english_reads_too(bot: BotHa
     english = await bot.driver.create_user("Anna", language_code="en")
     await english.send("/start join_AAAAAAAA")
     assert "That code is not right." in (await newest(english)).content
+
+
+async def test_anything_but_a_choice_at_the_preview_asks_again(bot: BotHarness) -> None:
+    admin = await registered_admin(bot)
+    await admin.send("/roster")
+    await admin.send_document(roster_csv(), "花名册.csv")
+    await admin.send("好的")
+    assert "请点击“✅ 应用”" in (await newest(admin)).content
+    await admin.send_photo(make_png(8, 8, (0, 0, 0)))
+    assert "请点击“✅ 应用”" in (await newest(admin)).content
+    await admin.send("✅ 应用")
+    assert len(await entries(bot)) == 3
