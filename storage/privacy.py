@@ -2,8 +2,8 @@
 
 Deleting the member row takes their profile, tags and groups with it (the
 foreign keys cascade). What it does not reach is here: the sealed links from
-their grievances (which the key could otherwise still open) and the outbox
-rows that carry their Telegram id.
+their grievances and from their roster entry (which the key could otherwise
+still open) and the outbox rows that carry their Telegram id.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import grievances, members, outbox
+from storage import grievances, members, outbox, roster
 
 
 @dataclass(frozen=True)
@@ -32,5 +32,6 @@ async def forget_member(
     sealer = grievances.sealer_for(secret_key)
     unlinked = await grievances.forget_author(session, sealer, member.id, now)
     dropped = await outbox.forget_recipient(session, telegram_id, member.id, now=now)
+    await roster.forget_member(session, secret_key, member.id)
     await members.forget(session, telegram_id)
     return Forgotten(unlinked, dropped)

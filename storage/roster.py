@@ -25,7 +25,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import members
-from storage.crypto import Cipher, KeyedHasher
+from storage.crypto import Cipher, DecryptionError, KeyedHasher
 from storage.models import Member, RosterCodeAttempt, RosterEntry, utc_day
 from storage.roster_rules import RosterRow
 
@@ -267,3 +267,24 @@ async def join(
     entry.updated_at = utc_day(now)
     await session.flush()
     return member
+
+
+async def forget_member(session: AsyncSession, secret: str, member_id: int) -> int:
+    """/forget: destroy the member's link to their roster entry (and its spent code).
+
+    The entry stays on the roster, as if never joined: a later import gives it a
+    new code. Opening every link takes milliseconds for a roster of thousands.
+    """
+    cipher = Cipher(secret, LINK_PURPOSE)
+    forgotten = 0
+    for entry in await session.scalars(select(RosterEntry).where(RosterEntry.link.is_not(None))):
+        assert entry.link is not None
+        try:
+            linked = cipher.decrypt(entry.link, str(entry.id))
+        except DecryptionError:
+            continue
+        if linked == str(member_id):
+            entry.link = entry.code_hash = entry.code_expires_at = None
+            forgotten += 1
+    await session.flush()
+    return forgotten

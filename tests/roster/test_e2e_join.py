@@ -10,7 +10,7 @@ from storage.models import RosterEntry
 from storage.roster import LINK_PURPOSE
 from tests.support.bot import BotHarness
 from tests.support.chat import newest, registered_admin
-from tests.support.config import SECRET
+from tests.support.config import ADMIN_ID, SECRET
 from tests.support.members import member_row, sessions_of
 from tests.support.roster import code_list, codes_by_name, import_roster, roster_csv
 
@@ -116,3 +116,21 @@ async def test_a_dump_without_the_key_cannot_join_entry_and_account(bot: BotHarn
         Cipher("another-key-0123456789abcdef0123456789", LINK_PURPOSE).decrypt(
             entry.link, str(entry.id)
         )
+
+
+async def test_forget_destroys_the_roster_link_and_a_new_import_gives_a_new_code(
+    bot: BotHarness,
+) -> None:
+    codes = await issued(bot)
+    user = await bot.driver.create_user("Gone")
+    await user.send(f"/start join_{codes['李娜']}")
+    await user.press("✅ 是我，为我登记")
+    await user.send("/forget")
+    await user.press("是的，删除我的数据")
+    assert await member_row(bot, user) is None
+    async with sessions_of(bot)() as session:
+        entry = await session.scalar(select(RosterEntry).where(RosterEntry.name == "李娜"))
+    assert entry is not None and entry.link is None and entry.code_hash is None
+    admin = await bot.driver.user(ADMIN_ID)
+    await import_roster(bot, admin, roster_csv(), "花名册.csv")
+    assert list(codes_by_name(await code_list(bot, admin))) == ["李娜"]
