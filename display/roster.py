@@ -130,8 +130,17 @@ def preview(t: Translator, rows: int, changes: Preview) -> str:
         t.gettext("Updated: {count}").format(count=changes.updated),
         t.gettext("Unchanged: {count}").format(count=changes.unchanged),
         t.gettext("On the roster but not in this file: {count}").format(count=changes.absent),
-        "",
     ]
+    for label, names, total in (
+        (N_("Updated: {names}"), changes.updated_names, changes.updated),
+        (N_("Not in this file: {names}"), changes.absent_names, changes.absent),
+    ):
+        if names:
+            shown = t.gettext(", ").join(escape(n) for n in names)
+            if total > len(names):
+                shown += t.gettext("…")
+            lines.append(t.gettext(label).format(names=shown))
+    lines.append("")
     if changes.absent:
         lines.append(
             t.gettext(

@@ -31,6 +31,7 @@ from storage.roster_rules import RosterRow
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_LENGTH = 8
+NAMES_SHOWN = 10
 _CODE = re.compile(f"[{ALPHABET}]{{{CODE_LENGTH}}}")
 CODE_PURPOSE = "roster-code"
 LINK_PURPOSE = "roster-link"
@@ -66,6 +67,8 @@ class Preview:
     updated: int
     unchanged: int
     absent: int  # on the roster, not in the file: removed only if the admin says so
+    updated_names: tuple[str, ...] = ()  # the first NAMES_SHOWN of each, for the admin
+    absent_names: tuple[str, ...] = ()
 
 
 async def _by_number(session: AsyncSession) -> dict[str, RosterEntry]:
@@ -75,7 +78,8 @@ async def _by_number(session: AsyncSession) -> dict[str, RosterEntry]:
 
 async def preview(session: AsyncSession, rows: list[RosterRow]) -> Preview:
     known = await _by_number(session)
-    new = updated = unchanged = 0
+    new = unchanged = 0
+    updated: list[str] = []
     for row in rows:
         entry = known.pop(row.employee_no.casefold(), None)
         if entry is None:
@@ -83,8 +87,16 @@ async def preview(session: AsyncSession, rows: list[RosterRow]) -> Preview:
         elif _same(entry, row):
             unchanged += 1
         else:
-            updated += 1
-    return Preview(new, updated, unchanged, len(known))
+            updated.append(row.name)
+    absent = sorted(known.values(), key=lambda e: e.employee_no)
+    return Preview(
+        new,
+        len(updated),
+        unchanged,
+        len(absent),
+        tuple(updated[:NAMES_SHOWN]),
+        tuple(e.name for e in absent[:NAMES_SHOWN]),
+    )
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,7 @@ async def test_a_valid_xlsx_in_english_and_the_preview_counts(bot: BotHarness) -
     preview = await newest(admin)
     for line in ("新增：1", "更新：1", "不变：1", "花名册中有、本文件中没有：1"):
         assert line in preview.content
+    assert "本文件中没有的人员：王芳" in preview.content and "更新的人员：李娜" in preview.content
     assert "🗑 应用并删除缺少的人员" in flat(await admin.reply_keyboard())
     await admin.send("🗑 应用并删除缺少的人员")
     assert "新增 1 人，更新 1 人，删除 1 人" in (await newest(admin, "花名册已保存")).content
