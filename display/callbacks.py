@@ -370,6 +370,15 @@ class GroupRef(NamedTuple):
     group: int
 
 
+# A pulse answer's stars: the codec itself refuses anything but 1 to 5.
+STARS = IntField(1, 5)
+
+
+class PulseStars(NamedTuple):
+    month: int  # PulseMonth.id
+    stars: Annotated[int, STARS]
+
+
 # Membership
 LANGUAGE = action("lang", Code)  # language code
 PROFILE_EDIT = action("pedit", Code)  # field: name | dept | bday | nobday | lang | forget
@@ -534,3 +543,8 @@ GROUPS_LIST = action("igl", NoFields)
 GROUP_OPEN = action("igo", GroupRef)
 GROUP_JOIN = action("igj", GroupRef)
 GROUP_LEAVE = action("igx", GroupRef)
+
+# The satisfaction pulse (handlers/pulse)
+PULSE_HOME = action("pls", NoFields)  # the admin's pulse panel
+PULSE_SWITCH = action("plsw", Flag)  # on 1 / off 0
+PULSE_STARS = action("plst", PulseStars)
