@@ -1,0 +1,107 @@
+"""The pulse's rules: month arithmetic, when it is due, results through disclosure control."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage import pulse
+from storage.db import make_session_factory, transaction
+from storage.models import ActivityRating
+from storage.pulse import PulseRefused, Refusal
+from tests.support.activities import draft, published
+from tests.support.clock import shanghai
+from tests.support.members import add_members
+from tests.support.pulse import KEYS, seed_answers
+
+ZONE = ZoneInfo("Asia/Shanghai")
+LABELS = st.builds(lambda y, m: f"{y:04d}-{m:02d}", st.integers(2000, 2100), st.integers(1, 12))
+
+
+@given(LABELS)
+def test_months_follow_each_other(label: str) -> None:
+    assert pulse.previous_month(pulse.next_month(label)) == label
+    start, end = pulse.month_start(label, ZONE), pulse.month_start(pulse.next_month(label), ZONE)
+    assert pulse.month_label(start, ZONE) == label
+    assert pulse.month_label(end - timedelta(seconds=1), ZONE) == label
+    assert 28 <= (end - start).days <= 31
+
+
+@given(st.datetimes(datetime(2020, 1, 1), datetime(2030, 1, 1), timezones=st.just(UTC)))
+def test_due_only_on_weekdays_at_a_decent_hour(moment: datetime) -> None:
+    local = moment.astimezone(ZONE)
+    expected = local.weekday() < 5 and 10 <= local.hour < pulse.LATEST_HOUR
+    assert pulse.due(moment, ZONE, 10) is expected
+
+
+async def test_under_five_answers_nothing_but_the_count(engine: AsyncEngine) -> None:
+    sessions = make_session_factory(engine)
+    await add_members(sessions, 12)
+    now = shanghai(2026, 12, 1, 10)
+    async with transaction(sessions) as session:
+        month = await pulse.open_month(session, now, ZONE)
+        assert month is not None
+        assert await pulse.open_month(session, now + timedelta(days=3), ZONE) is None
+    await seed_answers(sessions, month.id, [5, 4, 4, 1])
+    async with sessions() as session:
+        (result,) = await pulse.monthly(session, 6)
+    assert (result.month, result.count, result.mean, result.distribution) == (
+        "2026-12",
+        4,
+        None,
+        None,
+    )
+    await seed_answers(sessions, month.id, [3], first=5)
+    async with sessions() as session:
+        (result,) = await pulse.monthly(session, 6)
+    assert result.count == 5 and result.mean == 3.4 and result.distribution == (1, 0, 1, 2, 1)
+    # Once per member and month; comments once, after the stars, within the month.
+    async with transaction(sessions) as session:
+        with pytest.raises(PulseRefused) as refused:
+            await pulse.answer(session, month.id, 1, 2, now=now, keys=KEYS)
+        assert refused.value.reason is Refusal.ANSWERED
+        with pytest.raises(PulseRefused) as refused:
+            await pulse.comment(session, month.id, 9, "没打星就评论", now=now, keys=KEYS)
+        assert refused.value.reason is Refusal.NO_ANSWER
+        await pulse.comment(session, month.id, 1, "  很好 ", now=now, keys=KEYS)
+        with pytest.raises(PulseRefused):
+            await pulse.comment(session, month.id, 1, "再说一次", now=now, keys=KEYS)
+        with pytest.raises(PulseRefused) as refused:
+            await pulse.answer(session, month.id, 9, 4, now=month.closes_at, keys=KEYS)
+        assert refused.value.reason is Refusal.CLOSED
+    async with sessions() as session:
+        assert await pulse.comments(session, "2026-12", KEYS) == ["很好"]
+
+
+async def test_one_satisfaction_series(engine: AsyncEngine) -> None:
+    sessions = make_session_factory(engine)
+    ids = await add_members(sessions, 8)
+    now = shanghai(2026, 12, 10, 10)
+    async with transaction(sessions) as session:
+        month = await pulse.open_month(session, now, ZONE)
+    assert month is not None
+    await seed_answers(sessions, month.id, [5, 5, 4, 4, 2, 3], first=ids[0])
+    activity = await published(sessions, draft())
+    async with transaction(sessions) as session:
+        for i, member_id in enumerate(ids[:5]):
+            session.add(
+                ActivityRating(
+                    activity_id=activity.id,
+                    member_id=member_id,
+                    stars=4 + i % 2,
+                    created_at=shanghai(2026, 11, 20 + i, 20),
+                )
+            )
+    async with sessions() as session:
+        series = await pulse.satisfaction_series(session, 3, now=now, zone=ZONE)
+    assert set(series) == {"pulse", "grievances", "activities"}
+    assert [p.month for p in series["pulse"]] == ["2026-10", "2026-11", "2026-12"]
+    assert series["pulse"][-1].count == 6 and series["pulse"][-1].mean == 3.83
+    assert series["activities"][1].count == 5 and series["activities"][1].mean == 4.4
+    assert series["activities"][2].count == 0 and series["activities"][2].mean is None
+    assert all(p.count == 0 and p.mean is None for p in series["grievances"])
