@@ -57,6 +57,10 @@ def refusal(t: Translator, reason: Refusal) -> str:
 
 
 def _line(t: Translator, result: MonthResult) -> str:
+    if not result.closed:
+        return t.gettext("{month}: {count} answers so far (results when the month is over)").format(
+            month=result.month, count=result.count
+        )
     if result.mean is None or result.distribution is None:
         return t.gettext("{month}: {count} answers (too few to show)").format(
             month=result.month, count=result.count
@@ -77,7 +81,7 @@ def panel_text(t: Translator, on: bool, hour: int, results: Sequence[MonthResult
             if on
             else _("The pulse is off.")
         ).format(hour=hour),
-        _("Answers are anonymous; a month shows from 5 answers on."),
+        _("Answers are anonymous; a month shows once it is over, from 5 answers on."),
         "",
     ]
     if results:

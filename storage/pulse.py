@@ -251,10 +251,14 @@ async def comment(
 
 @dataclass(frozen=True)
 class MonthResult:
-    """One month's answers as they may be shown: under `THRESHOLD` answers, nothing.
+    """One month's answers as they may be shown.
 
     ``count`` is always shown (how many answered is no one's answer); ``mean``
-    and ``distribution`` (answers per star, 1 to 5) are None while hidden.
+    and ``distribution`` (answers per star, 1 to 5) are None while hidden: under
+    `THRESHOLD` answers, and while the month is still under way (``closed``
+    False), since two looks at an open month would differ by exactly the answers
+    given in between. Like an anonymous poll's overall result, a closed month
+    with enough answers shows every star's count.
     """
 
     month: str
@@ -262,22 +266,23 @@ class MonthResult:
     count: int
     mean: float | None
     distribution: tuple[int, ...] | None
+    closed: bool = True
 
     @property
     def shown(self) -> bool:
         return self.mean is not None
 
 
-def _result(month: str, asked: int, counts: Sequence[int]) -> MonthResult:
+def _result(month: str, asked: int, counts: Sequence[int], closed: bool) -> MonthResult:
     total = sum(counts)
-    if total < THRESHOLD:
-        return MonthResult(month, asked, total, None, None)
+    if total < THRESHOLD or not closed:
+        return MonthResult(month, asked, total, None, None, closed)
     mean = sum(stars * n for stars, n in zip(STARS, counts, strict=True)) / total
     return MonthResult(month, asked, total, round(mean, 2), tuple(counts))
 
 
-async def monthly(session: AsyncSession, months: int) -> list[MonthResult]:
-    """The last ``months`` pulse months, newest first, through disclosure control."""
+async def monthly(session: AsyncSession, months: int, *, now: datetime) -> list[MonthResult]:
+    """The last ``months`` pulse months at ``now``, newest first, as they may be shown."""
     rows = list(
         await session.scalars(select(PulseMonth).order_by(PulseMonth.month.desc()).limit(months))
     )
@@ -290,13 +295,20 @@ async def monthly(session: AsyncSession, months: int) -> list[MonthResult]:
         .group_by(PulseAnswer.month_id, PulseAnswer.stars)
     ):
         counts[(int(month_id), int(stars))] = int(n)
-    return [_result(r.month, r.recipients, [counts.get((r.id, s), 0) for s in STARS]) for r in rows]
+    return [
+        _result(
+            r.month, r.recipients, [counts.get((r.id, s), 0) for s in STARS], now >= r.closes_at
+        )
+        for r in rows
+    ]
 
 
-async def comments(session: AsyncSession, month: str, keys: PulseKeys) -> list[str]:
-    """A month's comments, opened, in no particular order; none under `THRESHOLD` answers."""
+async def comments(
+    session: AsyncSession, month: str, keys: PulseKeys, *, now: datetime
+) -> list[str]:
+    """A closed month's comments, opened, sorted; none under `THRESHOLD` answers."""
     row = await session.scalar(select(PulseMonth).where(PulseMonth.month == month))
-    if row is None:
+    if row is None or now < row.closes_at:
         return []
     sealed = list(
         await session.execute(
@@ -314,7 +326,8 @@ async def comments(session: AsyncSession, month: str, keys: PulseKeys) -> list[s
 
 @dataclass(frozen=True)
 class SeriesPoint:
-    """One month of one satisfaction source: ``mean`` None under `THRESHOLD` ratings."""
+    """One month of one satisfaction source: ``mean`` None under `THRESHOLD` ratings
+    (and, for the pulse, while the month is under way: see `MonthResult`)."""
 
     month: str
     count: int
@@ -345,18 +358,22 @@ async def satisfaction_series(
     The last ``months`` months up to ``now``'s: the pulse, the ratings members
     give a grievance when it is answered, and the ratings of activities.
     (Trainings collect no ratings yet.) Means are hidden under `THRESHOLD`
-    ratings, as any published count is.
+    ratings, as any published count is, and the pulse's while its month is
+    under way.
     """
     labels = _labels(now, zone, months)
     since = month_start(labels[0], zone)
     buckets: dict[str, dict[str, list[int]]] = {s: {m: [] for m in labels} for s in SOURCES}
     pulse_rows = await session.execute(
-        select(PulseMonth.month, PulseAnswer.stars)
+        select(PulseMonth.month, PulseMonth.closes_at, PulseAnswer.stars)
         .join(PulseAnswer, PulseAnswer.month_id == PulseMonth.id)
         .where(PulseMonth.month.in_(labels))
     )
-    for month, stars in pulse_rows:
+    open_months: set[str] = set()
+    for month, closes_at, stars in pulse_rows:
         buckets["pulse"][month].append(int(stars))
+        if now < closes_at:
+            open_months.add(month)
     rated = await session.execute(
         select(Grievance.rated_at, Grievance.rating).where(
             Grievance.rating.is_not(None), Grievance.rated_at >= since
@@ -372,4 +389,9 @@ async def satisfaction_series(
     )
     for created_at, given in activity:
         buckets["activities"].get(month_label(created_at, zone), []).append(int(given))
-    return {s: [_point(m, buckets[s][m]) for m in labels] for s in SOURCES}
+    series = {s: [_point(m, buckets[s][m]) for m in labels] for s in SOURCES}
+    series["pulse"] = [
+        SeriesPoint(p.month, p.count, None) if p.month in open_months else p
+        for p in series["pulse"]
+    ]
+    return series

@@ -15,7 +15,7 @@ MONTHS_SHOWN = 6
 
 async def _render(update: Update, scope: Scope) -> None:
     on = await pulse.enabled(scope.session)
-    results = await pulse.monthly(scope.session, MONTHS_SHOWN)
+    results = await pulse.monthly(scope.session, MONTHS_SHOWN, now=scope.runtime.now())
     if update.callback_query is not None:
         await update.callback_query.answer()
     await show_panel(

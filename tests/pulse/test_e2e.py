@@ -90,15 +90,17 @@ async def test_a_pulse_month(bot: BotHarness) -> None:
     assert "食堂的饭菜可以再改进。" in commented
     assert all(a.answered_on == bot.clock.now.date() for a in stored)
 
-    # Three answers: too few to show.
+    # While the month is under way, the count only.
     await admin.send("/pulse")
-    assert "2026-12：3 份回答（不足 5 份，不显示）" in (await admin.last_bot_message()).text
+    assert "2026-12：目前 3 份回答（本月结束后显示结果）" in (await admin.last_bot_message()).text
 
     # The month closes with the calendar: a late press is told so.
     bot.clock.now = shanghai(2027, 1, 1, 0, 1)
     await people[2].press("3⭐")
     assert "本月的满意度调查已经结束" in ((await people[2].callback_answers())[-1].text or "")
     assert len(await answers(bot)) == 3
+    await admin.send("/pulse")  # over, but three answers are too few to show
+    assert "2026-12：3 份回答（不足 5 份，不显示）" in (await admin.last_bot_message()).text
     # January's question goes out on its first day at ten, to the late member too.
     bot.clock.now = shanghai(2027, 1, 1, 10, 0)
     assert await run_pulse(bot) == 7

@@ -48,18 +48,19 @@ async def test_under_five_answers_nothing_but_the_count(engine: AsyncEngine) -> 
         assert month is not None
         assert await pulse.open_month(session, now + timedelta(days=3), ZONE) is None
     await seed_answers(sessions, month.id, [5, 4, 4, 1])
+    after = month.closes_at
     async with sessions() as session:
-        (result,) = await pulse.monthly(session, 6)
-    assert (result.month, result.count, result.mean, result.distribution) == (
-        "2026-12",
-        4,
-        None,
-        None,
-    )
+        (result,) = await pulse.monthly(session, 6, now=after)
+    assert (result.count, result.mean, result.distribution) == (4, None, None)
     await seed_answers(sessions, month.id, [3], first=5)
     async with sessions() as session:
-        (result,) = await pulse.monthly(session, 6)
-    assert result.count == 5 and result.mean == 3.4 and result.distribution == (1, 0, 1, 2, 1)
+        (result,) = await pulse.monthly(session, 6, now=after)
+        (running,) = await pulse.monthly(session, 6, now=now)
+    assert result.month == "2026-12" and result.count == 5 and result.mean == 3.4
+    assert result.distribution == (1, 0, 1, 2, 1)
+    # While the month is under way, the count only: two looks would tell one answer.
+    assert (running.count, running.mean, running.distribution) == (5, None, None)
+    assert not running.closed
     # Once per member and month; comments once, after the stars, within the month.
     async with transaction(sessions) as session:
         with pytest.raises(PulseRefused) as refused:
@@ -75,7 +76,8 @@ async def test_under_five_answers_nothing_but_the_count(engine: AsyncEngine) -> 
             await pulse.answer(session, month.id, 9, 4, now=month.closes_at, keys=KEYS)
         assert refused.value.reason is Refusal.CLOSED
     async with sessions() as session:
-        assert await pulse.comments(session, "2026-12", KEYS) == ["很好"]
+        assert await pulse.comments(session, "2026-12", KEYS, now=now) == []
+        assert await pulse.comments(session, "2026-12", KEYS, now=month.closes_at) == ["很好"]
 
 
 async def test_one_satisfaction_series(engine: AsyncEngine) -> None:
@@ -99,9 +101,11 @@ async def test_one_satisfaction_series(engine: AsyncEngine) -> None:
             )
     async with sessions() as session:
         series = await pulse.satisfaction_series(session, 3, now=now, zone=ZONE)
+        later = await pulse.satisfaction_series(session, 3, now=month.closes_at, zone=ZONE)
     assert set(series) == {"pulse", "grievances", "activities"}
     assert [p.month for p in series["pulse"]] == ["2026-10", "2026-11", "2026-12"]
-    assert series["pulse"][-1].count == 6 and series["pulse"][-1].mean == 3.83
+    assert series["pulse"][-1].count == 6 and series["pulse"][-1].mean is None  # under way
+    assert later["pulse"][-2].count == 6 and later["pulse"][-2].mean == 3.83
     assert series["activities"][1].count == 5 and series["activities"][1].mean == 4.4
     assert series["activities"][2].count == 0 and series["activities"][2].mean is None
     assert all(p.count == 0 and p.mean is None for p in series["grievances"])
