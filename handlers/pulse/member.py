@@ -39,7 +39,7 @@ from handlers.menu import main_menu
 from handlers.scope import Context, Scope, registered, scoped
 from storage import pulse
 from storage.profile_rules import InvalidInput
-from storage.pulse import PulseKeys, PulseRefused
+from storage.pulse import PulseKeys, PulseRefused, Refusal
 
 NAME = "pulse_answer"
 COMMENT = 1  # never renumbered: persisted conversations hold it
@@ -53,6 +53,17 @@ class PulseComment:
     """The month the member just answered, awaiting their comment."""
 
     month: int
+
+
+def _on_a_question(update: Update) -> bool:
+    """Was the press on a pulse question (not forged onto another of the bot's messages)?"""
+    message = update.callback_query.message if update.callback_query is not None else None
+    markup = getattr(message, "reply_markup", None)
+    return markup is not None and any(
+        cb.PULSE_STARS.pattern.match(button.callback_data)
+        for row in markup.inline_keyboard
+        for button in row
+    )
 
 
 def _keys(scope: Scope) -> PulseKeys:
@@ -75,7 +86,8 @@ async def rate(update: Update, context: Context, scope: Scope) -> int:
         )
     except PulseRefused as refused:
         await update.callback_query.answer(show.refusal(scope.t, refused.reason), show_alert=True)
-        await show_panel(update, show.question(scope.t), None)
+        if refused.reason is not Refusal.GONE and _on_a_question(update):
+            await update.callback_query.edit_message_reply_markup(None)  # no more stars
         return ConversationHandler.END
     await update.callback_query.answer()
     keep_draft(context, DRAFT, PulseComment(pressed.month))

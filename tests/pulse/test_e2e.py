@@ -13,6 +13,7 @@ from tests.support.bot import BotHarness
 from tests.support.chat import registered_admin
 from tests.support.clock import shanghai
 from tests.support.config import make_runtime
+from tests.support.media import PNG
 from tests.support.members import add_members, add_person
 from tests.support.outbox import outbox_rows
 from tests.support.pulse import KEYS, QUESTION, answers, months, run_pulse, switch_on
@@ -32,7 +33,12 @@ async def test_a_pulse_month(bot: BotHarness) -> None:
             update(Member).where(Member.telegram_id == blocked.id).values(blocked_at=bot.clock.now)
         )
 
-    # The admin switches it on from /pulse.
+    # Only an admin, in the private chat, opens it: from /pulse or the admin panel.
+    await people[0].send("/pulse")
+    assert "只有工会管理员" in (await people[0].last_bot_message()).text
+    await admin.send("/admin")
+    await admin.press("📈 满意度")
+    assert "满意度调查已关闭" in (await admin.last_bot_message()).text
     await admin.send("/pulse")
     assert "满意度调查已关闭" in (await admin.last_bot_message()).text
     await admin.press("▶️ 开启满意度调查")
@@ -65,6 +71,8 @@ async def test_a_pulse_month(bot: BotHarness) -> None:
     await first.press("4⭐")
     assert "您给本月打了 ⭐⭐⭐⭐" in (await first.bot_messages())[-2].text
     assert "您还想说几句吗" in (await first.last_bot_message()).text
+    await first.send_photo(PNG)  # not text: asked again, nothing lost
+    assert "请用文字回答" in (await first.last_bot_message()).text
     await first.send("食堂的饭菜可以再改进。" * 60)  # too long
     assert "太长" in (await first.last_bot_message()).text
     await first.send("食堂的饭菜可以再改进。")
@@ -76,6 +84,10 @@ async def test_a_pulse_month(bot: BotHarness) -> None:
     assert "已失效" in ((await first.callback_answers())[-1].text or "")
     await first.press_data(question.message_id, "plst:99999:3")
     assert "已失效" in ((await first.callback_answers())[-1].text or "")
+    # Forged onto another of the bot's messages, the stars change nothing there.
+    other = (await first.bot_messages())[-1]
+    await first.press_data(other.message_id, f"plst:{month.id}:2")
+    assert (await first.bot_messages())[-1].text == other.text
 
     await people[1].press("⭐⭐")
     await people[1].send("⏭ 跳过")
