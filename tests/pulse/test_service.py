@@ -8,14 +8,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage import pulse
+from notices import pulse as pulse_notices
+from storage import privacy, pulse
 from storage.db import make_session_factory, transaction
-from storage.models import ActivityRating
+from storage.models import ActivityRating, Member, Outbox
 from storage.pulse import PulseRefused, Refusal
 from tests.support.activities import draft, published
 from tests.support.clock import shanghai
+from tests.support.config import SECRET
 from tests.support.members import add_members
 from tests.support.pulse import KEYS, seed_answers
 
@@ -109,3 +112,27 @@ async def test_one_satisfaction_series(engine: AsyncEngine) -> None:
     assert series["activities"][1].count == 5 and series["activities"][1].mean == 4.4
     assert series["activities"][2].count == 0 and series["activities"][2].mean is None
     assert all(p.count == 0 and p.mean is None for p in series["grievances"])
+
+
+async def test_forget_cancels_the_sealed_question_still_to_be_sent(engine: AsyncEngine) -> None:
+    sessions = make_session_factory(engine)
+    ids = await add_members(sessions, 3)
+    now = shanghai(2026, 12, 1, 10)
+    async with transaction(sessions) as session:
+        month = await pulse.open_month(session, now, ZONE)
+        assert month is not None
+        assert await pulse_notices.ask_everyone(session, month, now=now, secret=SECRET) == 3
+    async with sessions() as session:
+        gone = await session.get(Member, ids[1])
+        assert gone is not None
+        telegram_id = gone.telegram_id
+    async with transaction(sessions) as session:
+        assert await privacy.forget_member(session, telegram_id, SECRET, now) is not None
+    keys = {KEYS.question_key(month.id, i): i for i in ids}
+    async with sessions() as session:
+        rows = {r.key: r for r in await session.scalars(select(Outbox))}
+    assert rows.keys() == keys.keys()
+    statuses = {keys[k]: (r.status, r.chat_id < 0) for k, r in rows.items()}
+    assert statuses[ids[0]] == ("pending", True) and statuses[ids[2]] == ("pending", True)
+    assert statuses[ids[1]][0] == "cancelled"
+    assert rows[KEYS.question_key(month.id, ids[1])].payload is None
