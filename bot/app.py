@@ -37,6 +37,7 @@ from handlers import (
     membership,
     polls,
     profile,
+    pulse,
     roster,
     suggestions,
     trainings,
@@ -48,6 +49,7 @@ from jobs import broadcasts as broadcast_jobs
 from jobs import greetings as greeting_jobs
 from jobs import grievances as grievance_jobs
 from jobs import polls as poll_jobs
+from jobs import pulse as pulse_jobs
 from jobs import reminders as reminder_jobs
 from jobs.delivery import start_delivery, stop_delivery
 from jobs.greetings import expire_at_start
@@ -74,6 +76,7 @@ FEATURES: tuple[ModuleType, ...] = (
     activities,
     trainings,
     groups,
+    pulse,
     fallback,
     guards,
 )
@@ -87,6 +90,7 @@ JOBS: tuple[ModuleType, ...] = (
     grievance_jobs,
     poll_jobs,
     reminder_jobs,
+    pulse_jobs,
 )
 
 ALLOWED_UPDATES = [

@@ -429,6 +429,59 @@ async def seed_roster(session: AsyncSession, secret_key: str) -> None:
     )
 
 
+async def seed_pulse(session: AsyncSession, secret_key: str) -> None:
+    """The satisfaction pulse switched on, two finished months of answers and this
+    month's question in every member's chat, once.
+
+    Be 王小明 and tap the stars; be 周主席 and open 🛠 → 📈 满意度 (or /pulse) to
+    see the months (the last one with too few answers to show).
+    """
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from notices import pulse as pulse_notices
+    from storage import pulse
+    from storage.models import PulseAnswer, PulseMonth, utcnow
+
+    if await session.scalar(select(PulseMonth.id).limit(1)) is not None:
+        return
+    await pulse.set_enabled(session, True)
+    keys = pulse.PulseKeys.from_secret(secret_key)
+    zone = ZoneInfo("Asia/Shanghai")
+    now = utcnow()
+    label = pulse.month_label(now, zone)
+    earlier = pulse.previous_month(label)
+    # Two finished months: one with enough answers to show, one with too few.
+    for month, answers in (
+        (pulse.previous_month(earlier), (5, 4, 4, 3, 5, 4, 2, 4, 5, 3, 4, 4)),
+        (earlier, (4, 5, 3)),
+    ):
+        start = pulse.month_start(month, zone)
+        row = PulseMonth(
+            month=month,
+            sent_at=start + timedelta(days=3, hours=2),
+            closes_at=pulse.month_start(pulse.next_month(month), zone),
+            recipients=len(PEOPLE),
+        )
+        session.add(row)
+        await session.flush()
+        for i, stars in enumerate(answers):
+            session.add(
+                PulseAnswer(
+                    month_id=row.id,
+                    voter_key=keys.voter_key(row.id, -(i + 1)),  # demo voters, no members
+                    stars=stars,
+                    answered_on=(start + timedelta(days=3 + i % 4)).date(),
+                )
+            )
+    current = await pulse.open_month(session, now, zone)
+    if current is not None:
+        await pulse_notices.ask_everyone(session, current, now=now, secret=secret_key)
+    await session.flush()
+
+
 # A seeder gets the session and the demo's secret key (for what is sealed or keyed).
 Seeder = Callable[[AsyncSession, str], Awaitable[None]]
 SEEDERS: list[Seeder] = [
@@ -439,4 +492,5 @@ SEEDERS: list[Seeder] = [
     seed_polls,
     seed_broadcasts,
     seed_roster,
+    seed_pulse,
 ]

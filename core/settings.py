@@ -61,6 +61,8 @@ EXPECTATIONS: dict[str, str] = {
     "GRIEVANCE_OFFER_HOURS": "hours after the union's answer during which a member's plain "
     "text is offered to be added to that case, like 72 (1-720)",
     "GREETING_HOUR": "the local hour (0-23, in TIMEZONE) greetings go out from, like 9",
+    "PULSE_HOUR": "the local hour (0-19, in TIMEZONE) the monthly satisfaction pulse goes "
+    "out from, on weekdays, like 10",
     "REMINDER_OFFSETS": "how long before an activity or training session reminders go out, "
     "comma-separated, like 24h,1h (minutes as 30m; at most 4, each up to 14 days)",
 }
@@ -122,6 +124,8 @@ class Settings(BaseSettings):
     # codes one Telegram account may try in an hour.
     roster_code_days: int = Field(default=30, ge=1, le=365)
     roster_code_attempts_per_hour: int = Field(default=5, ge=1, le=100)
+    # The monthly satisfaction pulse (jobs.pulse) goes out on a weekday from this hour.
+    pulse_hour: int = Field(default=10, ge=0, le=19)
     # Activity and training reminders (jobs.reminders), in minutes before the start.
     reminder_offsets: Annotated[tuple[int, ...], NoDecode] = (24 * 60, 60)
 

@@ -52,6 +52,7 @@ def home_keyboard(t: Translator) -> InlineKeyboardMarkup:
             [_button(t.gettext("🎉 Greetings"), cb.GREET_HOME.pack())],
             [_button(t.gettext("📋 Roster import"), cb.ROSTER_START.pack())],
             [_button(t.gettext("🗳 Polls"), cb.POLL_SETTINGS.pack())],
+            [_button(t.gettext("📈 Satisfaction"), cb.PULSE_HOME.pack())],
             [
                 _button(t.gettext("📢 Broadcast"), cb.BROADCAST_NEW.pack()),
                 _button(t.gettext("📋 Broadcasts"), cb.BROADCAST_LIST.pack(0)),

@@ -370,6 +370,15 @@ class GroupRef(NamedTuple):
     group: int
 
 
+# A pulse answer's stars: the codec itself refuses anything but 1 to 5.
+STARS = IntField(1, 5)
+
+
+class PulseStars(NamedTuple):
+    month: int  # PulseMonth.id
+    stars: Annotated[int, STARS]
+
+
 # Membership
 LANGUAGE = action("lang", Code)  # language code
 PROFILE_EDIT = action("pedit", Code)  # field: name | dept | bday | nobday | lang | forget
@@ -539,3 +548,7 @@ GROUP_LEAVE = action("igx", GroupRef)
 ROSTER_START = action("rst", NoFields)  # the admin panel's "📋 Roster import"
 ROSTER_JOIN = action("rjn", Code)  # confirm joining with the code (already in the chat)
 ROSTER_JOIN_NO = action("rjx", NoFields)
+# The satisfaction pulse (handlers/pulse)
+PULSE_HOME = action("pls", NoFields)  # the admin's pulse panel
+PULSE_SWITCH = action("plsw", Flag)  # on 1 / off 0
+PULSE_STARS = action("plst", PulseStars)

@@ -911,3 +911,48 @@ class RosterCodeAttempt(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     who: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+# The satisfaction pulse ----------------------------------------------------------
+
+
+class PulseMonth(Base):
+    """One month of the satisfaction pulse: the question went out once, at ``sent_at``.
+
+    ``month`` is the union's local month ("2026-12"), unique: the job inserts the
+    row with ON CONFLICT DO NOTHING and only the instance that inserted it enqueues
+    the questions. Answers are taken until ``closes_at`` (the next month's start).
+    """
+
+    __tablename__ = "pulse_months"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), unique=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PulseAnswer(Base):
+    """One anonymous answer to one month's pulse: 1–5 stars and an optional comment.
+
+    Like an anonymous poll ballot: ``voter_key`` is a keyed hash of month and
+    member (unique per month, so nobody answers twice; useless without
+    `SECRET_KEY`), there is no member id, the comment is sealed, and the only time
+    kept is the day (``answered_on``), shared with everyone who answered that day.
+    """
+
+    __tablename__ = "pulse_answers"
+    __table_args__ = (
+        UniqueConstraint("month_id", "voter_key", name="uq_pulse_answers_month_id_voter_key"),
+        CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),
+    )
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    month_id: Mapped[int] = mapped_column(ForeignKey("pulse_months.id", ondelete="CASCADE"))
+    voter_key: Mapped[str] = mapped_column(String(64))
+    stars: Mapped[int] = mapped_column(SmallInteger)
+    comment_sealed: Mapped[str | None] = mapped_column(Text)
+    answered_on: Mapped[date] = mapped_column(Date)

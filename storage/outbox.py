@@ -837,15 +837,24 @@ async def cancel_group(session: AsyncSession, group_key: str, *, now: datetime) 
 
 
 async def forget_recipient(
-    session: AsyncSession, chat_id: int, member_id: int | None, *, now: datetime
+    session: AsyncSession,
+    chat_id: int,
+    member_id: int | None,
+    *,
+    now: datetime,
+    pseudonym: int | None = None,
 ) -> int:
     """/forget: what was still to be sent to the member is cancelled, and no row,
     sent or not, keeps their Telegram id, member id or the message it carried.
 
+    ``pseudonym`` (`OutboxCipher.pseudonym` of the chat) reaches the sealed rows
+    too (a pulse question, a poll reminder), which name the chat only so.
     A row being sent at this instant finishes (its request has left), but its
     recipient columns are cleared all the same. Returns the rows cancelled.
     """
     mine = or_(Outbox.chat_id == chat_id, Outbox.member_id == member_id)
+    if pseudonym is not None:
+        mine = or_(mine, Outbox.chat_id == pseudonym)
     cancelled = await _move(session, Event.CANCEL, mine, now=now, last_error="forgotten")
     await session.execute(
         update(Outbox)

@@ -31,7 +31,10 @@ async def forget_member(
         return None
     sealer = grievances.sealer_for(secret_key)
     unlinked = await grievances.forget_author(session, sealer, member.id, now)
-    dropped = await outbox.forget_recipient(session, telegram_id, member.id, now=now)
+    pseudonym = outbox.outbox_cipher(secret_key).pseudonym(telegram_id)
+    dropped = await outbox.forget_recipient(
+        session, telegram_id, member.id, now=now, pseudonym=pseudonym
+    )
     await roster.forget_member(session, secret_key, member.id)
     await members.forget(session, telegram_id)
     return Forgotten(unlinked, dropped)

@@ -17,12 +17,8 @@ The attack must find no suspect at all: that is "no better than chance".
 
 from __future__ import annotations
 
-import asyncio
-import os
-import shutil
-import sqlite3
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +32,7 @@ from storage.models import Member
 from storage.outbox import Event, Result
 from tests.support.chat import register
 from tests.support.config import CADRE_CHAT, SECRET
+from tests.support.dumps import steal, times
 from tests.support.grievances import World, submit
 from tests.support.outbox import delivered, outbox_rows
 
@@ -45,21 +42,8 @@ CASE_SIDE = ("grievances", "grievance_messages", "grievance_posts", "grievance_a
 TEXTS = [f"第{i}车间的问题：夜班补贴连续{i + 2}个月没有发放。" for i in range(6)]
 
 
-def _when(value: Any) -> datetime | None:
-    """A column value as a UTC time, if it is one (SQLite keeps text, PostgreSQL times)."""
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and value[10] in " T":
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    return None
-
-
 def _times(row: dict[str, Any]) -> list[datetime]:
-    return [t for t in (_when(v) for v in row.values()) if t is not None]
+    return times(row)
 
 
 def _attack(tables: dict[str, list[dict[str, Any]]], cadre_ids: set[int]) -> list[str]:
@@ -102,18 +86,6 @@ def _attack(tables: dict[str, list[dict[str, Any]]], cadre_ids: set[int]) -> lis
     # 3. Anonymous ballots that name their voter.
     found += [f"ballot {b['id']} names its voter" for b in tables["poll_ballots"] if b["member_id"]]
     return found
-
-
-def _sqlite_tables(path: Path) -> dict[str, list[dict[str, Any]]]:
-    connection = sqlite3.connect(path)
-    connection.row_factory = sqlite3.Row
-    try:
-        names = [
-            r[0] for r in connection.execute("select name from sqlite_master where type='table'")
-        ]
-        return {n: [dict(r) for r in connection.execute(f'select * from "{n}"')] for n in names}
-    finally:
-        connection.close()
 
 
 def _leaked_words(blob: bytes, words: Iterable[str]) -> list[str]:
@@ -212,48 +184,6 @@ async def _union(world: World) -> tuple[list[Any], set[int]]:
 async def test_a_stolen_database_names_no_author(world: World, tmp_path: Path) -> None:
     bot = world.bot
     _codes, cadre_ids = await _union(world)
-    url = bot.settings.database_url
-    if url.startswith("sqlite"):
-        blob, tables = _steal_sqlite(Path(url.split(":///", 1)[1]), tmp_path)
-    else:
-        dump = await _pg_dump(url)
-        blob = dump.encode()
-        tables = await _pg_tables(bot)
+    blob, tables = await steal(bot, tmp_path)
     assert _leaked_words(blob, TEXTS) == []
     assert _attack(tables, cadre_ids) == []
-
-
-def _steal_sqlite(source: Path, into: Path) -> tuple[bytes, dict[str, list[dict[str, Any]]]]:
-    """A copy as a thief takes it while the bot runs: the file and its write-ahead log."""
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{source}{suffix}").exists():
-            shutil.copy(f"{source}{suffix}", into / f"stolen.sqlite3{suffix}")
-    blob = b"".join(p.read_bytes() for p in into.iterdir() if p.name.startswith("stolen"))
-    return blob, _sqlite_tables(into / "stolen.sqlite3")
-
-
-async def _pg_dump(url: str) -> str:
-    database = url.rsplit("/", 1)[1]
-    address, port = url.split("@", 1)[1].split("/", 1)[0].split(":")
-    dump = await asyncio.create_subprocess_exec(
-        "pg_dump", "--data-only", "-h", address, "-p", port, "-U", "postgres", database,
-        stdout=asyncio.subprocess.PIPE,
-        env={**os.environ, "PGCONNECT_TIMEOUT": "10"},
-    )  # fmt: skip
-    out, _ = await dump.communicate()
-    assert dump.returncode == 0, "pg_dump failed"
-    return out.decode()
-
-
-async def _pg_tables(bot: Any) -> dict[str, list[dict[str, Any]]]:
-    """The restored dump's rows (the same rows the dump holds, read back by SQL)."""
-    from sqlalchemy import text
-
-    from storage.models import Base
-
-    found: dict[str, list[dict[str, Any]]] = {}
-    async with bot.runtime.engine.connect() as connection:
-        for table in Base.metadata.sorted_tables:
-            rows = await connection.execute(text(f'select * from "{table.name}"'))
-            found[table.name] = [dict(r._mapping) for r in rows]
-    return found
