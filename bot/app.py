@@ -13,6 +13,7 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.constants import ParseMode
@@ -34,6 +35,7 @@ from handlers import (
     greetings,
     groups,
     guards,
+    handbook,
     membership,
     polls,
     profile,
@@ -50,7 +52,8 @@ from jobs import polls as poll_jobs
 from jobs import reminders as reminder_jobs
 from jobs.delivery import start_delivery, stop_delivery
 from jobs.greetings import expire_at_start
-from storage.db import make_engine, make_session_factory
+from storage import handbook as handbook_service
+from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
 from storage.models import utcnow
 
@@ -72,6 +75,7 @@ FEATURES: tuple[ModuleType, ...] = (
     activities,
     trainings,
     groups,
+    handbook,
     fallback,
     guards,
 )
@@ -164,6 +168,7 @@ def engine_for(settings: Settings) -> AsyncEngine:
 async def _on_start(application: Application) -> None:
     runtime = runtime_of(application)
     await upgrade(runtime.engine)
+    await _default_handbook(runtime)
     me = application.bot
     log.info("started as @%s", me.username)
     if runtime.takes_updates:  # a worker has no features, so no commands to offer
@@ -172,6 +177,16 @@ async def _on_start(application: Application) -> None:
     # Yesterday's unsent greetings are cancelled before the worker could send them late.
     await expire_at_start(runtime)
     await start_delivery(application)
+
+
+async def _default_handbook(runtime: Runtime) -> None:
+    """A new union starts with the default handbook; a concurrent instance may have won."""
+    try:
+        async with transaction(runtime.sessions) as session:
+            if await handbook_service.ensure_default(session):
+                log.info("wrote the default handbook")
+    except IntegrityError:
+        log.info("the default handbook was written by another instance")
 
 
 async def _on_stop(application: Application) -> None:

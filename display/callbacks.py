@@ -534,3 +534,18 @@ GROUPS_LIST = action("igl", NoFields)
 GROUP_OPEN = action("igo", GroupRef)
 GROUP_JOIN = action("igj", GroupRef)
 GROUP_LEAVE = action("igx", GroupRef)
+
+
+# Handbook (handlers/handbook.py). Topic and entry ids; the handler looks them up
+# and answers "no longer there" for a deleted one.
+class TopicRef(NamedTuple):
+    topic: int  # 0 = the handbook's first page
+
+
+class EntryRef(NamedTuple):
+    entry: int
+
+
+HANDBOOK_TOPIC = action("hbt", TopicRef)
+HANDBOOK_ENTRY = action("hbe", EntryRef)
+HANDBOOK_SEARCH = action("hbs", NoFields)  # ask for keywords
