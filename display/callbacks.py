@@ -549,3 +549,28 @@ class EntryRef(NamedTuple):
 HANDBOOK_TOPIC = action("hbt", TopicRef)
 HANDBOOK_ENTRY = action("hbe", EntryRef)
 HANDBOOK_SEARCH = action("hbs", NoFields)  # ask for keywords
+
+
+class EntryTopic(NamedTuple):
+    entry: int
+    topic: int
+
+
+class TopicParent(NamedTuple):
+    topic: int
+    parent: int  # 0 = the top of the handbook
+
+
+# Admins editing the handbook (handlers/handbook/editor.py); the handler checks the role.
+HANDBOOK_NEW_ENTRY = action("hbne", TopicRef)
+HANDBOOK_NEW_TOPIC = action("hbnt", TopicRef)  # under this topic, 0 = at the top
+HANDBOOK_EDIT_ENTRY = action("hbee", EntryRef)
+HANDBOOK_RENAME_TOPIC = action("hbrt", TopicRef)
+HANDBOOK_MOVE_ENTRY = action("hbme", EntryRef)  # choose where
+HANDBOOK_MOVE_ENTRY_TO = action("hbmet", EntryTopic)
+HANDBOOK_MOVE_TOPIC = action("hbmt", TopicRef)  # choose where
+HANDBOOK_MOVE_TOPIC_TO = action("hbmtt", TopicParent)
+HANDBOOK_DELETE_ENTRY = action("hbde", EntryRef)  # ask to confirm
+HANDBOOK_DELETE_ENTRY_OK = action("hbdey", EntryRef)
+HANDBOOK_DELETE_TOPIC = action("hbdt", TopicRef)  # ask to confirm
+HANDBOOK_DELETE_TOPIC_OK = action("hbdty", TopicRef)

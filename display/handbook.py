@@ -6,12 +6,12 @@ Each text comes in the member's language: zh_CN, else English.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core.i18n import Translator
+from core.i18n import N_, Translator
 from display import callbacks as cb
 from storage.models import HandbookEntry, HandbookTopic
 
@@ -59,6 +59,7 @@ def topic_keyboard(
     topic: HandbookTopic | None,
     topics: Sequence[HandbookTopic],
     entries: Sequence[HandbookEntry],
+    editable: bool = False,
 ) -> InlineKeyboardMarkup:
     rows = [
         [
@@ -77,6 +78,35 @@ def topic_keyboard(
             InlineKeyboardButton(back, callback_data=cb.HANDBOOK_TOPIC.pack(topic.parent_id or 0)),
         )
     rows.append(last)
+    if editable:
+        here = topic.id if topic else 0
+        tools = [
+            InlineKeyboardButton(
+                t.gettext("➕ Topic"), callback_data=cb.HANDBOOK_NEW_TOPIC.pack(here)
+            )
+        ]
+        if topic is not None:
+            tools.insert(
+                0,
+                InlineKeyboardButton(
+                    t.gettext("➕ Entry"), callback_data=cb.HANDBOOK_NEW_ENTRY.pack(topic.id)
+                ),
+            )
+        rows.append(tools)
+        if topic is not None:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        t.gettext("✏️ Rename"), callback_data=cb.HANDBOOK_RENAME_TOPIC.pack(topic.id)
+                    ),
+                    InlineKeyboardButton(
+                        t.gettext("↕️ Move"), callback_data=cb.HANDBOOK_MOVE_TOPIC.pack(topic.id)
+                    ),
+                    InlineKeyboardButton(
+                        t.gettext("🗑 Delete"), callback_data=cb.HANDBOOK_DELETE_TOPIC.pack(topic.id)
+                    ),
+                ]
+            )
     return InlineKeyboardMarkup(rows)
 
 
@@ -85,9 +115,23 @@ def entry_text(t: Translator, entry: HandbookEntry) -> str:
 
 
 def entry_keyboard(
-    t: Translator, entry: HandbookEntry, related: Sequence[HandbookEntry]
+    t: Translator, entry: HandbookEntry, related: Sequence[HandbookEntry], editable: bool = False
 ) -> InlineKeyboardMarkup:
     rows = [[_entry_button(t, other)] for other in related]
+    if editable:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    t.gettext("✏️ Edit"), callback_data=cb.HANDBOOK_EDIT_ENTRY.pack(entry.id)
+                ),
+                InlineKeyboardButton(
+                    t.gettext("↕️ Move"), callback_data=cb.HANDBOOK_MOVE_ENTRY.pack(entry.id)
+                ),
+                InlineKeyboardButton(
+                    t.gettext("🗑 Delete"), callback_data=cb.HANDBOOK_DELETE_ENTRY.pack(entry.id)
+                ),
+            ]
+        )
     rows.append(
         [
             InlineKeyboardButton(
@@ -152,3 +196,87 @@ def synonyms_text(t: Translator, groups: Sequence[Sequence[str]]) -> str:
         t.gettext("To add a group: /handbook_synonyms 工资 薪酬 薪水 (words searched as one).")
     )
     return "\n".join(lines)
+
+
+# Editing (admins) ---------------------------------------------------------------------
+
+SAVE_LABEL = N_("✅ Save")
+NO_FILE_LABEL = N_("🗑 No file")
+
+ASKS = {
+    "title_zh": N_("Send the title in Chinese (at most {limit} characters)."),
+    "title_en": N_("Send the title in English (at most {limit} characters)."),
+    "body_zh": N_(
+        "Send the text in Chinese. Bold, italics and links you format in Telegram are kept."
+    ),
+    "body_en": N_("Send the text in English."),
+    "file": N_("Send a photo or a document to show with the entry, or tap ⏭ Skip."),
+}
+
+
+def ask(t: Translator, step: str, current: str, limit: int) -> str:
+    lines = [t.gettext(ASKS[step]).format(limit=limit)]
+    if current:
+        lines.append(t.gettext("Now: {current}").format(current=escape(current)))
+        lines.append(t.gettext("⏭ Skip keeps it."))
+    return "\n".join(lines)
+
+
+def preview_heading(t: Translator, language: str) -> str:
+    return t.gettext("Preview ({language}):").format(language=language)
+
+
+def confirm_text(t: Translator) -> str:
+    return t.gettext("Save this to the handbook? Tap ✅ Save, or ✖️ Cancel to drop it.")
+
+
+def saved_text(t: Translator) -> str:
+    return t.gettext("✅ Saved. Members see it in the handbook now.")
+
+
+def move_text(t: Translator, what: str) -> str:
+    return t.gettext("Move “{what}” where?").format(what=escape(what))
+
+
+def move_keyboard(
+    t: Translator, choices: Sequence[HandbookTopic], pack: Callable[[int], str], top: bool
+) -> InlineKeyboardMarkup:
+    rows = []
+    if top:
+        rows.append(
+            [InlineKeyboardButton(t.gettext("⬆️ Top of the handbook"), callback_data=pack(0))]
+        )
+    rows += [
+        [InlineKeyboardButton(TOPIC_MARK + title(t, c), callback_data=pack(c.id))] for c in choices
+    ]
+    rows.append(
+        [InlineKeyboardButton(t.gettext("📖 Contents"), callback_data=cb.HANDBOOK_TOPIC.pack(0))]
+    )
+    return InlineKeyboardMarkup(rows)
+
+
+def delete_text(t: Translator, what: str) -> str:
+    return t.gettext("Delete “{what}” from the handbook? This cannot be undone.").format(
+        what=escape(what)
+    )
+
+
+def delete_keyboard(t: Translator, confirm: str, back: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(t.gettext("🗑 Yes, delete"), callback_data=confirm),
+                InlineKeyboardButton(t.gettext("« Back"), callback_data=back),
+            ]
+        ]
+    )
+
+
+REFUSALS = {
+    "not_empty": N_("Move or delete what is in this topic first."),
+    "cycle": N_("A topic cannot go inside itself or its own subtopics."),
+}
+
+
+def refusal(t: Translator, reason: str) -> str:
+    return t.gettext(REFUSALS[reason])

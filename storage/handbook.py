@@ -28,13 +28,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import escape
+from typing import Any
 
 import jieba
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import handbook_default as default
-from storage.broadcast_rules import MarkupError, visible_text
+from storage.broadcast_rules import MarkupError, utf16_length, visible_text
 from storage.models import HandbookEntry, HandbookLink, HandbookMiss, HandbookSynonym, HandbookTopic
 from storage.profile_rules import InvalidInput, clean_label
 
@@ -312,3 +313,173 @@ async def ensure_default(session: AsyncSession) -> bool:
                 )
             )
     return True
+
+
+# Editing (admins) ---------------------------------------------------------------------
+
+TITLE_MAX = 64
+BODY_MAX = 3500  # visible characters: the title and "see also" fit in Telegram's 4096
+
+
+class HandbookRefused(Exception):
+    """An edit the handbook refuses; ``reason``: not_empty, cycle."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def clean_title(text: str) -> str:
+    """A topic's or entry's title: one line, plain text, at most TITLE_MAX characters."""
+    if text.lstrip().startswith("/"):
+        raise InvalidInput("command")
+    return clean_label(text, TITLE_MAX)
+
+
+def clean_body(markup: str) -> str:
+    """An entry's text as safe HTML (Telegram's tags only), at most BODY_MAX visible characters.
+
+    Raises MarkupError for markup Telegram would refuse, InvalidInput for empty
+    or long text.
+    """
+    shown = visible_text(markup)
+    if not shown.strip():
+        raise InvalidInput("empty")
+    if markup.lstrip().startswith("/"):
+        raise InvalidInput("command")
+    if utf16_length(shown) > BODY_MAX:
+        raise InvalidInput("too_long")
+    return markup.strip()
+
+
+@dataclass(frozen=True)
+class EntryText:
+    title_zh: str
+    title_en: str
+    body_zh: str
+    body_en: str
+    file_id: str | None = None
+    file_kind: str | None = None
+
+
+async def _next_position(
+    session: AsyncSession, model: type[HandbookTopic] | type[HandbookEntry], where: Any
+) -> int:
+    return (
+        int(
+            await session.scalar(select(func.coalesce(func.max(model.position), 0)).where(where))
+            or 0
+        )
+        + 1
+    )
+
+
+async def add_topic(
+    session: AsyncSession, parent_id: int | None, title_zh: str, title_en: str
+) -> HandbookTopic:
+    if parent_id is not None:
+        await get_topic(session, parent_id)
+    where = (
+        HandbookTopic.parent_id.is_(None)
+        if parent_id is None
+        else HandbookTopic.parent_id == parent_id
+    )
+    topic = HandbookTopic(
+        parent_id=parent_id,
+        position=await _next_position(session, HandbookTopic, where),
+        title_zh=clean_title(title_zh),
+        title_en=clean_title(title_en),
+    )
+    session.add(topic)
+    await session.flush()
+    return topic
+
+
+async def rename_topic(
+    session: AsyncSession, topic_id: int, title_zh: str, title_en: str
+) -> HandbookTopic:
+    topic = await get_topic(session, topic_id)
+    topic.title_zh, topic.title_en = clean_title(title_zh), clean_title(title_en)
+    await session.flush()
+    return topic
+
+
+async def save_entry(
+    session: AsyncSession, text: EntryText, *, topic_id: int, entry_id: int | None = None
+) -> HandbookEntry:
+    """A new entry in the topic (``entry_id`` None), or the entry's text replaced."""
+    if entry_id is None:
+        await get_topic(session, topic_id)
+        entry = HandbookEntry(
+            topic_id=topic_id,
+            position=await _next_position(
+                session, HandbookEntry, HandbookEntry.topic_id == topic_id
+            ),
+        )
+        session.add(entry)
+    else:
+        entry = await get_entry(session, entry_id)
+    entry.title_zh, entry.title_en = clean_title(text.title_zh), clean_title(text.title_en)
+    entry.body_zh, entry.body_en = clean_body(text.body_zh), clean_body(text.body_en)
+    entry.file_id, entry.file_kind = (
+        (text.file_id, text.file_kind) if text.file_id else (None, None)
+    )
+    await session.flush()
+    return entry
+
+
+async def move_entry(session: AsyncSession, entry_id: int, topic_id: int) -> HandbookEntry:
+    entry = await get_entry(session, entry_id)
+    await get_topic(session, topic_id)
+    if entry.topic_id != topic_id:
+        entry.topic_id = topic_id
+        entry.position = await _next_position(
+            session, HandbookEntry, HandbookEntry.topic_id == topic_id
+        )
+        await session.flush()
+    return entry
+
+
+async def move_topic(session: AsyncSession, topic_id: int, parent_id: int | None) -> HandbookTopic:
+    """Under another topic (or to the top, None); never under itself or its own subtopics."""
+    topic = await get_topic(session, topic_id)
+    ancestor = parent_id
+    while ancestor is not None:
+        if ancestor == topic_id:
+            raise HandbookRefused("cycle")
+        ancestor = (await get_topic(session, ancestor)).parent_id
+    if topic.parent_id != parent_id:
+        topic.parent_id = parent_id
+        where = (
+            HandbookTopic.parent_id.is_(None)
+            if parent_id is None
+            else HandbookTopic.parent_id == parent_id
+        )
+        topic.position = await _next_position(session, HandbookTopic, where)
+        await session.flush()
+    return topic
+
+
+async def all_topics(session: AsyncSession) -> list[HandbookTopic]:
+    return list(
+        await session.scalars(
+            select(HandbookTopic).order_by(HandbookTopic.position, HandbookTopic.id)
+        )
+    )
+
+
+async def delete_entry(session: AsyncSession, entry_id: int) -> HandbookEntry:
+    entry = await get_entry(session, entry_id)
+    await session.delete(entry)
+    await session.flush()
+    return entry
+
+
+async def delete_topic(session: AsyncSession, topic_id: int) -> HandbookTopic:
+    """Only an empty topic: its entries and subtopics are moved or deleted first."""
+    topic = await get_topic(session, topic_id)
+    if await topics_under(session, topic_id) or await entries_in(session, topic_id):
+        raise HandbookRefused("not_empty")
+    await session.delete(topic)
+    await session.flush()
+    return topic

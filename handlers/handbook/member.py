@@ -1,4 +1,4 @@
-"""The member service handbook (职工服务手册): browse topics, read entries, search.
+"""Members read the handbook (职工服务手册): browse topics, read entries, search.
 
 `/handbook` or the menu opens the contents; `/handbook 工资` searches at once.
 🔍 Search asks for keywords with a ForceReply prompt ("🔍 …"): the member's
@@ -11,7 +11,7 @@ searches that found nothing (`/handbook_misses`); admins add synonym groups
 
 from __future__ import annotations
 
-from telegram import ForceReply, Message, Update
+from telegram import ForceReply, Message, ReplyParameters, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from core.i18n import N_
@@ -46,20 +46,20 @@ class _RepliesToSearchPrompt(filters.MessageFilter):
 REPLIES_TO_SEARCH = _RepliesToSearchPrompt()
 
 
-async def _render_topic(update: Update, scope: Scope, topic_id: int) -> None:
+async def render_topic(update: Update, scope: Scope, topic_id: int) -> None:
     topic = None if topic_id == 0 else await handbook.get_topic(scope.session, topic_id)
     topics = await handbook.topics_under(scope.session, topic.id if topic else None)
     entries = await handbook.entries_in(scope.session, topic.id) if topic else []
     await show_panel(
         update,
         display.topic_text(scope.t, topic, not topics and not entries),
-        display.topic_keyboard(scope.t, topic, topics, entries),
+        display.topic_keyboard(scope.t, topic, topics, entries, editable=scope.is_admin),
     )
 
 
 async def _gone(update: Update, scope: Scope) -> None:
     await answer(update, scope._("That is no longer in the handbook. Here are the contents."), True)
-    await _render_topic(update, scope, 0)
+    await render_topic(update, scope, 0)
 
 
 @registered
@@ -69,13 +69,13 @@ async def contents(update: Update, context: Context, scope: Scope) -> None:
     if words:
         await _search(update, scope, words)
         return
-    await _render_topic(update, scope, 0)
+    await render_topic(update, scope, 0)
 
 
 @registered
 async def open_topic(update: Update, context: Context, scope: Scope) -> None:
     try:
-        await _render_topic(update, scope, pressed_args(update, cb.HANDBOOK_TOPIC).topic)
+        await render_topic(update, scope, pressed_args(update, cb.HANDBOOK_TOPIC).topic)
     except HandbookNotFound:
         await _gone(update, scope)
         return
@@ -96,7 +96,7 @@ async def open_entry(update: Update, context: Context, scope: Scope) -> None:
     text = display.entry_text(scope.t, entry)
     if related:
         text += "\n\n" + display.related_heading(scope.t)
-    markup = display.entry_keyboard(scope.t, entry, related)
+    markup = display.entry_keyboard(scope.t, entry, related, editable=scope.is_admin)
     message = update.effective_message
     assert message is not None
     # A new message, not an edit: the entry stays readable beside the contents.
@@ -151,7 +151,8 @@ async def offer_entries(update: Update, context: Context, scope: Scope) -> bool:
     await message.reply_text(
         display.offer_text(scope.t),
         reply_markup=display.results_keyboard(scope.t, [hit.entry for hit in hits]),
-        do_quote=True,
+        # Quoting the message the offer answers; an injected or vanished one is not an error.
+        reply_parameters=ReplyParameters(message.message_id, allow_sending_without_reply=True),
     )
     return True
 
