@@ -6,6 +6,7 @@ exposes `register(application)` and they are called in this order.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from collections.abc import Callable
@@ -169,6 +170,8 @@ async def _on_start(application: Application) -> None:
     runtime = runtime_of(application)
     await upgrade(runtime.engine)
     await _default_handbook(runtime)
+    if runtime.takes_updates:  # the first search would otherwise wait for the dictionary
+        await asyncio.to_thread(handbook_service.warm_up)
     me = application.bot
     log.info("started as @%s", me.username)
     if runtime.takes_updates:  # a worker has no features, so no commands to offer

@@ -10,7 +10,7 @@ the query has been widened by the synonym groups admins keep (工资/薪酬/薪�
 The index is recomputed per query from one SELECT: segmentation of an entry's
 text is cached by its text (`_words`), so an edit is seen at once and the
 ranking itself is arithmetic over a few hundred entries. Measured on this
-machine: 300 entries, about 1 ms per query once warm
+machine: 300 entries, about 10 ms per query once warm
 (`tests/handbook/test_search.py::test_search_is_fast`).
 
 Misses are kept as the normalised query and a count: no member, no time, so
@@ -85,6 +85,11 @@ def _words(text: str) -> tuple[str, ...]:
         for word in (w.strip() for w in jieba.lcut_for_search(normalise(text)))
         if word and _WORD.search(word) and word not in STOPWORDS
     )
+
+
+def warm_up() -> None:
+    """Load jieba's dictionary (a second or two, once per process) before a member waits on it."""
+    jieba.initialize()
 
 
 def words(text: str) -> list[str]:

@@ -4,7 +4,8 @@
 🔍 Search asks for keywords with a ForceReply prompt ("🔍 …"): the member's
 answer replies to it, so no conversation is kept and a restart loses nothing.
 Text no feature took is offered the best entries first (`offer_entries`, a
-free-text claim tried by `handlers.fallback`). Cadres and admins read the
+free-text claim tried by `handlers.fallback`); such text is never stored as a
+miss, since a member may have typed something private there. Cadres and admins read the
 searches that found nothing (`/handbook_misses`); admins add synonym groups
 (`/handbook_synonyms 工资 薪酬 薪水`).
 """
