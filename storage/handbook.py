@@ -445,14 +445,27 @@ async def move_entry(session: AsyncSession, entry_id: int, topic_id: int) -> Han
     return entry
 
 
+def would_cycle(parents: dict[int, int | None], topic: int, new_parent: int | None) -> bool:
+    """Whether putting ``topic`` under ``new_parent`` would put it inside itself."""
+    seen: set[int] = set()
+    ancestor = new_parent
+    while ancestor is not None and ancestor not in seen:
+        if ancestor == topic:
+            return True
+        seen.add(ancestor)
+        ancestor = parents.get(ancestor)
+    return False
+
+
 async def move_topic(session: AsyncSession, topic_id: int, parent_id: int | None) -> HandbookTopic:
     """Under another topic (or to the top, None); never under itself or its own subtopics."""
     topic = await get_topic(session, topic_id)
-    ancestor = parent_id
-    while ancestor is not None:
-        if ancestor == topic_id:
-            raise HandbookRefused("cycle")
-        ancestor = (await get_topic(session, ancestor)).parent_id
+    if parent_id is not None:
+        await get_topic(session, parent_id)
+    rows = await session.execute(select(HandbookTopic.id, HandbookTopic.parent_id))
+    parents: dict[int, int | None] = {id_: parent for id_, parent in rows}
+    if would_cycle(parents, topic_id, parent_id):
+        raise HandbookRefused("cycle")
     if topic.parent_id != parent_id:
         topic.parent_id = parent_id
         where = (

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import handbook
 from storage import handbook_default as default
-from storage.handbook import clean_query, clean_synonyms, document, expand, rank, words
+from storage.handbook import clean_query, clean_synonyms, document, expand, rank, words, would_cycle
 from storage.models import HandbookEntry, HandbookTopic
 from storage.profile_rules import InvalidInput
 
@@ -147,3 +147,33 @@ async def test_default_handbook_is_complete_and_safe(
         )
         await session.flush()
         assert topic.id > len(default.TOPICS)
+
+
+@st.composite
+def _trees(draw: st.DrawFn) -> dict[int, int | None]:
+    """A forest of topics 1..n, each under an earlier one or at the top."""
+    n = draw(st.integers(1, 12))
+    return {
+        i: draw(st.one_of(st.none(), st.integers(1, i - 1))) if i > 1 else None
+        for i in range(1, n + 1)
+    }
+
+
+@given(_trees(), st.lists(st.tuples(st.integers(1, 12), st.one_of(st.none(), st.integers(1, 12)))))
+def test_moving_topics_never_makes_a_cycle(
+    tree: dict[int, int | None], moves: list[tuple[int, int | None]]
+) -> None:
+    for topic, parent in moves:
+        if topic not in tree or (parent is not None and parent not in tree):
+            continue
+        if not would_cycle(tree, topic, parent):
+            tree[topic] = parent
+        else:
+            assert parent is not None  # the top is always allowed
+    for start in tree:  # every topic still reaches the top
+        seen = set()
+        node: int | None = start
+        while node is not None:
+            assert node not in seen
+            seen.add(node)
+            node = tree[node]
