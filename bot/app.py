@@ -6,6 +6,7 @@ exposes `register(application)` and they are called in this order.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from datetime import datetime
 from types import ModuleType
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.constants import ParseMode
@@ -34,6 +36,7 @@ from handlers import (
     greetings,
     groups,
     guards,
+    handbook,
     membership,
     polls,
     profile,
@@ -53,7 +56,8 @@ from jobs import pulse as pulse_jobs
 from jobs import reminders as reminder_jobs
 from jobs.delivery import start_delivery, stop_delivery
 from jobs.greetings import expire_at_start
-from storage.db import make_engine, make_session_factory
+from storage import handbook as handbook_service
+from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
 from storage.models import utcnow
 
@@ -77,6 +81,7 @@ FEATURES: tuple[ModuleType, ...] = (
     trainings,
     groups,
     pulse,
+    handbook,
     fallback,
     guards,
 )
@@ -170,6 +175,9 @@ def engine_for(settings: Settings) -> AsyncEngine:
 async def _on_start(application: Application) -> None:
     runtime = runtime_of(application)
     await upgrade(runtime.engine)
+    await _default_handbook(runtime)
+    if runtime.takes_updates:  # the first search would otherwise wait for the dictionary
+        await asyncio.to_thread(handbook_service.warm_up)
     me = application.bot
     log.info("started as @%s", me.username)
     if runtime.takes_updates:  # a worker has no features, so no commands to offer
@@ -178,6 +186,16 @@ async def _on_start(application: Application) -> None:
     # Yesterday's unsent greetings are cancelled before the worker could send them late.
     await expire_at_start(runtime)
     await start_delivery(application)
+
+
+async def _default_handbook(runtime: Runtime) -> None:
+    """A new union starts with the default handbook; a concurrent instance may have won."""
+    try:
+        async with transaction(runtime.sessions) as session:
+            if await handbook_service.ensure_default(session):
+                log.info("wrote the default handbook")
+    except IntegrityError:
+        log.info("the default handbook was written by another instance")
 
 
 async def _on_stop(application: Application) -> None:

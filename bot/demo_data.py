@@ -482,6 +482,38 @@ async def seed_pulse(session: AsyncSession, secret_key: str) -> None:
     await session.flush()
 
 
+async def seed_handbook(session: AsyncSession, secret_key: str) -> None:
+    """The default handbook, a demo entry of this union's own, and searches that found nothing.
+
+    📖 职工服务手册 (or /handbook 工资) shows it at once; as 周主席 or 李干事,
+    /handbook_misses lists what members looked for in vain.
+    """
+    from sqlalchemy import select
+
+    from storage import handbook
+    from storage.models import HandbookEntry, HandbookLink, HandbookMiss
+
+    await handbook.ensure_default(session)  # the bot's start-up may have written it already
+    if await session.scalar(select(HandbookMiss.query).limit(1)) is not None:
+        return
+    entry = HandbookEntry(
+        topic_id=1,
+        position=3,
+        title_zh="职工疗休养",
+        title_en="Rest and recuperation trips",
+        body_zh="工作满 5 年的会员每年可报名参加一次职工疗休养，名额按部门分配，"
+        "报名请关注 <b>🎉 活动</b> 里的通知。",
+        body_en="Members with 5 years of service may join one recuperation trip a year; places "
+        "are shared out by department. Watch <b>🎉 Activities</b> for the sign-up.",
+    )
+    session.add(entry)
+    await session.flush()
+    session.add(HandbookLink(entry_id=entry.id, related_id=2))
+    session.add_all(
+        [HandbookMiss(query="停车位", count=4), HandbookMiss(query="班车时间", count=2)]
+    )
+
+
 # A seeder gets the session and the demo's secret key (for what is sealed or keyed).
 Seeder = Callable[[AsyncSession, str], Awaitable[None]]
 SEEDERS: list[Seeder] = [
@@ -493,4 +525,5 @@ SEEDERS: list[Seeder] = [
     seed_broadcasts,
     seed_roster,
     seed_pulse,
+    seed_handbook,
 ]

@@ -552,3 +552,43 @@ ROSTER_JOIN_NO = action("rjx", NoFields)
 PULSE_HOME = action("pls", NoFields)  # the admin's pulse panel
 PULSE_SWITCH = action("plsw", Flag)  # on 1 / off 0
 PULSE_STARS = action("plst", PulseStars)
+
+
+# Handbook (handlers/handbook.py). Topic and entry ids; the handler looks them up
+# and answers "no longer there" for a deleted one.
+class TopicRef(NamedTuple):
+    topic: int  # 0 = the handbook's first page
+
+
+class EntryRef(NamedTuple):
+    entry: int
+
+
+HANDBOOK_TOPIC = action("hbt", TopicRef)
+HANDBOOK_ENTRY = action("hbe", EntryRef)
+HANDBOOK_SEARCH = action("hbs", NoFields)  # ask for keywords
+
+
+class EntryTopic(NamedTuple):
+    entry: int
+    topic: int
+
+
+class TopicParent(NamedTuple):
+    topic: int
+    parent: int  # 0 = the top of the handbook
+
+
+# Admins editing the handbook (handlers/handbook/editor.py); the handler checks the role.
+HANDBOOK_NEW_ENTRY = action("hbne", TopicRef)
+HANDBOOK_NEW_TOPIC = action("hbnt", TopicRef)  # under this topic, 0 = at the top
+HANDBOOK_EDIT_ENTRY = action("hbee", EntryRef)
+HANDBOOK_RENAME_TOPIC = action("hbrt", TopicRef)
+HANDBOOK_MOVE_ENTRY = action("hbme", EntryRef)  # choose where
+HANDBOOK_MOVE_ENTRY_TO = action("hbmet", EntryTopic)
+HANDBOOK_MOVE_TOPIC = action("hbmt", TopicRef)  # choose where
+HANDBOOK_MOVE_TOPIC_TO = action("hbmtt", TopicParent)
+HANDBOOK_DELETE_ENTRY = action("hbde", EntryRef)  # ask to confirm
+HANDBOOK_DELETE_ENTRY_OK = action("hbdey", EntryRef)
+HANDBOOK_DELETE_TOPIC = action("hbdt", TopicRef)  # ask to confirm
+HANDBOOK_DELETE_TOPIC_OK = action("hbdty", TopicRef)

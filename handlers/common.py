@@ -15,7 +15,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatAction
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from core.i18n import N_, every_translation
@@ -134,7 +134,13 @@ async def show_panel(update: Update, text: str, markup: InlineKeyboardMarkup | N
     message = query.message if query is not None else None
     if query is not None and isinstance(message, Message) and message.text is not None:
         if message.text_html != text or message.reply_markup != markup:
-            await query.edit_message_text(text, reply_markup=markup)
+            try:
+                await query.edit_message_text(text, reply_markup=markup)
+            except BadRequest as error:
+                # Two quick presses on one message: the second carries the message as it
+                # was before the first redrew it, and the panel already shows this.
+                if "not modified" not in error.message.lower():
+                    raise
         return
     await reply(update, text, reply_markup=markup)
 

@@ -956,3 +956,74 @@ class PulseAnswer(Base):
     stars: Mapped[int] = mapped_column(SmallInteger)
     comment_sealed: Mapped[str | None] = mapped_column(Text)
     answered_on: Mapped[date] = mapped_column(Date)
+
+
+# Handbook (职工服务手册) ----------------------------------------------------------------
+
+
+class HandbookTopic(Base):
+    """A topic of the handbook: a node of the tree, with entries and subtopics under it."""
+
+    __tablename__ = "handbook_topics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("handbook_topics.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title_zh: Mapped[str] = mapped_column(String(64))
+    title_en: Mapped[str] = mapped_column(String(64))
+
+
+class HandbookEntry(Base):
+    """One page of the handbook, in both languages (safe HTML), maybe with a photo or file.
+
+    `file_id` is a Telegram file id of a file an admin sent; `file_kind` says how
+    to send it back ("photo" or "document").
+    """
+
+    __tablename__ = "handbook_entries"
+    __table_args__ = (CheckConstraint("file_kind IN ('photo', 'document')", name="file_kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    topic_id: Mapped[int] = mapped_column(
+        ForeignKey("handbook_topics.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title_zh: Mapped[str] = mapped_column(String(64))
+    title_en: Mapped[str] = mapped_column(String(64))
+    body_zh: Mapped[str] = mapped_column(Text)
+    body_en: Mapped[str] = mapped_column(Text)
+    file_id: Mapped[str | None] = mapped_column(String(256))
+    file_kind: Mapped[str | None] = mapped_column(String(16))
+
+
+class HandbookLink(Base):
+    """An entry's "see also": it points to a related entry."""
+
+    __tablename__ = "handbook_links"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("handbook_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+    related_id: Mapped[int] = mapped_column(
+        ForeignKey("handbook_entries.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class HandbookSynonym(Base):
+    """Words searched as one (工资/薪酬/薪水): every word of a group expands to all of them."""
+
+    __tablename__ = "handbook_synonyms"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    words: Mapped[str] = mapped_column(String(256))  # space-separated, normalised
+
+
+class HandbookMiss(Base):
+    """A normalised search that found nothing, and how often: no member, no time kept."""
+
+    __tablename__ = "handbook_misses"
+
+    query: Mapped[str] = mapped_column(String(128), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

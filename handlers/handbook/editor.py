@@ -1,0 +1,574 @@
+"""Admins edit the handbook from the chat: add, edit, move and delete topics and entries.
+
+The buttons show under a topic or entry for admins only (cadres and members
+read). Writing is one conversation (`handbook_edit`, drawn in
+`handbook_edit.mmd`): the titles and texts in Chinese and English, for an entry
+an optional photo or document, then a preview in both languages and ✅ Save.
+Texts are kept as Telegram formats them (`text_html`) and checked with the
+broadcasts' markup rules, so only tags Telegram accepts are stored. Moving and
+deleting are buttons: a topic is deleted only once empty, and never moved
+inside itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from html import escape
+
+from telegram import Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from core import drafts
+from core.i18n import translator
+from display import broadcasts as markup_display
+from display import callbacks as cb
+from display import handbook as display
+from handlers.common import (
+    CANCEL_LABEL,
+    OTHER_INPUT,
+    PRIVATE,
+    SKIP_LABEL,
+    TEXT_INPUT,
+    ask_for_text,
+    cancel_handlers,
+    choice_keyboard,
+    draft_of,
+    drop_draft,
+    explain,
+    is_label,
+    keep_draft,
+    pressed_args,
+    reply,
+    show_panel,
+    text_of,
+)
+from handlers.enrolment_common import answer
+from handlers.handbook.member import render_topic
+from handlers.menu import button_filter, main_menu
+from handlers.scope import Context, Scope, admin_only
+from storage import handbook
+from storage.broadcast_rules import MarkupError, visible_text
+from storage.handbook import BODY_MAX, TITLE_MAX, EntryText, HandbookNotFound, HandbookRefused
+from storage.models import HandbookEntry
+from storage.profile_rules import InvalidInput
+
+TITLE_ZH, BODY_ZH, TITLE_EN, BODY_EN, FILE, CONFIRM = range(6)
+DRAFT = "draft_handbook"
+CONVERSATION_TIMEOUT = 30 * 60
+
+
+@drafts.draft("handbook-edit")
+@dataclass
+class HandbookDraft:
+    """What the admin has written so far. ``kind`` "entry" or "topic"; ``target`` the id
+    edited (0: a new one); ``parent`` the entry's topic, or the topic's parent (0: top)."""
+
+    kind: str
+    target: int
+    parent: int
+    title_zh: str = ""
+    title_en: str = ""
+    body_zh: str = ""
+    body_en: str = ""
+    file_id: str = ""
+    file_kind: str = ""
+
+
+async def _ask(update: Update, scope: Scope, step: str, current: str, limit: int = 0) -> None:
+    keyboard = choice_keyboard(scope, [], skip=bool(current))
+    if step == "file":
+        extra = [scope._(display.NO_FILE_LABEL)] if current else []
+        keyboard = choice_keyboard(scope, extra, skip=True)
+    await reply(update, display.ask(scope.t, step, current, limit), reply_markup=keyboard)
+
+
+def _gist(markup: str, width: int = 60) -> str:
+    """The start of a stored text, as members read it (shown when editing it)."""
+    try:
+        shown = " ".join(visible_text(markup).split())
+    except MarkupError:
+        shown = markup
+    return shown if len(shown) <= width else shown[:width] + "…"
+
+
+async def _begin(update: Update, context: Context, scope: Scope, draft: HandbookDraft) -> int:
+    await answer(update)
+    keep_draft(context, DRAFT, draft)
+    await _ask(update, scope, "title_zh", draft.title_zh, TITLE_MAX)
+    return TITLE_ZH
+
+
+@admin_only
+async def new_entry(update: Update, context: Context, scope: Scope) -> int | None:
+    topic = pressed_args(update, cb.HANDBOOK_NEW_ENTRY).topic
+    return await _begin(update, context, scope, HandbookDraft("entry", 0, topic))
+
+
+@admin_only
+async def new_topic(update: Update, context: Context, scope: Scope) -> int | None:
+    parent = pressed_args(update, cb.HANDBOOK_NEW_TOPIC).topic
+    return await _begin(update, context, scope, HandbookDraft("topic", 0, parent))
+
+
+@admin_only
+async def edit_entry(update: Update, context: Context, scope: Scope) -> int | None:
+    try:
+        entry = await handbook.get_entry(
+            scope.session, pressed_args(update, cb.HANDBOOK_EDIT_ENTRY).entry
+        )
+    except HandbookNotFound:
+        await _gone(update, scope)
+        return ConversationHandler.END
+    draft = HandbookDraft(
+        "entry",
+        entry.id,
+        entry.topic_id,
+        entry.title_zh,
+        entry.title_en,
+        entry.body_zh,
+        entry.body_en,
+        entry.file_id or "",
+        entry.file_kind or "",
+    )
+    return await _begin(update, context, scope, draft)
+
+
+@admin_only
+async def rename_topic(update: Update, context: Context, scope: Scope) -> int | None:
+    try:
+        topic = await handbook.get_topic(
+            scope.session, pressed_args(update, cb.HANDBOOK_RENAME_TOPIC).topic
+        )
+    except HandbookNotFound:
+        await _gone(update, scope)
+        return ConversationHandler.END
+    draft = HandbookDraft("topic", topic.id, topic.parent_id or 0, topic.title_zh, topic.title_en)
+    return await _begin(update, context, scope, draft)
+
+
+async def _draft(update: Update, context: Context, scope: Scope) -> HandbookDraft | None:
+    draft = draft_of(context, DRAFT, HandbookDraft)
+    if draft is None:
+        await reply(
+            update,
+            scope._("Sorry, I lost what you wrote. Please start again from the handbook."),
+            reply_markup=main_menu(scope),
+        )
+    return draft
+
+
+async def _title(
+    update: Update, context: Context, scope: Scope, field: str
+) -> HandbookDraft | None:
+    """The draft with the typed title in ``field`` (⏭ Skip keeps it), or None after saying why not."""
+    draft = await _draft(update, context, scope)
+    if draft is None:
+        return None
+    text = text_of(update)
+    if is_label(text, SKIP_LABEL) and getattr(draft, field):
+        return draft
+    try:
+        setattr(draft, field, handbook.clean_title(text))
+    except InvalidInput as error:
+        await reply(update, explain(scope, error, TITLE_MAX))
+        return None
+    keep_draft(context, DRAFT, draft)
+    return draft
+
+
+async def _body(update: Update, context: Context, scope: Scope, field: str) -> HandbookDraft | None:
+    draft = await _draft(update, context, scope)
+    if draft is None:
+        return None
+    message = update.effective_message
+    assert message is not None
+    text = text_of(update)
+    if is_label(text, SKIP_LABEL) and getattr(draft, field):
+        return draft
+    source = message.text_html if message.text else ""
+    try:
+        setattr(draft, field, handbook.clean_body(source))
+    except MarkupError as error:
+        await reply(update, markup_display.markup_error(scope.t, error, source))
+        return None
+    except InvalidInput as error:
+        await reply(update, explain(scope, error, BODY_MAX))
+        return None
+    keep_draft(context, DRAFT, draft)
+    return draft
+
+
+@admin_only
+async def receive_title_zh(update: Update, context: Context, scope: Scope) -> int | None:
+    """Stores the Chinese title; asks the Chinese text (an entry) or the English title (a topic)."""
+    draft = await _title(update, context, scope, "title_zh")
+    if draft is None:
+        return (
+            ConversationHandler.END if draft_of(context, DRAFT, HandbookDraft) is None else TITLE_ZH
+        )
+    if draft.kind == "topic":
+        await _ask(update, scope, "title_en", draft.title_en, TITLE_MAX)
+        return TITLE_EN
+    await _ask(update, scope, "body_zh", _gist(draft.body_zh))
+    return BODY_ZH
+
+
+@admin_only
+async def receive_body_zh(update: Update, context: Context, scope: Scope) -> int | None:
+    """Stores the Chinese text; asks the English title."""
+    draft = await _body(update, context, scope, "body_zh")
+    if draft is None:
+        return (
+            ConversationHandler.END if draft_of(context, DRAFT, HandbookDraft) is None else BODY_ZH
+        )
+    await _ask(update, scope, "title_en", draft.title_en, TITLE_MAX)
+    return TITLE_EN
+
+
+@admin_only
+async def receive_title_en(update: Update, context: Context, scope: Scope) -> int | None:
+    """Stores the English title; asks the English text (an entry) or shows the preview (a topic)."""
+    draft = await _title(update, context, scope, "title_en")
+    if draft is None:
+        return (
+            ConversationHandler.END if draft_of(context, DRAFT, HandbookDraft) is None else TITLE_EN
+        )
+    if draft.kind == "topic":
+        return await _preview(update, scope, draft)
+    await _ask(update, scope, "body_en", _gist(draft.body_en))
+    return BODY_EN
+
+
+@admin_only
+async def receive_body_en(update: Update, context: Context, scope: Scope) -> int | None:
+    """Stores the English text; asks for a photo or document (optional)."""
+    draft = await _body(update, context, scope, "body_en")
+    if draft is None:
+        return (
+            ConversationHandler.END if draft_of(context, DRAFT, HandbookDraft) is None else BODY_EN
+        )
+    await _ask(update, scope, "file", draft.file_kind)
+    return FILE
+
+
+@admin_only
+async def receive_file(update: Update, context: Context, scope: Scope) -> int | None:
+    """Stores the photo or document sent (or none: ⏭ Skip keeps, 🗑 No file drops); previews."""
+    draft = await _draft(update, context, scope)
+    if draft is None:
+        return ConversationHandler.END
+    message = update.effective_message
+    assert message is not None
+    if message.photo:
+        draft = replace(draft, file_id=message.photo[-1].file_id, file_kind="photo")
+    elif message.document:
+        draft = replace(draft, file_id=message.document.file_id, file_kind="document")
+    elif is_label(text_of(update), display.NO_FILE_LABEL):
+        draft = replace(draft, file_id="", file_kind="")
+    elif not is_label(text_of(update), SKIP_LABEL):
+        await reply(update, scope._("Please send a photo or a document, or tap ⏭ Skip."))
+        return FILE
+    keep_draft(context, DRAFT, draft)
+    return await _preview(update, scope, draft)
+
+
+def _shown(draft: HandbookDraft) -> HandbookEntry:
+    """The entry as it would read (not added to the session)."""
+    return HandbookEntry(
+        id=draft.target,
+        topic_id=draft.parent,
+        title_zh=draft.title_zh,
+        title_en=draft.title_en,
+        body_zh=draft.body_zh,
+        body_en=draft.body_en,
+    )
+
+
+async def _preview(update: Update, scope: Scope, draft: HandbookDraft) -> int:
+    """Shows the text in both languages as members will read it; asks to save."""
+    message = update.effective_message
+    assert message is not None
+    for language, name in (("zh_CN", "中文"), ("en", "English")):
+        t = translator(language)
+        heading = display.preview_heading(scope.t, name)
+        if draft.kind == "topic":
+            await reply(
+                update,
+                heading
+                + "\n"
+                + display.TOPIC_MARK
+                + escape(draft.title_zh if language == "zh_CN" else draft.title_en),
+            )
+        else:
+            await reply(update, heading + "\n\n" + display.entry_text(t, _shown(draft)))
+    if draft.file_kind == "photo":
+        await message.reply_photo(draft.file_id)
+    elif draft.file_kind == "document":
+        await message.reply_document(draft.file_id)
+    await reply(
+        update,
+        display.confirm_text(scope.t),
+        reply_markup=choice_keyboard(scope, [scope._(display.SAVE_LABEL)]),
+    )
+    return CONFIRM
+
+
+@admin_only
+async def confirm(update: Update, context: Context, scope: Scope) -> int | None:
+    """✅ Save: writes the topic or entry; anything else asks again."""
+    if not is_label(text_of(update), display.SAVE_LABEL):
+        await reply(update, display.confirm_text(scope.t))
+        return CONFIRM
+    draft = await _draft(update, context, scope)
+    if draft is None:
+        return ConversationHandler.END
+    try:
+        if draft.kind == "topic" and draft.target:
+            saved = (
+                await handbook.rename_topic(
+                    scope.session, draft.target, draft.title_zh, draft.title_en
+                )
+            ).id
+        elif draft.kind == "topic":  # shown where it now appears: in its parent
+            await handbook.add_topic(
+                scope.session, draft.parent or None, draft.title_zh, draft.title_en
+            )
+            saved = draft.parent
+        else:
+            text = EntryText(
+                draft.title_zh,
+                draft.title_en,
+                draft.body_zh,
+                draft.body_en,
+                draft.file_id or None,
+                draft.file_kind or None,
+            )
+            entry = await handbook.save_entry(
+                scope.session, text, topic_id=draft.parent, entry_id=draft.target or None
+            )
+            saved = entry.topic_id
+    except HandbookNotFound:
+        drop_draft(context, DRAFT)
+        await reply(
+            update,
+            scope._("That is no longer in the handbook. Here are the contents."),
+            reply_markup=main_menu(scope),
+        )
+        await render_topic(update, scope, 0)
+        return ConversationHandler.END
+    drop_draft(context, DRAFT)
+    await reply(update, display.saved_text(scope.t), reply_markup=main_menu(scope))
+    await render_topic(update, scope, saved)
+    return ConversationHandler.END
+
+
+async def editing_timeout(update: Update, context: Context) -> None:
+    drop_draft(context, DRAFT)
+
+
+# Moving and deleting: buttons only -------------------------------------------------------
+
+
+async def _gone(update: Update, scope: Scope) -> None:
+    await answer(update, scope._("That is no longer in the handbook. Here are the contents."), True)
+    await render_topic(update, scope, 0)
+
+
+@admin_only
+async def choose_entry_place(update: Update, context: Context, scope: Scope) -> None:
+    try:
+        entry = await handbook.get_entry(
+            scope.session, pressed_args(update, cb.HANDBOOK_MOVE_ENTRY).entry
+        )
+    except HandbookNotFound:
+        await _gone(update, scope)
+        return
+    topics = [t for t in await handbook.all_topics(scope.session) if t.id != entry.topic_id]
+    await answer(update)
+    await show_panel(
+        update,
+        display.move_text(scope.t, display.title(scope.t, entry)),
+        display.move_keyboard(
+            scope.t,
+            topics,
+            lambda topic: cb.HANDBOOK_MOVE_ENTRY_TO.pack(entry.id, topic),
+            top=False,
+        ),
+    )
+
+
+@admin_only
+async def move_entry(update: Update, context: Context, scope: Scope) -> None:
+    args = pressed_args(update, cb.HANDBOOK_MOVE_ENTRY_TO)
+    try:
+        entry = await handbook.move_entry(scope.session, args.entry, args.topic)
+    except HandbookNotFound:
+        await _gone(update, scope)
+        return
+    await answer(update, scope._("Moved."))
+    await render_topic(update, scope, entry.topic_id)
+
+
+@admin_only
+async def choose_topic_place(update: Update, context: Context, scope: Scope) -> None:
+    try:
+        topic = await handbook.get_topic(
+            scope.session, pressed_args(update, cb.HANDBOOK_MOVE_TOPIC).topic
+        )
+    except HandbookNotFound:
+        await _gone(update, scope)
+        return
+    # Every topic is offered but itself; one inside it is refused when pressed (the rule is storage's).
+    topics = [
+        t
+        for t in await handbook.all_topics(scope.session)
+        if t.id not in (topic.id, topic.parent_id)
+    ]
+    await answer(update)
+    await show_panel(
+        update,
+        display.move_text(scope.t, display.title(scope.t, topic)),
+        display.move_keyboard(
+            scope.t,
+            topics,
+            lambda parent: cb.HANDBOOK_MOVE_TOPIC_TO.pack(topic.id, parent),
+            top=topic.parent_id is not None,
+        ),
+    )
+
+
+@admin_only
+async def move_topic(update: Update, context: Context, scope: Scope) -> None:
+    args = pressed_args(update, cb.HANDBOOK_MOVE_TOPIC_TO)
+    try:
+        topic = await handbook.move_topic(scope.session, args.topic, args.parent or None)
+    except HandbookNotFound:
+        await _gone(update, scope)
+        return
+    except HandbookRefused as refused:
+        await answer(update, display.refusal(scope.t, refused.reason), True)
+        return
+    await answer(update, scope._("Moved."))
+    await render_topic(update, scope, topic.id)
+
+
+@admin_only
+async def ask_delete_entry(update: Update, context: Context, scope: Scope) -> None:
+    try:
+        entry = await handbook.get_entry(
+            scope.session, pressed_args(update, cb.HANDBOOK_DELETE_ENTRY).entry
+        )
+    except HandbookNotFound:
+        await _gone(update, scope)
+        return
+    await answer(update)
+    await show_panel(
+        update,
+        display.delete_text(scope.t, display.title(scope.t, entry)),
+        display.delete_keyboard(
+            scope.t,
+            cb.HANDBOOK_DELETE_ENTRY_OK.pack(entry.id),
+            cb.HANDBOOK_TOPIC.pack(entry.topic_id),
+        ),
+    )
+
+
+@admin_only
+async def delete_entry(update: Update, context: Context, scope: Scope) -> None:
+    try:
+        entry = await handbook.delete_entry(
+            scope.session, pressed_args(update, cb.HANDBOOK_DELETE_ENTRY_OK).entry
+        )
+    except HandbookNotFound:
+        await _gone(update, scope)
+        return
+    await answer(update, scope._("Deleted."))
+    await render_topic(update, scope, entry.topic_id)
+
+
+@admin_only
+async def ask_delete_topic(update: Update, context: Context, scope: Scope) -> None:
+    try:
+        topic = await handbook.get_topic(
+            scope.session, pressed_args(update, cb.HANDBOOK_DELETE_TOPIC).topic
+        )
+    except HandbookNotFound:
+        await _gone(update, scope)
+        return
+    await answer(update)
+    await show_panel(
+        update,
+        display.delete_text(scope.t, display.title(scope.t, topic)),
+        display.delete_keyboard(
+            scope.t, cb.HANDBOOK_DELETE_TOPIC_OK.pack(topic.id), cb.HANDBOOK_TOPIC.pack(topic.id)
+        ),
+    )
+
+
+@admin_only
+async def delete_topic(update: Update, context: Context, scope: Scope) -> None:
+    try:
+        topic = await handbook.delete_topic(
+            scope.session, pressed_args(update, cb.HANDBOOK_DELETE_TOPIC_OK).topic
+        )
+    except HandbookNotFound:
+        await _gone(update, scope)
+        return
+    except HandbookRefused as refused:
+        await answer(update, display.refusal(scope.t, refused.reason), True)
+        return
+    await answer(update, scope._("Deleted."))
+    await render_topic(update, scope, topic.parent_id or 0)
+
+
+def register(application: Application) -> None:
+    cancel = button_filter(CANCEL_LABEL)
+    text_step = TEXT_INPUT & ~cancel
+    file_step = (
+        PRIVATE
+        & filters.UpdateType.MESSAGE
+        & (filters.PHOTO | filters.Document.ALL | filters.TEXT)
+        & ~filters.COMMAND
+        & ~cancel
+    )
+    application.add_handler(
+        ConversationHandler(
+            entry_points=[
+                CallbackQueryHandler(new_entry, pattern=cb.HANDBOOK_NEW_ENTRY.pattern),
+                CallbackQueryHandler(new_topic, pattern=cb.HANDBOOK_NEW_TOPIC.pattern),
+                CallbackQueryHandler(edit_entry, pattern=cb.HANDBOOK_EDIT_ENTRY.pattern),
+                CallbackQueryHandler(rename_topic, pattern=cb.HANDBOOK_RENAME_TOPIC.pattern),
+            ],
+            states={
+                TITLE_ZH: [MessageHandler(text_step, receive_title_zh)],
+                BODY_ZH: [MessageHandler(text_step, receive_body_zh)],
+                TITLE_EN: [MessageHandler(text_step, receive_title_en)],
+                BODY_EN: [MessageHandler(text_step, receive_body_en)],
+                FILE: [MessageHandler(file_step, receive_file)],
+                CONFIRM: [MessageHandler(text_step, confirm)],
+                ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, editing_timeout)],
+            },
+            fallbacks=[*cancel_handlers(), MessageHandler(OTHER_INPUT, ask_for_text)],
+            name="handbook_edit",
+            persistent=True,
+            conversation_timeout=CONVERSATION_TIMEOUT,
+            allow_reentry=True,
+        )
+    )
+    for action, callback in (
+        (cb.HANDBOOK_MOVE_ENTRY, choose_entry_place),
+        (cb.HANDBOOK_MOVE_ENTRY_TO, move_entry),
+        (cb.HANDBOOK_MOVE_TOPIC, choose_topic_place),
+        (cb.HANDBOOK_MOVE_TOPIC_TO, move_topic),
+        (cb.HANDBOOK_DELETE_ENTRY, ask_delete_entry),
+        (cb.HANDBOOK_DELETE_ENTRY_OK, delete_entry),
+        (cb.HANDBOOK_DELETE_TOPIC, ask_delete_topic),
+        (cb.HANDBOOK_DELETE_TOPIC_OK, delete_topic),
+    ):
+        application.add_handler(CallbackQueryHandler(callback, pattern=action.pattern))

@@ -1,0 +1,118 @@
+"""The handbook end to end: a member browses, searches in Chinese and English, and
+is offered entries for text the bot could not place; cadres read what was not found."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from storage.models import HandbookMiss
+from tests.support.bot import BotHarness
+from tests.support.chat import buttons, registered, registered_admin, registered_cadre
+from tests.support.handbook import entry_buttons, entry_id, open_handbook, search
+
+
+async def test_browse_topics_entries_and_related(bot: BotHarness) -> None:
+    wang = await registered(bot, "王小明")
+    contents = await open_handbook(wang)
+    assert "职工服务手册" in contents.text
+    assert {
+        "📂 会员权益",
+        "📂 困难职工帮扶",
+        "📂 法律援助",
+        "📂 入会与会费",
+        "📂 联系方式",
+        "📂 常见问题",
+    } <= set(buttons(contents))
+    await wang.press("📂 法律援助")
+    topic = await wang.last_bot_message()
+    assert "法律援助" in topic.text
+    assert entry_buttons(topic) == ["劳动争议法律援助", "工资被拖欠怎么办"]
+    await wang.press("📄 工资被拖欠怎么办")
+    entry = await wang.last_bot_message()
+    assert "保存工资条" in entry.text and "相关条目：" in entry.text
+    assert entry_buttons(entry) == ["劳动争议法律援助"]
+    await wang.press("📄 劳动争议法律援助")
+    assert "12351" in (await wang.last_bot_message()).text
+    await wang.press("« 返回")
+    assert "📂 法律援助" in (await wang.last_bot_message()).text
+    await wang.press("« 返回")
+    assert "请选择主题" in (await wang.last_bot_message()).text
+
+    # A forged or stale button: a clear answer, the contents again.
+    await wang.press_data(contents.message_id, "hbe:99999")
+    assert "已经没有这一项" in (await wang.callback_answers())[-1].text
+    await wang.press_data(contents.message_id, "hbt:99999999999", unchecked=True)
+    assert "按钮已失效" in (await wang.callback_answers())[-1].text
+
+
+async def test_search_in_chinese_english_and_by_synonym(bot: BotHarness) -> None:
+    wang = await registered(bot, "王小明")
+    found = await search(wang, "困难帮扶怎么申请")
+    assert "手册中关于“困难帮扶怎么申请”的内容" in found.text
+    assert entry_buttons(found)[0] == "如何申请困难职工帮扶"
+
+    # 薪水 is nowhere in the handbook: the synonym group 工资/薪酬/薪水 finds 工资 entries.
+    assert entry_buttons(await search(wang, "薪水"))[0] == "工资被拖欠怎么办"
+    # English finds the English texts (and a plural finds the singular).
+    assert entry_buttons(await search(wang, "legal aid"))[0] == "劳动争议法律援助"
+    assert "如何加入工会" in entry_buttons(await search(wang, "How do I join the union"))
+
+    # In English, the entries read in English.
+    await wang.send("/language")
+    await wang.press("English")
+    english = await search(wang, "dues")
+    assert entry_buttons(english)[0] == "How union dues are paid"
+
+    # Through the prompt: 🔍 Search, then type.
+    await wang.press("🔍 Search")
+    assert "Type a few keywords" in (await wang.last_bot_message()).text
+    await wang.send("hotline")
+    assert "Union office contacts" in entry_buttons(await wang.last_bot_message())
+
+
+async def test_nothing_found_is_counted_without_the_member(bot: BotHarness) -> None:
+    wang = await registered(bot, "王小明")
+    cadre = await registered_cadre(bot)
+    for _ in range(2):
+        nothing = await search(wang, "停车位 ")
+        assert "没有找到与“停车位”相关的内容" in nothing.text
+    await search(wang, "x" * 101)  # too long: said, not searched, not stored
+    assert "太长" in (await wang.last_bot_message()).text
+    async with bot.runtime.sessions() as session:
+        rows = list(await session.scalars(select(HandbookMiss)))
+    assert [(r.query, r.count) for r in rows] == [("停车位", 2)]
+    assert set(HandbookMiss.__table__.columns.keys()) == {"query", "count"}
+
+    await wang.send("/handbook_misses")
+    assert "只有工会干部" in (await wang.last_bot_message()).text
+    await cadre.send("/handbook_misses")
+    assert "2 × 停车位" in (await cadre.last_bot_message()).text
+
+
+async def test_admin_adds_a_synonym_group(bot: BotHarness) -> None:
+    admin = await registered_admin(bot)
+    cadre = await registered_cadre(bot)
+    assert entry_buttons(await search(admin, "停车")) == []
+    await cadre.send("/handbook_synonyms 停车 会费")
+    assert "只有管理员" in (await cadre.last_bot_message()).text
+    await admin.send("/handbook_synonyms 停车")
+    assert "至少写两个不同的词" in (await admin.last_bot_message()).text
+    await admin.send("/handbook_synonyms 停车，会费")
+    assert "停车 / 会费" in (await admin.last_bot_message()).text
+    assert entry_buttons(await search(admin, "停车"))[0] == "会费怎么缴纳"
+
+
+async def test_free_text_is_offered_entries_first(bot: BotHarness) -> None:
+    wang = await registered(bot, "王小明")
+    sent = await wang.send("我的工资被拖欠了三个月，怎么办")
+    offer = await wang.last_bot_message()
+    assert "职工服务手册里这些内容也许有帮助" in offer.text
+    assert offer.reply_to == sent.message.message_id
+    offered = entry_buttons(offer)
+    assert 1 <= len(offered) <= 3 and offered[0] == "工资被拖欠怎么办"
+    await wang.press("📄 工资被拖欠怎么办")
+    assert "保存工资条" in (await wang.last_bot_message()).text
+
+    await wang.send("qwertyuiop")  # nothing matches: not understood, and the menu
+    assert "没有看懂" in (await wang.last_bot_message()).text
+    assert await entry_id(bot, "工资被拖欠怎么办") > 0
