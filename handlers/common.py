@@ -121,6 +121,18 @@ def drop_draft(context: Context, key: str) -> None:
         context.user_data.pop(key, None)
 
 
+async def drop_buttons(update: Update) -> None:
+    """Take the buttons off the message that was pressed, so it cannot be pressed again.
+
+    A forged or repeated press may name a message without buttons (or one Telegram no
+    longer lets us edit): then there is nothing to take off.
+    """
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        with contextlib.suppress(BadRequest):  # already without buttons
+            await query.edit_message_reply_markup(None)
+
+
 async def show_panel(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
     """Edit the message a button belongs to, or send a new one (commands, photo messages).
 

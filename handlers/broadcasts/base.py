@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
@@ -25,11 +23,3 @@ async def edit(message: Message, text: str, markup: InlineKeyboardMarkup | None)
     except BadRequest as error:
         if "not modified" not in error.message.lower():
             raise
-
-
-async def drop_buttons(update: Update) -> None:
-    """Take the buttons off the message that was pressed, so it cannot be pressed again."""
-    query = update.callback_query
-    if query is not None and query.message is not None:
-        with contextlib.suppress(BadRequest):  # already without buttons
-            await query.edit_message_reply_markup(None)

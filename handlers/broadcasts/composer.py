@@ -21,8 +21,8 @@ from telegram.ext import ConversationHandler, filters
 
 from display import broadcasts as display
 from display import callbacks as cb
-from handlers.broadcasts.base import drop_buttons, edit, stale
-from handlers.common import PRIVATE, cancel_keyboard, pressed_args, reply
+from handlers.broadcasts.base import edit, stale
+from handlers.common import PRIVATE, cancel_keyboard, drop_buttons, pressed_args, reply
 from handlers.menu import main_menu
 from handlers.scope import Context, Scope, admin_only
 from jobs.delivery import wake_after_commit

@@ -26,6 +26,7 @@ from handlers.common import (
     SKIP_LABEL,
     choice_keyboard,
     draft_of,
+    drop_buttons,
     drop_draft,
     explain,
     is_label,
@@ -87,7 +88,7 @@ async def rate(update: Update, context: Context, scope: Scope) -> int:
     except PulseRefused as refused:
         await update.callback_query.answer(show.refusal(scope.t, refused.reason), show_alert=True)
         if refused.reason is not Refusal.GONE and _on_a_question(update):
-            await update.callback_query.edit_message_reply_markup(None)  # no more stars
+            await drop_buttons(update)  # no more stars
         return ConversationHandler.END
     await update.callback_query.answer()
     keep_draft(context, DRAFT, PulseComment(pressed.month))

@@ -14,7 +14,7 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from display import callbacks as cb
 from display import roster as show
-from handlers.common import pressed_args, reply
+from handlers.common import drop_buttons, pressed_args, reply
 from handlers.menu import main_menu
 from handlers.scope import Context, Scope, scoped
 from storage import roster
@@ -64,12 +64,12 @@ async def confirm(update: Update, context: Context, scope: Scope) -> None:
         )
     except CodeRefused as refused:
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        await drop_buttons(update)
         await reply(update, show.join_refusal(scope.t, refused.reason))
         return
     scope.member = member
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    await drop_buttons(update)
     await reply(
         update,
         scope._(
@@ -85,7 +85,7 @@ async def decline(update: Update, context: Context, scope: Scope) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    await drop_buttons(update)
     await reply(
         update,
         scope._(
