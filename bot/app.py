@@ -41,6 +41,7 @@ from handlers import (
     polls,
     profile,
     pulse,
+    report,
     roster,
     suggestions,
     trainings,
@@ -82,6 +83,7 @@ FEATURES: tuple[ModuleType, ...] = (
     groups,
     pulse,
     handbook,
+    report,
     fallback,
     guards,
 )
