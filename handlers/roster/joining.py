@@ -7,9 +7,11 @@ stale button registers nobody and a wrong code counts against the rate limit.
 
 from __future__ import annotations
 
+import contextlib
 from html import escape
 
 from telegram import Update
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler
 
 from display import callbacks as cb
@@ -64,12 +66,14 @@ async def confirm(update: Update, context: Context, scope: Scope) -> None:
         )
     except CodeRefused as refused:
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        with contextlib.suppress(BadRequest):  # already without buttons
+            await query.edit_message_reply_markup(None)
         await reply(update, show.join_refusal(scope.t, refused.reason))
         return
     scope.member = member
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    with contextlib.suppress(BadRequest):  # already without buttons
+        await query.edit_message_reply_markup(None)
     await reply(
         update,
         scope._(
@@ -85,7 +89,8 @@ async def decline(update: Update, context: Context, scope: Scope) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    await query.edit_message_reply_markup(None)
+    with contextlib.suppress(BadRequest):  # already without buttons
+        await query.edit_message_reply_markup(None)
     await reply(
         update,
         scope._(
