@@ -118,7 +118,7 @@ def text(t: Translator, report: Report) -> str:
         if not total:
             continue
         cells = g.by_status.cells[index]
-        parts = ", ".join(
+        parts = t.gettext(", ").join(
             t.gettext("{status} {count}").format(
                 status=t.gettext(STATUS_WORDS[status]), count=_n(cells[column])
             )
