@@ -367,3 +367,22 @@ async def build(session: AsyncSession, period: Period, *, now: datetime, zone: t
         polls=await _polls(session, start, end),
         misses=await _misses(session),
     )
+
+
+REPORT_HOUR = 9  # the scheduled report goes to the cadre group from 09:00 local
+
+
+def first_working_day(year: int, month: int) -> date:
+    """The month's first Monday-to-Friday day (public holidays are not known to the bot)."""
+    day = date(year, month, 1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def scheduled_period(now: datetime, zone: tzinfo) -> Period | None:
+    """Last month's period when ``now`` is on this month's first working day from 09:00."""
+    local = now.astimezone(zone)
+    if local.date() != first_working_day(local.year, local.month) or local.hour < REPORT_HOUR:
+        return None
+    return default_period(local.date())
