@@ -96,8 +96,8 @@ def default_period(today: date) -> Period:
     return shifted(month_period(today.year, today.month), -1)
 
 
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{1,2})$")  # not \d: other scripts too
+_DAY = re.compile(r"^([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})$")
 
 
 def _day(text: str) -> date:
