@@ -525,10 +525,10 @@ async def seed_report(session: AsyncSession, secret_key: str) -> None:
     from datetime import timedelta
     from zoneinfo import ZoneInfo
 
-    from sqlalchemy import insert, select
+    from sqlalchemy import insert, select, update
 
     from storage import pulse
-    from storage.models import Grievance, HandbookMiss, utcnow
+    from storage.models import Grievance, HandbookMiss, Member, utcnow
 
     if await session.scalar(select(Grievance.id).limit(1)) is not None:
         return
@@ -563,6 +563,8 @@ async def seed_report(session: AsyncSession, secret_key: str) -> None:
                 }
             )
     await session.execute(insert(Grievance), rows)
+    # The demo's people joined before last month, so the report counts them as members.
+    await session.execute(update(Member).values(created_at=start - timedelta(days=60)))
     await session.execute(
         insert(HandbookMiss), [{"query": "年假怎么休", "count": 8}, {"query": "婚假", "count": 6}]
     )
