@@ -41,6 +41,7 @@ from handlers import (
     polls,
     profile,
     pulse,
+    report,
     roster,
     suggestions,
     trainings,
@@ -54,6 +55,7 @@ from jobs import grievances as grievance_jobs
 from jobs import polls as poll_jobs
 from jobs import pulse as pulse_jobs
 from jobs import reminders as reminder_jobs
+from jobs import report as report_jobs
 from jobs.delivery import start_delivery, stop_delivery
 from jobs.greetings import expire_at_start
 from storage import handbook as handbook_service
@@ -82,6 +84,7 @@ FEATURES: tuple[ModuleType, ...] = (
     groups,
     pulse,
     handbook,
+    report,
     fallback,
     guards,
 )
@@ -96,6 +99,7 @@ JOBS: tuple[ModuleType, ...] = (
     poll_jobs,
     reminder_jobs,
     pulse_jobs,
+    report_jobs,
 )
 
 ALLOWED_UPDATES = [

@@ -514,6 +514,62 @@ async def seed_handbook(session: AsyncSession, secret_key: str) -> None:
     )
 
 
+async def seed_report(session: AsyncSession, secret_key: str) -> None:
+    """Last month's finished cases, their ratings and two fruitless handbook
+    searches, so /report (as 周主席 or 李干事) shows real numbers and charts at once.
+
+    The cases are closed and their links destroyed, as a finished case ends up:
+    no member can be tied to them, and none waits for a cadre.
+    """
+    import secrets
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import insert, select, update
+
+    from storage import pulse
+    from storage.models import Grievance, HandbookMiss, Member, utcnow
+
+    if await session.scalar(select(Grievance.id).limit(1)) is not None:
+        return
+    zone = ZoneInfo("Asia/Shanghai")
+    start = pulse.month_start(pulse.previous_month(pulse.month_label(utcnow(), zone)), zone)
+    listed = await grievances.list_categories(session, active_only=False)
+    categories = {c.slug: c.id for c in listed}
+    plan = {"wages": 9, "workload": 7, "canteen": 6, "safety": 5, "other": 2}
+    rows = []
+    for slug, count in plan.items():
+        for n in range(count):
+            opened = start + timedelta(days=1 + (3 * n) % 26, hours=9 + n % 6)
+            taken = opened + timedelta(hours=1 + (7 * n) % 30)
+            answered = taken + timedelta(hours=6 + (11 * n) % 60)
+            late = taken > opened + timedelta(hours=24)
+            rows.append(
+                {
+                    "code": secrets.token_hex(4).upper(),
+                    "category_id": categories[slug],
+                    "urgency": "normal",
+                    "status": "closed",
+                    "created_at": opened,
+                    "take_due_at": opened + timedelta(hours=24),
+                    "answer_due_at": opened + timedelta(hours=72),
+                    "taken_at": taken,
+                    "answered_at": answered,
+                    "finished_at": answered + timedelta(days=1),
+                    "take_breached_at": opened + timedelta(hours=24) if late else None,
+                    "rating": 3 + n % 3,
+                    "rated_at": answered + timedelta(hours=5),
+                    "link_destroyed_at": answered + timedelta(days=1),
+                }
+            )
+    await session.execute(insert(Grievance), rows)
+    # The demo's people joined before last month, so the report counts them as members.
+    await session.execute(update(Member).values(created_at=start - timedelta(days=60)))
+    await session.execute(
+        insert(HandbookMiss), [{"query": "年假怎么休", "count": 8}, {"query": "婚假", "count": 6}]
+    )
+
+
 # A seeder gets the session and the demo's secret key (for what is sealed or keyed).
 Seeder = Callable[[AsyncSession, str], Awaitable[None]]
 SEEDERS: list[Seeder] = [
@@ -526,4 +582,5 @@ SEEDERS: list[Seeder] = [
     seed_roster,
     seed_pulse,
     seed_handbook,
+    seed_report,
 ]

@@ -592,3 +592,17 @@ HANDBOOK_DELETE_ENTRY = action("hbde", EntryRef)  # ask to confirm
 HANDBOOK_DELETE_ENTRY_OK = action("hbdey", EntryRef)
 HANDBOOK_DELETE_TOPIC = action("hbdt", TopicRef)  # ask to confirm
 HANDBOOK_DELETE_TOPIC_OK = action("hbdty", TopicRef)
+
+
+# The monthly report (handlers/report.py): ‹ previous / next › month. The handler
+# checks the presser is a cadre; the range keeps the year a real one.
+REPORT_YEAR = IntField(2000, 2100)
+REPORT_MONTH_NUMBER = IntField(1, 12)
+
+
+class ReportMonth(NamedTuple):
+    year: Annotated[int, REPORT_YEAR]
+    month: Annotated[int, REPORT_MONTH_NUMBER]
+
+
+REPORT_MONTH = action("rpm", ReportMonth)

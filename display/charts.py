@@ -133,3 +133,57 @@ def render(chart: BarChart) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """Lines over months: one per series, a gap where a value is withheld (None)."""
+
+    title: str
+    months: Sequence[str]
+    series: Sequence[tuple[str, Sequence[float | None]]]
+    low: float = 1.0
+    high: float = 5.0
+    footer: str = ""
+
+
+LINE_COLORS = (BAR_COLOR, "#1f5fa8", "#2e8b57", "#b8860b")
+
+
+def render_lines(chart: LineChart) -> bytes:
+    """A line chart as PNG bytes: months along the bottom, a legend of the series."""
+    families = _families()
+    figure = Figure(figsize=(8, 4.2), dpi=120)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    positions = list(range(len(chart.months)))
+    for index, (label, values) in enumerate(chart.series):
+        points = [float("nan") if v is None else v for v in values]
+        axes.plot(
+            positions,
+            points,
+            marker="o",
+            color=LINE_COLORS[index % len(LINE_COLORS)],
+            label=label,
+        )
+    axes.set_ylim(chart.low - 0.2, chart.high + 0.2)
+    axes.set_xticks(positions, [m[2:] for m in chart.months], fontfamily=families, fontsize=9)
+    axes.grid(axis="y", color=EMPTY_COLOR)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    if chart.series:
+        axes.legend(prop={"family": families, "size": 10}, loc="lower left", frameon=False)
+    figure.suptitle(
+        _wrap(chart.title, 40),
+        fontfamily=families,
+        fontsize=13,
+        fontweight="bold",
+        x=0.02,
+        ha="left",
+    )
+    if chart.footer:
+        figure.text(0.02, 0.02, chart.footer, fontfamily=families, fontsize=9, color="#555555")
+    figure.tight_layout(rect=(0, 0.05 if chart.footer else 0, 1, 0.95))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -1,0 +1,124 @@
+"""/report through the sandbox on seeded data: the numbers are the data's, small slices hidden."""
+
+from __future__ import annotations
+
+import io
+import statistics
+from datetime import timedelta
+
+from openpyxl import load_workbook
+from sqlalchemy import update
+
+from storage.db import transaction
+from storage.models import Member, Role
+from tests.support.bot import BotHarness
+from tests.support.chat import registered, registered_cadre
+from tests.support.clock import shanghai
+from tests.support.config import CADRE_CHAT
+from tests.support.members import add_members, set_role
+from tests.support.report import Case, add_activity_with_signups, add_cases, add_misses
+
+
+def _p90(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[-(-9 * len(ordered) // 10) - 1]
+
+
+async def _seed(bot: BotHarness) -> dict[str, float]:
+    november = shanghai(2026, 11, 3, 9)
+    cases = [
+        Case("wages", "resolved", november + timedelta(days=n), n + 1, 10 * (n + 1), 4 + n % 2)
+        for n in range(6)
+    ]
+    cases += [Case("wages", "closed", november + timedelta(days=n), 2, 30) for n in range(5)]
+    cases += [Case("wages", "new", november, take_breached=True)]  # a single one: hidden
+    cases += [Case("workload", "taken", november, 3) for _ in range(2)]
+    cases += [Case("wages", "resolved", shanghai(2026, 10, 5), 1, 5) for _ in range(3)]
+    await add_cases(bot, cases)
+    people = await add_members(bot.runtime.sessions, 10)
+    await add_activity_with_signups(bot, shanghai(2026, 11, 20, 14), people, 7)
+    await add_misses(bot, {"年假": 7, "加班费怎么算": 2})
+    async with transaction(bot.runtime.sessions) as session:
+        await session.execute(update(Member).values(created_at=shanghai(2026, 11, 10)))
+    november_cases = cases[:14]
+    take = [c.take_hours for c in november_cases if c.take_hours]
+    answer = [c.answer_hours for c in november_cases if c.answer_hours]
+    return {
+        "take_median": statistics.median(take),
+        "take_p90": _p90(take),
+        "answer_median": statistics.median(answer),
+        "answer_p90": _p90(answer),
+    }
+
+
+def _rows(sheet: object) -> dict[str, list[object]]:
+    found = {}
+    for row in sheet.iter_rows(values_only=True):  # type: ignore[attr-defined]
+        values = list(row)
+        while values and values[-1] is None:
+            values.pop()
+        if values:
+            found[str(values[0])] = values[1:]
+    return found
+
+
+async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
+    bot.clock.now = shanghai(2026, 12, 2, 10)
+    admin = await registered(bot, "管理员", "工会办公室")
+    await set_role(bot, admin, Role.ADMIN)
+    cadre = await registered_cadre(bot)
+    member = await registered(bot, "王小明", "装配车间")
+    expected = await _seed(bot)
+
+    # Members are refused; in the cadre group, the report is for the private chat.
+    await member.send("/report")
+    assert "只有工会干部" in (await member.last_bot_message()).text
+    await cadre.send("/report", chat=CADRE_CHAT)
+    assert "私聊" in (await cadre.last_bot_message(CADRE_CHAT)).text
+
+    await cadre.send("/report 2026-13")
+    assert "2026-11" in (await cadre.last_bot_message()).text  # the example of a good one
+
+    await cadre.send("/report")  # last month by default
+    sent = await cadre.bot_messages()
+    summary = next(m for m in sent if "工会报告：2026-11" in (m.text or ""))
+    text = summary.text or ""
+    assert "会员：13（新增 13）" in text  # ten seeded and the three who registered
+    assert "活跃会员：10" in text
+    assert "活动报名：10，签到：7（70%）" in text
+    assert "本期新增诉求：14" in text
+    assert f"中位数 {expected['take_median']:g} 小时" in text
+    assert f"{expected['answer_p90']:g} 小时" in text
+    assert "接手超时 1 件" in text
+    assert "4.50" in text  # the six ratings
+    assert "年假：7" in text and "加班费怎么算" not in text  # searched twice: not shown
+    assert "无结果的搜索（累计）：9" in text
+    # The one new wages case is a slice of one: nowhere to be seen; workload's two neither.
+    wages = next(line for line in text.splitlines() if "工资" in line)
+    assert "1" not in wages.split("（", 1)[1]
+    workload = next(line for line in text.splitlines() if "工作量" in line)
+    assert "2" not in workload.split("（", 1)[1]
+    photos = [m for m in sent if m.media is not None and m.media.kind == "photo"]
+    assert len(photos) == 2
+    document = sent[-1]
+    assert document.media is not None and document.media.file_name == "union-report-2026-11.xlsx"
+    book = load_workbook(io.BytesIO(await bot.driver.download(document.media.url)))
+    assert book.sheetnames == ["参与", "诉求", "满意度", "投票", "服务手册"]
+    participation = _rows(book["参与"])
+    assert participation["会员"] == [13]
+    assert participation["活跃会员"] == [10]
+    assert participation["签到率"] == [0.7]
+    grievances = _rows(book["诉求"])
+    assert grievances["本期新增诉求"] == [14]
+    assert grievances["受理用时中位数（小时）"] == [expected["take_median"]]
+    assert grievances["解决用时第90百分位（小时）"] == [expected["answer_p90"]]
+    assert 1 not in grievances["💰 工资"][1:] and 2 not in grievances["⏱ 工作量"][1:]
+    assert grievances["💰 工资"][0] == 12 and grievances["⏱ 工作量"][0] == 2
+    assert _rows(book["服务手册"]) == {"无结果的搜索": ["次数"], "全部": [9], "年假": [7]}
+
+    # ‹ goes to October: three cases there, too few for a median.
+    await cadre.press("‹ 2026-10")
+    october = next(
+        m for m in reversed(await cadre.bot_messages()) if "工会报告：2026-10" in (m.text or "")
+    )
+    assert "本期新增诉求：3" in (october.text or "")

@@ -1,0 +1,120 @@
+"""The monthly report in tests: cases, sign-ups and ratings written straight to the database."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert
+
+from storage import grievances
+from storage.db import transaction
+from storage.models import (
+    Activity,
+    ActivityRating,
+    ActivitySignup,
+    Grievance,
+    HandbookMiss,
+)
+from tests.support.members import Source, sessions_of
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case of ``slug``'s category opened at ``at``; taken and answered after so many hours."""
+
+    slug: str
+    status: str
+    at: datetime
+    take_hours: float | None = None
+    answer_hours: float | None = None
+    rating: int | None = None
+    take_breached: bool = False
+
+
+async def add_cases(source: Source, cases: Sequence[Case]) -> None:
+    async with transaction(sessions_of(source)) as session:
+        listed = await grievances.list_categories(session, active_only=False)
+        ids = {category.slug: category.id for category in listed}
+        rows = []
+        for case in cases:
+            taken = case.at + timedelta(hours=case.take_hours) if case.take_hours else None
+            answered = case.at + timedelta(hours=case.answer_hours) if case.answer_hours else None
+            rows.append(
+                {
+                    "code": secrets.token_hex(5).upper(),
+                    "category_id": ids[case.slug],
+                    "urgency": "normal",
+                    "status": case.status,
+                    "created_at": case.at,
+                    "take_due_at": case.at + timedelta(hours=24),
+                    "answer_due_at": case.at + timedelta(hours=72),
+                    "taken_at": taken,
+                    "answered_at": answered,
+                    "take_breached_at": case.at + timedelta(hours=24)
+                    if case.take_breached
+                    else None,
+                    "rating": case.rating,
+                    "rated_at": answered if case.rating else None,
+                }
+            )
+        await session.execute(insert(Grievance), rows)
+
+
+async def add_activity_with_signups(
+    source: Source, starts: datetime, member_ids: Sequence[int], checked_in: int, stars: int = 0
+) -> int:
+    """An activity held at ``starts``, every member seated, the first ``checked_in`` came."""
+    async with transaction(sessions_of(source)) as session:
+        activity = Activity(
+            title="报告测试活动",
+            place="工会活动室",
+            starts_at=starts,
+            ends_at=starts + timedelta(hours=2),
+            signup_deadline=starts - timedelta(days=1),
+            audience={},
+            status="published",
+            checkin_code="123456",
+            seats_taken=len(member_ids),
+            tickets=len(member_ids),
+        )
+        session.add(activity)
+        await session.flush()
+        await session.execute(
+            insert(ActivitySignup),
+            [
+                {
+                    "activity_id": activity.id,
+                    "member_id": mid,
+                    "status": "seated",
+                    "seats": 1,
+                    "ticket": n + 1,
+                    "created_at": starts - timedelta(days=3),
+                    "checked_in_at": starts if n < checked_in else None,
+                }
+                for n, mid in enumerate(member_ids)
+            ],
+        )
+        if stars:
+            await session.execute(
+                insert(ActivityRating),
+                [
+                    {
+                        "activity_id": activity.id,
+                        "member_id": mid,
+                        "stars": stars,
+                        "created_at": starts + timedelta(hours=3),
+                    }
+                    for mid in member_ids[:checked_in]
+                ],
+            )
+        return activity.id
+
+
+async def add_misses(source: Source, counts: dict[str, int]) -> None:
+    async with transaction(sessions_of(source)) as session:
+        await session.execute(
+            insert(HandbookMiss), [{"query": q, "count": n} for q, n in counts.items()]
+        )
