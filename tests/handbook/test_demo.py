@@ -29,6 +29,11 @@ async def test_demo_seeds_the_handbook(demo: Demo) -> None:
     async with runtime_of(demo.application).sessions() as session:
         assert len(await handbook.topics_under(session, None)) == 6
         assert await session.scalar(select(func.count(HandbookEntry.id))) == 12
-        assert [q for q, _ in await handbook.misses(session)] == ["停车位", "班车时间"]
+        assert [q for q, _ in await handbook.misses(session)] == [
+            "年假怎么休",
+            "婚假",
+            "停车位",
+            "班车时间",
+        ]
         found = await handbook.search(session, "疗休养")
         assert found[0].entry.title_zh == "职工疗休养"
