@@ -25,6 +25,7 @@ from handlers.common import (
     explain,
     is_label,
     reply,
+    text_of,
 )
 from handlers.menu import main_menu
 from handlers.scope import Context, Scope
@@ -71,12 +72,6 @@ def delivering(scope: Scope, context: Context, created: int) -> int:
 # Drafts in user_data ---------------------------------------------------------------------
 
 
-def kept(context: Context, key: str, kind: type[D]) -> D | None:
-    """The draft of this kind under ``key``, or None (none kept, or an older form of it)."""
-    found = context.user_data.get(key) if context.user_data is not None else None
-    return found if isinstance(found, kind) else None
-
-
 def keep(context: Context, key: str, draft: object) -> None:
     """Keep a `core.drafts` dataclass between steps (stored with the conversation)."""
     assert context.user_data is not None
@@ -90,11 +85,6 @@ def drop(context: Context, *keys: str) -> None:
 
 
 # The guided editors ----------------------------------------------------------------------
-
-
-def text_of(update: Update) -> str:
-    message = update.effective_message
-    return (message.text or "") if message is not None else ""
 
 
 def schedule_error(scope: Scope, problem: str) -> str:

@@ -51,6 +51,7 @@ from handlers.common import (
     SKIP_LABEL,
     cancel_keyboard,
     choice_keyboard,
+    draft_of,
     explain,
     is_label,
     pressed_args,
@@ -69,7 +70,6 @@ from handlers.enrolment_common import (
     delivering,
     drop,
     keep,
-    kept,
     lost_answers,
     now_of,
     read_capacity,
@@ -117,7 +117,7 @@ FIRST_STEP: dict[EditField, int] = {
 
 def _draft(context: Context) -> ActivityDraft:
     """The answers so far; a fresh draft when none is kept (as when creating)."""
-    draft = kept(context, DRAFT, ActivityDraft)
+    draft = draft_of(context, DRAFT, ActivityDraft)
     if draft is None:
         draft = ActivityDraft()
         keep(context, DRAFT, draft)

@@ -28,13 +28,14 @@ from handlers.common import (
     SKIP_LABEL,
     cancel_keyboard,
     choice_keyboard,
+    draft_of,
     explain,
     is_label,
     pressed_args,
     reply,
     show_panel,
 )
-from handlers.enrolment_common import answer, drop, keep, kept, now_of, text_of
+from handlers.enrolment_common import answer, drop, keep, now_of, text_of
 from handlers.menu import main_menu
 from handlers.scope import Context, Scope, registered, scoped
 from storage import activities
@@ -85,7 +86,7 @@ async def ask_code(update: Update, context: Context, scope: Scope) -> int:
 async def receive_code(update: Update, context: Context, scope: Scope) -> int:
     """Checks the member in with the code; asks again after a wrong one."""
     assert scope.member is not None
-    checkin = kept(context, CHECKIN, CheckIn)
+    checkin = draft_of(context, CHECKIN, CheckIn)
     if checkin is None:
         return ConversationHandler.END
     try:
@@ -136,7 +137,7 @@ async def rate(update: Update, context: Context, scope: Scope) -> int:
 async def receive_comment(update: Update, context: Context, scope: Scope) -> int:
     """Stores the comment (Skip: none), thanks the member."""
     assert scope.member is not None
-    rating = kept(context, RATING, Rating)
+    rating = draft_of(context, RATING, Rating)
     if rating is None:
         return ConversationHandler.END
     text = text_of(update)

@@ -30,11 +30,12 @@ from handlers.common import (
     PRIVATE,
     cancel_keyboard,
     choice_keyboard,
+    draft_of,
     explain,
     is_label,
     reply,
 )
-from handlers.enrolment_common import drop, keep, kept, lost_answers, now_of, text_of
+from handlers.enrolment_common import drop, keep, lost_answers, now_of, text_of
 from handlers.menu import main_menu
 from handlers.scope import Context, Scope, cadre_only, scoped
 from handlers.trainings.cadre import publish_now
@@ -74,7 +75,7 @@ ALL_SESSIONS_LABEL = N_("All sessions")
 
 def _draft(context: Context) -> TrainingDraft:
     """The answers so far; a fresh draft when none is kept (as when creating)."""
-    draft = kept(context, DRAFT, TrainingDraft)
+    draft = draft_of(context, DRAFT, TrainingDraft)
     if draft is None:
         draft = TrainingDraft()
         keep(context, DRAFT, draft)

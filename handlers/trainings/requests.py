@@ -16,8 +16,8 @@ from core import drafts
 from display import activities as show_activity
 from display import callbacks as cb
 from display import trainings as show
-from handlers.common import cancel_keyboard, explain, pressed_args, reply, show_panel
-from handlers.enrolment_common import answer, delivering, drop, keep, kept, now_of, text_of
+from handlers.common import cancel_keyboard, draft_of, explain, pressed_args, reply, show_panel
+from handlers.enrolment_common import answer, delivering, drop, keep, now_of, text_of
 from handlers.menu import main_menu
 from handlers.scope import Context, Scope, cadre_only
 from handlers.trainings.states import REASON
@@ -99,7 +99,7 @@ async def ask_reason(update: Update, context: Context, scope: Scope) -> int:
 @cadre_only
 async def receive_reason(update: Update, context: Context, scope: Scope) -> int:
     """Stores the reason, tells the member, shows the requests left."""
-    rejection = kept(context, REJECTING, Rejection)
+    rejection = draft_of(context, REJECTING, Rejection)
     if rejection is None:
         return ConversationHandler.END
     try:
