@@ -6,7 +6,8 @@ drawn in a worker thread while the bot goes on answering. Matplotlib's default f
 CJK glyphs and would draw every Chinese option as empty boxes; we look for an
 installed CJK font (Debian's `fonts-noto-cjk`, which the Makefile installs)
 through `matplotlib.font_manager` and put it first, with DejaVu after it for
-the few symbols CJK fonts lack.
+the few symbols CJK fonts lack. Matplotlib is imported on the first chart, not
+with the bot: it is 30 MB of memory that a bot nobody asks for a chart never needs.
 """
 
 from __future__ import annotations
@@ -17,10 +18,6 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-
-from matplotlib import font_manager
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +47,8 @@ def cjk_font_family() -> str:
 
     Raises NoCJKFont when there is none (install `fonts-noto-cjk`).
     """
+    from matplotlib import font_manager
+
     known = {f.name for f in font_manager.fontManager.ttflist}
     for family in CJK_FAMILIES:
         if family in known:
@@ -94,6 +93,9 @@ def render(chart: BarChart) -> bytes:
     families = _families()
     count = len(chart.labels)
     height = 1.6 + 0.62 * count
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8, height), dpi=120)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()
@@ -153,6 +155,9 @@ LINE_COLORS = (BAR_COLOR, "#1f5fa8", "#2e8b57", "#b8860b")
 def render_lines(chart: LineChart) -> bytes:
     """A line chart as PNG bytes: months along the bottom, a legend of the series."""
     families = _families()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     figure = Figure(figsize=(8, 4.2), dpi=120)
     FigureCanvasAgg(figure)
     axes = figure.add_subplot()

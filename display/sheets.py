@@ -6,24 +6,27 @@ tab or carriage return) as a formula, so a member called ``=HYPERLINK(…)`` wou
 plant a link in a cadre's roster. OWASP's CSV-injection advice is to prefix such
 text with a single quote, which shows the text as typed and never evaluates it.
 Doing that in one writer, not at each export, is what keeps a new export safe.
+
+openpyxl (and NumPy, which it imports when present) is loaded at the first
+workbook, not with the bot: about 20 MB of memory until someone exports.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+if TYPE_CHECKING:
+    from openpyxl.worksheet.worksheet import Worksheet
 
 Cell = str | int | float | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SHEET_TITLE_MAX = 31  # Excel refuses longer sheet names
-_BOLD = Font(bold=True)
+# The control characters XML 1.0 cannot carry (openpyxl's ILLEGAL_CHARACTERS_RE).
+ILLEGAL_CHARACTERS = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
 
 
 def disarm(value: Cell) -> Cell:
@@ -37,7 +40,7 @@ def xlsx_cell(value: Cell) -> Cell:
     """:func:`disarm`, and without the control characters XML cannot carry (a name
     pasted with one would otherwise make the whole export fail)."""
     if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        value = ILLEGAL_CHARACTERS.sub("", value)
     return disarm(value)
 
 
@@ -48,14 +51,19 @@ class Sheet:
         self._sheet = worksheet
 
     def header(self, values: Sequence[Cell]) -> None:
+        from openpyxl.styles import Font
+
         self.row(values)
+        bold = Font(bold=True)
         for cell in self._sheet[self._sheet.max_row]:
-            cell.font = _BOLD
+            cell.font = bold
 
     def row(self, values: Iterable[Cell] = ()) -> None:
         self._sheet.append([xlsx_cell(value) for value in values])
 
     def widths(self, *widths: int) -> None:
+        from openpyxl.utils import get_column_letter
+
         for index, width in enumerate(widths, start=1):
             self._sheet.column_dimensions[get_column_letter(index)].width = width
 
@@ -67,12 +75,16 @@ class Book:
     """An XLSX workbook whose sheets write only disarmed cells."""
 
     def __init__(self, title: str | None = None) -> None:
+        from openpyxl import Workbook
+
         self._book = Workbook()
         self._fresh = True
         if title is not None:
             self._book.properties.title = title
 
     def sheet(self, title: str) -> Sheet:
+        from openpyxl.worksheet.worksheet import Worksheet
+
         if self._fresh:
             # openpyxl starts with one empty sheet: the first sheet asked for is that one.
             worksheet = self._book.active

@@ -21,9 +21,6 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from pypdf import PdfReader, PdfWriter
-from pypdf.errors import PdfReadError
-from pypdf.generic import NameObject
 
 # Telegram lets bots download files up to 20 MB.
 MAX_BYTES = 20 * 1024 * 1024
@@ -136,7 +133,14 @@ def _clean_image(data: bytes, kind: str) -> bytes:
 
 
 def _clean_pdf(data: bytes) -> bytes:
-    """The pages, re-assembled in a new document: no document information, no XMP."""
+    """The pages, re-assembled in a new document: no document information, no XMP.
+
+    pypdf is imported here, at the first PDF: 10 MB of memory few processes need.
+    """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.errors import PdfReadError
+    from pypdf.generic import NameObject
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:

@@ -21,8 +21,13 @@ another — the a-priori bounds of statistical offices' cell suppression). The
 row and column equations then form a transportation polytope, whose matrix
 is totally unimodular, so a linear programme's least and greatest value for a
 cell are whole numbers, exactly what an integer search would find. That is
-why a plain LP (SciPy's HiGHS) is enough; the property tests check it against
-an integer solver written apart from this module.
+why a plain LP is enough; the property tests check it against an integer
+solver written apart from this module (SciPy's MILP, a test dependency only).
+
+The LPs go straight to HiGHS through `highspy`'s thin binding: SciPy's
+``linprog`` calls the same solver but importing ``scipy.optimize`` costs about
+40 MB of resident memory, a fifth of the bot's budget, against 5 MB here. Both
+are imported when the first table is protected, not when the bot starts.
 
 A count pinned by the known totals alone (one department: its counts are the
 category totals) is the reader's own knowledge; no table is needed for it.
@@ -36,9 +41,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-
-import numpy as np
-from scipy.optimize import linprog
+from typing import Any
 
 THRESHOLD = 5
 
@@ -87,38 +90,76 @@ class _Model:
         if key not in hidden:
             return False  # on no line at all: nothing pins it
         index = {k: i for i, k in enumerate(hidden)}
-        rows: list[np.ndarray] = []
+        rows: list[dict[int, float]] = []
         rhs: list[float] = []
         for total, *inner in self.lines:
-            coefficients = np.zeros(len(hidden))
+            coefficients: dict[int, float] = {}
             constant = 0.0
             for k in inner:
                 if k in index:
-                    coefficients[index[k]] += 1
+                    coefficients[index[k]] = coefficients.get(index[k], 0.0) + 1
                 else:
                     constant += self.counts[k]
             if total in index:
-                coefficients[index[total]] -= 1
+                coefficients[index[total]] = coefficients.get(index[total], 0.0) - 1
             else:
                 constant -= self.counts[total]
-            if coefficients.any():
+            coefficients = {i: v for i, v in coefficients.items() if v}
+            if coefficients:
                 rows.append(coefficients)
                 rhs.append(-constant)
-        # Counts are never negative; beyond that the reader knows nothing of a hidden one.
-        limits = [(0.0, None)] * len(hidden)
         if not rows:
             return False
-        matrix, vector = np.array(rows), np.array(rhs)
-        objective = np.zeros(len(hidden))
-        objective[index[key]] = 1.0
         # The true table is one solution, so the cell is free as soon as one side of
         # its true value is reachable: most cells need a single programme, not two.
+        solver = _Programme(len(hidden), rows, rhs)
         true = self.counts[key]
         for sign in (-1.0, 1.0):
-            result = linprog(sign * objective, A_eq=matrix, b_eq=vector, bounds=limits)
-            if result.status != 0 or round(sign * result.fun) != true:
+            value = solver.minimum(index[key], sign)
+            if value is None or round(sign * value) != true:
                 return False  # unbounded, or another value fits
         return True
+
+
+class _Programme:
+    """``min sign·x[i]`` subject to the line equations, every hidden count ``x ≥ 0``.
+
+    Counts are never negative; beyond that the reader knows nothing of a hidden one.
+    """
+
+    def __init__(self, width: int, rows: list[dict[int, float]], rhs: list[float]) -> None:
+        import numpy as np
+        from highspy import _core as highs
+
+        self._highs = highs
+        self._solver: Any = highs._Highs()
+        self._solver.setOptionValue("output_flag", False)
+        lp = highs.HighsLp()
+        lp.num_col_ = width
+        lp.num_row_ = len(rows)
+        lp.col_cost_ = np.zeros(width)
+        lp.col_lower_ = np.zeros(width)
+        lp.col_upper_ = np.full(width, highs.kHighsInf)
+        lp.row_lower_ = np.array(rhs)
+        lp.row_upper_ = np.array(rhs)
+        lp.a_matrix_.format_ = highs.MatrixFormat.kRowwise
+        lp.a_matrix_.start_ = np.cumsum([0, *(len(row) for row in rows)], dtype=np.int32)
+        lp.a_matrix_.index_ = np.array([i for row in rows for i in row], dtype=np.int32)
+        lp.a_matrix_.value_ = np.array([v for row in rows for v in row.values()])
+        self._solver.passModel(lp)
+        self._column: int | None = None
+
+    def minimum(self, column: int, sign: float) -> float | None:
+        """The least value of ``sign·x[column]``; None when unbounded or not solved."""
+        solver = self._solver
+        if self._column not in (None, column):
+            solver.changeColCost(self._column, 0.0)
+        self._column = column
+        solver.changeColCost(column, sign)
+        solver.run()
+        if solver.getModelStatus() != self._highs.HighsModelStatus.kOptimal:
+            return None
+        return float(solver.getInfo().objective_function_value)
 
 
 def protect(
