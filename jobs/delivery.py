@@ -334,6 +334,14 @@ class DeliveryWorker:
             method, params = message.open(self._cipher)
         except PayloadError as error:
             return Outcome(Kind.INVALID, str(error), attempted=False)
+        if message.uploads:
+            try:
+                params = await self._attach(message, params)
+            except PayloadError as error:
+                return Outcome(Kind.INVALID, str(error), attempted=False)
+            except Exception as error:  # the database is away: try the row again later
+                self._log_once("upload", "reading an upload", message.id, error)
+                return Outcome(Kind.RELEASE, attempted=False)
         await self._pacer.wait_chat(message.chat_id)  # without holding a connection slot
         async with self._slots:
             await self._pacer.acquire(message.chat_id)
@@ -355,6 +363,11 @@ class DeliveryWorker:
                 return outcome
             chat.in_request = None
         return Outcome(Kind.SENT, message_id=message_id)
+
+    async def _attach(self, message: ClaimedMessage, params: dict[str, Any]) -> dict[str, Any]:
+        """The row's file read in, in a session closed before the request (no request holds one)."""
+        async with self._sessions() as session:
+            return await outbox.attach_upload(session, message.key, params)
 
     # ------------------------------------------------------------------ start marks
 
