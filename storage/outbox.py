@@ -701,7 +701,8 @@ class Result:
     """What became of one claimed row, for :func:`record_results`.
 
     ``event`` is one of SENT, BLOCKED, INVALID, RETRY, FAIL or RELEASE;
-    ``attempted`` is False when no request was made (a known-blocked member, a
+    ``backoff`` is when a retried row is due again, and for a released one how
+    long it waits (none: due as it was); ``attempted`` is False when no request was made (a known-blocked member, a
     payload that cannot be opened, a row released at shutdown).
     """
 
@@ -740,6 +741,11 @@ def _record_statement(happened: Event, attempted: bool) -> Any:
         values["sent_at"] = bindparam("b_now")
     if happened is Event.RETRY:
         values["not_before"] = bindparam("b_not_before", type_=Outbox.not_before.type)
+    if happened is Event.RELEASE:
+        # Released with a backoff: held behind a retried row of its batch (or as it was).
+        values["not_before"] = func.coalesce(
+            bindparam("b_hold", type_=Outbox.not_before.type), table.c.not_before
+        )
     if target in FINAL:
         values["finished_at"] = bindparam("b_now", type_=Outbox.finished_at.type)
         values["payload"] = case((table.c.sensitive, null()), else_=table.c.payload)
@@ -780,6 +786,7 @@ async def record_results(session: AsyncSession, results: Sequence[Result], *, no
                 "b_message_id": result.telegram_message_id,
                 "b_now": now,
                 "b_not_before": now + result.backoff,
+                "b_hold": now + result.backoff if result.backoff else None,
             }
         )
         if result.event is Event.BLOCKED and result.attempted and result.message.chat_id > 0:
