@@ -104,7 +104,7 @@ async def test_cancelled_and_recovered_rows_drop_their_files(
         assert await outbox.cancel_group(session, "batch", now=T0) == 1
     assert set(await files(sessions)) == {"f:a", "f:b"}
     # A worker dies mid-request: the at-most-once row fails and its file goes.
-    a, b = await outbox.claim(sessions, "dead", T0, 10)
+    a, _ = await outbox.claim(sessions, "dead", T0, 10)
     async with transaction(sessions) as session:
         await outbox.start(session, [a.id], "dead", now=T0)
     later = T0 + timedelta(minutes=5)
