@@ -82,7 +82,10 @@ is retried, accepting a possible duplicate rather than a loss.
 Several instances share one PostgreSQL safely (claims skip each other's locked
 rows) but pace independently: ``DELIVERY_RATE`` is per instance, so split the
 budget (e.g. 12 + 12 for two). A chat's messages go out in claim order; a row
-that is retried may be overtaken by a later one to the same chat.
+that is retried may be overtaken by a later one to the same chat, unless both
+belong to one batch (``group_key``): the ones behind it that this worker holds
+are released to wait as long as it does, so a report's files stay behind its
+summary (`_hold_behind`).
 
 The worker never crashes the bot: failures of the database or of the loop
 are logged once per kind (row ids and error classes only — never a member id,
@@ -106,7 +109,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.error import TelegramError
 
 from core.runtime import runtime_of
@@ -116,7 +119,7 @@ from jobs.pacing import Pacer
 from jobs.sender import BotSender, Sender
 from storage import outbox
 from storage.crypto import Cipher
-from storage.db import transaction
+from storage.db import checkpoint, transaction
 from storage.models import utcnow
 from storage.outbox import ClaimedMessage, PayloadError
 
@@ -317,6 +320,8 @@ class DeliveryWorker:
                 chat.queue.popleft()
                 blocked = blocked or outcome.kind is Kind.BLOCKED
                 self._finish(message, outcome)
+                if outcome.kind is Kind.RETRY and message.group_key is not None:
+                    self._hold_behind(chat, message, outcome.backoff)
         finally:
             if chat.in_request is not None:
                 # Cancelled mid-request: we cannot know if it went out. Leave the row
@@ -329,11 +334,31 @@ class DeliveryWorker:
             if self._chats.get(chat_id) is chat:
                 del self._chats[chat_id]
 
+    def _hold_behind(self, chat: _Chat, retried: ClaimedMessage, backoff: timedelta) -> None:
+        """Rows of the retried row's batch to the same chat wait behind it, unsent.
+
+        They go back to ``pending`` due no earlier than it (same backoff, later
+        id), so the claim order gives them out after it again: a report's charts
+        never overtake its summary.
+        """
+        behind = [m for m in chat.queue if m.group_key == retried.group_key]
+        for message in behind:
+            chat.queue.remove(message)
+            self._finish(message, Outcome(Kind.RELEASE, attempted=False, backoff=backoff))
+
     async def _deliver(self, chat: _Chat, message: ClaimedMessage) -> Outcome:
         try:
             method, params = message.open(self._cipher)
         except PayloadError as error:
             return Outcome(Kind.INVALID, str(error), attempted=False)
+        if message.uploads:
+            try:
+                params = await self._attach(message, params)
+            except PayloadError as error:
+                return Outcome(Kind.INVALID, str(error), attempted=False)
+            except Exception as error:  # the database is away: try the row again later
+                self._log_once("upload", "reading an upload", message.id, error)
+                return Outcome(Kind.RELEASE, attempted=False)
         await self._pacer.wait_chat(message.chat_id)  # without holding a connection slot
         async with self._slots:
             await self._pacer.acquire(message.chat_id)
@@ -355,6 +380,11 @@ class DeliveryWorker:
                 return outcome
             chat.in_request = None
         return Outcome(Kind.SENT, message_id=message_id)
+
+    async def _attach(self, message: ClaimedMessage, params: dict[str, Any]) -> dict[str, Any]:
+        """The row's file read in, in a session closed before the request (no request holds one)."""
+        async with self._sessions() as session:
+            return await outbox.attach_upload(session, message.key, params)
 
     # ------------------------------------------------------------------ start marks
 
@@ -481,7 +511,19 @@ class DeliveryWorker:
                 await outbox.record_results(session, results, now=now)
         if starts:
             self.start_commits += 1
+        if any(message.uploads and _final(outcome) for message, outcome in batch):
+            await self._empty_log()
         return marked
+
+    async def _empty_log(self) -> None:
+        """SQLite: the uploads just deleted must not linger in the write-ahead log.
+
+        ``secure_delete`` overwrites them in the database file; their page images
+        in ``-wal`` go with a checkpoint (rare: a report's files, once a month).
+        """
+        engine = self._sessions.kw.get("bind")
+        if isinstance(engine, AsyncEngine) and not await checkpoint(engine):
+            log.info("delivery worker: the write-ahead log was busy; emptied at a later checkpoint")
 
     # ------------------------------------------------------------------ leases
 
@@ -542,6 +584,10 @@ class DeliveryWorker:
             type(error).__name__,
             where,
         )
+
+
+def _final(outcome: Outcome) -> bool:
+    return outbox.TRANSITIONS[_EVENTS[outcome.kind]][1] in outbox.FINAL
 
 
 _EVENTS = {

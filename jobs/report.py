@@ -1,11 +1,11 @@
 """The monthly report to the cadre group: first working day of the month, from 09:00 local.
 
-`run(runtime, now)` builds last month's report when it is due and enqueues its
-summary under the unique outbox key ``report:<month>:text``; only the run whose
-insert created that row goes on to upload the charts and the workbook (the
-outbox sends files by id only, so these go straight to the Bot API, after the
-commit). Run twice, or on two instances, the group gets it once. Nothing is sent
-without a cadre group.
+`run(runtime, now)` builds last month's report when it is due, draws its charts
+and workbook (in a thread, before any transaction), then enqueues the summary,
+every chart and the workbook in one transaction under unique outbox keys
+(`notices.report`). The delivery worker sends them, uploads included, and
+retries them like any row: run twice, on two instances, or killed after the
+commit, the group gets each part once. Nothing is sent without a cadre group.
 """
 
 from __future__ import annotations
@@ -14,9 +14,6 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-
-from telegram import InputFile
-from telegram.error import TelegramError
 
 from core.i18n import translator
 from core.runtime import Runtime, runtime_of
@@ -41,37 +38,37 @@ async def run(
     now: datetime,
     application: Application[Any, Any, Any, Any, Any, Any] | None = None,
 ) -> bool:
-    """Post last month's report if due and not yet posted; True when this run posted it."""
+    """Enqueue last month's report if due and not yet enqueued; True when this run did."""
     settings = runtime.settings
     chat_id = settings.cadre_chat_id
     period = report.scheduled_period(now, settings.tz)
     if chat_id is None or period is None or period.month is None:
         return False
+    label = period.month
     t = translator(settings.default_language)
     async with transaction(runtime.sessions) as session:
+        if await notices.posted(session, label):
+            return False  # the usual case on the day: nothing to build
         built = await report.build(session, period, now=now, zone=settings.tz)
-        won = await notices.post_summary(
-            session, chat_id=chat_id, label=period.month, text=show.text(t, built), now=now
+    # Slow (matplotlib, openpyxl): in a thread, and outside any transaction.
+    pictures = await asyncio.to_thread(show.pictures, t, built)
+    book = await asyncio.to_thread(show.workbook, t, built)
+    async with transaction(runtime.sessions) as session:
+        won = await notices.post(
+            session,
+            chat_id=chat_id,
+            label=label,
+            text=show.text(t, built),
+            pictures=pictures,
+            workbook=book,
+            workbook_name=show.file_name(built),
+            now=now,
         )
         if won and application is not None:
             wake_after_commit(session, application)
-    if not won:
-        return False
-    log.info("report %s posted to the cadre group", period.month)
-    if application is not None:
-        pictures = await asyncio.to_thread(show.pictures, t, built)
-        book = await asyncio.to_thread(show.workbook, t, built)
-        try:
-            for picture in pictures:
-                await application.bot.send_photo(
-                    chat_id, InputFile(picture.png, filename=f"{picture.name}.png")
-                )
-            await application.bot.send_document(
-                chat_id, InputFile(book, filename=show.file_name(built))
-            )
-        except TelegramError as error:  # the summary is in the outbox; the files are a bonus
-            log.warning("report %s files not sent: %s", period.month, error)
-    return True
+    if won:
+        log.info("report %s enqueued for the cadre group", label)
+    return won
 
 
 async def _tick(context: CallbackContext[Any, Any, Any, Any]) -> None:

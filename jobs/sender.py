@@ -10,11 +10,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.error import TelegramError
 
 from jobs.transport import AiohttpRequest
-from storage.outbox import PayloadError
+from storage.outbox import PayloadError, Upload
 
 if TYPE_CHECKING:
     from core.settings import Settings
@@ -72,7 +72,13 @@ class BotSender:
             log.warning("delivery bot could not introduce itself: %s", type(error).__name__)
 
     async def send(self, method: str, params: dict[str, Any]) -> int | None:
-        rest = dict(params)
+        # A file the outbox kept (`storage.outbox.Upload`) goes as a multipart upload.
+        rest: dict[str, Any] = {
+            name: InputFile(value.content, filename=value.name)
+            if isinstance(value, Upload)
+            else value
+            for name, value in params.items()
+        }
         chat_id = rest.pop("chat_id")
         if method in _TEXT_METHODS:
             # Same default as the Application's Defaults; an explicit None means plain text.

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -233,6 +234,24 @@ class Outbox(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     at_most_once: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class OutboxFile(Base):
+    """The bytes an outbox row uploads (a chart, a workbook), kept while it may be sent.
+
+    Written in the same transaction as its row (`storage.outbox.Outgoing.upload`),
+    which names it in its payload (``{"upload": name}``); deleted as soon as the
+    row is final, so a database dump holds no file a row no longer needs. No
+    times: the row has them.
+    """
+
+    __tablename__ = "outbox_files"
+
+    outbox_key: Mapped[str] = mapped_column(
+        ForeignKey("outbox.key", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 # Greetings (storage/greetings.py, storage/occasions.py) ---------------------

@@ -33,6 +33,14 @@ made (or possibly made, for an interrupted one) and never shrinks. Sensitive
 rows keep their payload sealed with `storage.crypto` (bound to the row's key
 and chat) and lose it when final.
 
+Files: a row may upload one file (a report's chart or workbook) instead of
+naming one by ``file_id``. Its bytes go to ``outbox_files`` in the same
+transaction as the row (:attr:`Outgoing.upload`), the payload names it
+(``{"upload": name}``, see :func:`uploaded`), the worker reads them just before
+the request (:func:`attach_upload`) and the sender makes the multipart upload.
+They are deleted when the row is final, as a sensitive row loses its payload,
+so a retried upload is still there and a finished one leaves nothing behind.
+
 Idempotency: ``key`` is unique and inserts use ``ON CONFLICT DO NOTHING``, so
 enqueueing the same logical message twice (a retried handler, a re-run job)
 creates one row.
@@ -56,13 +64,26 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, event, func, null, or_, select, text, update
+from sqlalchemy import (
+    Table,
+    bindparam,
+    case,
+    delete,
+    event,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import members
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
 from storage.db import dialect_insert, rows_changed, transaction
-from storage.models import Member, Outbox, OutboxStatus, utcnow
+from storage.models import Member, Outbox, OutboxFile, OutboxStatus, utcnow
 
 Status = OutboxStatus
 
@@ -152,7 +173,8 @@ def payload(method: str, **params: Any) -> dict[str, Any]:
     """Build a payload: a Bot API method and its parameters (``chat_id`` is the row's).
 
     ``reply_markup`` is a plain dict (e.g. ``InlineKeyboardMarkup(...).to_dict()``);
-    files are sent by ``file_id`` or URL, never uploaded from the outbox.
+    files are sent by ``file_id`` or URL, or uploaded: ``photo=uploaded(name)``
+    with the bytes in :attr:`Outgoing.upload`.
     """
     if method not in METHODS:
         raise PayloadError(f"unsupported method {method!r}")
@@ -202,6 +224,34 @@ def seal(cipher: Cipher, key: str, chat_id: int, body: Mapping[str, Any]) -> dic
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A file to upload: its name as Telegram shows it, and its bytes."""
+
+    name: str
+    content: bytes = field(repr=False)
+
+
+def uploaded(name: str) -> dict[str, str]:
+    """A payload parameter naming the row's upload (its :class:`Upload` of that name)."""
+    return {"upload": name}
+
+
+def _upload_reference(value: Any) -> str | None:
+    if isinstance(value, dict) and set(value) == {"upload"} and isinstance(value["upload"], str):
+        return value["upload"]
+    return None
+
+
+def upload_parameter(params: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The parameter that names an upload and the file's name, if the payload has one."""
+    for name, value in params.items():
+        reference = _upload_reference(value)
+        if reference is not None:
+            return name, reference
+    return None
+
+
+@dataclass(frozen=True)
 class Outgoing:
     """One message to enqueue. ``not_before`` None means "as soon as possible"."""
 
@@ -215,6 +265,8 @@ class Outgoing:
     priority: int = PRIORITY_BULK
     not_before: datetime | None = None
     at_most_once: bool = True
+    # The file this row uploads; its payload names it with `uploaded(upload.name)`.
+    upload: Upload | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +287,12 @@ class ClaimedMessage:
     at_most_once: bool
     claimed_by: str
     member_blocked: bool = False
+
+    @property
+    def uploads(self) -> bool:
+        """Whether the row uploads a file (kept in ``outbox_files`` until it is final)."""
+        params = (self.payload or {}).get("params")
+        return not self.sensitive and isinstance(params, dict) and bool(upload_parameter(params))
 
     def open(self, cipher: Cipher | None) -> tuple[str, dict[str, Any]]:
         """The Bot API method and parameters (chat_id included), unsealed if needed.
@@ -310,6 +368,11 @@ def _row(item: Outgoing, now: datetime, cipher: Cipher | None) -> dict[str, Any]
     body = dict(item.payload)
     if body.get("method") not in METHODS or not isinstance(body.get("params"), dict):
         raise PayloadError("build payloads with outbox.payload(method, **params)")
+    reference = upload_parameter(body["params"])
+    if (reference and reference[1]) != (item.upload and item.upload.name):
+        raise PayloadError("the payload must name the row's upload, and only it")
+    if item.upload is not None and item.sensitive:
+        raise PayloadError("a sensitive message cannot carry an upload")
     chat_id, member_id = item.chat_id, item.member_id
     if item.sensitive:
         if not isinstance(cipher, OutboxCipher):
@@ -363,13 +426,22 @@ async def enqueue_many(
         statement = (
             insert(table)
             .on_conflict_do_nothing(index_elements=["key"])
-            .returning(table.c.id)
+            .returning(table.c.key)
             # Keep NULLs in the rows, so one chunk is one multi-row INSERT rather
             # than one per distinct set of non-null columns.
             .execution_options(render_nulls=True)
         )
         result = await session.execute(statement, rows)
-        created += len(result.all())
+        new = set(result.scalars())
+        created += len(new)
+        # Only a row this call created gets its file: a re-run stores no second copy.
+        files = [
+            {"outbox_key": item.key, "name": item.upload.name, "content": item.upload.content}
+            for item in chunk
+            if item.upload is not None and item.key in new
+        ]
+        if files:
+            await session.execute(insert(OutboxFile.__table__), files)
     if dialect == "postgresql" and created >= _ANALYZE_AFTER:
         # Fresh statistics now, not at autovacuum's next round: with stale ones the
         # planner sorts every pending row for each claim (300 ms at 100k, not 1 ms).
@@ -392,6 +464,7 @@ async def enqueue(
     not_before: datetime | None = None,
     at_most_once: bool = True,
     cipher: Cipher | None = None,
+    upload: Upload | None = None,
 ) -> bool:
     """Insert one message unless its key exists; True if a row was created."""
     item = Outgoing(
@@ -405,6 +478,7 @@ async def enqueue(
         priority=priority,
         not_before=not_before,
         at_most_once=at_most_once,
+        upload=upload,
     )
     return await enqueue_many(session, [item], now=now, cipher=cipher) == 1
 
@@ -419,6 +493,46 @@ def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
         callback()
 
     event.listen(session.sync_session, "after_commit", fire, once=True)
+
+
+async def attach_upload(
+    session: AsyncSession, key: str, params: Mapping[str, Any]
+) -> dict[str, Any]:
+    """``params`` with the upload they name replaced by its :class:`Upload` (bytes read now).
+
+    The worker calls it right before the request, in a session of its own that
+    it closes before sending. Raises PayloadError when the file is not there.
+    """
+    found = upload_parameter(params)
+    if found is None:
+        return dict(params)
+    parameter, name = found
+    content = await session.scalar(
+        select(OutboxFile.content).where(OutboxFile.outbox_key == key, OutboxFile.name == name)
+    )
+    if content is None:
+        raise PayloadError("the upload's file is gone")
+    return {**params, parameter: Upload(name, bytes(content))}
+
+
+def _final(row: Any) -> Any:
+    return exists().where(Outbox.key == row, Outbox.status.in_([s.value for s in FINAL]))
+
+
+async def drop_final_files(session: AsyncSession, keys: Iterable[str] | None = None) -> int:
+    """Delete the files of rows that are final (of those ``keys``, or of any row).
+
+    The table holds only the files still to be sent, so looking at all of it is
+    cheap; each row is checked by its unique key.
+    """
+    statement = delete(OutboxFile).where(_final(OutboxFile.outbox_key))
+    if keys is not None:
+        wanted = list(keys)
+        if not wanted:
+            return 0
+        statement = statement.where(OutboxFile.outbox_key.in_(wanted))
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return rows_changed(result)
 
 
 # Claiming and outcomes ------------------------------------------------------
@@ -576,7 +690,10 @@ async def _move(
         .execution_options(synchronize_session=False)
     )
     result = await session.execute(statement)
-    return rows_changed(result)
+    moved = rows_changed(result)
+    if target in FINAL and moved:
+        await drop_final_files(session)
+    return moved
 
 
 @dataclass(frozen=True)
@@ -584,7 +701,8 @@ class Result:
     """What became of one claimed row, for :func:`record_results`.
 
     ``event`` is one of SENT, BLOCKED, INVALID, RETRY, FAIL or RELEASE;
-    ``attempted`` is False when no request was made (a known-blocked member, a
+    ``backoff`` is when a retried row is due again, and for a released one how
+    long it waits (none: due as it was); ``attempted`` is False when no request was made (a known-blocked member, a
     payload that cannot be opened, a row released at shutdown).
     """
 
@@ -623,6 +741,11 @@ def _record_statement(happened: Event, attempted: bool) -> Any:
         values["sent_at"] = bindparam("b_now")
     if happened is Event.RETRY:
         values["not_before"] = bindparam("b_not_before", type_=Outbox.not_before.type)
+    if happened is Event.RELEASE:
+        # Released with a backoff: held behind a retried row of its batch (or as it was).
+        values["not_before"] = func.coalesce(
+            bindparam("b_hold", type_=Outbox.not_before.type), table.c.not_before
+        )
     if target in FINAL:
         values["finished_at"] = bindparam("b_now", type_=Outbox.finished_at.type)
         values["payload"] = case((table.c.sensitive, null()), else_=table.c.payload)
@@ -649,9 +772,12 @@ async def record_results(session: AsyncSession, results: Sequence[Result], *, no
     """
     groups: dict[tuple[Event, bool], list[dict[str, Any]]] = {}
     blocked: list[int] = []
+    uploads: list[str] = []
     for result in results:
         if result.event not in _RECORDABLE:
             raise ValueError(f"{result.event} is not an outcome")
+        if TRANSITIONS[result.event][1] in FINAL and result.message.uploads:
+            uploads.append(result.message.key)
         groups.setdefault((result.event, result.attempted), []).append(
             {
                 "b_id": result.message.id,
@@ -660,6 +786,7 @@ async def record_results(session: AsyncSession, results: Sequence[Result], *, no
                 "b_message_id": result.telegram_message_id,
                 "b_now": now,
                 "b_not_before": now + result.backoff,
+                "b_hold": now + result.backoff if result.backoff else None,
             }
         )
         if result.event is Event.BLOCKED and result.attempted and result.message.chat_id > 0:
@@ -672,6 +799,8 @@ async def record_results(session: AsyncSession, results: Sequence[Result], *, no
             moved += rows_changed(outcome)
         else:
             moved += len(rows)  # executemany has no reliable per-row count on every driver
+    if uploads:
+        await drop_final_files(session, uploads)
     for chat_id in blocked:
         await members.mark_blocked(session, chat_id, now)
     return moved

@@ -10,12 +10,14 @@ stored with a member already (sign-ups, enrolments, named ballots) does.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import Enum
 
+import holidays
 from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -372,10 +374,19 @@ async def build(session: AsyncSession, period: Period, *, now: datetime, zone: t
 REPORT_HOUR = 9  # the scheduled report goes to the cadre group from 09:00 local
 
 
+@functools.cache
+def _working_calendar(year: int) -> holidays.HolidayBase:
+    # China's public holidays and its adjusted working days (调休: a Saturday or
+    # Sunday worked to bridge a holiday), as the `holidays` package knows them.
+    return holidays.country_holidays("CN", years=year)
+
+
 def first_working_day(year: int, month: int) -> date:
-    """The month's first Monday-to-Friday day (public holidays are not known to the bot)."""
+    """The month's first working day in China: not a weekend unless an adjusted
+    working day (调休), not a public holiday (e.g. 2026-10-08, after National Day)."""
+    calendar = _working_calendar(year)
     day = date(year, month, 1)
-    while day.weekday() >= 5:
+    while not calendar.is_working_day(day):
         day += timedelta(days=1)
     return day
 

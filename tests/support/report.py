@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
+from sandbox.driver_types import ChatMessage
 from storage import grievances
 from storage.db import transaction
 from storage.models import (
@@ -17,7 +18,10 @@ from storage.models import (
     ActivitySignup,
     Grievance,
     HandbookMiss,
+    OutboxFile,
 )
+from tests.support.bot import BotHarness
+from tests.support.config import CADRE_CHAT
 from tests.support.members import Source, sessions_of
 
 
@@ -118,3 +122,23 @@ async def add_misses(source: Source, counts: dict[str, int]) -> None:
         await session.execute(
             insert(HandbookMiss), [{"query": q, "count": n} for q, n in counts.items()]
         )
+
+
+async def scheduled_report(bot: BotHarness) -> list[tuple[str, ChatMessage]]:
+    """What the monthly report put in the cadre group, in order: ("text" | "photo" |
+    "document", message); the group's other messages are left out."""
+    found: list[tuple[str, ChatMessage]] = []
+    for message in await bot.driver.messages(CADRE_CHAT):
+        if not message.from_bot or message.deleted:
+            continue
+        if message.media is not None and message.media.kind in ("photo", "document"):
+            found.append((message.media.kind, message))
+        elif message.text and "工会报告：" in message.text:
+            found.append(("text", message))
+    return found
+
+
+async def outbox_files(source: Source) -> list[OutboxFile]:
+    """The files the outbox still keeps for rows not yet final."""
+    async with sessions_of(source)() as session:
+        return list(await session.scalars(select(OutboxFile)))
