@@ -320,7 +320,7 @@ def related_text(t: Translator, chosen: Sequence[HandbookEntry], page: int, page
     if chosen:
         lines.append(
             t.gettext("Chosen: {titles}").format(
-                titles=t.gettext("、").join(escape(title(t, e)) for e in chosen)
+                titles=t.gettext(", ").join(escape(title(t, e)) for e in chosen)
             )
         )
     else:

@@ -121,7 +121,7 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
     assert 1 not in grievances["💰 工资"][1:] and 2 not in grievances["⏱ 工作量"][1:]
     assert grievances["💰 工资"][0] == 12 and grievances["⏱ 工作量"][0] == 2
     assert _rows(book["服务手册"]) == {
-        "项目": ["数值"],
+        "指标": ["数值"],
         "统计月份": ["2026-11"],
         "搜索": [40],
         "有结果": [30],
@@ -130,6 +130,25 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
         "无结果的搜索": ["次数"],
         "年假": [7],
     }
+
+    # A range of whole months adds them up: 年假 searched 7 + 8 times.
+    await cadre.send("/report 2026-10-01 2026-11-30")
+    text = next(
+        m.text for m in reversed(await cadre.bot_messages()) if "工会报告" in (m.text or "")
+    )
+    assert "搜索：49，有结果：31（63%）" in text and "年假：15" in text
+    assert "按整月统计" not in text
+    # Not whole months: only the whole ones inside count, and the report says so.
+    await cadre.send("/report 2026-10-15 2026-11-30")
+    text = next(
+        m.text for m in reversed(await cadre.bot_messages()) if "工会报告" in (m.text or "")
+    )
+    assert "按整月统计：以下为 2026-11 的数字" in text and "搜索：40，" in text
+    await cadre.send("/report 2026-11-02 2026-11-30")
+    text = next(
+        m.text for m in reversed(await cadre.bot_messages()) if "工会报告" in (m.text or "")
+    )
+    assert "本期不含完整的月份" in text and "搜索：" not in text and "年假" not in text
 
     # ‹ goes to October: three cases there, too few for a median.
     await cadre.press("‹ 2026-10")
