@@ -181,3 +181,19 @@ async def test_deleting_an_entry_takes_it_out_of_every_list(bot: BotHarness) -> 
     wang = await registered(bot, "王小明")
     entry = await _open_entry(wang, "法律援助", "工资被拖欠怎么办")
     assert "劳动争议法律援助" not in entry_buttons(entry)
+
+
+async def test_the_list_in_english(bot: BotHarness) -> None:
+    admin = await registered_admin(bot)
+    await admin.send("/language")
+    await admin.press("English")
+    await admin.send("/handbook")
+    await admin.press("📂 Legal aid")
+    await admin.press("📄 What to do when wages are not paid")
+    await admin.press("🔗 Related entries")
+    sent = await admin.bot_messages()
+    assert "Choose the entries shown under “What to do when wages are not paid”" in sent[-2].text
+    assert "Chosen: Legal aid in labour disputes" in sent[-1].text
+    assert "Page 1 of 2" in sent[-1].text and "🧹 None" in buttons(sent[-1])
+    await admin.send("✅ Save")
+    assert "✅ Saved: 1 related entry." in (await admin.bot_messages())[-2].text

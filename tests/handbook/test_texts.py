@@ -16,7 +16,8 @@ from storage.models import HandbookEntry
 from storage.report import HandbookSearches
 
 ENTRIES = [
-    HandbookEntry(id=n, topic_id=1, title_zh=f"条目{n}", title_en=f"Entry {n}") for n in range(1, 11)
+    HandbookEntry(id=n, topic_id=1, title_zh=f"条目{n}", title_en=f"Entry {n}")
+    for n in range(1, 11)
 ]
 NOVEMBER = date(2026, 11, 1)
 CASES = {
