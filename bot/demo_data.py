@@ -483,15 +483,26 @@ async def seed_pulse(session: AsyncSession, secret_key: str) -> None:
 
 
 async def seed_handbook(session: AsyncSession, secret_key: str) -> None:
-    """The default handbook, a demo entry of this union's own, and searches that found nothing.
+    """The default handbook, a demo entry of this union's own, and the searches members made.
 
     📖 职工服务手册 (or /handbook 工资) shows it at once; as 周主席 or 李干事,
-    /handbook_misses lists what members looked for in vain.
+    /handbook_misses lists what members looked for in vain (all time, or
+    /handbook_misses 本月), and /report shows last month's searches.
     """
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
     from sqlalchemy import select
 
     from storage import handbook
-    from storage.models import HandbookEntry, HandbookLink, HandbookMiss
+    from storage.models import (
+        HandbookEntry,
+        HandbookLink,
+        HandbookMiss,
+        HandbookMonthMiss,
+        HandbookSearchMonth,
+        utcnow,
+    )
 
     await handbook.ensure_default(session)  # the bot's start-up may have written it already
     if await session.scalar(select(HandbookMiss.query).limit(1)) is not None:
@@ -509,20 +520,30 @@ async def seed_handbook(session: AsyncSession, secret_key: str) -> None:
     session.add(entry)
     await session.flush()
     session.add(HandbookLink(entry_id=entry.id, related_id=2))
+    zone = ZoneInfo("Asia/Shanghai")
+    now = utcnow()
+    this_month = handbook.month_of(now, zone)
+    last_month = (this_month - timedelta(days=1)).replace(day=1)
+    # Last month (the default /report): 86 searches, 20 found nothing; searched 5 times
+    # or more, 年假怎么休 and 婚假 are the two the report lists.
+    last = {"年假怎么休": 8, "婚假": 6, "停车位": 4, "班车时间": 2}
+    current = {"停车位": 1, "班车时间": 1}
+    session.add(HandbookSearchMonth(month=last_month, searches=86, found=66))
+    session.add(HandbookSearchMonth(month=this_month, searches=7, found=5))
     session.add_all(
-        [
-            # Searched 5 times or more: the monthly report lists these two.
-            HandbookMiss(query="年假怎么休", count=8),
-            HandbookMiss(query="婚假", count=6),
-            HandbookMiss(query="停车位", count=4),
-            HandbookMiss(query="班车时间", count=2),
-        ]
+        HandbookMonthMiss(month=month, query=query, count=count)
+        for month, counts in ((last_month, last), (this_month, current))
+        for query, count in counts.items()
+    )
+    session.add_all(
+        HandbookMiss(query=query, count=last.get(query, 0) + current.get(query, 0))
+        for query in last
     )
 
 
 async def seed_report(session: AsyncSession, secret_key: str) -> None:
-    """Last month's finished cases, their ratings and two fruitless handbook
-    searches, so /report (as 周主席 or 李干事) shows real numbers and charts at once.
+    """Last month's finished cases and their ratings (the handbook's searches are
+    `seed_handbook`'s), so /report (as 周主席 or 李干事) shows real numbers and charts at once.
 
     The cases are closed and their links destroyed, as a finished case ends up:
     no member can be tied to them, and none waits for a cadre.

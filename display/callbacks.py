@@ -594,6 +594,25 @@ HANDBOOK_DELETE_TOPIC = action("hbdt", TopicRef)  # ask to confirm
 HANDBOOK_DELETE_TOPIC_OK = action("hbdty", TopicRef)
 
 
+class RelatedToggle(NamedTuple):
+    entry: int  # the entry whose "see also" is being chosen
+    other: int  # the entry added or taken out
+    page: int  # the list's page the button is on
+
+
+class EntryPage(NamedTuple):
+    entry: int
+    page: int
+
+
+# Choosing an entry's related entries (the RELATED step of handbook_edit): the
+# choice is kept in the draft until ✅ Save; a button of a closed list is answered so.
+HANDBOOK_RELATED = action("hbr", EntryRef)  # open the list
+HANDBOOK_RELATED_TOGGLE = action("hbrx", RelatedToggle)
+HANDBOOK_RELATED_PAGE = action("hbrp", EntryPage)
+HANDBOOK_RELATED_CLEAR = action("hbrc", EntryRef)
+
+
 # The monthly report (handlers/report.py): ‹ previous / next › month. The handler
 # checks the presser is a cadre; the range keeps the year a real one.
 REPORT_YEAR = IntField(2000, 2100)

@@ -7,6 +7,7 @@ Each text comes in the member's language: zh_CN, else English.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -132,6 +133,14 @@ def entry_keyboard(
                 ),
             ]
         )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    t.gettext("🔗 Related entries"),
+                    callback_data=cb.HANDBOOK_RELATED.pack(entry.id),
+                )
+            ]
+        )
     rows.append(
         [
             InlineKeyboardButton(
@@ -180,12 +189,27 @@ def offer_text(t: Translator) -> str:
     )
 
 
-def misses_text(t: Translator, misses: Sequence[tuple[str, int]]) -> str:
+def misses_text(t: Translator, misses: Sequence[tuple[str, int]], month: date | None = None) -> str:
+    """Every search that found nothing (cadres only): all time, or in ``month``."""
+    if month is None:
+        heading = t.gettext("Searches that found nothing (all time)")
+        other = t.gettext("This month only: /handbook_misses month")
+    else:
+        heading = t.gettext("Searches that found nothing in {month}").format(
+            month=month.strftime("%Y-%m")
+        )
+        other = t.gettext("All time: /handbook_misses")
     if not misses:
-        return t.gettext("No search has come back empty so far.")
-    lines = ["<b>" + t.gettext("Searches that found nothing") + "</b>"]
+        empty = (
+            t.gettext("No search has come back empty so far.")
+            if month is None
+            else t.gettext("No search has come back empty this month.")
+        )
+        return "\n".join([empty, other])
+    lines = ["<b>" + heading + "</b>"]
     lines += [f"{count} × {escape(query)}" for query, count in misses]
     lines.append(t.gettext("Write entries for these, or add synonyms with /handbook_synonyms."))
+    lines.append(other)
     return "\n".join(lines)
 
 
@@ -272,11 +296,107 @@ def delete_keyboard(t: Translator, confirm: str, back: str) -> InlineKeyboardMar
     )
 
 
+# Choosing related entries --------------------------------------------------------------
+
+RELATED_PAGE = 8  # entries a page of the list
+CHOSEN_MARK = "✅ "
+UNCHOSEN_MARK = "⬜ "
+
+
+def related_pages(count: int) -> int:
+    return max(1, -(-count // RELATED_PAGE))
+
+
+def related_prompt(t: Translator, what: str) -> str:
+    return t.gettext(
+        "Choose the entries shown under “{what}” as “See also”: tap one in the list to add "
+        "or remove it, then tap ✅ Save. 🧹 None clears the list."
+    ).format(what=escape(what))
+
+
+def related_text(t: Translator, chosen: Sequence[HandbookEntry], page: int, pages: int) -> str:
+    """The list's heading: what is chosen so far (on every page) and which page this is."""
+    lines = ["<b>" + t.gettext("🔗 Related entries") + "</b>"]
+    if chosen:
+        lines.append(
+            t.gettext("Chosen: {titles}").format(
+                titles=t.gettext(", ").join(escape(title(t, e)) for e in chosen)
+            )
+        )
+    else:
+        lines.append(t.gettext("None chosen."))
+    if pages > 1:
+        lines.append(t.gettext("Page {page} of {pages}").format(page=page + 1, pages=pages))
+    return "\n".join(lines)
+
+
+def related_keyboard(
+    t: Translator,
+    entry_id: int,
+    choices: Sequence[HandbookEntry],
+    chosen: Sequence[int],
+    page: int,
+    pages: int,
+) -> InlineKeyboardMarkup:
+    """One page of the other entries, each a toggle; paging and 🧹 None below."""
+    start = page * RELATED_PAGE
+    rows = [
+        [
+            InlineKeyboardButton(
+                (CHOSEN_MARK if other.id in chosen else UNCHOSEN_MARK) + title(t, other),
+                callback_data=cb.HANDBOOK_RELATED_TOGGLE.pack(entry_id, other.id, page),
+            )
+        ]
+        for other in choices[start : start + RELATED_PAGE]
+    ]
+    last = []
+    if page > 0:
+        last.append(
+            InlineKeyboardButton(
+                "‹", callback_data=cb.HANDBOOK_RELATED_PAGE.pack(entry_id, page - 1)
+            )
+        )
+    last.append(
+        InlineKeyboardButton(
+            t.gettext("🧹 None"), callback_data=cb.HANDBOOK_RELATED_CLEAR.pack(entry_id)
+        )
+    )
+    if page + 1 < pages:
+        last.append(
+            InlineKeyboardButton(
+                "›", callback_data=cb.HANDBOOK_RELATED_PAGE.pack(entry_id, page + 1)
+            )
+        )
+    rows.append(last)
+    return InlineKeyboardMarkup(rows)
+
+
+def related_saved(t: Translator, count: int, left_out: int) -> str:
+    lines = [
+        t.gettext("✅ Saved: no related entries.")
+        if not count
+        else t.ngettext(
+            "✅ Saved: {count} related entry.", "✅ Saved: {count} related entries.", count
+        ).format(count=count)
+    ]
+    if left_out:
+        lines.append(
+            t.ngettext(
+                "{count} entry you chose was deleted meanwhile and is left out.",
+                "{count} entries you chose were deleted meanwhile and are left out.",
+                left_out,
+            ).format(count=left_out)
+        )
+    return "\n".join(lines)
+
+
 REFUSALS = {
     "not_empty": N_("Move or delete what is in this topic first."),
     "cycle": N_("A topic cannot go inside itself or its own subtopics."),
+    "self": N_("An entry cannot be related to itself."),
+    "too_many": N_("An entry can have at most {limit} related entries."),
 }
 
 
-def refusal(t: Translator, reason: str) -> str:
-    return t.gettext(REFUSALS[reason])
+def refusal(t: Translator, reason: str, limit: int = 0) -> str:
+    return t.gettext(REFUSALS[reason]).format(limit=limit)

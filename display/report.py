@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -21,7 +22,15 @@ from display.grievances import CATEGORY_NAMES
 from display.sheets import Book
 from storage.disclosure import THRESHOLD
 from storage.models import GrievanceStatus
-from storage.report import STATUSES, BadPeriod, Period, Report, Spread, shifted
+from storage.report import (
+    STATUSES,
+    BadPeriod,
+    HandbookSearches,
+    Period,
+    Report,
+    Spread,
+    shifted,
+)
 
 HIDDEN = "—"
 REFUSALS: dict[BadPeriod.Reason, str] = {
@@ -94,7 +103,7 @@ def _spread(t: Translator, label: str, spread: Spread) -> str:
 
 def text(t: Translator, report: Report) -> str:
     """The summary message (HTML): the same numbers as the charts and the workbook."""
-    p, g, polls, misses = report.participation, report.grievances, report.polls, report.misses
+    p, g, polls, hb = report.participation, report.grievances, report.polls, report.handbook
     lines = [
         "📊 <b>"
         + t.gettext("Union report: {period}").format(period=period_name(t, report.period))
@@ -163,10 +172,8 @@ def text(t: Translator, report: Report) -> str:
         ),
         "",
         "<b>" + t.gettext("Handbook") + "</b>",
-        t.gettext("Searches that found nothing (all time): {total}").format(total=misses.total),
+        *handbook_lines(t, hb),
     ]
-    for query, count in misses.top:
-        lines.append("• " + t.gettext("{query}: {count}").format(query=escape(query), count=count))
     lines += [
         "",
         "<i>"
@@ -248,13 +255,52 @@ def file_name(report: Report) -> str:
     return f"union-report-{label}.xlsx"
 
 
+def months_name(t: Translator, months: Sequence[date]) -> str:
+    """ "2026-11", or "2026-10 to 2026-11"."""
+    first, last = months[0].strftime("%Y-%m"), months[-1].strftime("%Y-%m")
+    return first if first == last else t.gettext("{first} to {last}").format(first=first, last=last)
+
+
+def handbook_lines(t: Translator, hb: HandbookSearches) -> list[str]:
+    """The handbook's lines of the summary: searches by whole month, said so when it matters."""
+    if not hb.months:
+        return [
+            t.gettext(
+                "Handbook searches are counted by whole calendar month, and no whole month "
+                "lies in this period."
+            )
+        ]
+    lines = []
+    if not hb.whole:
+        lines.append(
+            "<i>"
+            + t.gettext(
+                "Handbook searches are counted by whole calendar month: these are {months}."
+            ).format(months=months_name(t, hb.months))
+            + "</i>"
+        )
+    lines += [
+        t.gettext("Searches: {searches}, found something: {found} ({share})").format(
+            searches=hb.searches, found=hb.found, share=_share(hb.found_share)
+        ),
+        t.gettext("Searches that found nothing: {count}").format(count=hb.nothing),
+    ]
+    if hb.top:
+        lines.append(
+            t.gettext("Most searched for in vain ({n} times or more):").format(n=THRESHOLD)
+        )
+    for query, count in hb.top:
+        lines.append("• " + t.gettext("{query}: {count}").format(query=escape(query), count=count))
+    return lines
+
+
 def _cell(value: int | float | None) -> int | float | str:
     return HIDDEN if value is None else value
 
 
 def workbook(t: Translator, report: Report) -> bytes:
     """One sheet per section, the same numbers as the message."""
-    p, g, polls, misses = report.participation, report.grievances, report.polls, report.misses
+    p, g, polls, hb = report.participation, report.grievances, report.polls, report.handbook
     book = Book(t.gettext("Union report: {period}").format(period=period_name(t, report.period)))
     sheet = book.sheet(t.gettext("Participation"))
     sheet.header([t.gettext("Measure"), t.gettext("Value")])
@@ -321,10 +367,20 @@ def workbook(t: Translator, report: Report) -> bytes:
         sheet.row([label, _cell(value)])
 
     sheet = book.sheet(t.gettext("Handbook"))
+    sheet.header([t.gettext("Measure"), t.gettext("Value")])
+    sheet.row([t.gettext("Months counted"), months_name(t, hb.months) if hb.months else HIDDEN])
+    for label, value in (
+        (t.gettext("Searches"), hb.searches),
+        (t.gettext("Found something"), hb.found),
+        (t.gettext("Found share"), hb.found_share),
+        (t.gettext("Found nothing"), hb.nothing),
+    ):
+        sheet.row([label, _cell(value) if hb.months else HIDDEN])
+    sheet.row()
     sheet.header([t.gettext("Search that found nothing"), t.gettext("Times")])
-    sheet.row([t.gettext("All"), misses.total])
-    for query, count in misses.top:
+    for query, count in hb.top:
         sheet.row([query, count])
+    sheet.widths(28, 14)
     return book.to_bytes()
 
 

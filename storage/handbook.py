@@ -14,8 +14,11 @@ ranking itself is arithmetic over a few hundred entries. Measured on this
 machine: 300 entries, about 10 ms per query once warm
 (`tests/handbook/test_search.py::test_search_is_fast`).
 
-Misses are kept as the normalised query and a count: no member, no time, so
-the list helps write entries and tells nobody who asked what.
+Searches a member asks for are counted per local calendar month (a month
+bucket of a total, nothing finer): how many, how many found something, and each
+normalised query that found nothing with its count, that month and all time
+(`record_search`). No member is kept, so the list helps write entries and tells
+nobody who asked what.
 """
 
 from __future__ import annotations
@@ -26,17 +29,27 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
 from functools import lru_cache
 from html import escape
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import handbook_default as default
 from storage import segmenter
 from storage.broadcast_rules import MarkupError, utf16_length, visible_text
-from storage.models import HandbookEntry, HandbookLink, HandbookMiss, HandbookSynonym, HandbookTopic
+from storage.db import insert_for
+from storage.models import (
+    HandbookEntry,
+    HandbookLink,
+    HandbookMiss,
+    HandbookMonthMiss,
+    HandbookSearchMonth,
+    HandbookSynonym,
+    HandbookTopic,
+)
 from storage.profile_rules import InvalidInput, clean_label
 
 QUERY_MAX = 100  # characters of a search
@@ -237,25 +250,67 @@ async def search(session: AsyncSession, query: str, limit: int = RESULTS) -> lis
     return [Hit(entries[i], s) for i, s in rank([document(e) for e in entries], concepts, limit)]
 
 
-async def record_miss(session: AsyncSession, query: str) -> None:
-    """Count a search that found nothing, under its normalised text only."""
-    key = normalise(query)[:MISS_MAX]
-    if not key:
-        return
-    row = await session.get(HandbookMiss, key, with_for_update=True)
-    if row is None:
-        session.add(HandbookMiss(query=key, count=1))
-    else:
-        row.count += 1
-    await session.flush()
+def month_of(now: datetime, zone: tzinfo) -> date:
+    """The local calendar month ``now`` falls in, as its first day: the bucket searches count in."""
+    return now.astimezone(zone).date().replace(day=1)
 
 
-async def misses(session: AsyncSession, limit: int = 30) -> list[tuple[str, int]]:
-    rows = await session.execute(
-        select(HandbookMiss.query, HandbookMiss.count)
-        .order_by(HandbookMiss.count.desc(), HandbookMiss.query)
-        .limit(limit)
+async def _count(session: AsyncSession, model: Any, keys: dict[str, Any], **adds: int) -> None:
+    """Add to a counter row, inserting it first if it is not there (one statement, no race)."""
+    insert = insert_for(session)
+    statement = insert(model).values(**keys, **adds)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: getattr(model, name) + value for name, value in adds.items()},
+        )
     )
+
+
+async def record_search(
+    session: AsyncSession, query: str, found: bool, *, now: datetime, zone: tzinfo
+) -> None:
+    """Count a search a member asked for (/handbook <words>, 🔍 Search) in its local month.
+
+    Kept: per month, the number of searches and of those that found something,
+    and for one that found nothing its normalised text, counted in that month
+    and all time (`misses`). No member and no time finer than the month.
+
+    The entries offered for free text no feature took (`handlers.handbook.member.
+    offer_entries`) are not counted at all: the member asked for no search, and
+    such text (a message meant for someone) is never stored.
+    """
+    month = month_of(now, zone)
+    await _count(session, HandbookSearchMonth, {"month": month}, searches=1, found=int(found))
+    key = normalise(query)[:MISS_MAX]
+    if found or not key:
+        return
+    await _count(session, HandbookMonthMiss, {"month": month, "query": key}, count=1)
+    await _count(session, HandbookMiss, {"query": key}, count=1)
+
+
+async def misses(
+    session: AsyncSession, month: date | None = None, limit: int = 30
+) -> list[tuple[str, int]]:
+    """The searches that found nothing, most asked first: in ``month``, or all time (None).
+
+    Shown to cadres and admins only, every query however rarely asked, as
+    before monthly counting; the report, read more widely, shows fewer
+    (`storage.report`).
+    """
+    if month is None:
+        rows = await session.execute(
+            select(HandbookMiss.query, HandbookMiss.count)
+            .order_by(HandbookMiss.count.desc(), HandbookMiss.query)
+            .limit(limit)
+        )
+    else:
+        rows = await session.execute(
+            select(HandbookMonthMiss.query, HandbookMonthMiss.count)
+            .where(HandbookMonthMiss.month == month)
+            .order_by(HandbookMonthMiss.count.desc(), HandbookMonthMiss.query)
+            .limit(limit)
+        )
     return [(q, c) for q, c in rows]
 
 
@@ -324,8 +379,11 @@ TITLE_MAX = 64
 BODY_MAX = 3500  # visible characters: the title and "see also" fit in Telegram's 4096
 
 
+RELATED_MAX = 8  # "see also" buttons under an entry
+
+
 class HandbookRefused(Exception):
-    """An edit the handbook refuses; ``reason``: not_empty, cycle."""
+    """An edit the handbook refuses; ``reason``: not_empty, cycle, self, too_many."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -499,3 +557,47 @@ async def delete_topic(session: AsyncSession, topic_id: int) -> HandbookTopic:
     await session.delete(topic)
     await session.flush()
     return topic
+
+
+async def every_entry(session: AsyncSession) -> list[HandbookEntry]:
+    """All entries, in the contents' order: by topic, then by place in the topic."""
+    return list(
+        await session.scalars(
+            select(HandbookEntry)
+            .join(HandbookTopic, HandbookTopic.id == HandbookEntry.topic_id)
+            .order_by(
+                HandbookTopic.position, HandbookTopic.id, HandbookEntry.position, HandbookEntry.id
+            )
+        )
+    )
+
+
+def check_related(entry_id: int, related_ids: Sequence[int]) -> None:
+    """Refuses a list with the entry itself in it, or more than RELATED_MAX entries."""
+    if entry_id in related_ids:
+        raise HandbookRefused("self")
+    if len(set(related_ids)) > RELATED_MAX:
+        raise HandbookRefused("too_many")
+
+
+async def set_related(
+    session: AsyncSession, entry_id: int, related_ids: Sequence[int]
+) -> list[int]:
+    """Replace the entry's "see also" with ``related_ids`` (empty: none); the ids left out.
+
+    Ids of entries deleted meanwhile are left out and returned; the entry
+    itself or too many are refused (`check_related`). Deleting an entry takes it
+    out of every list (the links cascade).
+    """
+    await get_entry(session, entry_id)
+    check_related(entry_id, related_ids)
+    wanted = set(related_ids)
+    there = set(
+        await session.scalars(select(HandbookEntry.id).where(HandbookEntry.id.in_(wanted)))
+        if wanted
+        else []
+    )
+    await session.execute(delete(HandbookLink).where(HandbookLink.entry_id == entry_id))
+    session.add_all(HandbookLink(entry_id=entry_id, related_id=r) for r in sorted(there))
+    await session.flush()
+    return sorted(wanted - there)

@@ -1040,9 +1040,35 @@ class HandbookSynonym(Base):
 
 
 class HandbookMiss(Base):
-    """A normalised search that found nothing, and how often: no member, no time kept."""
+    """A normalised search that found nothing, and how often, all time: no member, no time.
+
+    Counts from before monthly counting began (0015) are here only.
+    """
 
     __tablename__ = "handbook_misses"
 
+    query: Mapped[str] = mapped_column(String(128), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HandbookSearchMonth(Base):
+    """Searches asked for in a local calendar month (its first day), and how many found something.
+
+    A month bucket of a total: no member, no finer time.
+    """
+
+    __tablename__ = "handbook_search_months"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    searches: Mapped[int] = mapped_column(Integer, default=0)
+    found: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HandbookMonthMiss(Base):
+    """A normalised search that found nothing, and how often in a local calendar month."""
+
+    __tablename__ = "handbook_month_misses"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
     query: Mapped[str] = mapped_column(String(128), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)

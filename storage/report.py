@@ -28,7 +28,8 @@ from storage.models import (
     Grievance,
     GrievanceCategory,
     GrievanceStatus,
-    HandbookMiss,
+    HandbookMonthMiss,
+    HandbookSearchMonth,
     Member,
     Poll,
     PollBallot,
@@ -178,9 +179,27 @@ class Polls:
 
 
 @dataclass(frozen=True)
-class Misses:
-    total: int  # searches that found nothing, all time (no time is kept)
-    top: tuple[tuple[str, int], ...]  # only queries searched THRESHOLD times or more
+class HandbookSearches:
+    """Handbook searches in the whole calendar months inside the period (none is counted finer).
+
+    ``top``: the queries that found nothing, only those searched THRESHOLD
+    times or more in those months. Searches are counted without the member,
+    so this counts searches, not people: one member asking five times passes
+    too. A rarer query is not shown at all (cadres read every one in
+    /handbook_misses, as before), which keeps a one-off "张三 被辞退" out of a
+    report forwarded further and out of its workbook.
+    """
+
+    months: tuple[date, ...]  # first days of the months counted
+    whole: bool  # the period is exactly these months
+    searches: int
+    found: int
+    found_share: float | None  # over THRESHOLD searches
+    top: tuple[tuple[str, int], ...]
+
+    @property
+    def nothing(self) -> int:
+        return self.searches - self.found
 
 
 @dataclass(frozen=True)
@@ -190,7 +209,7 @@ class Report:
     grievances: Grievances
     satisfaction: dict[str, list[SeriesPoint]]
     polls: Polls
-    misses: Misses
+    handbook: HandbookSearches
 
 
 def spread(hours: Sequence[float]) -> Spread:
@@ -347,15 +366,48 @@ async def _polls(session: AsyncSession, start: datetime, end: datetime) -> Polls
     )
 
 
-async def _misses(session: AsyncSession) -> Misses:
-    total = await session.scalar(select(func.coalesce(func.sum(HandbookMiss.count), 0)))
+def whole_months(period: Period) -> tuple[date, ...]:
+    """The calendar months lying wholly inside the period, as their first days."""
+    months = []
+    month = period.first.replace(day=1)
+    if month < period.first:
+        month = shifted(month_period(month.year, month.month), 1).first
+    while _month_last(month) <= period.last:
+        months.append(month)
+        month = shifted(month_period(month.year, month.month), 1).first
+    return tuple(months)
+
+
+async def _handbook(session: AsyncSession, period: Period) -> HandbookSearches:
+    months = whole_months(period)
+    whole = bool(months) and months[0] == period.first and _month_last(months[-1]) == period.last
+    if not months:
+        return HandbookSearches(months, whole, 0, 0, None, ())
+    searches, found = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(HandbookSearchMonth.searches), 0),
+                func.coalesce(func.sum(HandbookSearchMonth.found), 0),
+            ).where(HandbookSearchMonth.month.in_(months))
+        )
+    ).one()
+    count = func.sum(HandbookMonthMiss.count)
     top = await session.execute(
-        select(HandbookMiss.query, HandbookMiss.count)
-        .where(HandbookMiss.count >= THRESHOLD)
-        .order_by(HandbookMiss.count.desc(), HandbookMiss.query)
+        select(HandbookMonthMiss.query, count)
+        .where(HandbookMonthMiss.month.in_(months))
+        .group_by(HandbookMonthMiss.query)
+        .having(count >= THRESHOLD)
+        .order_by(count.desc(), HandbookMonthMiss.query)
         .limit(TOP_MISSES)
     )
-    return Misses(int(total or 0), tuple((q, int(n)) for q, n in top))
+    return HandbookSearches(
+        months,
+        whole,
+        int(searches),
+        int(found),
+        _ratio(int(found), int(searches)),
+        tuple((q, int(n)) for q, n in top),
+    )
 
 
 async def build(session: AsyncSession, period: Period, *, now: datetime, zone: tzinfo) -> Report:
@@ -367,7 +419,7 @@ async def build(session: AsyncSession, period: Period, *, now: datetime, zone: t
         grievances=await _grievances(session, start, end),
         satisfaction=await satisfaction_series(session, TREND_MONTHS, now=now, zone=zone),
         polls=await _polls(session, start, end),
-        misses=await _misses(session),
+        handbook=await _handbook(session, period),
     )
 
 

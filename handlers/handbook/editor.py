@@ -1,7 +1,10 @@
 """Admins edit the handbook from the chat: add, edit, move and delete topics and entries.
 
 The buttons show under a topic or entry for admins only (cadres and members
-read). Writing is one conversation (`handbook_edit`, drawn in
+read). 🔗 Related entries under an entry opens the same conversation at its
+RELATED step: the other entries as a paged list of toggles, 🧹 None to clear,
+the choice kept in the draft until ✅ Save (an entry never relates to itself;
+one deleted meanwhile is left out and said so). Writing is one conversation (`handbook_edit`, drawn in
 `handbook_edit.mmd`): the titles and texts in Chinese and English, for an entry
 an optional photo or document, then a preview in both languages and ✅ Save.
 Texts are kept as Telegram formats them (`text_html`) and checked with the
@@ -12,7 +15,7 @@ inside itself.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from html import escape
 
 from telegram import Update
@@ -25,7 +28,7 @@ from telegram.ext import (
 )
 
 from core import drafts
-from core.i18n import translator
+from core.i18n import N_, translator
 from display import broadcasts as markup_display
 from display import callbacks as cb
 from display import handbook as display
@@ -49,16 +52,23 @@ from handlers.common import (
     text_of,
 )
 from handlers.enrolment_common import answer
-from handlers.handbook.member import render_topic
+from handlers.handbook.member import render_topic, show_entry
 from handlers.menu import button_filter, main_menu
 from handlers.scope import Context, Scope, admin_only
 from storage import handbook
 from storage.broadcast_rules import MarkupError, visible_text
-from storage.handbook import BODY_MAX, TITLE_MAX, EntryText, HandbookNotFound, HandbookRefused
+from storage.handbook import (
+    BODY_MAX,
+    RELATED_MAX,
+    TITLE_MAX,
+    EntryText,
+    HandbookNotFound,
+    HandbookRefused,
+)
 from storage.models import HandbookEntry
 from storage.profile_rules import InvalidInput
 
-TITLE_ZH, BODY_ZH, TITLE_EN, BODY_EN, FILE, CONFIRM = range(6)
+TITLE_ZH, BODY_ZH, TITLE_EN, BODY_EN, FILE, CONFIRM, RELATED = range(7)
 DRAFT = "draft_handbook"
 CONVERSATION_TIMEOUT = 30 * 60
 
@@ -66,8 +76,9 @@ CONVERSATION_TIMEOUT = 30 * 60
 @drafts.draft("handbook-edit")
 @dataclass
 class HandbookDraft:
-    """What the admin has written so far. ``kind`` "entry" or "topic"; ``target`` the id
-    edited (0: a new one); ``parent`` the entry's topic, or the topic's parent (0: top)."""
+    """What the admin has written so far. ``kind`` "entry", "topic" or "related" (choosing
+    an entry's "see also"); ``target`` the id edited (0: a new one); ``parent`` the entry's
+    topic, or the topic's parent (0: top); ``related`` the entries chosen so far."""
 
     kind: str
     target: int
@@ -78,6 +89,7 @@ class HandbookDraft:
     body_en: str = ""
     file_id: str = ""
     file_kind: str = ""
+    related: list[int] = field(default_factory=list)
 
 
 async def _ask(update: Update, scope: Scope, step: str, current: str, limit: int = 0) -> None:
@@ -368,6 +380,157 @@ async def confirm(update: Update, context: Context, scope: Scope) -> int | None:
     return ConversationHandler.END
 
 
+# Related entries: the RELATED step ------------------------------------------------------
+
+CLOSED_LIST = N_("This list is closed. Tap 🔗 Related entries under the entry to choose again.")
+
+
+async def _related_panel(
+    update: Update, scope: Scope, draft: HandbookDraft, page: int, *, new: bool = False
+) -> None:
+    """The list of the other entries at ``page`` (kept within the pages there are)."""
+    others = [e for e in await handbook.every_entry(scope.session) if e.id != draft.target]
+    pages = display.related_pages(len(others))
+    page = min(max(page, 0), pages - 1)
+    by_id = {e.id: e for e in others}
+    chosen = [by_id[i] for i in draft.related if i in by_id]
+    text = display.related_text(scope.t, chosen, page, pages)
+    keyboard = display.related_keyboard(scope.t, draft.target, others, draft.related, page, pages)
+    if new:
+        await reply(update, text, reply_markup=keyboard)
+    else:
+        await show_panel(update, text, keyboard)
+
+
+@admin_only
+async def choose_related(update: Update, context: Context, scope: Scope) -> int | None:
+    """🔗 Related entries: stores the entry's current "see also"; shows the list to toggle."""
+    try:
+        entry = await handbook.get_entry(
+            scope.session, pressed_args(update, cb.HANDBOOK_RELATED).entry
+        )
+    except HandbookNotFound:
+        await _gone(update, scope)
+        return ConversationHandler.END
+    current = [e.id for e in await handbook.related(scope.session, entry.id)]
+    draft = HandbookDraft("related", entry.id, entry.topic_id, related=current)
+    keep_draft(context, DRAFT, draft)
+    await answer(update)
+    await reply(
+        update,
+        display.related_prompt(scope.t, display.title(scope.t, entry)),
+        reply_markup=choice_keyboard(scope, [scope._(display.SAVE_LABEL)]),
+    )
+    await _related_panel(update, scope, draft, 0, new=True)
+    return RELATED
+
+
+async def _related_draft(
+    update: Update, context: Context, scope: Scope, entry_id: int
+) -> HandbookDraft | None:
+    """The draft the pressed list belongs to, or None after answering the press."""
+    draft = draft_of(context, DRAFT, HandbookDraft)
+    if draft is None or draft.kind != "related" or draft.target != entry_id:
+        await answer(update, scope._(CLOSED_LIST), True)
+        return None
+    return draft
+
+
+@admin_only
+async def toggle_related(update: Update, context: Context, scope: Scope) -> int | None:
+    """Adds the pressed entry to the choice, or takes it out; redraws the list's page."""
+    args = pressed_args(update, cb.HANDBOOK_RELATED_TOGGLE)
+    draft = await _related_draft(update, context, scope, args.entry)
+    if draft is None:
+        return RELATED
+    if args.other in draft.related:
+        draft.related = [i for i in draft.related if i != args.other]
+    else:
+        try:
+            handbook.check_related(args.entry, [*draft.related, args.other])
+            await handbook.get_entry(scope.session, args.other)
+        except HandbookRefused as refused:
+            await answer(update, display.refusal(scope.t, refused.reason, RELATED_MAX), True)
+            return RELATED
+        except HandbookNotFound:
+            await answer(update, scope._("That entry is no longer in the handbook."), True)
+            await _related_panel(update, scope, draft, args.page)
+            return RELATED
+        draft.related = [*draft.related, args.other]
+    keep_draft(context, DRAFT, draft)
+    await answer(update)
+    await _related_panel(update, scope, draft, args.page)
+    return RELATED
+
+
+@admin_only
+async def page_related(update: Update, context: Context, scope: Scope) -> int | None:
+    """‹ ›: another page of the list; the choice unchanged."""
+    args = pressed_args(update, cb.HANDBOOK_RELATED_PAGE)
+    draft = await _related_draft(update, context, scope, args.entry)
+    if draft is None:
+        return RELATED
+    await answer(update)
+    await _related_panel(update, scope, draft, args.page)
+    return RELATED
+
+
+@admin_only
+async def clear_related(update: Update, context: Context, scope: Scope) -> int | None:
+    """🧹 None: nothing chosen (saved only with ✅ Save)."""
+    draft = await _related_draft(
+        update, context, scope, pressed_args(update, cb.HANDBOOK_RELATED_CLEAR).entry
+    )
+    if draft is None:
+        return RELATED
+    draft.related = []
+    keep_draft(context, DRAFT, draft)
+    await answer(update)
+    await _related_panel(update, scope, draft, 0)
+    return RELATED
+
+
+@admin_only
+async def save_related(update: Update, context: Context, scope: Scope) -> int | None:
+    """✅ Save: the chosen entries become the entry's "see also"; anything else asks again."""
+    if not is_label(text_of(update), display.SAVE_LABEL):
+        await reply(update, scope._("Tap entries in the list above, then ✅ Save."))
+        return RELATED
+    draft = await _draft(update, context, scope)
+    if draft is None:
+        return ConversationHandler.END
+    try:
+        left_out = await handbook.set_related(scope.session, draft.target, draft.related)
+        entry = await handbook.get_entry(scope.session, draft.target)
+    except HandbookNotFound:
+        drop_draft(context, DRAFT)
+        await reply(
+            update,
+            scope._("That is no longer in the handbook. Here are the contents."),
+            reply_markup=main_menu(scope),
+        )
+        await render_topic(update, scope, 0)
+        return ConversationHandler.END
+    except HandbookRefused as refused:  # a draft from before a rule changed
+        await reply(update, display.refusal(scope.t, refused.reason, RELATED_MAX))
+        return RELATED
+    drop_draft(context, DRAFT)
+    saved = len(draft.related) - len(left_out)
+    await reply(
+        update,
+        display.related_saved(scope.t, saved, len(left_out)),
+        reply_markup=main_menu(scope),
+    )
+    await show_entry(update, scope, entry)
+    return ConversationHandler.END
+
+
+@admin_only
+async def closed_list(update: Update, context: Context, scope: Scope) -> None:
+    """A button of a list no conversation holds (saved, cancelled, timed out, forged)."""
+    await answer(update, scope._(CLOSED_LIST), True)
+
+
 async def editing_timeout(update: Update, context: Context) -> None:
     drop_draft(context, DRAFT)
 
@@ -544,6 +707,7 @@ def register(application: Application) -> None:
                 CallbackQueryHandler(new_topic, pattern=cb.HANDBOOK_NEW_TOPIC.pattern),
                 CallbackQueryHandler(edit_entry, pattern=cb.HANDBOOK_EDIT_ENTRY.pattern),
                 CallbackQueryHandler(rename_topic, pattern=cb.HANDBOOK_RENAME_TOPIC.pattern),
+                CallbackQueryHandler(choose_related, pattern=cb.HANDBOOK_RELATED.pattern),
             ],
             states={
                 TITLE_ZH: [MessageHandler(text_step, receive_title_zh)],
@@ -552,6 +716,14 @@ def register(application: Application) -> None:
                 BODY_EN: [MessageHandler(text_step, receive_body_en)],
                 FILE: [MessageHandler(file_step, receive_file)],
                 CONFIRM: [MessageHandler(text_step, confirm)],
+                RELATED: [
+                    CallbackQueryHandler(
+                        toggle_related, pattern=cb.HANDBOOK_RELATED_TOGGLE.pattern
+                    ),
+                    CallbackQueryHandler(page_related, pattern=cb.HANDBOOK_RELATED_PAGE.pattern),
+                    CallbackQueryHandler(clear_related, pattern=cb.HANDBOOK_RELATED_CLEAR.pattern),
+                    MessageHandler(text_step, save_related),
+                ],
                 ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, editing_timeout)],
             },
             fallbacks=[*cancel_handlers(), MessageHandler(OTHER_INPUT, ask_for_text)],
@@ -570,5 +742,8 @@ def register(application: Application) -> None:
         (cb.HANDBOOK_DELETE_ENTRY_OK, delete_entry),
         (cb.HANDBOOK_DELETE_TOPIC, ask_delete_topic),
         (cb.HANDBOOK_DELETE_TOPIC_OK, delete_topic),
+        (cb.HANDBOOK_RELATED_TOGGLE, closed_list),
+        (cb.HANDBOOK_RELATED_PAGE, closed_list),
+        (cb.HANDBOOK_RELATED_CLEAR, closed_list),
     ):
         application.add_handler(CallbackQueryHandler(callback, pattern=action.pattern))

@@ -5,8 +5,10 @@
 answer replies to it, so no conversation is kept and a restart loses nothing.
 Text no feature took is offered the best entries first (`offer_entries`, a
 free-text claim tried by `handlers.fallback`); such text is never stored as a
-miss, since a member may have typed something private there. Cadres and admins read the
-searches that found nothing (`/handbook_misses`); admins add synonym groups
+search (nor counted as one), since a member may have typed something private there.
+Searches asked for are counted by month (`storage.handbook.record_search`). Cadres
+and admins read the searches that found nothing (`/handbook_misses`, all time;
+`/handbook_misses 本月` this month only); admins add synonym groups
 (`/handbook_synonyms 工资 薪酬 薪水`).
 """
 
@@ -25,6 +27,7 @@ from handlers.menu import button_filter
 from handlers.scope import Context, Scope, cadre_only, registered
 from storage import handbook
 from storage.handbook import QUERY_MAX, SYNONYMS_MAX, HandbookNotFound
+from storage.models import HandbookEntry
 from storage.profile_rules import InvalidInput
 
 HANDBOOK_ITEM = MenuItem("handbook", N_("📖 Handbook"), order=60)
@@ -92,8 +95,13 @@ async def open_entry(update: Update, context: Context, scope: Scope) -> None:
     except HandbookNotFound:
         await _gone(update, scope)
         return
-    related = await handbook.related(scope.session, entry.id)
     await answer(update)
+    await show_entry(update, scope, entry)
+
+
+async def show_entry(update: Update, scope: Scope, entry: HandbookEntry) -> None:
+    """The entry as a new message, its "see also" buttons, then its photo or document."""
+    related = await handbook.related(scope.session, entry.id)
     text = display.entry_text(scope.t, entry)
     if related:
         text += "\n\n" + display.related_heading(scope.t)
@@ -132,8 +140,9 @@ async def _search(update: Update, scope: Scope, text: str) -> None:
         await reply(update, explain(scope, error, QUERY_MAX))
         return
     hits = await handbook.search(scope.session, query)
-    if not hits:
-        await handbook.record_miss(scope.session, query)
+    await handbook.record_search(
+        scope.session, query, bool(hits), now=scope.runtime.now(), zone=scope.settings.tz
+    )
     await reply(
         update,
         display.results_text(scope.t, query, bool(hits)),
@@ -158,9 +167,18 @@ async def offer_entries(update: Update, context: Context, scope: Scope) -> bool:
     return True
 
 
+THIS_MONTH_WORDS = frozenset({"month", "本月"})
+
+
 @cadre_only
 async def show_misses(update: Update, context: Context, scope: Scope) -> None:
-    await reply(update, display.misses_text(scope.t, await handbook.misses(scope.session)))
+    """/handbook_misses: every search that found nothing, all time; with "本月"/"month": this month."""
+    this_month = " ".join(context.args or []).strip().lower() in THIS_MONTH_WORDS
+    month = handbook.month_of(scope.runtime.now(), scope.settings.tz) if this_month else None
+    await reply(
+        update,
+        display.misses_text(scope.t, await handbook.misses(scope.session, month), month),
+    )
 
 
 @cadre_only

@@ -3,11 +3,14 @@ is offered entries for text the bot could not place; cadres read what was not fo
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import date
 
-from storage.models import HandbookMiss
+from sqlalchemy import func, select
+
+from storage.models import HandbookMiss, HandbookMonthMiss, HandbookSearchMonth
 from tests.support.bot import BotHarness
 from tests.support.chat import buttons, registered, registered_admin, registered_cadre
+from tests.support.clock import shanghai
 from tests.support.handbook import entry_buttons, entry_id, open_handbook, search
 
 
@@ -78,15 +81,43 @@ async def test_nothing_found_is_counted_without_the_member(bot: BotHarness) -> N
         assert "没有找到与“停车位”相关的内容" in nothing.text
     await search(wang, "x" * 101)  # too long: said, not searched, not stored
     assert "太长" in (await wang.last_bot_message()).text
+    await search(wang, "工资")  # found: counted, its text not kept
     async with bot.runtime.sessions() as session:
         rows = list(await session.scalars(select(HandbookMiss)))
+        monthly = list(await session.scalars(select(HandbookMonthMiss)))
+        months = list(await session.scalars(select(HandbookSearchMonth)))
     assert [(r.query, r.count) for r in rows] == [("停车位", 2)]
+    assert [(r.month, r.query, r.count) for r in monthly] == [(date(2026, 11, 1), "停车位", 2)]
+    assert [(r.month, r.searches, r.found) for r in months] == [(date(2026, 11, 1), 3, 1)]
+    # No member, no time but the month bucket.
     assert set(HandbookMiss.__table__.columns.keys()) == {"query", "count"}
+    assert set(HandbookMonthMiss.__table__.columns.keys()) == {"month", "query", "count"}
+    assert set(HandbookSearchMonth.__table__.columns.keys()) == {"month", "searches", "found"}
 
     await wang.send("/handbook_misses")
     assert "只有工会干部" in (await wang.last_bot_message()).text
     await cadre.send("/handbook_misses")
     assert "2 × 停车位" in (await cadre.last_bot_message()).text
+    assert "/handbook_misses 本月" in (await cadre.last_bot_message()).text
+
+    # Next month: this month's list is empty, all time still has it.
+    bot.clock.now = shanghai(2026, 12, 1, 0, 30)
+    await cadre.send("/handbook_misses 本月")
+    assert "本月还没有无结果的搜索" in (await cadre.last_bot_message()).text
+    await search(wang, "停车位")
+    await cadre.send("/handbook_misses 本月")
+    month = (await cadre.last_bot_message()).text
+    assert "2026-12 无结果的搜索" in month and "1 × 停车位" in month
+    await cadre.send("/handbook_misses")
+    assert "3 × 停车位" in (await cadre.last_bot_message()).text
+
+    # Free text the bot offers entries for is no search: nothing counted.
+    await wang.send("我的工资被拖欠了三个月，怎么办")
+    await wang.send("停车位在哪里申请呢同事说找工会")
+    async with bot.runtime.sessions() as session:
+        december = await session.get(HandbookSearchMonth, date(2026, 12, 1))
+        assert december is not None and (december.searches, december.found) == (1, 0)
+        assert await session.scalar(select(func.count()).select_from(HandbookMonthMiss)) == 2
 
 
 async def test_admin_adds_a_synonym_group(bot: BotHarness) -> None:

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import time
+from datetime import date
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import handbook
 from storage import handbook_default as default
 from storage.handbook import clean_query, clean_synonyms, document, expand, rank, words, would_cycle
-from storage.models import HandbookEntry, HandbookTopic
+from storage.models import HandbookEntry, HandbookSearchMonth, HandbookTopic
 from storage.profile_rules import InvalidInput
+from tests.support.clock import T0, shanghai
 
 
 def _entries(count: int = 0) -> list[SimpleNamespace]:
@@ -117,8 +121,34 @@ async def test_search_on_the_database_never_crashes(
         for query in NASTY:
             assert len(await handbook.search(session, query)) <= 3
             with contextlib.suppress(InvalidInput):
-                await handbook.record_miss(session, clean_query(query))
+                await handbook.record_search(
+                    session, clean_query(query), False, now=T0, zone=ZoneInfo("Asia/Shanghai")
+                )
         assert await handbook.misses(session)
+        assert await handbook.misses(session, handbook.month_of(T0, ZoneInfo("Asia/Shanghai")))
+
+
+async def test_searches_count_in_their_local_month(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Midnight in Shanghai, not in UTC, starts a month; a found search counts, not its text."""
+    zone = ZoneInfo("Asia/Shanghai")
+    end_of_november = shanghai(2026, 11, 30, 23, 59)  # 15:59 UTC: still November locally
+    first_of_december = shanghai(2026, 12, 1, 0, 1)  # 16:01 UTC on 30 November
+    async with sessions() as session, session.begin():
+        for moment in (end_of_november, end_of_november, first_of_december):
+            await handbook.record_search(session, "停车位", False, now=moment, zone=zone)
+        await handbook.record_search(session, "工资", True, now=first_of_december, zone=zone)
+    async with sessions() as session:
+        months = {
+            row.month: (row.searches, row.found)
+            for row in await session.scalars(select(HandbookSearchMonth))
+        }
+        assert months == {date(2026, 11, 1): (2, 0), date(2026, 12, 1): (2, 1)}
+        assert await handbook.misses(session, date(2026, 11, 1)) == [("停车位", 2)]
+        assert await handbook.misses(session, date(2026, 12, 1)) == [("停车位", 1)]
+        assert await handbook.misses(session) == [("停车位", 3)]
+        assert await handbook.misses(session, date(2026, 10, 1)) == []
 
 
 async def test_default_handbook_is_complete_and_safe(

@@ -17,7 +17,7 @@ from storage.disclosure import Totals, protect
 from storage.pulse import SeriesPoint
 from storage.report import (
     Grievances,
-    Misses,
+    HandbookSearches,
     Participation,
     Period,
     Polls,
@@ -60,7 +60,9 @@ def sample() -> Report:
             "activities": [SeriesPoint(m, 5, None if n % 3 else 4.7) for n, m in enumerate(months)],
         },
         polls=Polls(2, 120, 70, 0.583),
-        misses=Misses(30, (("年假", 9), ("overtime pay", 6))),
+        handbook=HandbookSearches(
+            (date(2026, 11, 1),), True, 120, 90, 0.75, (("年假", 9), ("overtime pay", 6))
+        ),
     )
 
 

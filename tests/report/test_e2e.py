@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import statistics
-from datetime import timedelta
+from datetime import date, timedelta
 
 from openpyxl import load_workbook
 from sqlalchemy import update
@@ -16,7 +16,7 @@ from tests.support.chat import registered, registered_cadre
 from tests.support.clock import shanghai
 from tests.support.config import CADRE_CHAT
 from tests.support.members import add_members, set_role
-from tests.support.report import Case, add_activity_with_signups, add_cases, add_misses
+from tests.support.report import Case, add_activity_with_signups, add_cases, add_searches
 
 
 def _p90(values: list[float]) -> float:
@@ -37,7 +37,10 @@ async def _seed(bot: BotHarness) -> dict[str, float]:
     await add_cases(bot, cases)
     people = await add_members(bot.runtime.sessions, 10)
     await add_activity_with_signups(bot, shanghai(2026, 11, 20, 14), people, 7)
-    await add_misses(bot, {"年假": 7, "加班费怎么算": 2})
+    # Handbook: November's searches count; October's and December's do not.
+    await add_searches(bot, date(2026, 11, 1), 40, 30, {"年假": 7, "加班费怎么算": 2})
+    await add_searches(bot, date(2026, 10, 1), 9, 1, {"年假": 8})
+    await add_searches(bot, date(2026, 12, 1), 5, 0, {"婚假": 5})
     async with transaction(bot.runtime.sessions) as session:
         await session.execute(update(Member).values(created_at=shanghai(2026, 11, 10)))
     november_cases = cases[:14]
@@ -92,7 +95,10 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
     assert "接手超时 1 件" in text
     assert "4.50" in text  # the six ratings
     assert "年假：7" in text and "加班费怎么算" not in text  # searched twice: not shown
-    assert "无结果的搜索（累计）：9" in text
+    assert "婚假" not in text  # December's
+    assert "搜索：40，有结果：30（75%）" in text
+    assert "无结果的搜索：10" in text
+    assert "按整月" not in text  # a whole month: nothing to explain
     # The one new wages case is a slice of one: nowhere to be seen; workload's two neither.
     wages = next(line for line in text.splitlines() if "工资" in line)
     assert "1" not in wages.split("（", 1)[1]
@@ -114,7 +120,35 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
     assert grievances["解决用时第90百分位（小时）"] == [expected["answer_p90"]]
     assert 1 not in grievances["💰 工资"][1:] and 2 not in grievances["⏱ 工作量"][1:]
     assert grievances["💰 工资"][0] == 12 and grievances["⏱ 工作量"][0] == 2
-    assert _rows(book["服务手册"]) == {"无结果的搜索": ["次数"], "全部": [9], "年假": [7]}
+    assert _rows(book["服务手册"]) == {
+        "指标": ["数值"],
+        "统计月份": ["2026-11"],
+        "搜索": [40],
+        "有结果": [30],
+        "有结果占比": [0.75],
+        "无结果": [10],
+        "无结果的搜索": ["次数"],
+        "年假": [7],
+    }
+
+    # A range of whole months adds them up: 年假 searched 7 + 8 times.
+    await cadre.send("/report 2026-10-01 2026-11-30")
+    text = next(
+        m.text for m in reversed(await cadre.bot_messages()) if "工会报告" in (m.text or "")
+    )
+    assert "搜索：49，有结果：31（63%）" in text and "年假：15" in text
+    assert "按整月统计" not in text
+    # Not whole months: only the whole ones inside count, and the report says so.
+    await cadre.send("/report 2026-10-15 2026-11-30")
+    text = next(
+        m.text for m in reversed(await cadre.bot_messages()) if "工会报告" in (m.text or "")
+    )
+    assert "按整月统计：以下为 2026-11 的数字" in text and "搜索：40，" in text
+    await cadre.send("/report 2026-11-02 2026-11-30")
+    text = next(
+        m.text for m in reversed(await cadre.bot_messages()) if "工会报告" in (m.text or "")
+    )
+    assert "本期不含完整的月份" in text and "搜索：" not in text and "年假" not in text
 
     # ‹ goes to October: three cases there, too few for a median.
     await cadre.press("‹ 2026-10")

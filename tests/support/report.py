@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert, select
 
@@ -17,7 +17,8 @@ from storage.models import (
     ActivityRating,
     ActivitySignup,
     Grievance,
-    HandbookMiss,
+    HandbookMonthMiss,
+    HandbookSearchMonth,
     OutboxFile,
 )
 from tests.support.bot import BotHarness
@@ -117,11 +118,18 @@ async def add_activity_with_signups(
         return activity.id
 
 
-async def add_misses(source: Source, counts: dict[str, int]) -> None:
+async def add_searches(
+    source: Source, month: date, searches: int, found: int, misses: dict[str, int]
+) -> None:
+    """Handbook searches counted in ``month`` (its first day): the misses add up to the rest."""
+    assert sum(misses.values()) <= searches - found
     async with transaction(sessions_of(source)) as session:
-        await session.execute(
-            insert(HandbookMiss), [{"query": q, "count": n} for q, n in counts.items()]
-        )
+        session.add(HandbookSearchMonth(month=month, searches=searches, found=found))
+        if misses:
+            await session.execute(
+                insert(HandbookMonthMiss),
+                [{"month": month, "query": q, "count": n} for q, n in misses.items()],
+            )
 
 
 async def scheduled_report(bot: BotHarness) -> list[tuple[str, ChatMessage]]:
