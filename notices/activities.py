@@ -16,7 +16,7 @@ from datetime import datetime, tzinfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from display import activities as show
-from notices.enrolment import enqueue, members_of, message, translator_for
+from notices.enrolment import enqueue, members_of, message, tell, translator_for
 from storage import activities, audiences, outbox
 from storage.models import Activity, ActivitySignup, Member
 from storage.outbox import PRIORITY_BULK, PRIORITY_REMINDER
@@ -153,15 +153,13 @@ async def ask_rating(
     session: AsyncSession, activity: Activity, people: Sequence[Member], *, now: datetime
 ) -> int:
     """After the end: how was it? (stars as buttons)."""
-    items = [
-        message(
-            m,
-            f"act:{activity.id}:rate:{m.id}",
-            "activity-rating",
-            show.rating_request(translator_for(m), activity),
-            markup=show.rating_keyboard(activity.id),
-            priority=PRIORITY_BULK,
-        )
-        for m in people
-    ]
-    return await enqueue(session, items, now=now)
+    return await tell(
+        session,
+        people,
+        key=lambda m: f"act:{activity.id}:rate:{m.id}",
+        kind="activity-rating",
+        text=lambda t, m: show.rating_request(t, activity),
+        markup=lambda t: show.rating_keyboard(activity.id),
+        now=now,
+        priority=PRIORITY_BULK,
+    )

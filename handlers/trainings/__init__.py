@@ -1,6 +1,7 @@
 """Trainings: members enrol (with a cadre's approval when the course asks for it), see
-their history and hours; cadres create courses with sessions, decide requests, take
-attendance and export enrolment and completion.
+their history and hours and rate a course after a session; cadres create courses with
+sessions, decide requests, take attendance, read the ratings and export enrolment and
+completion.
 
 Telegram-facing only, one module per interaction:
 
@@ -8,6 +9,7 @@ Telegram-facing only, one module per interaction:
 * `cadre`: the cadre list and panel, publishing, the link, cancelling, the export;
 * `requests`: approving a request, or the reason for not approving it;
 * `attendance`: marks per session, and completion;
+* `rating`: a member's stars and comment after a session they attended (a conversation);
 * `editor`: creating a course (a conversation, ``training_editor.mmd``).
 
 The rules are `storage.trainings` (places through `storage.seating`), the
@@ -42,7 +44,7 @@ from handlers.common import (
 )
 from handlers.menu import button_filter
 from handlers.scope import Context
-from handlers.trainings import attendance, cadre, editor, member, requests
+from handlers.trainings import attendance, cadre, editor, member, rating, requests
 
 __all__ = ["TRAININGS_ITEM", "register"]
 
@@ -70,6 +72,7 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         MessageHandler(OTHER_INPUT, ask_for_text),
     ]
     application.add_handler(editor.conversation(text_step, fallbacks))
+    application.add_handler(rating.conversation(text_step, fallbacks))
     application.add_handler(CommandHandler("trainings", member.show_list, filters=PRIVATE))
     application.add_handler(CommandHandler("my_trainings", member.my_trainings, filters=PRIVATE))
     application.add_handler(
