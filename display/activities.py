@@ -624,11 +624,3 @@ def cancelled_notice(t: Translator, zone: tzinfo, activity: Activity) -> str:
         title="<b>" + escape(activity.title) + "</b>",
         when=moment(t, zone, activity.starts_at),
     )
-
-
-def rating_request(t: Translator, activity: Activity) -> str:
-    return offering.rating_request(t, activity.title)
-
-
-def rating_keyboard(activity_id: int) -> InlineKeyboardMarkup:
-    return offering.stars_keyboard(cb.ACT_RATE, activity_id)

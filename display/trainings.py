@@ -536,11 +536,3 @@ def completed_notice(t: Translator, training: Training, hours: float) -> str:
     return "🎓 " + t.gettext(
         "Congratulations! You have completed {title} ({hours} training hours)."
     ).format(title="<b>" + escape(training.title) + "</b>", hours=hours_text(hours))
-
-
-def rating_request(t: Translator, training: Training) -> str:
-    return offering.rating_request(t, training.title)
-
-
-def rating_keyboard(training_id: int) -> InlineKeyboardMarkup:
-    return offering.stars_keyboard(cb.TRN_RATE, training_id)

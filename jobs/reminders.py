@@ -36,8 +36,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from display import callbacks as cb
 from jobs.delivery import wake_after_commit
 from notices import activities as activity_notices
+from notices import enrolment as enrolment_notices
 from notices import trainings as training_notices
 from notices.enrolment import members_of
 from storage import activities, seating, trainings
@@ -274,7 +276,16 @@ async def _ask_activity(
     session: AsyncSession, activity_id: int, people: list[Member], now: datetime
 ) -> int:
     activity = await activities.get(session, activity_id)
-    return await activity_notices.ask_rating(session, activity, people, now=now)
+    return await enrolment_notices.ask_rating(
+        session,
+        people,
+        key=f"act:{activity.id}:rate",
+        kind="activity-rating",
+        title=activity.title,
+        stars=cb.ACT_RATE,
+        parent_id=activity.id,
+        now=now,
+    )
 
 
 def _ended_sessions(now: datetime) -> Select[int, int]:
@@ -297,7 +308,16 @@ async def _ask_training(
     session: AsyncSession, training_id: int, people: list[Member], now: datetime
 ) -> int:
     training = await trainings.get(session, training_id)
-    return await training_notices.ask_rating(session, training, people, now=now)
+    return await enrolment_notices.ask_rating(
+        session,
+        people,
+        key=f"trn:{training.id}:rate",
+        kind="training-rating",
+        title=training.title,
+        stars=cb.TRN_RATE,
+        parent_id=training.id,
+        now=now,
+    )
 
 
 RATINGS = (

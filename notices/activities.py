@@ -1,5 +1,5 @@
 """What members are told about an activity: seats freed, times moved, cancellations,
-announcements, reminders and rating requests.
+announcements and reminders (rating requests: `notices.enrolment.ask_rating`).
 
 Called by the handlers (a cadre's change, a member leaving) and by
 `jobs.reminders` (what is due) alike, so both word a notice the same way.
@@ -16,7 +16,7 @@ from datetime import datetime, tzinfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from display import activities as show
-from notices.enrolment import enqueue, members_of, message, tell, translator_for
+from notices.enrolment import enqueue, members_of, message, translator_for
 from storage import activities, audiences, outbox
 from storage.models import Activity, ActivitySignup, Member
 from storage.outbox import PRIORITY_BULK, PRIORITY_REMINDER
@@ -147,19 +147,3 @@ async def remind(
         for m in people
     ]
     return await enqueue(session, items, now=now)
-
-
-async def ask_rating(
-    session: AsyncSession, activity: Activity, people: Sequence[Member], *, now: datetime
-) -> int:
-    """After the end: how was it? (stars as buttons)."""
-    return await tell(
-        session,
-        people,
-        key=lambda m: f"act:{activity.id}:rate:{m.id}",
-        kind="activity-rating",
-        text=lambda t, m: show.rating_request(t, activity),
-        markup=lambda t: show.rating_keyboard(activity.id),
-        now=now,
-        priority=PRIORITY_BULK,
-    )

@@ -1,5 +1,6 @@
 """What members are told about a training: requests decided, seats freed, cancellation,
-completion, announcements, session reminders and rating requests.
+completion, announcements and session reminders (rating requests:
+`notices.enrolment.ask_rating`).
 
 Called by the handlers and by `jobs.reminders` alike. Each writes outbox rows
 in the caller's transaction and returns how many are new; the caller wakes
@@ -156,19 +157,3 @@ async def remind(
         for m in people
     ]
     return await enqueue(session, items, now=now)
-
-
-async def ask_rating(
-    session: AsyncSession, training: Training, people: Sequence[Member], *, now: datetime
-) -> int:
-    """After a session the member attended: how was the course? (stars as buttons, once)."""
-    return await tell(
-        session,
-        people,
-        key=lambda m: f"trn:{training.id}:rate:{m.id}",
-        kind="training-rating",
-        text=lambda t, m: show.rating_request(t, training),
-        markup=lambda t: show.rating_keyboard(training.id),
-        now=now,
-        priority=PRIORITY_BULK,
-    )

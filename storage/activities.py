@@ -37,7 +37,6 @@ from storage.models import (
     utcnow,
 )
 from storage.offerings import Incomplete, Refused
-from storage.ratings import RatingSummary
 
 BOOK = seating.ACTIVITIES
 PER_PAGE = 6
@@ -638,14 +637,6 @@ async def rate(
     rating = await ratings.give(session, ActivityRating, activity_id, member_id, stars, now)
     assert isinstance(rating, ActivityRating)
     return rating
-
-
-async def comment(session: AsyncSession, activity_id: int, member_id: int, text: str) -> bool:
-    return await ratings.comment(session, ActivityRating, activity_id, member_id, text)
-
-
-async def rating_summary(session: AsyncSession, activity_id: int) -> RatingSummary:
-    return await ratings.summary(session, ActivityRating, activity_id)
 
 
 # "Participants of activity X" as an audience source -------------------------------------

@@ -2,9 +2,10 @@
 
 A member gives an ended activity, or a training they attended a session of,
 1 to 5 stars and then, if they like, a comment. Each feature decides who may
-rate (`storage.activities.rate`, `storage.trainings.rate`); storing the
-stars, the comment and reading the summary are the same for both and live
-here. Rating again changes the stars (one row per offering and member).
+rate (`storage.activities.rate`, `storage.trainings.rate`, which then call
+:func:`give`); the comment and the summary are the same for both and are
+asked of this module with the feature's model. Rating again changes the stars
+(one row per offering and member).
 """
 
 from __future__ import annotations

@@ -33,7 +33,6 @@ from storage.models import (
 )
 from storage.offerings import Incomplete, Refused
 from storage.profile_rules import InvalidInput
-from storage.ratings import RatingSummary
 
 BOOK = seating.TRAININGS
 PER_PAGE = 6
@@ -615,11 +614,3 @@ async def rate(
     rating = await ratings.give(session, TrainingRating, training_id, member_id, stars, now)
     assert isinstance(rating, TrainingRating)
     return rating
-
-
-async def comment(session: AsyncSession, training_id: int, member_id: int, text: str) -> bool:
-    return await ratings.comment(session, TrainingRating, training_id, member_id, text)
-
-
-async def rating_summary(session: AsyncSession, training_id: int) -> RatingSummary:
-    return await ratings.summary(session, TrainingRating, training_id)

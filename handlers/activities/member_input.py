@@ -35,6 +35,7 @@ from handlers.enrolment_common import answer, drop, keep, now_of, text_of
 from handlers.menu import main_menu
 from handlers.scope import Context, Scope, registered, scoped
 from storage import activities
+from storage.models import ActivityRating
 from storage.offerings import Refused
 
 NAME = "activity_member_input"
@@ -90,20 +91,8 @@ async def receive_code(update: Update, context: Context, scope: Scope) -> int:
 
 
 RATING = ratings.Flow(
-    "act", cb.ACT_RATE, activities.rate, activities.comment, show.REFUSALS["not_found"]
+    "act", cb.ACT_RATE, activities.rate, ActivityRating, show.REFUSALS["not_found"]
 )
-
-
-@registered
-async def rate(update: Update, context: Context, scope: Scope) -> int:
-    """Stores the stars, asks for a comment (or Skip)."""
-    return await ratings.rate(update, context, scope, RATING, COMMENT)
-
-
-@registered
-async def receive_comment(update: Update, context: Context, scope: Scope) -> int:
-    """Stores the comment (Skip: none), thanks the member."""
-    return await ratings.receive_comment(update, context, scope, RATING, COMMENT)
 
 
 @scoped
@@ -115,14 +104,12 @@ def conversation(
     text_step: filters.BaseFilter, fallbacks: list[BaseHandler[Update, Context, object]]
 ) -> ConversationHandler[Context]:
     """The check-in and comment prompts, as one persistent conversation."""
+    stars, comment = ratings.steps(RATING, COMMENT, text_step)
     return ConversationHandler(
-        entry_points=[
-            CallbackQueryHandler(ask_code, pattern=cb.ACT_CHECK_IN.pattern),
-            CallbackQueryHandler(rate, pattern=cb.ACT_RATE.pattern),
-        ],
+        entry_points=[CallbackQueryHandler(ask_code, pattern=cb.ACT_CHECK_IN.pattern), stars],
         states={
             CODE: [MessageHandler(text_step, receive_code)],
-            COMMENT: [MessageHandler(text_step, receive_comment)],
+            COMMENT: [comment],
             ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, timed_out)],
         },
         fallbacks=fallbacks,

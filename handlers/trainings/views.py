@@ -14,9 +14,9 @@ from display import trainings as show
 from handlers.common import reply, show_panel
 from handlers.enrolment_common import answer, now_of
 from handlers.scope import Context, Scope
-from storage import trainings
+from storage import ratings, trainings
 from storage.members import NotFound
-from storage.models import OfferingStatus, Training
+from storage.models import OfferingStatus, Training, TrainingRating
 
 GONE = N_("This training no longer exists.")
 
@@ -87,7 +87,7 @@ async def render_manage(update: Update, context: Context, scope: Scope, training
         sessions,
         pending=pending,
         waiting=sum(1 for line in lines if line.position is not None),
-        ratings=await trainings.rating_summary(scope.session, training.id),
+        ratings=await ratings.summary(scope.session, TrainingRating, training.id),
         link=link_to(context, training.id),
     )
     await show_panel(update, text, show.manage_keyboard(scope.t, training, pending))

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.i18n import translator
 from core.runtime import Runtime
+from display import callbacks as cb
+from display import offering
 from display import trainings as show
 from jobs import reminders
 from storage import trainings
@@ -194,8 +196,8 @@ def test_the_stars_message_and_the_panel_in_both_languages() -> None:
         ("en", "Ratings: 3 so far (the average shows from 5 on)", "Rating: 4.5 ★ from 6"),
     ):
         t = translator(language)
-        ask = show.rating_request(t, training)
-        stars = [b.text for b in show.rating_keyboard(training.id).inline_keyboard[0]]
+        ask = offering.rating_request(t, training.title)
+        stars = [b.text for b in offering.stars_keyboard(cb.TRN_RATE, 7).inline_keyboard[0]]
         panels = [
             show.manage_text(
                 t,
