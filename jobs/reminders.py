@@ -48,7 +48,6 @@ from storage.db import insert_for, transaction
 from storage.models import (
     Activity,
     ActivitySignup,
-    Member,
     OfferingStatus,
     ReminderMark,
     SignupStatus,
@@ -238,19 +237,22 @@ async def _session_reminders(
 class _Ratings:
     """Who is asked to rate what: activities and trainings go through the same steps.
 
-    ``ended`` selects (item, target) rows: the item ended lately (an activity, a
-    training session), the target is what is rated and marked (the activity,
-    the course), so a course is asked about once whatever its sessions.
+    ``ended`` selects (item, target, title) rows: the item ended lately (an
+    activity, a training session), the target is what is rated and marked (the
+    activity, the course), so a course is asked about once whatever its sessions.
+    ``prefix`` starts the outbox keys, ``notice`` is the outbox kind.
     """
 
-    kind: str
-    ended: Callable[[datetime], Select[int, int]]
+    mark: str
+    prefix: str
+    notice: str
+    stars: cb.CallbackAction[Any]
+    ended: Callable[[datetime], Select[int, int, str]]
     who: Callable[[AsyncSession, int], Awaitable[Select[int]]]
-    tell: Callable[[AsyncSession, int, list[Member], datetime], Awaitable[int]]
 
 
-def _ended_activities(now: datetime) -> Select[int, int]:
-    return select(Activity.id, Activity.id).where(
+def _ended_activities(now: datetime) -> Select[int, int, str]:
+    return select(Activity.id, Activity.id, Activity.title).where(
         Activity.status == OfferingStatus.PUBLISHED.value,
         Activity.ends_at <= now,
         Activity.ends_at > now - RATING_WINDOW,
@@ -272,25 +274,9 @@ async def _activity_raters(session: AsyncSession, activity_id: int) -> Select[in
     return who
 
 
-async def _ask_activity(
-    session: AsyncSession, activity_id: int, people: list[Member], now: datetime
-) -> int:
-    activity = await activities.get(session, activity_id)
-    return await enrolment_notices.ask_rating(
-        session,
-        people,
-        key=f"act:{activity.id}:rate",
-        kind="activity-rating",
-        title=activity.title,
-        stars=cb.ACT_RATE,
-        parent_id=activity.id,
-        now=now,
-    )
-
-
-def _ended_sessions(now: datetime) -> Select[int, int]:
+def _ended_sessions(now: datetime) -> Select[int, int, str]:
     return (
-        select(TrainingSession.id, TrainingSession.training_id)
+        select(TrainingSession.id, TrainingSession.training_id, Training.title)
         .join(Training, Training.id == TrainingSession.training_id)
         .where(
             Training.status == OfferingStatus.PUBLISHED.value,
@@ -304,25 +290,18 @@ async def _session_raters(session: AsyncSession, session_id: int) -> Select[int]
     return trainings.attendees(session_id)  # only those marked present
 
 
-async def _ask_training(
-    session: AsyncSession, training_id: int, people: list[Member], now: datetime
-) -> int:
-    training = await trainings.get(session, training_id)
-    return await enrolment_notices.ask_rating(
-        session,
-        people,
-        key=f"trn:{training.id}:rate",
-        kind="training-rating",
-        title=training.title,
-        stars=cb.TRN_RATE,
-        parent_id=training.id,
-        now=now,
-    )
-
-
 RATINGS = (
-    _Ratings(KIND_RATING, _ended_activities, _activity_raters, _ask_activity),
-    _Ratings(KIND_TRAINING_RATING, _ended_sessions, _session_raters, _ask_training),
+    _Ratings(
+        KIND_RATING, "act", "activity-rating", cb.ACT_RATE, _ended_activities, _activity_raters
+    ),
+    _Ratings(
+        KIND_TRAINING_RATING,
+        "trn",
+        "training-rating",
+        cb.TRN_RATE,
+        _ended_sessions,
+        _session_raters,
+    ),
 )
 
 
@@ -334,11 +313,20 @@ async def _rating_requests(runtime: Runtime, now: datetime, target: Target | Non
     for ratings in RATINGS:
         async with transaction(runtime.sessions) as session:
             ended = list(await session.execute(ratings.ended(now)))
-        for item_id, target_id in ended:
+        for item_id, target_id, title in ended:
             async with transaction(runtime.sessions) as session:
                 who = await ratings.who(session, item_id)
-                ids = await _mark(session, ratings.kind, target_id, 0, 0, now, who)
-                told = await ratings.tell(session, target_id, await members_of(session, ids), now)
+                ids = await _mark(session, ratings.mark, target_id, 0, 0, now, who)
+                told = await enrolment_notices.ask_rating(
+                    session,
+                    await members_of(session, ids),
+                    key=f"{ratings.prefix}:{target_id}:rate",
+                    kind=ratings.notice,
+                    title=title,
+                    stars=ratings.stars,
+                    parent_id=target_id,
+                    now=now,
+                )
                 sent += _woken(session, target, told)
     return sent
 
