@@ -10,14 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.i18n import translator
-from core.runtime import Runtime
 from display import callbacks as cb
 from display import offering
 from display import trainings as show
 from jobs import reminders
 from storage import trainings
 from storage.db import transaction
-from storage.models import Outbox, Role, Training, TrainingRating, TrainingSession
+from storage.models import Outbox, ReminderMark, Role, Training, TrainingRating, TrainingSession
 from storage.ratings import RatingSummary
 from tests.support.activities import run_jobs
 from tests.support.bot import BotHarness
@@ -35,12 +34,8 @@ async def _asked(user: object) -> int:
     return sum(ASK in (m.text or "") for m in messages)
 
 
-async def _ratings(source: BotHarness | Runtime) -> list[tuple[int, int, str]]:
-    async with (
-        source.runtime.sessions()
-        if isinstance(source, BotHarness)
-        else (source.sessions()) as session
-    ):
+async def _ratings(bot: BotHarness) -> list[tuple[int, int, str]]:
+    async with bot.runtime.sessions() as session:
         rows = await session.execute(
             select(TrainingRating.member_id, TrainingRating.stars, TrainingRating.comment).order_by(
                 TrainingRating.member_id
@@ -162,7 +157,7 @@ async def test_requests_wait_for_a_decent_hour_and_go_once_across_instances(
     async with first.sessions() as session:
         rows = list(await session.scalars(select(Outbox).where(Outbox.kind == "training-rating")))
         marks = await session.scalar(
-            select(func.count()).select_from(Outbox).where(Outbox.kind == "training-rating")
+            select(func.count()).select_from(ReminderMark).where(ReminderMark.kind == "trate")
         )
     assert sorted(int(r.member_id or 0) for r in rows) == sorted(ids[:4]) and marks == 4
     # Too late: three days after the end nothing is asked any more.
