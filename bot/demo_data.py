@@ -594,6 +594,58 @@ async def seed_report(session: AsyncSession, secret_key: str) -> None:
     await session.execute(update(Member).values(created_at=start - timedelta(days=60)))
 
 
+# (course, local day of its month, stars of those who attended), one and two months back.
+RATED_COURSES = (
+    ("叉车安全操作培训", 9, (5, 4, 4, 5, 3, 4)),
+    ("劳动合同法普法讲座", 14, (4, 5, 4, 4, 5, 3, 4)),
+)
+
+
+async def seed_training_ratings(session: AsyncSession, secret_key: str) -> None:
+    """Two finished courses, two and one months back, attended and rated by the members,
+    so /report's satisfaction trend has a training line and the cadre's panel of each
+    course (🎓 培训 → 管理) shows its average. Made through the services, at past times.
+    """
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from storage import pulse, trainings
+    from storage.models import TrainingRating, utcnow
+    from storage.trainings import SessionDraft, TrainingDraft
+
+    if await session.scalar(select(TrainingRating.member_id).limit(1)) is not None:
+        return
+    zone = ZoneInfo("Asia/Shanghai")
+    month = pulse.month_label(utcnow(), zone)
+    people = [p.telegram_id for p in PEOPLE if p.registered and p.role is Role.MEMBER]
+    for title, day, stars in RATED_COURSES:
+        month = pulse.previous_month(month)
+        starts = pulse.month_start(month, zone) + timedelta(days=day - 1, hours=14)
+        planned = starts - timedelta(days=7)
+        draft = TrainingDraft(
+            title,
+            "工会组织的职工培训，结业计入年度培训学时。",
+            30,
+            starts - timedelta(days=1),
+            False,
+            None,
+            [SessionDraft(starts, starts + timedelta(hours=2), "二号培训室")],
+        )
+        course = await trainings.create(session, draft, created_by=None, now=planned)
+        await trainings.publish(session, course.id, planned)
+        (meeting,) = await trainings.sessions_of(session, course.id)
+        for n, given in enumerate(stars):
+            person = await members.get_member(session, people[n])
+            if person is None:
+                continue
+            await trainings.enrol(session, course.id, person, planned + timedelta(hours=n))
+            await trainings.toggle_present(session, meeting.id, person.id, by=None, now=starts)
+            rated = meeting.ends_at + timedelta(hours=3 + n)
+            await trainings.rate(session, course.id, person.id, given, rated)
+
+
 # A seeder gets the session and the demo's secret key (for what is sealed or keyed).
 Seeder = Callable[[AsyncSession, str], Awaitable[None]]
 SEEDERS: list[Seeder] = [
@@ -607,4 +659,5 @@ SEEDERS: list[Seeder] = [
     seed_pulse,
     seed_handbook,
     seed_report,
+    seed_training_ratings,
 ]

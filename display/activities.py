@@ -18,10 +18,10 @@ from display import callbacks as cb
 from display import offering, sheets
 from display.broadcasts import PickerItem
 from storage import enrolment_rules as rules
-from storage.activities import Draft, RatingSummary, RosterLine
-from storage.disclosure import THRESHOLD
+from storage.activities import Draft, RosterLine
 from storage.members import Page
 from storage.models import Activity, ActivitySignup, OfferingStatus, SignupStatus
+from storage.ratings import RatingSummary
 
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 ROSTER_PAGE = 10
@@ -44,6 +44,8 @@ REFUSALS: dict[str, str] = {
     "not_over": N_("You can rate it once it has ended."),
     "below_taken": N_("{taken} seats are already taken; the capacity cannot be lower."),
     "stars": N_("Please choose 1 to 5 stars."),
+    "not_attended": N_("Only members who attended a session of this training can rate it."),
+    "training_cancelled": N_("Sorry, this training has been cancelled."),
     "decided": N_("This request has already been decided."),
 }
 
@@ -386,22 +388,7 @@ def manage_text(
         ),
         t.gettext("Link to share: {link}").format(link=escape(link)),
     ]
-    if ratings.count:
-        # An average of fewer ratings could single a member out.
-        if ratings.count >= THRESHOLD and ratings.average is not None:
-            lines.append(
-                t.gettext("Rating: {average} ★ from {count} participants").format(
-                    average=f"{ratings.average:.1f}", count=ratings.count
-                )
-            )
-        else:
-            lines.append(
-                t.gettext("Ratings: {count} so far (the average shows from 5 on)").format(
-                    count=ratings.count
-                )
-            )
-        for text in ratings.comments[-5:]:
-            lines.append("💬 " + escape(text))
+    lines += offering.rating_lines(t, ratings)
     return "\n".join(lines)
 
 
@@ -636,21 +623,4 @@ def cancelled_notice(t: Translator, zone: tzinfo, activity: Activity) -> str:
     return "🚫 " + t.gettext("Sorry, {title} on {when} has been cancelled.").format(
         title="<b>" + escape(activity.title) + "</b>",
         when=moment(t, zone, activity.starts_at),
-    )
-
-
-def rating_request(t: Translator, activity: Activity) -> str:
-    return t.gettext("How was {title}? Please rate it from 1 to 5 stars.").format(
-        title="<b>" + escape(activity.title) + "</b>"
-    )
-
-
-def rating_keyboard(activity_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                _button("⭐" * n if n < 3 else f"{n}⭐", cb.ACT_RATE.pack(activity_id, n))
-                for n in range(1, 6)
-            ]
-        ]
     )

@@ -353,6 +353,11 @@ class TrainingRef(NamedTuple):
     training: int
 
 
+class TrainingStars(NamedTuple):
+    training: int
+    stars: int  # 1-5
+
+
 class EnrolmentRef(NamedTuple):
     enrolment: int
 
@@ -537,6 +542,7 @@ TRN_EXPORT = action("trx", TrainingRef)
 TRN_LINK = action("trln", TrainingRef)
 TRN_CANCEL = action("trc", TrainingRef)  # ask to confirm
 TRN_CANCEL_CONFIRM = action("trck", TrainingRef)
+TRN_RATE = action("trr", TrainingStars)
 
 # Interest groups for members (handlers/groups.py)
 GROUPS_LIST = action("igl", NoFields)

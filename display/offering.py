@@ -1,18 +1,23 @@
-"""Pieces of the cadre panel that read the same for activities and trainings.
+"""Pieces that read the same for activities and trainings.
 
 Both panels show the offering's status in the same words, offer the same two
-publish buttons while it is a draft, and ask the same "Yes, cancel it / Back"
-before cancelling; only the callback actions differ. Keeping them here means
-a wording or layout change reaches both panels at once.
+publish buttons while it is a draft, ask the same "Yes, cancel it / Back"
+before cancelling and show the ratings the same way; members are asked for
+their stars in the same words and buttons. Only the callback actions differ.
+Keeping them here means a wording or layout change reaches both at once.
 """
 
 from __future__ import annotations
+
+from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.i18n import Translator
 from display import callbacks as cb
+from storage.disclosure import THRESHOLD
 from storage.models import OfferingStatus
+from storage.ratings import RatingSummary
 
 BUTTON_MAX = 48  # longer labels are cut so Telegram's narrow buttons stay readable
 
@@ -52,3 +57,39 @@ def cancel_confirm_keyboard(
             ]
         ]
     )
+
+
+def rating_request(t: Translator, title: str) -> str:
+    """After the end: how was it? (the stars are :func:`stars_keyboard`)."""
+    return t.gettext("How was {title}? Please rate it from 1 to 5 stars.").format(
+        title="<b>" + escape(title) + "</b>"
+    )
+
+
+def stars_keyboard(action: cb.CallbackAction, parent_id: int) -> InlineKeyboardMarkup:
+    """1 to 5 stars, ``action`` packed with the offering and the stars."""
+    return InlineKeyboardMarkup(
+        [[button("⭐" * n if n < 3 else f"{n}⭐", action.pack(parent_id, n)) for n in range(1, 6)]]
+    )
+
+
+def rating_lines(t: Translator, ratings: RatingSummary) -> list[str]:
+    """The panel's ratings: the average only from `THRESHOLD` ratings on, the last comments."""
+    if not ratings.count:
+        return []
+    lines = []
+    # An average of fewer ratings could single a member out.
+    if ratings.count >= THRESHOLD and ratings.average is not None:
+        lines.append(
+            t.gettext("Rating: {average} ★ from {count} participants").format(
+                average=f"{ratings.average:.1f}", count=ratings.count
+            )
+        )
+    else:
+        lines.append(
+            t.gettext("Ratings: {count} so far (the average shows from 5 on)").format(
+                count=ratings.count
+            )
+        )
+    lines += ["💬 " + escape(text) for text in ratings.comments[-5:]]
+    return lines

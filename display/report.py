@@ -45,6 +45,7 @@ SOURCE_NAMES: dict[str, str] = {
     "pulse": N_("Monthly pulse"),
     "grievances": N_("Grievance ratings"),
     "activities": N_("Activity ratings"),
+    "trainings": N_("Training ratings"),
 }
 STATUS_WORDS: dict[GrievanceStatus, str] = {
     GrievanceStatus.NEW: N_("waiting"),

@@ -26,6 +26,7 @@ from storage.models import (
     TrainingEnrolment,
     TrainingSession,
 )
+from storage.ratings import RatingSummary
 from storage.trainings import EnrolmentLine, HistoryLine, TrainingDraft
 
 BUTTON_MAX = offering.BUTTON_MAX
@@ -248,6 +249,7 @@ def manage_text(
     *,
     pending: int,
     waiting: int,
+    ratings: RatingSummary,
     link: str,
 ) -> str:
     status = offering.status_line(t, training.status)
@@ -260,6 +262,7 @@ def manage_text(
         ),
         t.gettext("Link to share: {link}").format(link=escape(link)),
     ]
+    lines += offering.rating_lines(t, ratings)
     return "\n".join(lines)
 
 

@@ -12,6 +12,9 @@ once:
   with ON CONFLICT DO NOTHING … RETURNING. Only the rows it inserted get a
   message, in the same transaction; another instance inserting the same marks
   waits for the first to commit and then inserts nothing.
+* Rating requests follow the same marks: after an activity ended, and after
+  a training session ended (once per course, to those marked present), from
+  08:00 to 21:00 local (`storage.enrolment_rules.rating_hour`).
 * Outbox keys (`act:<id>:rem:<offset>:v<version>:<member>`) make the enqueue
   itself idempotent as well, and the ``group_key`` per activity and schedule
   version lets a cancellation or a move cancel reminders not yet delivered.
@@ -25,18 +28,21 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import exists, literal, select
+from sqlalchemy import Select, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from display import callbacks as cb
 from jobs.delivery import wake_after_commit
 from notices import activities as activity_notices
+from notices import enrolment as enrolment_notices
 from notices import trainings as training_notices
 from notices.enrolment import members_of
-from storage import activities, seating
+from storage import activities, seating, trainings
 from storage import enrolment_rules as rules
 from storage.db import insert_for, transaction
 from storage.models import (
@@ -61,7 +67,8 @@ FIRST_RUN = 15.0
 KIND_ACTIVITY = "act"
 KIND_SESSION = "trs"
 KIND_RATING = "rate"
-RATING_WINDOW = timedelta(days=3)  # ended activities older than this are not asked about
+KIND_TRAINING_RATING = "trate"
+RATING_WINDOW = timedelta(days=3)  # what ended longer ago than this is not asked about
 Target = Any  # an Application or a CallbackContext: whatever wakes the delivery worker
 
 
@@ -226,37 +233,101 @@ async def _session_reminders(
     return sent
 
 
-async def _rating_requests(runtime: Runtime, now: datetime, target: Target | None) -> int:
-    async with transaction(runtime.sessions) as session:
-        ended = list(
-            await session.scalars(
-                select(Activity.id).where(
-                    Activity.status == OfferingStatus.PUBLISHED.value,
-                    Activity.ends_at <= now,
-                    Activity.ends_at > now - RATING_WINDOW,
-                )
-            )
+@dataclass(frozen=True)
+class _Ratings:
+    """Who is asked to rate what: activities and trainings go through the same steps.
+
+    ``ended`` selects (item, target, title) rows: the item ended lately (an
+    activity, a training session), the target is what is rated and marked (the
+    activity, the course), so a course is asked about once whatever its sessions.
+    ``prefix`` starts the outbox keys, ``notice`` is the outbox kind.
+    """
+
+    mark: str
+    prefix: str
+    notice: str
+    stars: cb.CallbackAction[Any]
+    ended: Callable[[datetime], Select[int, int, str]]
+    who: Callable[[AsyncSession, int], Awaitable[Select[int]]]
+
+
+def _ended_activities(now: datetime) -> Select[int, int, str]:
+    return select(Activity.id, Activity.id, Activity.title).where(
+        Activity.status == OfferingStatus.PUBLISHED.value,
+        Activity.ends_at <= now,
+        Activity.ends_at > now - RATING_WINDOW,
+    )
+
+
+async def _activity_raters(session: AsyncSession, activity_id: int) -> Select[int]:
+    seated = (
+        ActivitySignup.activity_id == activity_id,
+        ActivitySignup.status == SignupStatus.SEATED.value,
+    )
+    # When check-in was used, only those who came are asked.
+    someone_came = await session.scalar(
+        select(exists().where(*seated, ActivitySignup.checked_in_at.is_not(None)))
+    )
+    who = select(ActivitySignup.member_id).where(*seated)
+    if someone_came:
+        who = who.where(ActivitySignup.checked_in_at.is_not(None))
+    return who
+
+
+def _ended_sessions(now: datetime) -> Select[int, int, str]:
+    return (
+        select(TrainingSession.id, TrainingSession.training_id, Training.title)
+        .join(Training, Training.id == TrainingSession.training_id)
+        .where(
+            Training.status == OfferingStatus.PUBLISHED.value,
+            TrainingSession.ends_at <= now,
+            TrainingSession.ends_at > now - RATING_WINDOW,
         )
+    )
+
+
+async def _session_raters(session: AsyncSession, session_id: int) -> Select[int]:
+    return trainings.attendees(session_id)  # only those marked present
+
+
+RATINGS = (
+    _Ratings(
+        KIND_RATING, "act", "activity-rating", cb.ACT_RATE, _ended_activities, _activity_raters
+    ),
+    _Ratings(
+        KIND_TRAINING_RATING,
+        "trn",
+        "training-rating",
+        cb.TRN_RATE,
+        _ended_sessions,
+        _session_raters,
+    ),
+)
+
+
+async def _rating_requests(runtime: Runtime, now: datetime, target: Target | None) -> int:
+    """Ask who took part, once, from a decent hour: the database's marks say who was asked."""
+    if not rules.rating_hour(now, runtime.settings.tz):
+        return 0  # what ended at night is asked in the morning (within RATING_WINDOW)
     sent = 0
-    for activity_id in ended:
+    for ratings in RATINGS:
         async with transaction(runtime.sessions) as session:
-            activity = await activities.get(session, activity_id)
-            seated = (
-                ActivitySignup.activity_id == activity_id,
-                ActivitySignup.status == SignupStatus.SEATED.value,
-            )
-            # When check-in was used, only those who came are asked.
-            someone_came = await session.scalar(
-                select(exists().where(*seated, ActivitySignup.checked_in_at.is_not(None)))
-            )
-            who = select(ActivitySignup.member_id).where(*seated)
-            if someone_came:
-                who = who.where(ActivitySignup.checked_in_at.is_not(None))
-            ids = await _mark(session, KIND_RATING, activity_id, 0, 0, now, who)
-            told = await activity_notices.ask_rating(
-                session, activity, await members_of(session, ids), now=now
-            )
-            sent += _woken(session, target, told)
+            ended = list(await session.execute(ratings.ended(now)))
+        for item_id, target_id, title in ended:
+            async with transaction(runtime.sessions) as session:
+                who = await ratings.who(session, item_id)
+                ids = await _mark(session, ratings.mark, target_id, 0, 0, now, who)
+                told = await enrolment_notices.ask_rating(
+                    session,
+                    await members_of(session, ids),
+                    key=f"{ratings.prefix}:{target_id}:rate",
+                    kind=ratings.notice,
+                    title=title,
+                    stars=ratings.stars,
+                    parent_id=target_id,
+                    now=now,
+                )
+                sent += _woken(session, target, told)
     return sent
 
 

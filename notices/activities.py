@@ -1,5 +1,5 @@
 """What members are told about an activity: seats freed, times moved, cancellations,
-announcements, reminders and rating requests.
+announcements and reminders (rating requests: `notices.enrolment.ask_rating`).
 
 Called by the handlers (a cadre's change, a member leaving) and by
 `jobs.reminders` (what is due) alike, so both word a notice the same way.
@@ -143,24 +143,6 @@ async def remind(
             markup=show.open_keyboard(translator_for(m), activity.id),
             priority=PRIORITY_REMINDER,
             group_key=reminder_group(activity),
-        )
-        for m in people
-    ]
-    return await enqueue(session, items, now=now)
-
-
-async def ask_rating(
-    session: AsyncSession, activity: Activity, people: Sequence[Member], *, now: datetime
-) -> int:
-    """After the end: how was it? (stars as buttons)."""
-    items = [
-        message(
-            m,
-            f"act:{activity.id}:rate:{m.id}",
-            "activity-rating",
-            show.rating_request(translator_for(m), activity),
-            markup=show.rating_keyboard(activity.id),
-            priority=PRIORITY_BULK,
         )
         for m in people
     ]

@@ -18,9 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
 
 from core.i18n import Translator, translator
+from display import offering
+from display.callbacks import CallbackAction
 from storage import audiences, outbox
 from storage.models import Member
-from storage.outbox import PRIORITY_NOTICE, Outgoing
+from storage.outbox import PRIORITY_BULK, PRIORITY_NOTICE, Outgoing
 
 # Notices that change what a member should do (a seat is theirs now, an enrolment
 # was decided): sent again after a crash rather than lost; a duplicate is harmless.
@@ -74,6 +76,30 @@ async def members_of(session: AsyncSession, ids: Sequence[int]) -> list[Member]:
 async def enqueue(session: AsyncSession, items: Iterable[Outgoing], *, now: datetime) -> int:
     """Write the rows in the caller's transaction; how many are new (keys make it idempotent)."""
     return await outbox.enqueue_many(session, items, now=now)
+
+
+async def ask_rating(
+    session: AsyncSession,
+    people: Sequence[Member],
+    *,
+    key: str,
+    kind: str,
+    title: str,
+    stars: CallbackAction[Any],
+    parent_id: int,
+    now: datetime,
+) -> int:
+    """After the end: how was it? One request per member and ``key`` (stars as buttons)."""
+    return await tell(
+        session,
+        people,
+        key=lambda m: f"{key}:{m.id}",
+        kind=kind,
+        text=lambda t, m: offering.rating_request(t, title),
+        markup=lambda t: offering.stars_keyboard(stars, parent_id),
+        now=now,
+        priority=PRIORITY_BULK,
+    )
 
 
 async def tell(

@@ -1,5 +1,6 @@
 """What members are told about a training: requests decided, seats freed, cancellation,
-completion, announcements and session reminders.
+completion, announcements and session reminders (rating requests:
+`notices.enrolment.ask_rating`).
 
 Called by the handlers and by `jobs.reminders` alike. Each writes outbox rows
 in the caller's transaction and returns how many are new; the caller wakes

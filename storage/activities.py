@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import drafts
 from core.i18n import N_
-from storage import audiences, offerings, seating
+from storage import audiences, offerings, ratings, seating
 from storage import enrolment_rules as rules
 from storage.audiences import Audience, AudienceSource
 from storage.enrolment_rules import Refusal
@@ -181,13 +181,6 @@ class RosterLine:
     position: int | None
     guests: int
     checked_in_at: datetime | None
-
-
-@dataclass(frozen=True)
-class RatingSummary:
-    count: int
-    average: float | None
-    comments: list[str]
 
 
 def _activity_signups(rows: list[seating.Signup]) -> list[ActivitySignup]:
@@ -634,47 +627,16 @@ async def rate(
     session: AsyncSession, activity_id: int, member_id: int, stars: int, now: datetime
 ) -> ActivityRating:
     """Rate (or re-rate) an ended activity one took part in. Raises Refused."""
-    if not 1 <= stars <= 5:
-        raise Refused("stars")
+    ratings.check_stars(stars)
     activity = await get(session, activity_id)
     signup = await seating.find(session, BOOK, activity_id, member_id)
     if signup is None or signup.status != SignupStatus.SEATED.value:
         raise Refused("not_seated")
     if now < activity.ends_at or activity.status != OfferingStatus.PUBLISHED.value:
         raise Refused("not_over")
-    rating = await session.get(ActivityRating, (activity_id, member_id))
-    if rating is None:
-        rating = ActivityRating(
-            activity_id=activity_id, member_id=member_id, stars=stars, comment="", created_at=now
-        )
-        session.add(rating)
-    else:
-        rating.stars = stars
-    await session.flush()
+    rating = await ratings.give(session, ActivityRating, activity_id, member_id, stars, now)
+    assert isinstance(rating, ActivityRating)
     return rating
-
-
-async def comment(session: AsyncSession, activity_id: int, member_id: int, text: str) -> bool:
-    rating = await session.get(ActivityRating, (activity_id, member_id))
-    if rating is None:
-        return False
-    rating.comment = rules.clean_text(text, rules.COMMENT_MAX)
-    await session.flush()
-    return True
-
-
-async def rating_summary(session: AsyncSession, activity_id: int) -> RatingSummary:
-    rows = (
-        await session.execute(
-            select(ActivityRating.stars, ActivityRating.comment)
-            .where(ActivityRating.activity_id == activity_id)
-            .order_by(ActivityRating.created_at)
-        )
-    ).all()
-    if not rows:
-        return RatingSummary(0, None, [])
-    average = sum(stars for stars, _ in rows) / len(rows)
-    return RatingSummary(len(rows), average, [c for _, c in rows if c])
 
 
 # "Participants of activity X" as an audience source -------------------------------------

@@ -26,6 +26,7 @@ REASON_MAX = 500
 LINK_MAX = 300
 CHECKIN_ATTEMPTS = 5
 CHECKIN_EARLY = timedelta(minutes=30)  # check-in opens this long before the start
+RATING_HOURS = (8, 21)  # rating requests go out from 08:00 until 21:00 local, never at night
 
 
 # Seats and the waitlist --------------------------------------------------------
@@ -268,3 +269,8 @@ def clean_text(text: str, max_length: int = DESCRIPTION_MAX) -> str:
     if value.startswith("/"):
         raise InvalidInput("command")
     return value
+
+
+def rating_hour(moment: datetime, zone: tzinfo) -> bool:
+    """May a rating request go out at ``moment``: from 08:00 until 21:00 in ``zone``."""
+    return RATING_HOURS[0] <= moment.astimezone(zone).hour < RATING_HOURS[1]

@@ -769,7 +769,8 @@ class ReminderMark(Base):
 
     The job inserts marks with ON CONFLICT DO NOTHING and enqueues only for the
     rows it inserted, so two instances or a restart cannot double a reminder.
-    ``kind`` is "act" (activity), "trs" (training session) or "rate";
+    ``kind`` is "act" (activity), "trs" (training session), "rate" (an activity's
+    rating request) or "trate" (a training's, ``target_id`` the training);
     ``version`` is the target's schedule version, so a moved time plans anew.
     """
 
@@ -874,6 +875,27 @@ class TrainingAttendance(Base):
     )
     marked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     marked_by: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+
+
+class TrainingRating(Base):
+    """An attendee's 1–5 rating of a training after a session they attended, with a comment.
+
+    The twin of :class:`ActivityRating`: one row per course and member (rating
+    again changes the stars), asked for once (`jobs.reminders`).
+    """
+
+    __tablename__ = "training_ratings"
+    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars"),)
+
+    training_id: Mapped[int] = mapped_column(
+        ForeignKey("trainings.id", ondelete="CASCADE"), primary_key=True
+    )
+    member_id: Mapped[int] = mapped_column(
+        ForeignKey("members.id", ondelete="CASCADE"), primary_key=True
+    )
+    stars: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ConversationState(Base):

@@ -41,6 +41,7 @@ from storage.models import (
     Member,
     PulseAnswer,
     PulseMonth,
+    TrainingRating,
 )
 
 ENABLED = "pulse.enabled"
@@ -334,7 +335,7 @@ class SeriesPoint:
     mean: float | None
 
 
-SOURCES = ("pulse", "grievances", "activities")
+SOURCES = ("pulse", "grievances", "activities", "trainings")
 
 
 def _point(month: str, stars: Sequence[int]) -> SeriesPoint:
@@ -356,8 +357,8 @@ async def satisfaction_series(
     """Every satisfaction measure the bot keeps, per local month, oldest first.
 
     The last ``months`` months up to ``now``'s: the pulse, the ratings members
-    give a grievance when it is answered, and the ratings of activities.
-    (Trainings collect no ratings yet.) Means are hidden under `THRESHOLD`
+    give a grievance when it is answered, and the ratings of activities and of
+    trainings (each in the month it was given). Means are hidden under `THRESHOLD`
     ratings, as any published count is, and the pulse's while its month is
     under way.
     """
@@ -382,13 +383,12 @@ async def satisfaction_series(
     for rated_at, rating in rated:
         if rated_at is not None and rating is not None:
             buckets["grievances"].get(month_label(rated_at, zone), []).append(int(rating))
-    activity = await session.execute(
-        select(ActivityRating.created_at, ActivityRating.stars).where(
-            ActivityRating.created_at >= since
+    for source, model in (("activities", ActivityRating), ("trainings", TrainingRating)):
+        given = await session.execute(
+            select(model.created_at, model.stars).where(model.created_at >= since)
         )
-    )
-    for created_at, given in activity:
-        buckets["activities"].get(month_label(created_at, zone), []).append(int(given))
+        for created_at, stars in given:
+            buckets[source].get(month_label(created_at, zone), []).append(int(stars))
     series = {s: [_point(m, buckets[s][m]) for m in labels] for s in SOURCES}
     series["pulse"] = [
         SeriesPoint(p.month, p.count, None) if p.month in open_months else p

@@ -1,4 +1,5 @@
-"""Training services: courses with sessions, enrolment with optional approval, attendance.
+"""Training services: courses with sessions, enrolment with optional approval, attendance,
+ratings.
 
 Capacity and the waitlist are the course's (one seat per enrolled member, via
 `storage.seating`, the same locked rules as activities); reminders and
@@ -11,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import drafts
 from storage import enrolment_rules as rules
-from storage import offerings, seating
+from storage import offerings, ratings, seating
 from storage.enrolment_rules import Refusal
 from storage.members import NotFound, Page
 from storage.models import (
@@ -27,6 +28,7 @@ from storage.models import (
     Training,
     TrainingAttendance,
     TrainingEnrolment,
+    TrainingRating,
     TrainingSession,
 )
 from storage.offerings import Incomplete, Refused
@@ -573,3 +575,42 @@ async def enrolment_report(session: AsyncSession, training_id: int) -> list[Enro
             )
         )
     return lines
+
+
+# Ratings --------------------------------------------------------------------------------
+
+
+def attendees(session_id: int) -> Select[int]:
+    """Members enrolled (seated) and marked present at one session: who is asked to rate."""
+    return (
+        select(TrainingAttendance.member_id)
+        .join(TrainingSession, TrainingSession.id == TrainingAttendance.session_id)
+        .join(
+            TrainingEnrolment,
+            (TrainingEnrolment.training_id == TrainingSession.training_id)
+            & (TrainingEnrolment.member_id == TrainingAttendance.member_id),
+        )
+        .where(
+            TrainingAttendance.session_id == session_id,
+            TrainingEnrolment.status == SignupStatus.SEATED.value,
+        )
+    )
+
+
+async def rate(
+    session: AsyncSession, training_id: int, member_id: int, stars: int, now: datetime
+) -> TrainingRating:
+    """Rate (or re-rate) a course after a session one attended has ended. Raises Refused."""
+    ratings.check_stars(stars)
+    training = await get(session, training_id)
+    if training.status == OfferingStatus.CANCELLED.value:
+        raise Refused("training_cancelled")
+    enrolment = await seating.find(session, BOOK, training_id, member_id)
+    attended = await _attended(session, training_id, member_id)
+    if enrolment is None or enrolment.status != SignupStatus.SEATED.value or not attended:
+        raise Refused("not_attended")
+    if training.status != OfferingStatus.PUBLISHED.value or all(now < s.ends_at for s in attended):
+        raise Refused("not_over")
+    rating = await ratings.give(session, TrainingRating, training_id, member_id, stars, now)
+    assert isinstance(rating, TrainingRating)
+    return rating

@@ -122,3 +122,22 @@ def test_the_command_reports_a_taken_port_in_one_line(
     assert captured.out == ""
     assert captured.err.count("\n") == 1
     assert f"port {port}" in captured.err and "--port" in captured.err
+
+
+async def test_the_demo_report_has_a_training_satisfaction_line(demo: Demo) -> None:
+    from statistics import mean
+
+    from bot.demo_data import RATED_COURSES
+    from storage import report
+
+    assert demo.application is not None
+    runtime = runtime_of(demo.application)
+    now, zone = runtime.now(), runtime.settings.tz
+    async with runtime.sessions() as session:
+        built = await report.build(
+            session, report.default_period(now.astimezone(zone).date()), now=now, zone=zone
+        )
+    means = [p.mean for p in built.satisfaction["trainings"]]
+    # Last month's course, then the one before it: both with a mean (five ratings or more).
+    expected = [round(mean(stars), 2) for _title, _day, stars in RATED_COURSES]
+    assert means[-3:] == [expected[1], expected[0], None]

@@ -22,31 +22,24 @@ from telegram.ext import (
 from core import drafts
 from display import activities as show
 from display import callbacks as cb
+from handlers import offering_ratings as ratings
 from handlers.activities.states import CODE, COMMENT
 from handlers.activities.views import visible
 from handlers.common import (
-    SKIP_LABEL,
     cancel_keyboard,
-    choice_keyboard,
     draft_of,
-    explain,
-    is_label,
     pressed_args,
     reply,
-    show_panel,
 )
 from handlers.enrolment_common import answer, drop, keep, now_of, text_of
 from handlers.menu import main_menu
 from handlers.scope import Context, Scope, registered, scoped
 from storage import activities
-from storage import enrolment_rules as rules
-from storage.members import NotFound
+from storage.models import ActivityRating
 from storage.offerings import Refused
-from storage.profile_rules import InvalidInput
 
 NAME = "activity_member_input"
 CHECKIN = "draft_checkin"
-RATING = "draft_rating"
 TIMEOUT = 30 * 60
 
 
@@ -54,14 +47,6 @@ TIMEOUT = 30 * 60
 @dataclass
 class CheckIn:
     """The activity whose check-in code the member is asked for."""
-
-    activity: int
-
-
-@drafts.draft("activity-rating")
-@dataclass
-class Rating:
-    """The activity the member just rated, awaiting their comment."""
 
     activity: int
 
@@ -105,70 +90,26 @@ async def receive_code(update: Update, context: Context, scope: Scope) -> int:
     return ConversationHandler.END
 
 
-@registered
-async def rate(update: Update, context: Context, scope: Scope) -> int:
-    """Stores the stars, asks for a comment (or Skip)."""
-    pressed = pressed_args(update, cb.ACT_RATE)
-    assert scope.member is not None
-    try:
-        await activities.rate(
-            scope.session, pressed.activity, scope.member.id, pressed.stars, now_of(scope)
-        )
-    except (Refused, NotFound) as error:
-        reason = error.reason if isinstance(error, Refused) else "not_found"
-        await answer(update, show.refusal(scope.t, scope.settings.tz, reason), True)
-        return ConversationHandler.END
-    await answer(update)
-    keep(context, RATING, Rating(pressed.activity))
-    await show_panel(
-        update,
-        scope._("Thank you! You gave {stars} of 5 stars.").format(stars="⭐" * pressed.stars),
-        None,
-    )
-    await reply(
-        update,
-        scope._("Would you like to add a comment? Type it, or tap Skip."),
-        reply_markup=choice_keyboard(scope, [], skip=True),
-    )
-    return COMMENT
-
-
-@registered
-async def receive_comment(update: Update, context: Context, scope: Scope) -> int:
-    """Stores the comment (Skip: none), thanks the member."""
-    assert scope.member is not None
-    rating = draft_of(context, RATING, Rating)
-    if rating is None:
-        return ConversationHandler.END
-    text = text_of(update)
-    if not is_label(text, SKIP_LABEL):
-        try:
-            await activities.comment(scope.session, rating.activity, scope.member.id, text)
-        except InvalidInput as error:
-            await reply(update, explain(scope, error, rules.COMMENT_MAX))
-            return COMMENT
-    drop(context, RATING)
-    await reply(update, scope._("Thank you for your feedback!"), reply_markup=main_menu(scope))
-    return ConversationHandler.END
+RATING = ratings.Flow(
+    "act", cb.ACT_RATE, activities.rate, ActivityRating, show.REFUSALS["not_found"]
+)
 
 
 @scoped
 async def timed_out(update: Update, context: Context, scope: Scope) -> None:
-    drop(context, CHECKIN, RATING)
+    drop(context, CHECKIN, ratings.DRAFT)
 
 
 def conversation(
     text_step: filters.BaseFilter, fallbacks: list[BaseHandler[Update, Context, object]]
 ) -> ConversationHandler[Context]:
     """The check-in and comment prompts, as one persistent conversation."""
+    stars, comment = ratings.steps(RATING, COMMENT, text_step)
     return ConversationHandler(
-        entry_points=[
-            CallbackQueryHandler(ask_code, pattern=cb.ACT_CHECK_IN.pattern),
-            CallbackQueryHandler(rate, pattern=cb.ACT_RATE.pattern),
-        ],
+        entry_points=[CallbackQueryHandler(ask_code, pattern=cb.ACT_CHECK_IN.pattern), stars],
         states={
             CODE: [MessageHandler(text_step, receive_code)],
-            COMMENT: [MessageHandler(text_step, receive_comment)],
+            COMMENT: [comment],
             ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, timed_out)],
         },
         fallbacks=fallbacks,

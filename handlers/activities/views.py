@@ -17,9 +17,9 @@ from display.broadcasts import describe_audience
 from handlers.common import reply, show_panel
 from handlers.enrolment_common import answer, now_of
 from handlers.scope import Context, Scope
-from storage import activities, audiences
+from storage import activities, audiences, ratings
 from storage.members import NotFound
-from storage.models import Activity
+from storage.models import Activity, ActivityRating
 
 
 def link_to(context: Context, activity_id: int) -> str:
@@ -90,7 +90,7 @@ async def render_manage(update: Update, context: Context, scope: Scope, activity
         waiting=sum(1 for line in lines if line.position is not None),
         checked_in=sum(1 for line in lines if line.checked_in_at is not None),
         audience=describe_audience(scope.t, described),
-        ratings=await activities.rating_summary(scope.session, activity.id),
+        ratings=await ratings.summary(scope.session, ActivityRating, activity.id),
         link=link_to(context, activity.id),
     )
     await show_panel(update, text, show.manage_keyboard(scope.t, activity))

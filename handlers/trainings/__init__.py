@@ -1,6 +1,7 @@
 """Trainings: members enrol (with a cadre's approval when the course asks for it), see
-their history and hours; cadres create courses with sessions, decide requests, take
-attendance and export enrolment and completion.
+their history and hours and rate a course after a session; cadres create courses with
+sessions, decide requests, take attendance, read the ratings and export enrolment and
+completion.
 
 Telegram-facing only, one module per interaction:
 
@@ -8,6 +9,8 @@ Telegram-facing only, one module per interaction:
 * `cadre`: the cadre list and panel, publishing, the link, cancelling, the export;
 * `requests`: approving a request, or the reason for not approving it;
 * `attendance`: marks per session, and completion;
+* the `training_rating` conversation: a member's stars and comment after a session they
+  attended, the steps activities use too (`handlers.offering_ratings`);
 * `editor`: creating a course (a conversation, ``training_editor.mmd``).
 
 The rules are `storage.trainings` (places through `storage.seating`), the
@@ -32,6 +35,7 @@ from core.i18n import N_
 from core.runtime import CommandSpec, MenuItem, runtime_of
 from display import callbacks as cb
 from display import links
+from handlers import offering_ratings
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -43,10 +47,15 @@ from handlers.common import (
 from handlers.menu import button_filter
 from handlers.scope import Context
 from handlers.trainings import attendance, cadre, editor, member, requests
+from handlers.trainings.states import COMMENT
+from handlers.trainings.views import GONE
+from storage import trainings
+from storage.models import TrainingRating
 
 __all__ = ["TRAININGS_ITEM", "register"]
 
 TRAININGS_ITEM = MenuItem("trainings", N_("🎓 Trainings"), order=40)
+RATING = offering_ratings.Flow("trn", cb.TRN_RATE, trainings.rate, TrainingRating, GONE)
 
 
 def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -70,6 +79,9 @@ def register(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
         MessageHandler(OTHER_INPUT, ask_for_text),
     ]
     application.add_handler(editor.conversation(text_step, fallbacks))
+    application.add_handler(
+        offering_ratings.conversation(RATING, "training_rating", COMMENT, text_step, fallbacks)
+    )
     application.add_handler(CommandHandler("trainings", member.show_list, filters=PRIVATE))
     application.add_handler(CommandHandler("my_trainings", member.my_trainings, filters=PRIVATE))
     application.add_handler(

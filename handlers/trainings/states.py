@@ -1,4 +1,4 @@
-"""The states of the training_editor conversation (``training_editor.mmd``).
+"""The states of the training conversations (``training_editor.mmd``; ``training_rating``: ``handlers/offering_ratings.mmd``).
 
 Each live conversation's state is stored by number (`bot.persistence`), so a
 conversation begun before a restart or a deploy continues in the same step:
@@ -19,3 +19,4 @@ APPROVAL = 8
 REQUIRED = 9
 CONFIRM = 10
 REASON = 11  # a cadre's reason for not approving a request (`handlers.trainings.requests`)
+COMMENT = 12  # training_rating: a member's comment after their stars (`handlers.offering_ratings`)

@@ -14,9 +14,9 @@ from display import trainings as show
 from handlers.common import reply, show_panel
 from handlers.enrolment_common import answer, now_of
 from handlers.scope import Context, Scope
-from storage import trainings
+from storage import ratings, trainings
 from storage.members import NotFound
-from storage.models import OfferingStatus, Training
+from storage.models import OfferingStatus, Training, TrainingRating
 
 GONE = N_("This training no longer exists.")
 
@@ -71,7 +71,7 @@ async def render_card(update: Update, scope: Scope, training: Training, *, fresh
 
 
 async def render_manage(update: Update, context: Context, scope: Scope, training_id: int) -> None:
-    """The cadre panel: sessions, seats, requests waiting, what to do next."""
+    """The cadre panel: sessions, seats, requests waiting, ratings, what to do next."""
     try:
         training = await trainings.get(scope.session, training_id)
     except NotFound:
@@ -87,6 +87,7 @@ async def render_manage(update: Update, context: Context, scope: Scope, training
         sessions,
         pending=pending,
         waiting=sum(1 for line in lines if line.position is not None),
+        ratings=await ratings.summary(scope.session, TrainingRating, training.id),
         link=link_to(context, training.id),
     )
     await show_panel(update, text, show.manage_keyboard(scope.t, training, pending))

@@ -14,13 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notices import pulse as pulse_notices
 from storage import privacy, pulse
 from storage.db import make_session_factory, transaction
-from storage.models import ActivityRating, Member, Outbox
+from storage.models import ActivityRating, Member, Outbox, TrainingRating
 from storage.pulse import PulseRefused, Refusal
 from tests.support.activities import draft, published
 from tests.support.clock import shanghai
 from tests.support.config import SECRET
 from tests.support.members import add_members
 from tests.support.pulse import KEYS, seed_answers
+from tests.support.trainings import course, published_course
 
 ZONE = ZoneInfo("Asia/Shanghai")
 LABELS = st.builds(lambda y, m: f"{y:04d}-{m:02d}", st.integers(2000, 2100), st.integers(1, 12))
@@ -102,16 +103,33 @@ async def test_one_satisfaction_series(engine: AsyncEngine) -> None:
                     created_at=shanghai(2026, 11, 20 + i, 20),
                 )
             )
+    training, _ = await published_course(
+        sessions, course(shanghai(2026, 10, 5)), now=shanghai(2026, 10, 1)
+    )
+    async with transaction(sessions) as session:
+        for i, member_id in enumerate(ids[:7]):
+            session.add(
+                TrainingRating(
+                    training_id=training.id,
+                    member_id=member_id,
+                    stars=3 + i % 3,
+                    created_at=shanghai(
+                        2026, 10 if i < 2 else 11, 20, 20
+                    ),  # two in Oct., five in Nov.
+                )
+            )
     async with sessions() as session:
         series = await pulse.satisfaction_series(session, 3, now=now, zone=ZONE)
         later = await pulse.satisfaction_series(session, 3, now=month.closes_at, zone=ZONE)
-    assert set(series) == {"pulse", "grievances", "activities"}
+    assert set(series) == {"pulse", "grievances", "activities", "trainings"}
     assert [p.month for p in series["pulse"]] == ["2026-10", "2026-11", "2026-12"]
     assert series["pulse"][-1].count == 6 and series["pulse"][-1].mean is None  # under way
     assert later["pulse"][-2].count == 6 and later["pulse"][-2].mean == 3.83
     assert series["activities"][1].count == 5 and series["activities"][1].mean == 4.4
     assert series["activities"][2].count == 0 and series["activities"][2].mean is None
     assert all(p.count == 0 and p.mean is None for p in series["grievances"])
+    # Trainings: two ratings are counted without a mean; five (5+3+4+5+3) have one.
+    assert [(p.count, p.mean) for p in series["trainings"]] == [(2, None), (5, 4.0), (0, None)]
 
 
 async def test_forget_cancels_the_sealed_question_still_to_be_sent(engine: AsyncEngine) -> None:

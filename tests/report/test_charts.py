@@ -58,6 +58,7 @@ def sample() -> Report:
             "pulse": [SeriesPoint(m, 10, v) for m, v in zip(months, means, strict=True)],
             "grievances": [SeriesPoint(m, 5, 4.0) for m in months],
             "activities": [SeriesPoint(m, 5, None if n % 3 else 4.7) for n, m in enumerate(months)],
+            "trainings": [SeriesPoint(m, 6, None if n % 2 else 4.2) for n, m in enumerate(months)],
         },
         polls=Polls(2, 120, 70, 0.583),
         handbook=HandbookSearches(
@@ -90,4 +91,7 @@ def test_the_message_and_the_workbook_in_english() -> None:
     text = show.text(t, sample())
     assert "Union report: 2026-11" in text and "Members: 120 (8 new)" in text
     assert "—" in text  # the small slices
+    assert "Training ratings: latest" in text
+    name, values = show.satisfaction_chart(t, sample()).series[-1]
+    assert name == "Training ratings" and values[:3] == [4.2, None, 4.2]  # withheld: a gap
     assert show.workbook(t, sample()).startswith(b"PK")

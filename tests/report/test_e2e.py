@@ -16,7 +16,13 @@ from tests.support.chat import registered, registered_cadre
 from tests.support.clock import shanghai
 from tests.support.config import CADRE_CHAT
 from tests.support.members import add_members, set_role
-from tests.support.report import Case, add_activity_with_signups, add_cases, add_searches
+from tests.support.report import (
+    Case,
+    add_activity_with_signups,
+    add_cases,
+    add_searches,
+    add_training_with_ratings,
+)
 
 
 def _p90(values: list[float]) -> float:
@@ -36,7 +42,10 @@ async def _seed(bot: BotHarness) -> dict[str, float]:
     cases += [Case("wages", "resolved", shanghai(2026, 10, 5), 1, 5) for _ in range(3)]
     await add_cases(bot, cases)
     people = await add_members(bot.runtime.sessions, 10)
-    await add_activity_with_signups(bot, shanghai(2026, 11, 20, 14), people, 7)
+    await add_activity_with_signups(bot, shanghai(2026, 11, 20, 14), people, 7, stars=4)
+    november_stars = [5, 4, 4, 5, 3, 4]
+    await add_training_with_ratings(bot, shanghai(2026, 11, 12, 14), people[:8], november_stars)
+    await add_training_with_ratings(bot, shanghai(2026, 10, 15, 14), people[:3], [1, 1, 1])
     # Handbook: November's searches count; October's and December's do not.
     await add_searches(bot, date(2026, 11, 1), 40, 30, {"年假": 7, "加班费怎么算": 2})
     await add_searches(bot, date(2026, 10, 1), 9, 1, {"年假": 8})
@@ -51,6 +60,7 @@ async def _seed(bot: BotHarness) -> dict[str, float]:
         "take_p90": _p90(take),
         "answer_median": statistics.median(answer),
         "answer_p90": _p90(answer),
+        "training_mean": round(statistics.mean(november_stars), 2),
     }
 
 
@@ -99,6 +109,11 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
     assert "搜索：40，有结果：30（75%）" in text
     assert "无结果的搜索：10" in text
     assert "按整月" not in text  # a whole month: nothing to explain
+    # Enrolled in November: the eight of November's course (October's three before it).
+    assert "培训报名：8，培训学时：12" in text  # six attended two hours
+    # Satisfaction: November's six training ratings have a mean; October's three do not.
+    assert "活动评分：最近 4.00 ⭐（2026-11）" in text
+    assert f"培训评分：最近 {expected['training_mean']:.2f} ⭐（2026-11）" in text
     # The one new wages case is a slice of one: nowhere to be seen; workload's two neither.
     wages = next(line for line in text.splitlines() if "工资" in line)
     assert "1" not in wages.split("（", 1)[1]
@@ -130,6 +145,10 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
         "无结果的搜索": ["次数"],
         "年假": [7],
     }
+    satisfaction = _rows(book["满意度"])
+    assert satisfaction["月份"] == ["月度满意度调查", "诉求评分", "活动评分", "培训评分"]
+    assert satisfaction["2026-11"][2:] == [4, expected["training_mean"]]
+    assert satisfaction["2026-10"][3] == "—"  # three ratings: no mean
 
     # A range of whole months adds them up: 年假 searched 7 + 8 times.
     await cadre.send("/report 2026-10-01 2026-11-30")

@@ -20,6 +20,11 @@ from storage.models import (
     HandbookMonthMiss,
     HandbookSearchMonth,
     OutboxFile,
+    Training,
+    TrainingAttendance,
+    TrainingEnrolment,
+    TrainingRating,
+    TrainingSession,
 )
 from tests.support.bot import BotHarness
 from tests.support.config import CADRE_CHAT
@@ -116,6 +121,65 @@ async def add_activity_with_signups(
                 ],
             )
         return activity.id
+
+
+async def add_training_with_ratings(
+    source: Source, starts: datetime, member_ids: Sequence[int], stars: Sequence[int]
+) -> int:
+    """A one-session course held at ``starts`` (2 h), every member enrolled (seated) then;
+    the first ``len(stars)`` attended and rated it an hour after the end, with those stars."""
+    async with transaction(sessions_of(source)) as session:
+        training = Training(
+            title="报告测试培训",
+            signup_deadline=starts - timedelta(days=1),
+            status="published",
+            seats_taken=len(member_ids),
+            tickets=len(member_ids),
+            created_at=starts - timedelta(days=5),
+            updated_at=starts - timedelta(days=5),
+        )
+        session.add(training)
+        await session.flush()
+        meeting = TrainingSession(
+            training_id=training.id, starts_at=starts, ends_at=starts + timedelta(hours=2)
+        )
+        session.add(meeting)
+        await session.flush()
+        await session.execute(
+            insert(TrainingEnrolment),
+            [
+                {
+                    "training_id": training.id,
+                    "member_id": mid,
+                    "status": "seated",
+                    "seats": 1,
+                    "ticket": n + 1,
+                    "created_at": starts - timedelta(days=3),
+                    "seated_at": starts - timedelta(days=3),
+                }
+                for n, mid in enumerate(member_ids)
+            ],
+        )
+        came = member_ids[: len(stars)]
+        if came:
+            await session.execute(
+                insert(TrainingAttendance),
+                [{"session_id": meeting.id, "member_id": mid, "marked_at": starts} for mid in came],
+            )
+            await session.execute(
+                insert(TrainingRating),
+                [
+                    {
+                        "training_id": training.id,
+                        "member_id": mid,
+                        "stars": given,
+                        "comment": "",
+                        "created_at": starts + timedelta(hours=3),
+                    }
+                    for mid, given in zip(came, stars, strict=True)
+                ],
+            )
+        return training.id
 
 
 async def add_searches(
