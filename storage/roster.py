@@ -19,14 +19,14 @@ import enum
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import members
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
-from storage.models import Member, RosterCodeAttempt, RosterEntry, utc_day
+from storage.models import Member, MemberTag, RosterCodeAttempt, RosterEntry, utc_day
 from storage.roster_rules import RosterRow
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -52,6 +52,15 @@ def _tags(row: RosterRow) -> str:
     return ",".join(row.tags)
 
 
+def entry_tags(entry: RosterEntry) -> frozenset[str]:
+    """The entry's tags as the bot's member tags: joining and every re-import read them so.
+
+    Roster tags are cleaned by the same rule as an admin's tags
+    (`profile_rules.clean_tag`), so a roster tag *is* a member tag, letter for letter.
+    """
+    return frozenset(t for t in entry.tags.split(",") if t)
+
+
 def _same(entry: RosterEntry, row: RosterRow) -> bool:
     return (
         entry.name == row.name
@@ -69,34 +78,152 @@ class Preview:
     absent: int  # on the roster, not in the file: removed only if the admin says so
     updated_names: tuple[str, ...] = ()  # the first NAMES_SHOWN of each, for the admin
     absent_names: tuple[str, ...] = ()
+    members_updated: int = 0  # joined members whose profile the import changes
+    absent_joined: int = 0  # of the absent, how many joined (they stay members if removed)
 
 
-async def _by_number(session: AsyncSession) -> dict[str, RosterEntry]:
-    entries = await session.scalars(select(RosterEntry))
-    return {e.employee_no.casefold(): e for e in entries}
+# What a re-import does to a member who joined with the entry's code ------------
+#
+# The file passes on to the member what it *changes*: a field the file leaves as
+# the roster had it stays as the member (or an admin) left it. What it changes:
+#
+# - name, department: the file's, also over the member's own edit (the roster is
+#   the HR record);
+# - tags: tags the file adds are given, tags the file drops are taken away; tags
+#   an admin gave by hand, never on the roster, stay;
+# - birthday: the file's, unless the member corrected theirs since (it differs
+#   from what the roster had): the member knows their own birthday. A birthday
+#   the file leaves blank never erases the member's.
+#
+# An entry removed from the roster (🗑) takes its sealed link with it: the member
+# stays a member with their profile and tags as they are.
 
 
-async def preview(session: AsyncSession, rows: list[RosterRow]) -> Preview:
-    known = await _by_number(session)
-    new = unchanged = 0
-    updated: list[str] = []
+@dataclass
+class MemberChange:
+    """What a re-import changes on one joined member (None: leave the field)."""
+
+    member: Member
+    name: str | None = None
+    department: str | None = None
+    birthday: date | None = None
+    add_tags: frozenset[str] = frozenset()
+    drop_tags: frozenset[str] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.name is not None
+            or self.department is not None
+            or self.birthday is not None
+            or self.add_tags
+            or self.drop_tags
+        )
+
+
+def member_change(member: Member, entry: RosterEntry, row: RosterRow) -> MemberChange:
+    """The change the file's ``row`` makes on ``member``, joined with ``entry`` (before the row)."""
+    change = MemberChange(member)
+    if row.name != entry.name and member.name != row.name:
+        change.name = row.name
+    have = member.department.name if member.department is not None else None
+    if row.department != entry.department and (have or "").lower() != row.department.lower():
+        change.department = row.department
+    if (
+        row.birthday is not None
+        and row.birthday != entry.birthday
+        and member.birthday == entry.birthday  # not corrected by the member since
+        and member.birthday != row.birthday
+    ):
+        change.birthday = row.birthday
+    before, after, tags = entry_tags(entry), frozenset(row.tags), set(member.tag_names)
+    change.add_tags = frozenset((after - before) - tags)
+    change.drop_tags = frozenset((before - after) & tags)
+    return change
+
+
+@dataclass
+class _Plan:
+    """The file against the roster: what :func:`preview` counts and :func:`apply` does."""
+
+    new: list[RosterRow]
+    updated: list[tuple[RosterEntry, RosterRow]]
+    unchanged: list[tuple[RosterEntry, RosterRow]]
+    absent: list[RosterEntry]
+    changes: list[MemberChange]
+    absent_joined: int
+
+    def preview(self) -> Preview:
+        return Preview(
+            len(self.new),
+            len(self.updated),
+            len(self.unchanged),
+            len(self.absent),
+            tuple(row.name for _, row in self.updated[:NAMES_SHOWN]),
+            tuple(e.name for e in self.absent[:NAMES_SHOWN]),
+            len(self.changes),
+            self.absent_joined,
+        )
+
+
+LOAD_BATCH = 2000  # member ids in one IN (…): well under SQLite's and asyncpg's limits
+
+
+async def _linked(
+    session: AsyncSession, secret: str, entries: list[RosterEntry]
+) -> dict[int, Member]:
+    """Entry id → the member who joined with it, opening each sealed link once.
+
+    Links that do not open (another key) or name a member since gone count as
+    not joined. The member ids exist only in memory, never written anywhere.
+    """
+    cipher = Cipher(secret, LINK_PURPOSE)
+    member_of: dict[int, int] = {}
+    for entry in entries:
+        if entry.link is None:
+            continue
+        try:
+            opened = cipher.decrypt(entry.link, str(entry.id))
+        except DecryptionError:
+            continue
+        if opened.isdecimal():
+            member_of[entry.id] = int(opened)
+    wanted = sorted(set(member_of.values()))
+    found: dict[int, Member] = {}
+    for start in range(0, len(wanted), LOAD_BATCH):
+        batch = wanted[start : start + LOAD_BATCH]
+        found.update(
+            (m.id, m) for m in await session.scalars(select(Member).where(Member.id.in_(batch)))
+        )
+    return {entry: found[member] for entry, member in member_of.items() if member in found}
+
+
+async def _plan(session: AsyncSession, rows: list[RosterRow], secret: str) -> _Plan:
+    known = {e.employee_no.casefold(): e for e in await session.scalars(select(RosterEntry))}
+    new: list[RosterRow] = []
+    updated: list[tuple[RosterEntry, RosterRow]] = []
+    unchanged: list[tuple[RosterEntry, RosterRow]] = []
     for row in rows:
         entry = known.pop(row.employee_no.casefold(), None)
         if entry is None:
-            new += 1
+            new.append(row)
         elif _same(entry, row):
-            unchanged += 1
+            unchanged.append((entry, row))
         else:
-            updated.append(row.name)
+            updated.append((entry, row))
     absent = sorted(known.values(), key=lambda e: e.employee_no)
-    return Preview(
-        new,
-        len(updated),
-        unchanged,
-        len(absent),
-        tuple(updated[:NAMES_SHOWN]),
-        tuple(e.name for e in absent[:NAMES_SHOWN]),
-    )
+    linked = await _linked(session, secret, [e for e, _ in updated] + absent)
+    changes = [
+        change
+        for entry, row in updated
+        if entry.id in linked and (change := member_change(linked[entry.id], entry, row))
+    ]
+    joined = sum(1 for e in absent if e.id in linked)
+    return _Plan(new, updated, unchanged, absent, changes, joined)
+
+
+async def preview(session: AsyncSession, rows: list[RosterRow], *, secret: str) -> Preview:
+    """What applying ``rows`` would do, counted; changes nothing."""
+    return (await _plan(session, rows, secret)).preview()
 
 
 @dataclass(frozen=True)
@@ -114,6 +241,31 @@ class Applied:
     codes: list[IssuedCode]  # plain codes, shown once in the printable list
 
 
+async def _update_members(
+    session: AsyncSession, changes: list[MemberChange], now: datetime
+) -> None:
+    """Write the changes: departments resolved once by name (new ones created), tags
+    through each member's loaded collection, flushed together by the caller."""
+    departments = {d.name.lower(): d for d in await members.list_departments(session)}
+    for name in sorted({c.department for c in changes if c.department is not None}):
+        if name.lower() not in departments:
+            departments[name.lower()] = await members.department_by_name(session, name)
+    day = utc_day(now)
+    for change in changes:
+        member = change.member
+        if change.name is not None:
+            member.name = change.name
+        if change.department is not None:
+            member.department = departments[change.department.lower()]
+        if change.birthday is not None:
+            member.birthday = change.birthday
+        for row in [t for t in member.tags if t.tag in change.drop_tags]:
+            member.tags.remove(row)
+        for tag in sorted(change.add_tags):
+            member.tags.append(MemberTag(tag=tag))
+        member.updated_at = day
+
+
 async def apply(
     session: AsyncSession,
     rows: list[RosterRow],
@@ -123,19 +275,18 @@ async def apply(
     code_days: int,
     remove_absent: bool,
 ) -> Applied:
-    """Apply the file in the caller's transaction; entries without a member nor a
-    working code get a new code."""
-    summary = await preview(session, rows)
-    known = await _by_number(session)
+    """Apply the file in the caller's transaction: entries, the profiles of members who
+    joined with a changed entry (see above), and a new code for each entry without a
+    member nor a working code."""
+    plan = await _plan(session, rows, secret)
+    await _update_members(session, plan.changes, now)
     hasher = KeyedHasher(secret, CODE_PURPOSE)
     expires = now + timedelta(days=code_days)
     today = utc_day(now)
     issued: list[IssuedCode] = []
-    for row in rows:
-        entry = known.pop(row.employee_no.casefold(), None)
-        if entry is None:
-            entry = RosterEntry(employee_no=row.employee_no, created_at=today)
-            session.add(entry)
+    fresh = [RosterEntry(employee_no=row.employee_no, created_at=today) for row in plan.new]
+    session.add_all(fresh)
+    for entry, row in [*zip(fresh, plan.new, strict=True), *plan.updated, *plan.unchanged]:
         if entry.id is None or not _same(entry, row):
             entry.name, entry.department = row.name, row.department
             entry.birthday, entry.tags = row.birthday, _tags(row)
@@ -146,13 +297,15 @@ async def apply(
             entry.code_hash, entry.code_expires_at = hasher(code), expires
             issued.append(IssuedCode(row.employee_no, row.name, row.department, code))
     removed = 0
-    if remove_absent and known:
-        await session.execute(
-            delete(RosterEntry).where(RosterEntry.id.in_([e.id for e in known.values()]))
-        )
-        removed = len(known)
+    if remove_absent and plan.absent:
+        ids = [e.id for e in plan.absent]
+        for start in range(0, len(ids), LOAD_BATCH):
+            await session.execute(
+                delete(RosterEntry).where(RosterEntry.id.in_(ids[start : start + LOAD_BATCH]))
+            )
+        removed = len(ids)
     await session.flush()
-    return Applied(summary, removed, issued)
+    return Applied(plan.preview(), removed, issued)
 
 
 async def add_with_code(
@@ -274,7 +427,7 @@ async def join(
         language=language,
     )
     await session.refresh(member, ["tags"])  # a new row: load its (empty) tags, not lazily
-    await members.set_tags(session, member, [t for t in entry.tags.split(",") if t])
+    await members.set_tags(session, member, entry_tags(entry))
     entry.link = Cipher(secret, LINK_PURPOSE).encrypt(str(member.id), str(entry.id))
     entry.updated_at = utc_day(now)
     await session.flush()
