@@ -133,7 +133,7 @@ def preview(t: Translator, rows: int, changes: Preview) -> str:
         lines.append(
             t.gettext(
                 "Joined members to update: {count} (name, department and tags as in this "
-                "file; a birthday a member corrected themselves is kept)"
+                "file; a birthday a member entered or corrected themselves is kept)"
             ).format(count=changes.members_updated)
         )
     lines += [

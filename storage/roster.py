@@ -245,11 +245,14 @@ async def _plan(session: AsyncSession, rows: list[RosterRow], secret: str) -> _P
             updated.append((entry, row))
     absent = sorted(known.values(), key=lambda e: e.employee_no)
     linked = await _linked(session, secret, [e for e, _ in updated] + absent)
-    changes = [
-        change
-        for entry, row in updated
-        if entry.id in linked and (change := member_change(linked[entry.id], entry, row))
-    ]
+    changes: list[MemberChange] = []
+    seen: set[int] = set()  # one change a member, even if two links named them
+    for entry, row in updated:
+        member = linked.get(entry.id)
+        if member is not None and member.id not in seen:
+            seen.add(member.id)
+            if change := member_change(member, entry, row):
+                changes.append(change)
     joined = sum(1 for e in absent if e.id in linked)
     return _Plan(pairs, updated, unchanged, absent, changes, joined)
 

@@ -26,7 +26,7 @@ EXPECTED = {
         "New: 1",
         "Updated: 2",
         "Joined members to update: 1 (name, department and tags as in this file; a "
-        "birthday a member corrected themselves is kept)",
+        "birthday a member entered or corrected themselves is kept)",
         "Unchanged: 3",
         "On the roster but not in this file: 2",
         "Of those, members who joined: 1",
@@ -42,7 +42,7 @@ EXPECTED = {
         "",
         "新增：1",
         "更新：2",
-        "将更新资料的已登记会员：1（姓名、部门和标签以本文件为准；会员自己更正过的生日予以保留）",
+        "将更新资料的已登记会员：1（姓名、部门和标签以本文件为准；会员自己填写或更正过的生日予以保留）",
         "不变：3",
         "花名册中有、本文件中没有：2",
         "其中已登记为会员的：1",
