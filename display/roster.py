@@ -128,9 +128,22 @@ def preview(t: Translator, rows: int, changes: Preview) -> str:
         "",
         t.gettext("New: {count}").format(count=changes.new),
         t.gettext("Updated: {count}").format(count=changes.updated),
+    ]
+    if changes.updated:
+        lines.append(
+            t.gettext(
+                "Joined members to update: {count} (name, department and tags as in this "
+                "file; a birthday a member entered or corrected themselves is kept)"
+            ).format(count=changes.members_updated)
+        )
+    lines += [
         t.gettext("Unchanged: {count}").format(count=changes.unchanged),
         t.gettext("On the roster but not in this file: {count}").format(count=changes.absent),
     ]
+    if changes.absent:
+        lines.append(
+            t.gettext("Of those, members who joined: {count}").format(count=changes.absent_joined)
+        )
     for label, names, total in (
         (N_("Updated: {names}"), changes.updated_names, changes.updated),
         (N_("Not in this file: {names}"), changes.absent_names, changes.absent),
@@ -145,7 +158,8 @@ def preview(t: Translator, rows: int, changes: Preview) -> str:
         lines.append(
             t.gettext(
                 "Tap ✅ Apply to keep those not in the file, or 🗑 Apply and remove the "
-                "missing to take them off the roster (registered members stay members)."
+                "missing to take them off the roster. Those who joined stay members with "
+                "their details and tags; only their link to the roster is removed."
             )
         )
     else:
@@ -159,6 +173,10 @@ def applied(t: Translator, done: Applied, code_days: int) -> str:
             new=done.preview.new, updated=done.preview.updated, removed=done.removed
         )
     ]
+    if done.preview.members_updated:
+        lines.append(
+            t.gettext("Joined members updated: {count}.").format(count=done.preview.members_updated)
+        )
     if done.codes:
         lines.append(
             t.gettext(

@@ -68,6 +68,8 @@ def clean_tag(text: str) -> str:
     tag = clean_label(text, TAG_MAX).lower().replace(" ", "-")
     if not re.fullmatch(r"[\w-]+", tag):
         raise InvalidInput("tag_chars")
+    if len(tag) > TAG_MAX:  # lower() can lengthen ("İ" → "i̇"); a member tag holds TAG_MAX
+        raise InvalidInput("too_long")
     return tag
 
 

@@ -111,7 +111,7 @@ async def receive_file(update: Update, context: Context, scope: Scope) -> int:
     if isinstance(rows, str):
         await reply(update, rows, reply_markup=cancel_keyboard(scope))
         return FILE
-    changes = await roster.preview(scope.session, rows)
+    changes = await roster.preview(scope.session, rows, secret=scope.settings.secret_key)
     keep_draft(
         context, DRAFT, RosterImportDraft(document.file_id, hashlib.sha256(data).hexdigest())
     )
