@@ -102,15 +102,28 @@ _DAYS: dict[str, tuple[int, str | None]] = {
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4}
 _DIGITS |= {"五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_MONTHS = (
-    "January February March April May June July August September October November December"
-).split()
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff]")
 _FILLER = re.compile(r"[的在于到，,。]")
 _CLOCK = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm)\b|\b\d{1,2}:\d{2}\b", re.IGNORECASE)
 
 
-def understand(text: str, now: datetime, zone: tzinfo, *, base: datetime | None = None) -> Understood:
+def understand(
+    text: str, now: datetime, zone: tzinfo, *, base: datetime | None = None
+) -> Understood:
     """Read ``text`` as a time in ``zone``, seen from ``now`` (aware).
 
     ``base`` (default ``now``) is where "the next such time" counts from: an
@@ -198,26 +211,28 @@ def _from_chinese(text: str, start: datetime) -> tuple[str, bool] | Refusal:
             next_month, month_text, day_text = True, None, match[5]
         else:
             next_month, month_text, day_text = bool(match[1]), match[2], match[3]
-        day = _number(day_text)
-        if day is None:
+        day_number = _number(day_text)
+        if day_number is None:
             return Refusal(Reason.NOT_UNDERSTOOD)
         if next_month and month_text is None:
-            year, month = (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
-            day_phrase = f"{year:04d}-{month:02d}-{day:02d}"
+            year, month = (
+                (start.year + 1, 1) if start.month == 12 else (start.year, start.month + 1)
+            )
+            day_phrase = f"{year:04d}-{month:02d}-{day_number:02d}"
         else:
-            month = _number(month_text or "")
-            if month is None or not 1 <= month <= 12:
+            month_number = _number(month_text or "")
+            if month_number is None or not 1 <= month_number <= 12:
                 return Refusal(Reason.NOT_UNDERSTOOD)
-            day_phrase = f"{_MONTHS[month - 1]} {day}"
+            day_phrase = f"{_MONTHS[month_number - 1]} {day_number}"
         rest = rest.replace(match[0], " ", 1)
     elif match := _BARE_DAY.search(rest):  # 30号: this month's, or next month's once past
-        day = _number(match[1])
-        if day is None:
+        day_number = _number(match[1])
+        if day_number is None:
             return Refusal(Reason.NOT_UNDERSTOOD)
         year, month = start.year, start.month
-        if day < start.day:
+        if day_number < start.day:
             year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        day_phrase = f"{year:04d}-{month:02d}-{day:02d}"
+        day_phrase = f"{year:04d}-{month:02d}-{day_number:02d}"
         rest = rest.replace(match[0], " ", 1)
     if match := _WEEKDAY.search(rest):
         which = match[2]
@@ -278,7 +293,7 @@ def _from_chinese(text: str, start: datetime) -> tuple[str, bool] | Refusal:
         shift = _PERIODS[period][0]
         if shift == "pm" and hour == 12:
             return Refusal(Reason.AMBIGUOUS)  # 晚上12点: midnight which night?
-        if shift == "pm" and hour < 12 or shift == "noon" and hour < 6:
+        if (shift == "pm" and hour < 12) or (shift == "noon" and hour < 6):
             hour += 12
         if shift == "am" and hour == 12 and period == "凌晨":
             hour = 0

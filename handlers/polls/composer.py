@@ -20,6 +20,7 @@ from core.i18n import N_
 from display import broadcasts as audience_display
 from display import callbacks as cb
 from display import polls as display
+from handlers import time_input
 from handlers.common import (
     cancel_keyboard,
     choice_keyboard,
@@ -241,13 +242,19 @@ async def receive_closing(update: Update, context: Context, scope: Scope) -> int
     if draft is None or not draft.has_question:
         return await _lost_draft(update, scope)
     try:
-        closes_at = parse_closing(
-            _typed(update),
-            scope.runtime.now(),
-            scope.settings.tz,
+        closes_at = await time_input.read(
+            update,
+            context,
+            scope,
+            lambda text: parse_closing(text, scope.runtime.now(), scope.settings.tz),
+            unreadable=lambda error: (
+                isinstance(error, InvalidInput) and error.code == "closing_format"
+            ),
         )
     except InvalidInput as error:
         await reply(update, _explain(scope, error))
+        return CLOSING
+    if closes_at is None:
         return CLOSING
     draft.close_at(closes_at)
     await _show_card(update, scope, draft, edit_card=False)
