@@ -11,11 +11,13 @@ from display import callbacks as cb
 from storage.natural_time import Proposal, Reason
 
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
-EXAMPLES = N_("e.g. tomorrow 8am, 12月30日下午两点, 2026-12-30 14:00")
+EXAMPLES = N_("e.g. tomorrow 8am, Dec 30 2pm, 2026-12-30 14:00")
 REFUSALS: dict[Reason, str] = {
-    Reason.NOT_UNDERSTOOD: N_("I could not read that time. Please write it like this: {examples}."),
+    Reason.NOT_UNDERSTOOD: N_(
+        "I could not read that time. Please write it differently, {examples}."
+    ),
     Reason.AMBIGUOUS: N_("That could mean more than one time. Please name the day and the hour."),
-    Reason.NO_TIME: N_("Please add a time of day, e.g. {day} 15:00."),
+    Reason.NO_TIME: N_("Please add the hour too, e.g. tomorrow 3pm."),
     Reason.IN_PAST: N_("That time has already passed. Please give a time in the future."),
 }
 
@@ -63,6 +65,9 @@ def proposal(t: Translator, zone: tzinfo, proposed: Proposal) -> tuple[str, Inli
 
 
 def refusal(t: Translator, reason: Reason) -> str:
-    return t.gettext(REFUSALS[reason]).format(
-        examples=t.gettext(EXAMPLES), day=t.gettext("tomorrow")
-    )
+    return t.gettext(REFUSALS[reason]).format(examples=t.gettext(EXAMPLES))
+
+
+def hint(t: Translator) -> str:
+    """The line under every prompt that asks a time."""
+    return t.gettext("Everyday words work too, {examples}.").format(examples=t.gettext(EXAMPLES))

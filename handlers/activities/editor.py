@@ -30,6 +30,7 @@ from telegram.ext import (
 from core.i18n import N_
 from display import activities as show
 from display import callbacks as cb
+from display import time_input as show_time
 from display.broadcasts import EVERYONE, TAG, describe_audience, picker_items
 from handlers import time_input
 from handlers.activities.cadre import publish_now
@@ -150,7 +151,9 @@ async def _ask(update: Update, scope: Scope, step: int, draft: ActivityDraft) ->
         START: (
             t.gettext("When does it start? Write the date and time, like {example}.").format(
                 example=show.example_time(now_of(scope), scope.settings.tz)
-            ),
+            )
+            + "\n"
+            + show_time.hint(t),
             cancel_keyboard(scope),
         ),
         END: (

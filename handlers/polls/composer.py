@@ -20,6 +20,7 @@ from core.i18n import N_
 from display import broadcasts as audience_display
 from display import callbacks as cb
 from display import polls as display
+from display import time_input as show_time
 from handlers import time_input
 from handlers.common import (
     cancel_keyboard,
@@ -229,7 +230,9 @@ async def _ask_closing(update: Update, scope: Scope) -> int:
         update,
         scope._("Type the closing time, like {example} ({zone} time):").format(
             example=example, zone=scope.settings.timezone
-        ),
+        )
+        + "\n"
+        + show_time.hint(scope.t),
         reply_markup=cancel_keyboard(scope),
     )
     return CLOSING

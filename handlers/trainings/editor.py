@@ -24,6 +24,7 @@ from telegram.ext import (
 from core.i18n import N_
 from display import activities as show_activity
 from display import callbacks as cb
+from display import time_input as show_time
 from display import trainings as show
 from handlers import enrolment_common as shared
 from handlers import time_input
@@ -91,7 +92,9 @@ async def _ask_session_start(update: Update, scope: Scope, number: int) -> int:
         ).format(
             number=number,
             example=show_activity.example_time(now_of(scope), scope.settings.tz),
-        ),
+        )
+        + "\n"
+        + show_time.hint(scope.t),
         reply_markup=cancel_keyboard(scope),
     )
     return SESSION_START
