@@ -40,8 +40,8 @@ def proposal(t: Translator, zone: tzinfo, proposed: Proposal) -> tuple[str, Inli
     """ "您是指 2026年12月4日（周五）08:00 吗？" with ✅ Confirm / ✏️ Re-enter."""
     local = proposed.when.astimezone(zone)
     text = t.gettext("Did you mean {weekday} {date} {time}?").format(
-        date=t.gettext("{year}-{mm}-{dd}").format(
-            year=local.year, month=local.month, day=local.day, mm=f"{local:%m}", dd=f"{local:%d}"
+        date=t.gettext("{month}/{day}/{year}").format(
+            year=local.year, month=local.month, day=local.day
         ),
         weekday=t.gettext(WEEKDAYS[local.weekday()]),
         time=local.strftime("%H:%M"),
