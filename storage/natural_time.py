@@ -35,9 +35,9 @@ one. Anything left unread is "not understood", never guessed.
 Rules: a time of day without a date is its next occurrence; a weekday the next
 one (today if the time is still ahead); a month and day without a year the next
 such date; a part of the day without an hour (周六下午) takes a default hour
-(下午 14:00), and the proposal says so; a date without any time of day, "周末" and
-"晚上12点" are ambiguous; a result not after ``base`` is in the past. Nothing
-here reads the clock: ``now`` and the zone are passed in.
+(下午 14:00), and the proposal says so; a day without any time of day gets "add
+the hour"; "周末" and "晚上12点" are ambiguous; a result not after ``now`` is in
+the past. Nothing here reads the clock: ``now`` and the zone are passed in.
 """
 
 from __future__ import annotations
@@ -47,8 +47,6 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
-
-from dateparser.date import DateDataParser
 
 
 class Reason(enum.StrEnum):
@@ -120,6 +118,7 @@ _MONTHS = [
 ]
 _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff]")
 _FILLER = re.compile(r"[的在于到，,。]")
+_CLOCK_ONLY = re.compile(r"\d{1,2}(?::\d{2})?\s*(?:am|pm)?", re.IGNORECASE)
 _CLOCK = re.compile(r"\b\d{1,2}(?::\d{2})?\s*(?:am|pm)\b|\b\d{1,2}:\d{2}\b", re.IGNORECASE)
 
 
@@ -129,32 +128,39 @@ def understand(
     """Read ``text`` as a time in ``zone``, seen from ``now`` (aware).
 
     ``base`` (default ``now``) is where "the next such time" counts from: an
-    activity's end is read from its start. The proposal is refused as in the
-    past unless it lies after ``base``.
+    activity's end is read from its start. A result not after ``now`` is refused
+    as in the past; one before ``base`` is the caller's to refuse (an end before
+    its start has its own answer).
     """
+    local_now = now.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
     start = (base or now).astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
     cleaned = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip()
     if not cleaned:
         return Refusal(Reason.NOT_UNDERSTOOD)
     if _CJK.search(cleaned):
-        read = _from_chinese(cleaned, start)
+        read = _from_chinese(cleaned, local_now)
         if isinstance(read, Refusal):
             return read
         phrase, defaulted = read
     else:
         phrase, defaulted = cleaned, False
-    found = _parse(phrase, start)
+    # Only a bare time of day counts from ``base``; 明天, 12月9日, in 2 hours count from now.
+    found = _parse(phrase, start if _CLOCK_ONLY.fullmatch(phrase) else local_now)
     if found is None:
         return Refusal(Reason.NOT_UNDERSTOOD)
     moment, has_time = found
     if not has_time:
         return Refusal(Reason.NO_TIME)
-    if moment <= start:
+    if moment <= local_now:
         return Refusal(Reason.IN_PAST)
     return Proposal(moment.replace(tzinfo=zone), defaulted)
 
 
 def _parse(phrase: str, start: datetime) -> tuple[datetime, bool] | None:
+    # Imported on first use: ~20 MB the delivery worker (which draws prompts, never reads
+    # one) need not hold.
+    from dateparser.date import DateDataParser
+
     parser = DateDataParser(
         languages=["en"],
         settings={

@@ -141,3 +141,12 @@ def test_counting_from_a_base() -> None:
     base = datetime(2026, 12, 10, 14, 0, tzinfo=SHANGHAI)
     assert _shown(understand("下午5点", NOW, SHANGHAI, base=base), SHANGHAI) == "2026-12-10 17:00"
     assert _shown(understand("中午12点", NOW, SHANGHAI, base=base), SHANGHAI) == "2026-12-11 12:00"
+
+
+def test_before_the_base_is_proposed_for_the_caller_to_refuse() -> None:
+    """An end before its start is the flow's own refusal, not "in the past"."""
+    base = datetime(2026, 12, 10, 14, 0, tzinfo=SHANGHAI)
+    assert _shown(understand("12月9日下午3点", NOW, SHANGHAI, base=base), SHANGHAI) == (
+        "2026-12-09 15:00"
+    )
+    assert _shown(understand("今天早上8点", NOW, SHANGHAI, base=base), SHANGHAI) == (Reason.IN_PAST)

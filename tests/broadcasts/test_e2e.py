@@ -182,12 +182,13 @@ async def test_scheduled_broadcast_goes_out_at_its_time_once(bot: BotHarness) ->
     await last_with(admin, "请把钟点也写上")
     await admin.send("下个月")
     await last_with(admin, "没能看懂这个时间")
-    await admin.send("明早9点")  # in words: proposed; re-entered here, typed strictly below
+    await admin.send("明早9点")  # in words: proposed
     await last_with(admin, "您是指 2026年11月25日（周三）09:00 吗？")
     await admin.press("✏️ 重新输入")
     await admin.send("2026-11-24 09:00")
     await last_with(admin, "这个时间已经过去了")
-    await admin.send("2026-11-25 09:00")
+    await admin.send("明早9点")
+    await admin.press("✅ 确认")  # as if 2026-11-25 09:00 was typed
     await last_with(admin, "将于 2026-11-25 09:00 发送")
     status = await last_with(admin, "定于 2026-11-25 09:00 发送")
     (broadcast,) = await broadcast_rows(bot)
