@@ -140,6 +140,7 @@ async def read_moment(
     scope: Scope,
     day: datetime | None = None,
     *,
+    step: str,
     base: datetime | None = None,
 ) -> datetime | None:
     """The time the cadre typed or confirmed (a bare time means ``day``), or None once
@@ -154,6 +155,7 @@ async def read_moment(
             context,
             scope,
             lambda text: read_time(scope, text, day=day),
+            step=step,
             unreadable=lambda error: isinstance(error, InvalidInput) and error.code == "format",
             base=base,
         )
@@ -163,12 +165,12 @@ async def read_moment(
 
 
 async def read_deadline(
-    update: Update, context: Context, scope: Scope, start: datetime
+    update: Update, context: Context, scope: Scope, start: datetime, *, step: str
 ) -> datetime | None:
     """A sign-up deadline (the button: the start itself), or None when it cannot be read."""
     if update.callback_query is None and is_label(text_of(update), UNTIL_START_LABEL):
         return start
-    return await read_moment(update, context, scope, day=start)
+    return await read_moment(update, context, scope, day=start, step=step)
 
 
 async def read_capacity(update: Update, scope: Scope, draft: Answers) -> bool:

@@ -309,7 +309,7 @@ async def step_place(update: Update, context: Context, scope: Scope) -> int:
 async def step_start(update: Update, context: Context, scope: Scope) -> int:
     """Stores the start (if still ahead), asks when it ends."""
     draft = _draft(context)
-    start = await read_moment(update, context, scope)
+    start = await read_moment(update, context, scope, step="activity-start")
     if start is None:
         return START
     try:
@@ -326,7 +326,9 @@ async def step_end(update: Update, context: Context, scope: Scope) -> int:
     draft = _draft(context)
     if draft.starts_at is None:
         return await lost_answers(update, context, scope, DRAFT)
-    end = await read_moment(update, context, scope, day=draft.starts_at, base=draft.starts_at)
+    end = await read_moment(
+        update, context, scope, day=draft.starts_at, base=draft.starts_at, step="activity-end"
+    )
     if end is None:
         return END
     try:
@@ -343,7 +345,9 @@ async def step_deadline(update: Update, context: Context, scope: Scope) -> int:
     draft = _draft(context)
     if draft.starts_at is None:
         return await lost_answers(update, context, scope, DRAFT)
-    deadline = await read_deadline(update, context, scope, draft.starts_at)
+    deadline = await read_deadline(
+        update, context, scope, draft.starts_at, step="activity-deadline"
+    )
     if deadline is None:
         return DEADLINE
     try:

@@ -350,6 +350,7 @@ async def receive_time(update: Update, context: Context, scope: Scope) -> int:
             context,
             scope,
             lambda text: parse_send_time(text, scope.settings.tz, now),
+            step="broadcast-time",
             unreadable=lambda error: isinstance(error, InvalidTime) and error.code == "format",
         )
     except InvalidTime as error:

@@ -250,6 +250,7 @@ async def receive_closing(update: Update, context: Context, scope: Scope) -> int
             context,
             scope,
             lambda text: parse_closing(text, scope.runtime.now(), scope.settings.tz),
+            step="poll-closing",
             unreadable=lambda error: (
                 isinstance(error, InvalidInput) and error.code == "closing_format"
             ),

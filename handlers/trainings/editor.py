@@ -137,7 +137,7 @@ async def step_description(update: Update, context: Context, scope: Scope) -> in
 @cadre_only
 async def step_session_start(update: Update, context: Context, scope: Scope) -> int:
     """Stores a session's start (if still ahead), asks when it ends."""
-    start = await shared.read_moment(update, context, scope)
+    start = await shared.read_moment(update, context, scope, step="training-start")
     if start is None:
         return SESSION_START
     try:
@@ -160,7 +160,7 @@ async def step_session_end(update: Update, context: Context, scope: Scope) -> in
     if draft.next_start is None:
         return await _ask_session_start(update, scope, len(draft.sessions) + 1)
     end = await shared.read_moment(
-        update, context, scope, day=draft.next_start, base=draft.next_start
+        update, context, scope, day=draft.next_start, base=draft.next_start, step="training-end"
     )
     if end is None:
         return SESSION_END
@@ -225,7 +225,7 @@ async def step_deadline(update: Update, context: Context, scope: Scope) -> int:
         first = draft.first_start
     except Incomplete:
         return await lost_answers(update, context, scope, DRAFT)
-    deadline = await shared.read_deadline(update, context, scope, first)
+    deadline = await shared.read_deadline(update, context, scope, first, step="training-deadline")
     if deadline is None:
         return DEADLINE
     try:
