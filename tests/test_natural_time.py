@@ -13,7 +13,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
 # Wednesday 2 December 2026, 10:00 in Shanghai: the README's table.
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=SHANGHAI)
-D = "default"  # the hour is a part of the day's default, and the proposal says so
 
 TABLE: list[tuple[str, str | Reason]] = [
     ("明天早上8点", "2026-12-03 08:00"),
