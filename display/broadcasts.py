@@ -17,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.i18n import N_, Translator
 from display import callbacks as cb
+from display.time_input import hint
 from storage.audience_picks import EVERYONE, TAG
 from storage.audiences import Audience, AudienceSource, Described
 from storage.broadcast_rules import (
@@ -308,9 +309,13 @@ def preview_keyboard(
 
 
 def schedule_prompt(t: Translator, now: datetime, zone: tzinfo, zone_name: str) -> str:
-    return t.gettext(
-        "When should it go out? Send the date and time in {zone}, like {example}."
-    ).format(zone=html.escape(zone_name), example=example_time(now, zone))
+    return (
+        t.gettext(
+            "When should it go out? Send the date and time in {zone}, like {example}."
+        ).format(zone=html.escape(zone_name), example=example_time(now, zone))
+        + "\n"
+        + hint(t)
+    )
 
 
 def confirmed_text(t: Translator, broadcast: Broadcast, zone: tzinfo) -> str:

@@ -631,3 +631,14 @@ class ReportMonth(NamedTuple):
 
 
 REPORT_MONTH = action("rpm", ReportMonth)
+
+
+# A natural time proposed where a time is asked (handlers/time_input.py): ✅ confirm /
+# ✏️ type it again. ``at`` is the proposed moment in whole minutes since 1970 (UTC); the
+# handler acts only while that is still the conversation's pending proposal.
+class ProposedTime(NamedTuple):
+    at: int
+
+
+TIME_CONFIRM = action("tmok", ProposedTime)
+TIME_RETRY = action("tmre", ProposedTime)

@@ -19,6 +19,7 @@ from telegram.ext import ConversationHandler
 
 from core.i18n import N_
 from display import activities as show
+from handlers import time_input
 from handlers.common import (
     SKIP_LABEL,
     choice_keyboard,
@@ -133,23 +134,43 @@ async def read_description(update: Update, scope: Scope, draft: Answers) -> bool
     return True
 
 
-async def read_moment(update: Update, scope: Scope, day: datetime | None = None) -> datetime | None:
-    """The time the cadre typed (a bare time means ``day``), or None once told it is unreadable.
+async def read_moment(
+    update: Update,
+    context: Context,
+    scope: Scope,
+    day: datetime | None = None,
+    *,
+    step: str,
+    base: datetime | None = None,
+) -> datetime | None:
+    """The time the cadre typed or confirmed (a bare time means ``day``), or None once
+    answered: told it is unreadable, or a natural phrase proposed (`handlers.time_input`,
+    its "next such time" counted from ``base``, default now: an end's from its start).
 
     Whether it fits the schedule is the draft's to decide (`ScheduleRefused`).
     """
     try:
-        return read_time(scope, text_of(update), day=day)
+        return await time_input.read(
+            update,
+            context,
+            scope,
+            lambda text: read_time(scope, text, day=day),
+            step=step,
+            unreadable=lambda error: isinstance(error, InvalidInput) and error.code == "format",
+            base=base,
+        )
     except InvalidInput as error:
         await time_error(update, scope, error)
         return None
 
 
-async def read_deadline(update: Update, scope: Scope, start: datetime) -> datetime | None:
+async def read_deadline(
+    update: Update, context: Context, scope: Scope, start: datetime, *, step: str
+) -> datetime | None:
     """A sign-up deadline (the button: the start itself), or None when it cannot be read."""
-    if is_label(text_of(update), UNTIL_START_LABEL):
+    if update.callback_query is None and is_label(text_of(update), UNTIL_START_LABEL):
         return start
-    return await read_moment(update, scope, day=start)
+    return await read_moment(update, context, scope, day=start, step=step)
 
 
 async def read_capacity(update: Update, scope: Scope, draft: Answers) -> bool:

@@ -30,7 +30,9 @@ from telegram.ext import (
 from core.i18n import N_
 from display import activities as show
 from display import callbacks as cb
+from display import time_input as show_time
 from display.broadcasts import EVERYONE, TAG, describe_audience, picker_items
+from handlers import time_input
 from handlers.activities.cadre import publish_now
 from handlers.activities.states import (
     AUDIENCE,
@@ -149,7 +151,9 @@ async def _ask(update: Update, scope: Scope, step: int, draft: ActivityDraft) ->
         START: (
             t.gettext("When does it start? Write the date and time, like {example}.").format(
                 example=show.example_time(now_of(scope), scope.settings.tz)
-            ),
+            )
+            + "\n"
+            + show_time.hint(t),
             cancel_keyboard(scope),
         ),
         END: (
@@ -305,7 +309,7 @@ async def step_place(update: Update, context: Context, scope: Scope) -> int:
 async def step_start(update: Update, context: Context, scope: Scope) -> int:
     """Stores the start (if still ahead), asks when it ends."""
     draft = _draft(context)
-    start = await read_moment(update, scope)
+    start = await read_moment(update, context, scope, step="activity-start")
     if start is None:
         return START
     try:
@@ -322,7 +326,9 @@ async def step_end(update: Update, context: Context, scope: Scope) -> int:
     draft = _draft(context)
     if draft.starts_at is None:
         return await lost_answers(update, context, scope, DRAFT)
-    end = await read_moment(update, scope, day=draft.starts_at)
+    end = await read_moment(
+        update, context, scope, day=draft.starts_at, base=draft.starts_at, step="activity-end"
+    )
     if end is None:
         return END
     try:
@@ -339,7 +345,9 @@ async def step_deadline(update: Update, context: Context, scope: Scope) -> int:
     draft = _draft(context)
     if draft.starts_at is None:
         return await lost_answers(update, context, scope, DRAFT)
-    deadline = await read_deadline(update, scope, draft.starts_at)
+    deadline = await read_deadline(
+        update, context, scope, draft.starts_at, step="activity-deadline"
+    )
     if deadline is None:
         return DEADLINE
     try:
@@ -507,9 +515,12 @@ def conversation(
             DESCRIPTION: [MessageHandler(text_step, step_description)],
             PHOTO: [MessageHandler((filters.PHOTO & PRIVATE) | text_step, step_photo)],
             PLACE: [MessageHandler(text_step, step_place)],
-            START: [MessageHandler(text_step, step_start)],
-            END: [MessageHandler(text_step, step_end)],
-            DEADLINE: [MessageHandler(text_step, step_deadline)],
+            START: [MessageHandler(text_step, step_start), *time_input.buttons(step_start)],
+            END: [MessageHandler(text_step, step_end), *time_input.buttons(step_end)],
+            DEADLINE: [
+                MessageHandler(text_step, step_deadline),
+                *time_input.buttons(step_deadline),
+            ],
             CAPACITY: [MessageHandler(text_step, step_capacity)],
             GUESTS: [MessageHandler(text_step, step_guests)],
             AUDIENCE: [

@@ -22,6 +22,7 @@ from telegram.ext import (
 from core.i18n import N_
 from core.runtime import CommandSpec, runtime_of
 from display import callbacks as cb
+from handlers import time_input
 from handlers.broadcasts import composer, progress
 from handlers.broadcasts.composer import MEDIA_INPUT, OTHER_MEDIA
 from handlers.common import CANCEL_LABEL, PRIVATE, TEXT_INPUT, ask_for_text, cancel_handlers
@@ -59,6 +60,7 @@ def _conversation() -> ConversationHandler:
             # The preview's buttons still work while the time is asked for.
             composer.WHEN: [
                 MessageHandler(text_step, composer.receive_time),
+                *time_input.buttons(composer.receive_time),
                 MessageHandler(OTHER_MEDIA | MEDIA_INPUT, ask_for_text),
                 *preview_buttons,
             ],

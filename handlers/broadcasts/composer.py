@@ -21,6 +21,7 @@ from telegram.ext import ConversationHandler, filters
 
 from display import broadcasts as display
 from display import callbacks as cb
+from handlers import time_input
 from handlers.broadcasts.base import edit, stale
 from handlers.common import PRIVATE, cancel_keyboard, drop_buttons, pressed_args, reply
 from handlers.menu import main_menu
@@ -344,9 +345,18 @@ async def receive_time(update: Update, context: Context, scope: Scope) -> int:
         return await start(update, context)
     now = scope.runtime.now()
     try:
-        when = parse_send_time(_message(update).text or "", scope.settings.tz, now)
+        when = await time_input.read(
+            update,
+            context,
+            scope,
+            lambda text: parse_send_time(text, scope.settings.tz, now),
+            step="broadcast-time",
+            unreadable=lambda error: isinstance(error, InvalidTime) and error.code == "format",
+        )
     except InvalidTime as error:
         await reply(update, display.time_error(scope.t, error, now, scope.settings.tz))
+        return WHEN
+    if when is None:
         return WHEN
     return await _create(update, context, scope, draft, when)
 

@@ -23,6 +23,7 @@ from telegram.ext import (
 from core.i18n import N_
 from core.runtime import CommandSpec, MenuItem, runtime_of
 from display import callbacks as cb
+from handlers import time_input
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -54,6 +55,7 @@ def _new_poll() -> ConversationHandler:
             ],
             composer.CLOSING: [
                 MessageHandler(text_step, composer.receive_closing),
+                *time_input.buttons(composer.receive_closing),
                 CallbackQueryHandler(composer.draft_setting, pattern=cb.POLL_DRAFT.pattern),
             ],
             ConversationHandler.TIMEOUT: [MessageHandler(filters.ALL, composer.draft_timeout)],

@@ -20,6 +20,8 @@ from core.i18n import N_
 from display import broadcasts as audience_display
 from display import callbacks as cb
 from display import polls as display
+from display import time_input as show_time
+from handlers import time_input
 from handlers.common import (
     cancel_keyboard,
     choice_keyboard,
@@ -228,7 +230,9 @@ async def _ask_closing(update: Update, scope: Scope) -> int:
         update,
         scope._("Type the closing time, like {example} ({zone} time):").format(
             example=example, zone=scope.settings.timezone
-        ),
+        )
+        + "\n"
+        + show_time.hint(scope.t),
         reply_markup=cancel_keyboard(scope),
     )
     return CLOSING
@@ -241,13 +245,20 @@ async def receive_closing(update: Update, context: Context, scope: Scope) -> int
     if draft is None or not draft.has_question:
         return await _lost_draft(update, scope)
     try:
-        closes_at = parse_closing(
-            _typed(update),
-            scope.runtime.now(),
-            scope.settings.tz,
+        closes_at = await time_input.read(
+            update,
+            context,
+            scope,
+            lambda text: parse_closing(text, scope.runtime.now(), scope.settings.tz),
+            step="poll-closing",
+            unreadable=lambda error: (
+                isinstance(error, InvalidInput) and error.code == "closing_format"
+            ),
         )
     except InvalidInput as error:
         await reply(update, _explain(scope, error))
+        return CLOSING
+    if closes_at is None:
         return CLOSING
     draft.close_at(closes_at)
     await _show_card(update, scope, draft, edit_card=False)

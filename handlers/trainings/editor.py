@@ -24,8 +24,10 @@ from telegram.ext import (
 from core.i18n import N_
 from display import activities as show_activity
 from display import callbacks as cb
+from display import time_input as show_time
 from display import trainings as show
 from handlers import enrolment_common as shared
+from handlers import time_input
 from handlers.common import (
     PRIVATE,
     cancel_keyboard,
@@ -90,7 +92,9 @@ async def _ask_session_start(update: Update, scope: Scope, number: int) -> int:
         ).format(
             number=number,
             example=show_activity.example_time(now_of(scope), scope.settings.tz),
-        ),
+        )
+        + "\n"
+        + show_time.hint(scope.t),
         reply_markup=cancel_keyboard(scope),
     )
     return SESSION_START
@@ -133,7 +137,7 @@ async def step_description(update: Update, context: Context, scope: Scope) -> in
 @cadre_only
 async def step_session_start(update: Update, context: Context, scope: Scope) -> int:
     """Stores a session's start (if still ahead), asks when it ends."""
-    start = await shared.read_moment(update, scope)
+    start = await shared.read_moment(update, context, scope, step="training-start")
     if start is None:
         return SESSION_START
     try:
@@ -155,7 +159,9 @@ async def step_session_end(update: Update, context: Context, scope: Scope) -> in
     draft = _draft(context)
     if draft.next_start is None:
         return await _ask_session_start(update, scope, len(draft.sessions) + 1)
-    end = await shared.read_moment(update, scope, day=draft.next_start)
+    end = await shared.read_moment(
+        update, context, scope, day=draft.next_start, base=draft.next_start, step="training-end"
+    )
     if end is None:
         return SESSION_END
     try:
@@ -219,7 +225,7 @@ async def step_deadline(update: Update, context: Context, scope: Scope) -> int:
         first = draft.first_start
     except Incomplete:
         return await lost_answers(update, context, scope, DRAFT)
-    deadline = await shared.read_deadline(update, scope, first)
+    deadline = await shared.read_deadline(update, context, scope, first, step="training-deadline")
     if deadline is None:
         return DEADLINE
     try:
@@ -355,11 +361,20 @@ def conversation(
         states={
             TITLE: [MessageHandler(text_step, step_title)],
             DESCRIPTION: [MessageHandler(text_step, step_description)],
-            SESSION_START: [MessageHandler(text_step, step_session_start)],
-            SESSION_END: [MessageHandler(text_step, step_session_end)],
+            SESSION_START: [
+                MessageHandler(text_step, step_session_start),
+                *time_input.buttons(step_session_start),
+            ],
+            SESSION_END: [
+                MessageHandler(text_step, step_session_end),
+                *time_input.buttons(step_session_end),
+            ],
             SESSION_PLACE: [MessageHandler(text_step, step_session_place)],
             MORE: [MessageHandler(text_step, step_more)],
-            DEADLINE: [MessageHandler(text_step, step_deadline)],
+            DEADLINE: [
+                MessageHandler(text_step, step_deadline),
+                *time_input.buttons(step_deadline),
+            ],
             CAPACITY: [MessageHandler(text_step, step_capacity)],
             APPROVAL: [MessageHandler(text_step, step_approval)],
             REQUIRED: [MessageHandler(text_step, step_required)],

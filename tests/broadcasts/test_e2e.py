@@ -178,11 +178,17 @@ async def test_scheduled_broadcast_goes_out_at_its_time_once(bot: BotHarness) ->
     await admin.press("预览 ›")
     await admin.press("🕒 定时发送")
     # The fake clock says 2026-11-24 10:00 in Shanghai.
-    await admin.send("明天")
-    await last_with(admin, "无法识别这个时间")
+    await admin.send("明天")  # a day without an hour: asked for the hour
+    await last_with(admin, "请把钟点也写上")
+    await admin.send("下个月")
+    await last_with(admin, "没能看懂这个时间")
+    await admin.send("明早9点")  # in words: proposed
+    await last_with(admin, "您是指 2026年11月25日（周三）09:00 吗？")
+    await admin.press("✏️ 重新输入")
     await admin.send("2026-11-24 09:00")
     await last_with(admin, "这个时间已经过去了")
-    await admin.send("2026-11-25 09:00")
+    await admin.send("明早9点")
+    await admin.press("✅ 确认")  # as if 2026-11-25 09:00 was typed
     await last_with(admin, "将于 2026-11-25 09:00 发送")
     status = await last_with(admin, "定于 2026-11-25 09:00 发送")
     (broadcast,) = await broadcast_rows(bot)

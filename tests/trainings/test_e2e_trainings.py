@@ -30,7 +30,9 @@ async def test_training_with_approval_waitlist_attendance_and_completion(bot: Bo
     await cadre.send("12:00")
     await cadre.send("二号培训室")
     await cadre.send("➕ 再加一次课")
-    await cadre.send("2026-12-02 09:00")
+    await cadre.send("下周三上午9点")  # in words (the clock says Tuesday 2026-11-24)
+    assert "2026年12月2日（周三）09:00" in (await cadre.last_bot_message()).text
+    await cadre.press("✅ 确认")
     await cadre.send("11:30")
     await cadre.send("https://meeting.example.org/forklift")
     await cadre.send("✅ 就这些")
