@@ -14,7 +14,7 @@ from pathlib import Path
 
 from storage import segmenter
 
-HEAVY = ("matplotlib", "openpyxl", "numpy", "scipy", "highspy", "pypdf")
+HEAVY = ("matplotlib", "openpyxl", "numpy", "scipy", "highspy", "pypdf", "dateparser")
 
 
 def test_starting_the_bot_loads_no_heavy_library() -> None:
