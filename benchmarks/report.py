@@ -12,11 +12,10 @@ rendering (message, both charts, the workbook), and the peak of Python
 allocations (tracemalloc, a second run) and the process's peak RSS.
 Target: under 10 s and 200 MB.
 
-Measured here (2 shared cores): SQLite 0.86 s, PostgreSQL 0.75 s (about 1 s
-cold, in a fresh process); peak Python allocations 10-11 MiB during a report.
-The process's peak RSS is 236 MiB, all of it reached by the imports alone
-(NumPy, SciPy, matplotlib, PTB, SQLAlchemy: the bot loads the same); making
-the report adds nothing measurable to it.
+Measured here (2 cores shared with other work): SQLite 1.7 s, PostgreSQL 1.0 s
+(2.3–2.7 s cold, in a fresh process); peak Python allocations 10-11 MiB during a
+report; the fresh process peaks at 158–161 MiB (94 MiB after imports: matplotlib,
+openpyxl, NumPy and HiGHS load at the first report).
 """
 
 from __future__ import annotations
