@@ -352,17 +352,23 @@ def _labels(now: datetime, zone: tzinfo, months: int) -> list[str]:
 
 
 async def satisfaction_series(
-    session: AsyncSession, months: int, *, now: datetime, zone: tzinfo
+    session: AsyncSession,
+    months: int,
+    *,
+    now: datetime,
+    zone: tzinfo,
+    until: datetime | None = None,
 ) -> dict[str, list[SeriesPoint]]:
     """Every satisfaction measure the bot keeps, per local month, oldest first.
 
-    The last ``months`` months up to ``now``'s: the pulse, the ratings members
+    The last ``months`` months up to ``until``'s (``now``'s by default; a report
+    on a past month ends its trend there): the pulse, the ratings members
     give a grievance when it is answered, and the ratings of activities and of
     trainings (each in the month it was given). Means are hidden under `THRESHOLD`
     ratings, as any published count is, and the pulse's while its month is
     under way.
     """
-    labels = _labels(now, zone, months)
+    labels = _labels(now if until is None or until > now else until, zone, months)
     since = month_start(labels[0], zone)
     buckets: dict[str, dict[str, list[int]]] = {s: {m: [] for m in labels} for s in SOURCES}
     pulse_rows = await session.execute(

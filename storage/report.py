@@ -411,13 +411,15 @@ async def _handbook(session: AsyncSession, period: Period) -> HandbookSearches:
 
 
 async def build(session: AsyncSession, period: Period, *, now: datetime, zone: tzinfo) -> Report:
-    """The report over ``period`` (local days); the trends: the 12 months up to ``now``."""
+    """The report over ``period`` (local days); the trends: the 12 months up to its last."""
     start, end = period.bounds(zone)
     return Report(
         period=period,
         participation=await _participation(session, start, end),
         grievances=await _grievances(session, start, end),
-        satisfaction=await satisfaction_series(session, TREND_MONTHS, now=now, zone=zone),
+        satisfaction=await satisfaction_series(
+            session, TREND_MONTHS, now=now, zone=zone, until=end - timedelta(microseconds=1)
+        ),
         polls=await _polls(session, start, end),
         handbook=await _handbook(session, period),
     )

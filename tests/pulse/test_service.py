@@ -130,6 +130,16 @@ async def test_one_satisfaction_series(engine: AsyncEngine) -> None:
     assert all(p.count == 0 and p.mean is None for p in series["grievances"])
     # Trainings: two ratings are counted without a mean; five (5+3+4+5+3) have one.
     assert [(p.count, p.mean) for p in series["trainings"]] == [(2, None), (5, 4.0), (0, None)]
+    # A report on November ends its trend there, even when asked for in December;
+    # ratings given after it (December's pulse answers) are left out.
+    async with sessions() as session:
+        november = await pulse.satisfaction_series(
+            session, 3, now=now, zone=ZONE, until=shanghai(2026, 11, 30, 23)
+        )
+    assert [p.month for p in november["pulse"]] == ["2026-09", "2026-10", "2026-11"]
+    assert all(p.count == 0 for p in november["pulse"])
+    assert [(p.count, p.mean) for p in november["trainings"]] == [(0, None), (2, None), (5, 4.0)]
+    assert november["activities"][-1].count == 5
 
 
 async def test_forget_cancels_the_sealed_question_still_to_be_sent(engine: AsyncEngine) -> None:
