@@ -155,11 +155,13 @@ def text(t: Translator, report: Report) -> str:
     ]
     for source, points in report.satisfaction.items():
         latest = next((point for point in reversed(points) if point.mean is not None), None)
+        name = t.gettext(SOURCE_NAMES[source])
+        if latest is None:
+            lines.append(t.gettext("{source}: no month with 5 ratings or more").format(source=name))
+            continue
         lines.append(
             t.gettext("{source}: latest {mean} ⭐ ({month})").format(
-                source=t.gettext(SOURCE_NAMES[source]),
-                mean=_mean(latest.mean if latest else None),
-                month=latest.month if latest else HIDDEN,
+                source=name, mean=_mean(latest.mean), month=latest.month
             )
         )
     lines += [

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import warnings
@@ -95,3 +96,25 @@ def test_the_message_and_the_workbook_in_english() -> None:
     name, values = show.satisfaction_chart(t, sample()).series[-1]
     assert name == "Training ratings" and values[:3] == [4.2, None, 4.2]  # withheld: a gap
     assert show.workbook(t, sample()).startswith(b"PK")
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("zh_CN", "活动评分：近 12 个月没有满 5 个评分的月份"),
+        ("en", "Activity ratings: no month with 5 ratings or more"),
+    ],
+)
+def test_a_series_without_any_mean_says_so(language: str, expected: str) -> None:
+    base = sample()
+    months = [point.month for point in base.satisfaction["activities"]]
+    quiet = dataclasses.replace(
+        base,
+        satisfaction={
+            **base.satisfaction,
+            "activities": [SeriesPoint(month, 3, None) for month in months],
+        },
+    )
+    text = show.text(translator(language), quiet)
+    assert expected in text
+    assert "— ⭐" not in text
