@@ -646,6 +646,64 @@ async def seed_training_ratings(session: AsyncSession, secret_key: str) -> None:
             await trainings.rate(session, course.id, person.id, given, rated)
 
 
+# Stars of the members who came to last month's outing, in sign-up order.
+PAST_ACTIVITY_STARS = (5, 4, 5, 4, 4, 3)
+
+
+async def seed_past_activity(session: AsyncSession, secret_key: str) -> None:
+    """Last month's outing: eight signed up, seven came, six rated it, so /report shows
+    activity sign-ups, an attendance rate and an activity line in the satisfaction trend.
+    Made through the services, at past times; long over, so no reminder or rating
+    request goes out for it.
+    """
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from storage import activities, pulse
+    from storage.activities import Draft
+    from storage.audiences import Audience
+    from storage.models import ActivityRating, utcnow
+
+    if await session.scalar(select(ActivityRating.member_id).limit(1)) is not None:
+        return
+    zone = ZoneInfo("Asia/Shanghai")
+    month = pulse.previous_month(pulse.month_label(utcnow(), zone))
+    starts = pulse.month_start(month, zone) + timedelta(days=17, hours=8, minutes=30)
+    planned = starts - timedelta(days=10)
+    draft = Draft(
+        "秋季职工登山健步走",
+        "沿青龙山步道健步走约八公里，山顶合影，工会提供午餐。",
+        None,
+        "青龙山南门",
+        starts,
+        starts + timedelta(hours=4),
+        starts - timedelta(days=2),
+        30,
+        False,
+        Audience(everyone=True),
+    )
+    activity = await activities.create(session, draft, created_by=None, now=planned)
+    await activities.publish(session, activity.id, planned)
+    people = [p.telegram_id for p in PEOPLE if p.registered and p.role is Role.MEMBER]
+    came = 0
+    for n, telegram_id in enumerate(people[:8]):
+        person = await members.get_member(session, telegram_id)
+        if person is None:
+            continue
+        placed = await activities.sign_up(
+            session, activity.id, person, guests=0, now=planned + timedelta(hours=n)
+        )
+        if came >= 7:
+            continue  # signed up, did not come
+        await activities.toggle_attendance(session, activity.id, placed.signup.id, starts)
+        if came < len(PAST_ACTIVITY_STARS):
+            rated = activity.ends_at + timedelta(hours=3 + came)
+            await activities.rate(session, activity.id, person.id, PAST_ACTIVITY_STARS[came], rated)
+        came += 1
+
+
 # A seeder gets the session and the demo's secret key (for what is sealed or keyed).
 Seeder = Callable[[AsyncSession, str], Awaitable[None]]
 SEEDERS: list[Seeder] = [
@@ -660,4 +718,5 @@ SEEDERS: list[Seeder] = [
     seed_handbook,
     seed_report,
     seed_training_ratings,
+    seed_past_activity,
 ]

@@ -124,10 +124,10 @@ def test_the_command_reports_a_taken_port_in_one_line(
     assert f"port {port}" in captured.err and "--port" in captured.err
 
 
-async def test_the_demo_report_has_a_training_satisfaction_line(demo: Demo) -> None:
+async def test_the_demo_report_has_activities_and_training_satisfaction(demo: Demo) -> None:
     from statistics import mean
 
-    from bot.demo_data import RATED_COURSES
+    from bot.demo_data import PAST_ACTIVITY_STARS, RATED_COURSES
     from storage import report
 
     assert demo.application is not None
@@ -138,6 +138,10 @@ async def test_the_demo_report_has_a_training_satisfaction_line(demo: Demo) -> N
             session, report.default_period(now.astimezone(zone).date()), now=now, zone=zone
         )
     means = [p.mean for p in built.satisfaction["trainings"]]
-    # Last month's course, then the one before it: both with a mean (five ratings or more).
+    # The trend ends with the report's month (last month): its course, and the one
+    # before it, both with a mean (five ratings or more).
     expected = [round(mean(stars), 2) for _title, _day, stars in RATED_COURSES]
-    assert means[-3:] == [expected[1], expected[0], None]
+    assert means[-2:] == [expected[1], expected[0]]
+    # Last month's outing: eight signed up, seven came, six rated it.
+    assert (built.participation.activity_signups, built.participation.checked_in) == (8, 7)
+    assert built.satisfaction["activities"][-1].mean == round(mean(PAST_ACTIVITY_STARS), 2)
