@@ -481,11 +481,11 @@ def roster_keyboard(
     rows = []
     for line in seated[page * ROSTER_PAGE : (page + 1) * ROSTER_PAGE]:
         mark = "✅" if line.checked_in_at else "⬜"
-        guest = " (+1)" if line.guests else ""
+        name = t.gettext("{name} (+1)").format(name=line.name) if line.guests else line.name
         rows.append(
             [
                 _button(
-                    f"{mark} {line.name}{guest}",
+                    f"{mark} {name}",
                     cb.ACT_MARK.pack(activity.id, line.signup_id, page),
                 )
             ]

@@ -167,7 +167,7 @@ def describe_audience(t: Translator, described: Described) -> str:
         chosen.append((_("Tags"), described.tags))
     parts = [
         _("{title}: {names}").format(
-            title=title, names=", ".join(html.escape(name) for name in names)
+            title=title, names=_(", ").join(html.escape(name) for name in names)
         )
         for title, names in chosen
     ]

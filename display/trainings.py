@@ -47,7 +47,8 @@ def hours_text(value: float) -> str:
 def session_line(t: Translator, zone: tzinfo, meeting: TrainingSession) -> str:
     where = escape(meeting.place) if meeting.place else ""
     if meeting.online_link:
-        link = f'<a href="{escape(meeting.online_link, quote=True)}">{t.gettext("online")}</a>'
+        label = t.gettext("online")
+        link = f'<a href="{escape(meeting.online_link, quote=True)}">{label}</a>'
         where = f"{where} · {link}" if where else link
     return f"{span(t, zone, meeting.starts_at, meeting.ends_at)} · {where}"
 

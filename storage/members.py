@@ -397,7 +397,7 @@ def parse_tags(text: str) -> list[str]:
     """Tags typed by an admin: separated by commas (either width), or "-" for none."""
     if text.strip() == "-":
         return []
-    return [clean_tag(part) for part in text.replace("，", ",").split(",") if part.strip()]
+    return [clean_tag(part) for part in text.replace("，", ",").replace("、", ",").split(",") if part.strip()]
 
 
 async def retag(session: AsyncSession, member: Member, text: str) -> None:
