@@ -58,7 +58,7 @@ async def test_reminders_check_in_and_rating_on_the_clock(bot: BotHarness) -> No
     assert sum("请打 1 到 5 星" in (m.text or "") for m in await seated.bot_messages()) == 1
     await seated.press("4⭐")
     await seated.send("组织得很好，下次还来")
-    assert "感谢你的反馈" in (await seated.last_bot_message()).text
+    assert "感谢您的反馈" in (await seated.last_bot_message()).text
     async with bot.runtime.sessions() as session:
         rating = await session.scalar(select(ActivityRating))
     assert rating is not None and (rating.stars, rating.comment) == (4, "组织得很好，下次还来")

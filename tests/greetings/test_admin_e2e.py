@@ -159,7 +159,7 @@ async def test_custom_date_next_30_days_and_delete(
     assert (occasion.name, occasion.month, occasion.day) == ("工会成立纪念日", 12, 1)
 
     await admin.press("« 节日问候")
-    upcoming = await pressed_message(admin, await admin.press("🗓 未来30天"))
+    upcoming = await pressed_message(admin, await admin.press("🗓 未来 30 天"))
     assert "2026-12-01 周二 · 工会成立纪念日：1 人" in upcoming.text
 
     # The same name twice is refused.
