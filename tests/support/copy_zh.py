@@ -65,6 +65,8 @@ _NOT_TEXT = re.compile(
     r"|(?P<code>\b[A-Z]-[0-9A-Z]{4}\b)"  # a grievance code: G-7K3Q
     r"|(?P<ext>(?<![\w.])\.[a-z]{3,4}\b)"  # a file extension: .xlsx
 )
+# Placeholders that always hold a number, spaced like one: "共 {count} 人".
+NUMBER_FIELDS = frozenset({"count", "n", "h", "hours", "position", "stars", "limit", "left"})
 # Placeholders become this private-use mark, the rest of the markup a space.
 PH = "\ue000"
 _HAN = re.compile(f"[{CJK}]")
@@ -81,6 +83,8 @@ def _mask(text: str) -> str:
     """The text with placeholders as `PH` and other markup as spaces, same length."""
 
     def replace(match: re.Match[str]) -> str:
+        if match.group("ph") and match.group("ph").strip("{}") in NUMBER_FIELDS:
+            return "0" * len(match.group(0))  # spaced as the number it stands for
         if match.group("ph"):
             return PH * len(match.group(0))
         return " " * len(match.group(0))
