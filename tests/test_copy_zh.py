@@ -2,6 +2,7 @@
 
 The rules are in `tests.support.copy_zh`; the first test shows the checker
 catching each example the issue quoted, so it cannot silently pass everything.
+The last ones render screens that display/ composes from pieces.
 """
 
 from __future__ import annotations
@@ -9,13 +10,19 @@ from __future__ import annotations
 import ast
 import re
 import tokenize
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.pofile import read_po
 
-from core.i18n import LOCALES
+from core.i18n import LOCALES, translator
+from display import greetings, grievances, polls, trainings
 from storage import handbook_default
+from storage.grievances import AuditLine, Stats
+from storage.models import GrievanceCategory, TrainingSession
+from storage.polls import PollSummary
 from tests.support.copy_zh import problems
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,3 +127,45 @@ def test_no_gettext_inside_f_strings() -> None:
                     ):
                         found.append(f"{path.relative_to(ROOT)}:{token.start[0]}")
     assert found == []
+
+
+# Screens composed in code from pieces: the separators go through gettext too.
+
+ZH = translator("zh_CN")
+ZONE = ZoneInfo("Asia/Shanghai")
+AT = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+
+
+def test_poll_list_line_in_house_style() -> None:
+    summary = PollSummary(1, "食堂菜单", True, AT, None, False, False)
+    text = polls.list_text(ZH, [summary], ZONE, can_create=False)
+    assert "2026-12-07 18:00 截止，未投票" in text
+    assert problems(text.replace("<b>", "").replace("</b>", "")) == []
+    settings = polls.settings_text(ZH, cadres_may_create=False)
+    assert "管理员始终可以发起投票，干部不能发起投票。" in settings and problems(settings) == []
+
+
+def test_grievance_stats_and_audit_in_house_style() -> None:
+    safety = GrievanceCategory(id=1, slug="safety", name=None)
+    stats = Stats(total=1, categories={1: safety})
+    stats.by_category_status[(1, "new")] = 1
+    text = grievances.stats_text(ZH, stats)
+    assert "⛑ 安全：" in text
+    audit = grievances.audit_text(ZH, ZONE, [AuditLine(AT, "G-5N5A", "taken", "李干事", "备注")])
+    line = audit.splitlines()[-1]
+    assert "李干事：" in line and "（备注）" in line and problems(line) == []
+
+
+def test_greeting_placeholders_and_online_session_in_house_style() -> None:
+    assert (
+        greetings.placeholders(ZH)
+        == "<code>{name}</code>、<code>{year}</code>、<code>{holiday}</code>"
+    )
+    meeting = TrainingSession(
+        starts_at=AT,
+        ends_at=AT + timedelta(hours=2),
+        place="三楼会议室",
+        online_link="https://meeting.example.org/a",
+    )
+    line = trainings.session_line(ZH, ZONE, meeting)
+    assert "online" not in line.split('">')[-1] and problems(line) == []
