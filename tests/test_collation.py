@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.collation import by_name, by_person, name_key, person_key
+from core.i18n import translator
+from display import activities
 from storage import audiences, members
+from storage.activities import RosterLine
+from storage.models import Activity, SignupStatus
 from storage.db import transaction
 from tests.support.members import add_member, add_members
 
@@ -53,3 +59,17 @@ async def test_department_pickers_and_member_search_in_pinyin_order(
         found = [m.name for m in await members.search_members(session, "三", limit=3)]
     assert shown == choices == ["仓储物流部", "质检科", "装配车间"]
     assert found == ["阿三", "李三", "曾三"]  # sorted first, then the first three kept
+
+
+def test_check_in_roster_in_pinyin_order() -> None:
+    """A cadre at the door finds a name: the seated, by pinyin; 曾 with a guest (+1)."""
+    at = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+    lines = [
+        RosterLine(i, i, name, "", at, SignupStatus.SEATED.value, None, guests, None)
+        for i, (name, guests) in enumerate(
+            [("张三", 0), ("曾小华", 1), ("李四", 0), ("阿明", 0), ("王五", 0)], start=1
+        )
+    ]
+    keyboard = activities.roster_keyboard(translator("zh_CN"), Activity(id=1), lines, 0)
+    labels = [row[0].text for row in keyboard.inline_keyboard[:-1]]
+    assert labels == ["⬜ 阿明", "⬜ 李四", "⬜ 王五", "⬜ 曾小华（+1）", "⬜ 张三"]
