@@ -122,7 +122,7 @@ def compose_prompt(t: Translator) -> str:
             _(
                 "Tip: to format it, write HTML such as {example} and choose “Formatted” "
                 "in the preview."
-            ).format(example=html.escape("<b>bold</b>")),
+            ).format(example=html.escape("<b>" + _("bold") + "</b>")),
         ]
     )
 

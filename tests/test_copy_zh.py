@@ -8,6 +8,7 @@ The last ones render screens that display/ composes from pieces.
 from __future__ import annotations
 
 import ast
+import html
 import re
 import tokenize
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from core.i18n import LOCALES, translator
-from display import greetings, grievances, polls, trainings
+from display import broadcasts, greetings, grievances, polls, trainings
 from storage import handbook_default
 from storage.grievances import AuditLine, Stats
 from storage.models import GrievanceCategory, TrainingSession
@@ -169,3 +170,8 @@ def test_greeting_placeholders_and_online_session_in_house_style() -> None:
     )
     line = trainings.session_line(ZH, ZONE, meeting)
     assert "online" not in line.split('">')[-1] and problems(line) == []
+
+
+def test_broadcast_prompt_example_in_chinese() -> None:
+    text = html.unescape(broadcasts.compose_prompt(ZH).replace("<b>", "").replace("</b>", ""))
+    assert "例如 <b>粗体</b>" in text and problems(text) == []
