@@ -57,15 +57,27 @@ SURNAMES = {
 Key = tuple[tuple[str, ...], tuple[str, ...], str]
 
 
-def _key(syllables: list[str], text: str) -> Key:
-    letters, tones = [], []
-    for syllable in syllables:
-        found = _TONE.match(syllable.casefold())
-        if found:
-            letters.append(found.group(1))
-            tones.append(found.group(2) or "5")
-        else:  # Latin, digits, marks: as they are, casefolded
-            letters.append(syllable.casefold().strip())
+_HAN = re.compile(r"([\u3400-\u9fff\uf900-\ufaff]+)")
+
+
+def _syllable(reading: str) -> tuple[str, str]:
+    found = _TONE.match(reading)
+    return (found.group(1), found.group(2) or "5") if found else (reading, "5")
+
+
+def _key(text: str, read: Callable[[str, bool], list[str]]) -> Key:
+    """Han runs read as toneless syllables plus their tones; anything else (Latin,
+    digits, marks) as it is, casefolded, with no tone."""
+    letters: list[str] = []
+    tones: list[str] = []
+    for index, run in enumerate(_HAN.split(text.strip())):
+        if index % 2:  # a Han run (split keeps them at the odd places)
+            for reading in read(run, index == 1 and not letters):
+                syllable, tone = _syllable(reading)
+                letters.append(syllable)
+                tones.append(tone)
+        elif run.strip():
+            letters.append(run.strip().casefold())
             tones.append("")
     return tuple(letters), tuple(tones), text
 
@@ -77,7 +89,7 @@ def _pinyin(text: str) -> list[str]:
 @lru_cache(maxsize=4096)
 def name_key(text: str) -> Key:
     """A department's, a group's or any name's place in a list (words read as words)."""
-    return _key(_pinyin(text), text)
+    return _key(text, lambda run, _first: _pinyin(run))
 
 
 @lru_cache(maxsize=8192)
@@ -85,24 +97,17 @@ def _reading(char: str) -> str:
     return _pinyin(char)[0]
 
 
+def _as_name(run: str, first: bool) -> list[str]:
+    readings = [_reading(char) for char in run]
+    if first and run[0] in SURNAMES:
+        readings[0] = SURNAMES[run[0]]
+    return readings
+
+
 def person_key(name: str) -> Key:
     """A person's place in a list: the first character read as a surname, the others
     one by one (a given name is no phrase; and so a list of 100,000 sorts in a second)."""
-    stripped = name.strip()
-    syllables: list[str] = []
-    latin = ""
-    for index, char in enumerate(stripped):
-        if "\u3400" <= char <= "\u9fff":
-            if latin:
-                syllables.append(latin)
-                latin = ""
-            syllables.append(SURNAMES.get(char, "") if index == 0 else "")
-            syllables[-1] = syllables[-1] or _reading(char)
-        else:
-            latin += char
-    if latin:
-        syllables.append(latin)
-    return _key(syllables, name)
+    return _key(name, _as_name)
 
 
 def by_name(items: Iterable[T], name: Callable[[T], str]) -> list[T]:

@@ -11,8 +11,8 @@ from core.i18n import translator
 from display import activities
 from storage import audiences, members
 from storage.activities import RosterLine
-from storage.models import Activity, SignupStatus
 from storage.db import transaction
+from storage.models import Activity, SignupStatus
 from tests.support.members import add_member, add_members
 
 
@@ -33,6 +33,12 @@ def test_tones_break_ties_then_the_text() -> None:
     # 李 lǐ and 黎 lí: same letters, the second tone first.
     assert by_person(["李明", "黎明"], str) == ["黎明", "李明"]
     assert by_person(["Li", "li"], str) == ["Li", "li"]
+
+
+def test_latin_and_digits_are_not_read_as_pinyin_tones() -> None:
+    # "D1" is no syllable "d" in the first tone: Latin text sorts as text, casefolded.
+    assert by_name(["D3", "D0", "d2", "D1"], str) == ["D0", "D1", "d2", "D3"]
+    assert by_person(["M1", "Mary", "李四"], str) == ["李四", "M1", "Mary"]
 
 
 def test_departments_by_pinyin() -> None:
