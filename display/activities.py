@@ -13,6 +13,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core import collation
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from display import offering, sheets
@@ -462,17 +463,20 @@ def roster_text(t: Translator, activity: Activity, lines: Sequence[RosterLine], 
 def roster_keyboard(
     t: Translator, activity: Activity, lines: Sequence[RosterLine], page: int
 ) -> InlineKeyboardMarkup:
-    seated = [line for line in lines if line.status == SignupStatus.SEATED.value]
+    # In pinyin order, so a cadre at the door finds a name (the text lists the waitlist).
+    seated = collation.by_person(
+        (line for line in lines if line.status == SignupStatus.SEATED.value), lambda s: s.name
+    )
     pages = max(1, -(-len(seated) // ROSTER_PAGE))
     page = min(max(page, 0), pages - 1)
     rows = []
     for line in seated[page * ROSTER_PAGE : (page + 1) * ROSTER_PAGE]:
         mark = "✅" if line.checked_in_at else "⬜"
-        guest = " (+1)" if line.guests else ""
+        name = t.gettext("{name} (+1)").format(name=line.name) if line.guests else line.name
         rows.append(
             [
                 _button(
-                    f"{mark} {line.name}{guest}",
+                    f"{mark} {name}",
                     cb.ACT_MARK.pack(activity.id, line.signup_id, page),
                 )
             ]

@@ -107,8 +107,8 @@ def search_keyboard(
 
 def member_text(t: Translator, member: Member, role: Role, from_settings: bool, tz: tzinfo) -> str:
     department = member.department.name if member.department else t.gettext("none")
-    tags = ", ".join(member.tag_names) or t.gettext("none")
-    groups = ", ".join(g.name for g in member.groups) or t.gettext("none")
+    tags = t.gettext(", ").join(member.tag_names) or t.gettext("none")
+    groups = t.gettext(", ").join(g.name for g in member.groups) or t.gettext("none")
     lines = [
         "<b>" + escape(member.name) + "</b>",
         "",

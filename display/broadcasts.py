@@ -123,7 +123,7 @@ def compose_prompt(t: Translator) -> str:
             _(
                 "Tip: to format it, write HTML such as {example} and choose “Formatted” "
                 "in the preview."
-            ).format(example=html.escape("<b>bold</b>")),
+            ).format(example=html.escape("<b>" + _("bold") + "</b>")),
         ]
     )
 
@@ -168,7 +168,7 @@ def describe_audience(t: Translator, described: Described) -> str:
         chosen.append((_("Tags"), described.tags))
     parts = [
         _("{title}: {names}").format(
-            title=title, names=", ".join(html.escape(name) for name in names)
+            title=title, names=_(", ").join(html.escape(name) for name in names)
         )
         for title, names in chosen
     ]

@@ -44,8 +44,8 @@ def _code(text: str) -> str:
     return "<code>" + escape(text) + "</code>"
 
 
-def placeholders() -> str:
-    return ", ".join(_code("{" + name + "}") for name in ("name", "year", "holiday"))
+def placeholders(t: Translator) -> str:
+    return t.gettext(", ").join(_code("{" + name + "}") for name in ("name", "year", "holiday"))
 
 
 def day_label(t: Translator, day: date) -> str:
@@ -241,7 +241,7 @@ def template_error(t: Translator, error: TemplateError) -> str:
         limit=TEMPLATE_MAX,
         example=_code("{name}"),
         field=_code("{" + error.field + "}"),
-        allowed=placeholders(),
+        allowed=placeholders(t),
     )
 
 
@@ -261,8 +261,8 @@ def audience_prompt(t: Translator, occasion: Occasion) -> str:
 
 def preview_intro(t: Translator, occasion: Occasion, name: str, day: date) -> str:
     return t.gettext(
-        "👁 Preview of {occasion}: this is how a member named {name} reads it on "
-        "{date}, first in Chinese, then in English."
+        "👁 Preview of {occasion}: how a member named {name} reads it on {date}. "
+        "Each member gets one version, in their own language; both follow, Chinese first."
     ).format(occasion=occasion_name(t, occasion), name=escape(name), date=day.isoformat())
 
 

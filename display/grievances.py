@@ -577,8 +577,14 @@ def audit_text(t: Translator, tz: ZoneInfo, lines: Sequence[AuditLine]) -> str:
     for line in lines:
         actor = escape(line.actor) if line.actor else t.gettext("the member")
         action = t.gettext(AUDIT_NAMES.get(line.action, line.action))
-        detail = f" ({escape(line.detail)})" if line.detail else ""
-        out.append(f"{when(line.at, tz)} · <b>{line.code}</b> · {actor}: {action}{detail}")
+        did = (
+            t.gettext("{actor}: {action} ({detail})").format(
+                actor=actor, action=action, detail=escape(line.detail)
+            )
+            if line.detail
+            else t.gettext("{actor}: {action}").format(actor=actor, action=action)
+        )
+        out.append(f"{when(line.at, tz)} · <b>{line.code}</b> · {did}")
     return "\n".join(out)
 
 
@@ -596,7 +602,11 @@ def stats_text(t: Translator, stats: Stats) -> str:
         parts = " · ".join(
             f"{status_name(t, s.value).split(' ', 1)[0]} {n}" for s, n in counts.items() if n
         )
-        lines.append(f"{escape(category_name(t, category))}: {parts}")
+        lines.append(
+            t.gettext("{category}: {counts}").format(
+                category=escape(category_name(t, category)), counts=parts
+            )
+        )
     lines += [
         "",
         t.gettext("Median time to take: {value}").format(value=_hours(stats.median_take_hours, t)),
@@ -723,7 +733,7 @@ def settings_text(
                 take=category.take_hours,
                 answer=category.answer_hours,
                 chat=chat if chat is not None else t.gettext("not set"),
-                flags=(" · " + ", ".join(flags)) if flags else "",
+                flags=(" · " + t.gettext(", ").join(flags)) if flags else "",
             )
         )
     return "\n".join(lines)

@@ -62,7 +62,7 @@ def summary(t: Translator, name: str, department: str, birthday: date | None, la
 
 def profile_text(t: Translator, member: Member, role: Role, tz: tzinfo) -> str:
     department = member.department.name if member.department else t.gettext("none")
-    groups = ", ".join(escape(g.name) for g in member.groups) or t.gettext("none")
+    groups = t.gettext(", ").join(escape(g.name) for g in member.groups) or t.gettext("none")
     since = member.created_at.astimezone(tz).date().isoformat()
     return "\n".join(
         [

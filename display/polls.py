@@ -538,7 +538,11 @@ def list_text(t: Translator, found: Sequence[PollSummary], zone: tzinfo, can_cre
         else:
             state = _("closed")
         voted = _("✅ voted") if summary.voted else _("not voted")
-        lines.append(f"• {html.escape(summary.question)} — {state}, {voted}")
+        lines.append(
+            _("• {question} — {state}, {voted}").format(
+                question=html.escape(summary.question), state=state, voted=voted
+            )
+        )
     if can_create:
         lines += ["", _("Tap ➕ New poll to ask the members something.")]
     return "\n".join(lines)
@@ -567,13 +571,9 @@ def settings_text(t: Translator, cadres_may_create: bool) -> str:
         [
             "🗳 <b>" + _("Polls: settings") + "</b>",
             "",
-            _("Admins can always create polls.")
-            + " "
-            + (
-                _("Cadres may create polls too.")
-                if cadres_may_create
-                else _("Cadres may not create polls.")
-            ),
+            _("Admins can always create polls. Cadres may create polls too.")
+            if cadres_may_create
+            else _("Admins can always create polls. Cadres may not create polls."),
         ]
     )
 

@@ -89,7 +89,7 @@ def prompt(t: Translator, on_roster: int) -> str:
 
 def refusal(t: Translator, reason: str, detail: str = "") -> str:
     text = t.gettext(REFUSALS.get(reason, REFUSALS["format"]))
-    detail_text = ", ".join(
+    detail_text = t.gettext(", ").join(
         t.gettext(COLUMN_NAMES[part.strip()]) if part.strip() in COLUMN_NAMES else part
         for part in detail.split(",")
     )

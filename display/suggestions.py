@@ -119,7 +119,9 @@ def card_text(t: Translator, card: SuggestionCard, zone: tzinfo) -> str:
     if card.author is None:
         author = t.gettext("a member who has since deleted their data")
     elif card.department:
-        author = f"{html.escape(card.author)} ({html.escape(card.department)})"
+        author = t.gettext("{name} ({department})").format(
+            name=html.escape(card.author), department=html.escape(card.department)
+        )
     else:
         author = html.escape(card.author)
     lines = [

@@ -12,6 +12,7 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup
 
+from core import collation
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from display import offering, sheets
@@ -48,7 +49,8 @@ def hours_text(value: float) -> str:
 def session_line(t: Translator, zone: tzinfo, meeting: TrainingSession) -> str:
     where = escape(meeting.place) if meeting.place else ""
     if meeting.online_link:
-        link = f'<a href="{escape(meeting.online_link, quote=True)}">{t.gettext("online")}</a>'
+        label = t.gettext("online")
+        link = f'<a href="{escape(meeting.online_link, quote=True)}">{label}</a>'
         where = f"{where} · {link}" if where else link
     return f"{span(t, zone, meeting.starts_at, meeting.ends_at)} · {where}"
 
@@ -305,8 +307,12 @@ def requests_text(
     else:
         lines.append(t.gettext("Requests waiting for approval, oldest first:"))
         for _enrolment, member in requests:
-            department = member.department.name if member.department else ""
-            lines.append(f"• {escape(member.name)} {escape(department)}")
+            name = escape(member.name)
+            if member.department:
+                name = t.gettext("{name} ({department})").format(
+                    name=name, department=escape(member.department.name)
+                )
+            lines.append("• " + name)
     return "\n".join(lines)
 
 
@@ -362,7 +368,8 @@ def attendance_keyboard(
                 ("✅ " if m.id in present else "⬜ ") + m.name, cb.TRN_MARK.pack(meeting.id, m.id)
             )
         ]
-        for m in people[:60]
+        # Who is shown is the storage's order (the first 60); in pinyin order to find them.
+        for m in collation.by_person(people[:60], lambda m: m.name)
     ]
     rows.append([_button(t.gettext("« Sessions"), cb.TRN_SESSIONS.pack(training.id))])
     return InlineKeyboardMarkup(rows)

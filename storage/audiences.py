@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import collation
 from core.i18n import N_
 from storage.models import Department, InterestGroup, Member, MemberTag, member_groups
 
@@ -154,8 +155,8 @@ def _department_members(ids: Collection[int]) -> Select[int]:
 
 
 async def _department_choices(session: AsyncSession) -> list[tuple[int, str]]:
-    rows = await session.execute(select(Department.id, Department.name).order_by(Department.name))
-    return [(int(i), str(n)) for i, n in rows]
+    rows = await session.execute(select(Department.id, Department.name))
+    return collation.by_name([(int(i), str(n)) for i, n in rows], lambda row: row[1])
 
 
 def _group_members(ids: Collection[int]) -> Select[int]:
@@ -163,10 +164,8 @@ def _group_members(ids: Collection[int]) -> Select[int]:
 
 
 async def _group_choices(session: AsyncSession) -> list[tuple[int, str]]:
-    rows = await session.execute(
-        select(InterestGroup.id, InterestGroup.name).order_by(InterestGroup.name)
-    )
-    return [(int(i), str(n)) for i, n in rows]
+    rows = await session.execute(select(InterestGroup.id, InterestGroup.name))
+    return collation.by_name([(int(i), str(n)) for i, n in rows], lambda row: row[1])
 
 
 DEPARTMENT = AudienceSource(
@@ -321,6 +320,6 @@ async def describe(
         names = {i: n for i, n in await source.choices(session) if i in chosen}
         missing += len(chosen) - len(names)
         if names:
-            named.append((source.title, [names[i] for i in sorted(names, key=names.__getitem__)]))
+            named.append((source.title, collation.by_name(names.values(), str)))
     missing += sum(len(ids) for key, ids in audience.items.items() if key not in sources)
     return Described(audience.everyone, named, sorted(audience.tags), missing)

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import drafts
+from core import collation, drafts
 from storage import grievance_rules as rules
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
 from storage.disclosure import Protected, Totals, protect
@@ -904,7 +904,7 @@ async def stats(
     names.add(no_department)
     # The linear programmes take a while for a large union: off the event loop.
     result.by_department = await asyncio.to_thread(
-        _department_months, raw, tuple(sorted(names)), list(result.categories)
+        _department_months, raw, tuple(collation.by_name(names, str)), list(result.categories)
     )
     return result
 

@@ -14,6 +14,7 @@ from typing import Generic, TypeVar
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import collation
 from storage.db import insert_for, rows_changed
 from storage.models import (
     Department,
@@ -149,6 +150,8 @@ async def list_members(session: AsyncSession, page: int, per_page: int = 10) -> 
     total = await session.scalar(select(func.count(Member.id))) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 0), pages - 1)
+    # Code point order, not pinyin: paging 100,000 members in pinyin order would sort them
+    # all in Python on every page (pinyin in SQL needs a stored key); search finds people.
     rows = await session.scalars(
         select(Member).order_by(Member.name, Member.id).offset(page * per_page).limit(per_page)
     )
@@ -160,8 +163,14 @@ def clean_query(text: str) -> str:
     return clean_label(text, QUERY_MAX)
 
 
+SEARCH_CANDIDATES = 200
+
+
 async def search_members(session: AsyncSession, text: str, limit: int = 10) -> list[Member]:
-    """By name fragment, or exact Telegram id when the text is a number."""
+    """By name fragment, or exact Telegram id when the text is a number; in pinyin order.
+
+    The first `SEARCH_CANDIDATES` matches are sorted and the first `limit` kept: a
+    fragment matching more members than that is too broad to browse anyway."""
     query = select(Member)
     # isdecimal: "²" is a digit int() refuses; a BIGINT holds 18 digits whatever they are.
     if text.isdecimal() and len(text) <= 18:
@@ -169,7 +178,8 @@ async def search_members(session: AsyncSession, text: str, limit: int = 10) -> l
     else:
         escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Member.name.ilike(f"%{escaped}%", escape="\\"))
-    return list(await session.scalars(query.order_by(Member.name).limit(limit)))
+    found = await session.scalars(query.order_by(Member.name).limit(SEARCH_CANDIDATES))
+    return collation.by_person(found, lambda m: m.name)[:limit]
 
 
 async def set_role(session: AsyncSession, member_id: int, role: Role) -> Member:
@@ -245,7 +255,7 @@ async def count_by_role(session: AsyncSession) -> dict[str, int]:
 
 
 async def list_departments(session: AsyncSession) -> list[Department]:
-    return list(await session.scalars(select(Department).order_by(Department.name)))
+    return collation.by_name(await session.scalars(select(Department)), lambda d: d.name)
 
 
 async def department_by_name(session: AsyncSession, name: str) -> Department:
@@ -320,7 +330,7 @@ async def department_sizes(session: AsyncSession) -> dict[int, int]:
 
 
 async def list_groups(session: AsyncSession) -> list[InterestGroup]:
-    return list(await session.scalars(select(InterestGroup).order_by(InterestGroup.name)))
+    return collation.by_name(await session.scalars(select(InterestGroup)), lambda g: g.name)
 
 
 async def get_group(session: AsyncSession, group_id: int) -> InterestGroup:
@@ -397,7 +407,11 @@ def parse_tags(text: str) -> list[str]:
     """Tags typed by an admin: separated by commas (either width), or "-" for none."""
     if text.strip() == "-":
         return []
-    return [clean_tag(part) for part in text.replace("，", ",").split(",") if part.strip()]
+    return [
+        clean_tag(part)
+        for part in text.replace("，", ",").replace("、", ",").split(",")
+        if part.strip()
+    ]
 
 
 async def retag(session: AsyncSession, member: Member, text: str) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 
+from core import collation
 from storage.disclosure import THRESHOLD, Protected, Totals, protect
 from storage.profile_rules import InvalidInput, clean_label
 
@@ -179,7 +180,7 @@ def breakdown(
 ) -> Breakdown:
     """Every department a row (also those without a voter, so a row's presence says
     nothing), each option a column, through disclosure control."""
-    names = tuple(sorted(set(departments) | set(groups)))
+    names = tuple(collation.by_name(set(departments) | set(groups), str))
     counts = [list(count(groups.get(name, ()), options).counts) for name in names]
     table = protect(
         counts,

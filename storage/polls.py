@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import collation
 from storage import audiences, outbox
 from storage.audiences import Audience, Recipient
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
@@ -665,9 +666,11 @@ async def named_votes(session: AsyncSession, view: PollView) -> list[NamedVote]:
         .outerjoin(Member, Member.id == PollBallot.member_id)
         .outerjoin(Department, Department.id == Member.department_id)
         .where(PollBallot.poll_id == view.id, PollBallot.choices != 0)
-        .order_by(Member.name, PollBallot.id)
+        .order_by(PollBallot.id)
     )
-    return [
+    votes = [
         NamedVote(name, department, tuple(chosen(int(mask))), at)
         for name, department, mask, at in rows
     ]
+    # In pinyin order (a second for 100,000 voters): off the event loop.
+    return await asyncio.to_thread(collation.by_person, votes, lambda v: v.name or "")

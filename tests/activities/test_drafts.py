@@ -145,6 +145,6 @@ async def test_the_editor_keeps_a_typed_draft_between_steps(bot: BotHarness) -> 
     assert (kept.title, kept.place) == ("读书分享会", "图书室")
     assert kept.starts_at == datetime(2026, 12, 5, 6, 0, tzinfo=UTC)  # 14:00 in Shanghai
     await cadre.send("16:00")
-    await cadre.send("⏱ 截止到开始")
+    await cadre.send("⏱ 开始前均可报名")
     kept = (await drafts_of(bot.runtime, cadre.id))["draft_activity"]
     assert kept.signup_deadline == kept.starts_at

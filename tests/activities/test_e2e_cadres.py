@@ -45,7 +45,7 @@ async def test_a_cadre_creates_publishes_and_announces_an_activity(bot: BotHarne
     await cadre.send("13:00")  # before the start
     assert "晚于开始" in (await cadre.last_bot_message()).text
     await cadre.send("16:30")
-    await cadre.send("⏱ 截止到开始")
+    await cadre.send("⏱ 开始前均可报名")
     await cadre.send("零")
     assert "整数" in (await cadre.last_bot_message()).text
     await cadre.send("20")

@@ -26,7 +26,7 @@ async def test_browse_sign_up_full_waitlist_and_promotion(bot: BotHarness) -> No
     assert "&lt;b&gt;" not in card.text and "<b>友谊</b>" in card.text  # escaped, shown as typed
     await wang.press("✅ 报名")
     card = await wang.last_bot_message()
-    assert "你已获得席位" in card.text and "剩余席位：1 / 2" in card.text
+    assert "您已获得席位" in card.text and "剩余席位：1 / 2" in card.text
 
     for person in (li, zhao):
         await person.send("/activities")
@@ -127,7 +127,7 @@ async def test_interest_groups_open_their_activities(bot: BotHarness) -> None:
     await user.press("摄影协会 · 0")
     assert "每月外拍一次" in (await user.last_bot_message()).text
     await user.press("➕ 加入")
-    assert "你已在这个小组中" in (await user.last_bot_message()).text
+    assert "您已在这个小组中" in (await user.last_bot_message()).text
     await user.send("/activities")
     assert "江边晨光外拍" in str((await user.last_bot_message()).buttons)
     await user.send("/groups")

@@ -145,7 +145,7 @@ def test_markup_errors_read_clearly_and_are_valid_html_themselves() -> None:
 def test_audience_in_words() -> None:
     described = Described(False, [("Departments", ["质检科", "A&B"])], ["新员工"], 1)
     assert display.describe_audience(ZH, described) == (
-        "部门：质检科, A&amp;B · 标签：新员工 · 另有 1 项已被删除"
+        "部门：质检科、A&amp;B · 标签：新员工 · 另有 1 项已被删除"
     )
     assert display.describe_audience(EN, Described(True, [], [], 0)) == "everyone"
     assert display.describe_audience(EN, Described(False, [], [], 0)) == "nobody chosen yet"

@@ -37,7 +37,7 @@ async def test_member_signs_up_for_a_seeded_activity(page: Page, screens: Screen
     await screens.shot("card")
 
     await page.get_by_test_id("inline-button").filter(has_text=exactly("✅ 报名")).last.click()
-    await expect(last_text).to_contain_text("你已获得席位")
+    await expect(last_text).to_contain_text("您已获得席位")
     await expect(last_text).to_contain_text("剩余席位：7 / 10")
     await expect(
         page.get_by_test_id("inline-button").filter(has_text=exactly("❌ 取消报名"))

@@ -89,7 +89,9 @@ async def test_prompt_reply_private_reply_and_offer_all_arrive(
     await expect(page.get_by_test_id("reply-bar")).to_contain_text("夜班十点前供应热饭")
     await screens.shot("member-replies-in-private")
     await say(page, "太好了，谢谢！")
-    await expect(page.get_by_test_id("message-text").last).to_contain_text(f"已按 {code} 转交工会")
+    await expect(page.get_by_test_id("message-text").last).to_contain_text(
+        f"已转交工会，编号 {code}"
+    )
 
     # Plain text (no reply) is offered to the case that was just answered.
     await say(page, "周末夜班也需要。")
@@ -97,7 +99,7 @@ async def test_prompt_reply_private_reply_and_offer_all_arrive(
     await expect(offer).to_contain_text(f"要把这条消息补充到您的诉求 {code} 吗")
     await screens.shot("member-offered-to-add")
     await inline_button(page, f"✉️ 是的，补充到 {code}").click()
-    await expect(offer).to_contain_text(f"已按 {code} 转交工会")
+    await expect(offer).to_contain_text(f"已转交工会，编号 {code}")
     await screens.shot("member-addition-passed-on")
 
     # Both reached the cadre group under the case code, as copies without a name.

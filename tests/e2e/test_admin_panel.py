@@ -49,7 +49,7 @@ async def test_admin_finds_a_member_and_sets_their_tags(bot: BotHarness) -> None
     assert "标签只能包含文字、数字和短横线" in (await admin.last_bot_message()).text
     await admin.send("新 员工，Retiree")
     assert "标签已保存" in (await admin.bot_messages())[-2].text
-    assert "标签：retiree, 新-员工" in (await admin.last_bot_message()).text
+    assert "标签：retiree、新-员工" in (await admin.last_bot_message()).text
     assert await tags_of(bot, member.id) == ["retiree", "新-员工"]
     await admin.press("🏷 标签")
     await admin.send("-")

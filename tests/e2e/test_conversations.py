@@ -243,6 +243,6 @@ async def test_a_new_instance_continues_and_restored_conversations_still_time_ou
             assert await row_count(third.runtime) == 0  # expired while no one was running
             idle = await third.driver.user(idle.id)
             await idle.press("简体中文")
-            assert "你叫什么名字" not in (await idle.last_bot_message()).text
+            assert "您叫什么名字" not in (await idle.last_bot_message()).text
     finally:
         await server.stop()

@@ -19,7 +19,7 @@ async def test_registration_in_chinese(bot: BotHarness) -> None:
 
     await user.press("简体中文")
     prompt = await user.last_bot_message()
-    assert "你叫什么名字" in prompt.text
+    assert "您叫什么名字" in prompt.text
     assert "Xiaoming Wang" in flat(await user.reply_keyboard())
 
     await user.send("王小明")

@@ -68,10 +68,10 @@ async def test_admin_edits_previews_and_switches_off_spring_festival(bot: BotHar
 
     card = await pressed_message(admin, await admin.press("春节 · 02-06"))
     assert "下次是 2027-02-06 周六" in card.text and "状态：✅ 已开启" in card.text
-    assert "简体中文问候语（默认）" in card.text and "🧧 {name}，新春快乐" in card.text
+    assert "问候语（简体中文，默认）" in card.text and "🧧 {name}，新春快乐" in card.text
 
     await admin.press("✏️ 简体中文")
-    await shown(admin, "请发送 春节 的新简体中文问候语")
+    await shown(admin, "请发送 春节 的新问候语（简体中文）")
     await admin.send("{name}，{姓名}新年好！")
     refusal = await shown(admin, "{姓名} 不是可用的占位符，未作保存")
     assert "{holiday}" in refusal.text
@@ -81,14 +81,15 @@ async def test_admin_edits_previews_and_switches_off_spring_festival(bot: BotHar
 
     await admin.send("<b>{name}</b>，{year}年春节快乐！")
     await shown(admin, "已保存。")
-    card = await shown(admin, "简体中文问候语（自定义）")
+    card = await shown(admin, "问候语（简体中文，自定义）")
     assert "<b>{name}</b>，{year}年春节快乐！" in card.text  # shown as typed, not as markup
     [template] = await rows(bot, GreetingTemplate)
     assert (template.occasion, template.language) == ("spring_festival", "zh_CN")
 
     await admin.press("👁 预览")
     intro = await shown(admin, "春节问候预览")
-    assert "名为 王小明 的会员在 2027-02-06 将看到" in intro.text
+    assert "名为 王小明 的会员在 2027-02-06 看到" in intro.text
+    assert "每位会员只收到自己所选语言的一版" in intro.text
     after = [m for m in await admin.bot_messages() if m.message_id > intro.message_id]
     texts = [m.text for m in after]
     assert "<b>王小明</b>，2027年春节快乐！" in texts  # the admin's tags stay text
@@ -159,7 +160,7 @@ async def test_custom_date_next_30_days_and_delete(
     assert (occasion.name, occasion.month, occasion.day) == ("工会成立纪念日", 12, 1)
 
     await admin.press("« 节日问候")
-    upcoming = await pressed_message(admin, await admin.press("🗓 未来30天"))
+    upcoming = await pressed_message(admin, await admin.press("🗓 未来 30 天"))
     assert "2026-12-01 周二 · 工会成立纪念日：1 人" in upcoming.text
 
     # The same name twice is refused.

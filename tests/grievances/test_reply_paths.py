@@ -81,7 +81,7 @@ async def test_the_member_replies_to_the_answer_in_the_private_chat(world: World
     assert "回复本条消息" in answer.text
     await member.send("好的，谢谢！", reply_to=answer.message_id)
     await delivered(bot)
-    assert f"已按 {code} 转交工会" in (await member.last_bot_message()).text
+    assert f"已转交工会，编号 {code}" in (await member.last_bot_message()).text
     relayed = (await bot.driver.messages(CADRE_CHAT))[-1]
     assert code in relayed.text and "好的，谢谢" in relayed.text
     assert relayed.forwarded is False and "韩梅梅" not in relayed.text
@@ -101,7 +101,7 @@ async def test_plain_text_after_an_answer_is_offered_to_the_case(world: World) -
     await member.press(f"✉️ 是的，补充到 {code}")
     await delivered(bot)
     edited = next(m for m in await member.bot_messages() if m.message_id == offer.message_id)
-    assert f"已按 {code} 转交工会" in edited.text and buttons(edited) == []
+    assert f"已转交工会，编号 {code}" in edited.text and buttons(edited) == []
     relayed = (await bot.driver.messages(CADRE_CHAT))[-1]
     assert code in relayed.text and "空调下午又停了" in relayed.text
     assert relayed.forwarded is False and "韩梅梅" not in relayed.text

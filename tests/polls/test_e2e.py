@@ -266,8 +266,8 @@ async def test_list_settings_for_cadres_extend_and_delete(bot: BotHarness) -> No
     await cadre.send("赞成")
     await cadre.send("反对")
     await cadre.send("✅ 完成")
-    await cadre.press("⏰ 3天后截止")  # 3 days → 1 week
-    assert "⏰ 1周后截止" in buttons(await newest(cadre, "新投票"))
+    await cadre.press("⏰ 3 天后截止")  # 3 days → 1 week
+    assert "⏰ 1 周后截止" in buttons(await newest(cadre, "新投票"))
     await cadre.press("👁 预览")
     await cadre.press("✅ 发布")
     view = await latest_poll(bot)
@@ -288,7 +288,7 @@ async def test_list_settings_for_cadres_extend_and_delete(bot: BotHarness) -> No
     # The cadre who created it manages it: extend, breakdown, delete.
     await cadre.send("/polls")
     await cadre.press("⚙️")
-    await cadre.press("⏰ +1天")
+    await cadre.press("⏰ +1 天")
     assert view.poll.closes_at is not None
     assert (await latest_poll(bot)).poll.closes_at == view.poll.closes_at + timedelta(days=1)
     await cadre.press("🏢 分部门")

@@ -132,7 +132,7 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
     grievances = _rows(book["诉求"])
     assert grievances["本期新增诉求"] == [14]
     assert grievances["受理用时中位数（小时）"] == [expected["take_median"]]
-    assert grievances["解决用时第90百分位（小时）"] == [expected["answer_p90"]]
+    assert grievances["解决用时第 90 百分位（小时）"] == [expected["answer_p90"]]
     assert 1 not in grievances["💰 工资"][1:] and 2 not in grievances["⏱ 工作量"][1:]
     assert grievances["💰 工资"][0] == 12 and grievances["⏱ 工作量"][0] == 2
     assert _rows(book["服务手册"]) == {

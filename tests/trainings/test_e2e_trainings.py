@@ -36,7 +36,7 @@ async def test_training_with_approval_waitlist_attendance_and_completion(bot: Bo
     await cadre.send("11:30")
     await cadre.send("https://meeting.example.org/forklift")
     await cadre.send("✅ 就这些")
-    await cadre.send("⏱ 截止到开始")
+    await cadre.send("⏱ 开始前均可报名")
     await cadre.send("1")
     await cadre.send("🛂 需要，由干部审核")
     await cadre.send("全部课次")
@@ -65,7 +65,7 @@ async def test_training_with_approval_waitlist_attendance_and_completion(bot: Bo
     await cadre.send("本期仅限仓储物流部")
     await cadre.press("✅ 赵敏")
     await delivered(bot)
-    assert "已通过，你已获得名额" in (await first.last_bot_message()).text
+    assert "已通过，您已获得名额" in (await first.last_bot_message()).text
     assert "本期仅限仓储物流部" in (await refused.last_bot_message()).text
     assert "候补第 1 位" in (await third.last_bot_message()).text
 
@@ -73,7 +73,7 @@ async def test_training_with_approval_waitlist_attendance_and_completion(bot: Bo
     await _open(first, training.id)
     await first.press("❌ 退出报名")
     await delivered(bot)
-    assert "你已成功报名" in (await third.last_bot_message()).text
+    assert "您已成功报名" in (await third.last_bot_message()).text
 
     # A session reminder the day before.
     bot.clock.now = meetings[0].starts_at - timedelta(hours=23)
