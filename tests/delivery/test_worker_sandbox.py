@@ -342,4 +342,5 @@ async def test_a_request_leaves_only_once_its_row_is_marked_sending(
     assert len(sender.status_at_request) == 80
     # Meanwhile most of the batch waited as `claimed`: not in flight, safe to resend.
     assert sender.claimed_meanwhile > config.concurrency
-    assert worker.start_commits < 80  # marks share commits
+    # How many marks share a commit depends on how fast this machine is: a figure
+    # benchmarks/broadcast.py prints ("start marks … rows each"), not a test's business.
