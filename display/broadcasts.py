@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core import dates
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from storage.audience_picks import EVERYONE, TAG
@@ -86,7 +87,7 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
 
 
 def local_time(moment: datetime, zone: tzinfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return dates.minute(moment, zone)
 
 
 def example_time(now: datetime, zone: tzinfo) -> str:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core import dates
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from display import sheets
@@ -83,7 +84,7 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
 
 
 def when(moment: datetime | None, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return dates.minute(moment, tz) if moment else "—"
 
 
 def category_name(t: Translator, category: GrievanceCategory | None) -> str:
