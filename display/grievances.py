@@ -185,7 +185,12 @@ def card_text(
         )
     if case.rating is not None:
         lines.append(t.gettext("⭐ Rated {stars}/5 by the member").format(stars=case.rating))
-    lines.append(t.gettext("↩️ Reply to this message to answer the member."))
+    if status in rules.OPEN:
+        lines.append(t.gettext("↩️ Reply to this message to answer the member."))
+    elif status is Status.RESOLVED:
+        lines.append(t.gettext("✅ This case is resolved; it no longer takes replies."))
+    else:
+        lines.append(t.gettext("🔒 The member closed this case; it no longer takes replies."))
     return "\n".join(lines)
 
 

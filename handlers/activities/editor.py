@@ -127,6 +127,13 @@ def _draft(context: Context) -> ActivityDraft:
 async def _ask(update: Update, scope: Scope, step: int, draft: ActivityDraft) -> int:
     """Ask for ``step`` and return it as the conversation's next state."""
     if step == AUDIENCE:
+        # The picker is inline: first swap the reply keyboard (the guest choices,
+        # or whatever the step before offered) for Cancel alone.
+        await reply(
+            update,
+            scope._("Noted. Now choose who it is for:"),
+            reply_markup=cancel_keyboard(scope),
+        )
         await _render_picker(update, scope, draft, fresh=True)
         return AUDIENCE
     t = scope.t
