@@ -95,9 +95,11 @@ def _grievance() -> Grievance:
 
 
 SCREENS: dict[str, Callable[[Translator], str]] = {
-    "activity list button": lambda t: act.list_keyboard(
-        t, ZONE, Page([_activity()], 1, 0, 10), cadre=False
-    ).inline_keyboard[0][0].text,
+    "activity list button": lambda t: (
+        act.list_keyboard(t, ZONE, Page([_activity()], 1, 0, 10), cadre=False)
+        .inline_keyboard[0][0]
+        .text
+    ),
     "activity card": lambda t: act.card_text(
         t, ZONE, _activity(), signup=None, position=None, waiting=0, now=T0
     ),
