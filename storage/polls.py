@@ -20,7 +20,7 @@ twice, or on two instances, sends each message once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +36,8 @@ from storage.models import (
     Department,
     FeatureSetting,
     Member,
+    Outbox,
+    OutboxStatus,
     Poll,
     PollBallot,
     PollOption,
@@ -220,7 +222,7 @@ async def publish(
                 payloads[recipient.language] = message_for(recipient.language)
             items.append(
                 outbox.Outgoing(
-                    key=f"poll:{poll.id}:msg:{recipient.member_id}",
+                    key=message_key(poll.id, recipient.member_id),
                     kind="poll",
                     chat_id=recipient.telegram_id,
                     member_id=recipient.member_id,
@@ -238,6 +240,76 @@ async def publish(
 
 def group_key(poll_id: int) -> str:
     return f"poll:{poll_id}"
+
+
+def message_key(poll_id: int, member_id: int) -> str:
+    """The outbox key of the poll message a member was sent when it was published."""
+    return f"poll:{poll_id}:msg:{member_id}"
+
+
+# The copies of a poll a member has ----------------------------------------------
+
+
+COPIES_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A poll message that reached a member: the published one or the reminder.
+
+    Found through the outbox (its key and the message id Telegram returned), so
+    nothing new is stored: a reminder's key is a keyed hash, as before.
+    """
+
+    member_id: int
+    chat_id: int
+    language: str
+    message_id: int
+    reminder: bool
+
+
+async def delivered_copies(
+    session: AsyncSession, poll_id: int, members: Sequence[Recipient], keys: PollKeys
+) -> list[Copy]:
+    """Every copy of the poll that Telegram took for these members, in message order."""
+    wanted: dict[str, tuple[Recipient, bool]] = {}
+    for member in members:
+        wanted[message_key(poll_id, member.member_id)] = (member, False)
+        wanted[keys.reminder_key(poll_id, member.member_id)] = (member, True)
+    names = list(wanted)
+    found: list[Copy] = []
+    for start in range(0, len(names), COPIES_CHUNK):
+        rows = await session.execute(
+            select(Outbox.key, Outbox.telegram_message_id).where(
+                Outbox.key.in_(names[start : start + COPIES_CHUNK]),
+                Outbox.status == OutboxStatus.SENT.value,
+                Outbox.telegram_message_id.is_not(None),
+            )
+        )
+        for key, message_id in rows:
+            if message_id is None:  # excluded above; the column is nullable
+                continue
+            member, reminder = wanted[key]
+            found.append(
+                Copy(
+                    member.member_id,
+                    member.telegram_id,
+                    member.language,
+                    int(message_id),
+                    reminder,
+                )
+            )
+    return sorted(found, key=lambda c: (c.member_id, c.message_id))
+
+
+async def recently_closed(session: AsyncSession, now: datetime, within: timedelta) -> list[int]:
+    """Polls closed in the last ``within``: their copies are (re)checked for the closed state."""
+    rows = await session.scalars(
+        select(Poll.id)
+        .where(Poll.status == PollStatus.CLOSED.value, Poll.closed_at >= now - within)
+        .order_by(Poll.id)
+    )
+    return list(rows)
 
 
 # Reading -----------------------------------------------------------------------
