@@ -165,7 +165,7 @@ def closed_copy(
     voted; the 📊 button shows each their own view.
     """
     lines = _head(t, view, zone, tally)
-    lines.append(t.gettext("🔒 This poll is closed; votes are no longer taken."))
+    lines.append(t.gettext("This poll is closed; votes are no longer taken."))
     return "\n".join(lines), poll_keyboard(t, view, 0)
 
 
