@@ -94,8 +94,9 @@ async def close_copies(
     running it again (the job does, for a while after closing, to catch a copy that
     was in flight at the close) enqueues only copies not edited yet. Edits go
     through the outbox at its pace, after notices and replies (bulk priority).
-    A reminder's copy went only to a non-voter: for an anonymous poll its edit is
-    sealed and keyed by a hash, like the reminder itself.
+    A reminder's copy went only to a non-voter, an opened copy (`PollCopy`) to a
+    member who looked again: for an anonymous poll their edits are sealed and
+    keyed by a hash, like the reminder itself.
     """
     keys = PollKeys.from_secret(runtime.settings.secret_key)
     members = await polls.audience_members(session, view.poll)
@@ -111,12 +112,12 @@ async def close_copies(
             text, markup = display.closed_copy(translator(copy.language), view, zone, tally)
             shown[copy.language] = (text, markup.to_dict())
         text, markup_data = shown[copy.language]
-        sealed = copy.reminder and view.poll.anonymous
+        sealed = copy.private and view.poll.anonymous
         name = f"{copy.member_id}:{copy.message_id}"
         items.append(
             outbox.Outgoing(
                 key=f"poll:{view.id}:closed:"
-                + (keys.voter(f"closed:{view.id}:{name}")[:32] if copy.reminder else name),
+                + (keys.voter(f"closed:{view.id}:{name}")[:32] if copy.private else name),
                 kind="poll-closed",
                 chat_id=copy.chat_id,
                 member_id=None if sealed else copy.member_id,

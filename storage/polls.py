@@ -40,6 +40,7 @@ from storage.models import (
     OutboxStatus,
     Poll,
     PollBallot,
+    PollCopy,
     PollOption,
     PollStatus,
     Role,
@@ -86,6 +87,10 @@ class PollKeys:
         """The outbox key of a closing-soon reminder: who was reminded is who had
         not voted, so it must not name them (nor match their ballot's key)."""
         return f"poll:{poll_id}:remind:" + self.voter(f"remind:{poll_id}:{member_id}")[:32]
+
+    def holder_key(self, poll_id: int, member_id: int) -> str:
+        """Who holds an opened copy (`PollCopy`): matches neither ballot nor reminder."""
+        return self.voter(f"copy:{poll_id}:{member_id}")[:32]
 
     def seal_department(self, poll_id: int, department_id: int | None) -> str | None:
         if department_id is None:
@@ -255,17 +260,20 @@ COPIES_CHUNK = 500
 
 @dataclass(frozen=True)
 class Copy:
-    """A poll message that reached a member: the published one or the reminder.
+    """A poll message that reached a member.
 
-    Found through the outbox (its key and the message id Telegram returned), so
-    nothing new is stored: a reminder's key is a keyed hash, as before.
+    ``private`` copies are the reminder (sent to non-voters only) and the ones a
+    member opened again (`PollCopy`): that a member has one says something the
+    published copy does not, so an edit of it is sealed on an anonymous poll.
+    The published and reminder copies are found through the outbox (their keys
+    and the message ids Telegram returned); a reminder's key is a keyed hash.
     """
 
     member_id: int
     chat_id: int
     language: str
     message_id: int
-    reminder: bool
+    private: bool
 
 
 async def delivered_copies(
@@ -273,11 +281,25 @@ async def delivered_copies(
 ) -> list[Copy]:
     """Every copy of the poll that Telegram took for these members, in message order."""
     wanted: dict[str, tuple[Recipient, bool]] = {}
+    holders: dict[str, Recipient] = {}
     for member in members:
         wanted[message_key(poll_id, member.member_id)] = (member, False)
         wanted[keys.reminder_key(poll_id, member.member_id)] = (member, True)
+        holders[keys.holder_key(poll_id, member.member_id)] = member
     names = list(wanted)
     found: list[Copy] = []
+    held = list(holders)
+    for start in range(0, len(held), COPIES_CHUNK):
+        opened = await session.execute(
+            select(PollCopy.holder, PollCopy.message_id).where(
+                PollCopy.poll_id == poll_id, PollCopy.holder.in_(held[start : start + COPIES_CHUNK])
+            )
+        )
+        for holder, opened_id in opened:
+            member = holders[holder]
+            found.append(
+                Copy(member.member_id, member.telegram_id, member.language, opened_id, True)
+            )
     for start in range(0, len(names), COPIES_CHUNK):
         rows = await session.execute(
             select(Outbox.key, Outbox.telegram_message_id).where(
@@ -286,20 +308,25 @@ async def delivered_copies(
                 Outbox.telegram_message_id.is_not(None),
             )
         )
-        for key, message_id in rows:
-            if message_id is None:  # excluded above; the column is nullable
+        for key, sent_id in rows:
+            if sent_id is None:  # excluded above; the column is nullable
                 continue
             member, reminder = wanted[key]
             found.append(
-                Copy(
-                    member.member_id,
-                    member.telegram_id,
-                    member.language,
-                    int(message_id),
-                    reminder,
-                )
+                Copy(member.member_id, member.telegram_id, member.language, sent_id, reminder)
             )
     return sorted(found, key=lambda c: (c.member_id, c.message_id))
+
+
+async def record_copy(
+    session: AsyncSession, poll_id: int, member_id: int, message_id: int, keys: PollKeys
+) -> None:
+    """Keep a poll message shown to a member again, so votes and the close redraw it."""
+    await session.execute(
+        insert_for(session)(PollCopy)
+        .values(poll_id=poll_id, holder=keys.holder_key(poll_id, member_id), message_id=message_id)
+        .on_conflict_do_nothing()
+    )
 
 
 async def recently_closed(session: AsyncSession, now: datetime, within: timedelta) -> list[int]:

@@ -157,7 +157,11 @@ async def open_poll(update: Update, context: Context, scope: Scope) -> None:
         return
     await update.callback_query.answer()
     text, markup = await member_view(scope, view)
-    await reply(update, text, reply_markup=markup)
+    shown = await reply(update, text, reply_markup=markup)
+    if view.is_open:  # kept, so a vote elsewhere and the close redraw this copy too
+        await polls.record_copy(
+            scope.session, view.id, scope.member.id, shown.message_id, keys(scope)
+        )
 
 
 @registered

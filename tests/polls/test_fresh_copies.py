@@ -9,7 +9,7 @@ from display import callbacks as cb
 from jobs import polls as poll_jobs
 from sandbox.driver import SandboxUser
 from sandbox.driver_types import ChatMessage
-from storage.models import Outbox
+from storage.models import Outbox, PollCopy
 from tests.support.bot import BotHarness
 from tests.support.chat import buttons, registered, registered_admin, wait_message
 from tests.support.members import add_person
@@ -47,8 +47,11 @@ async def test_a_vote_shows_on_every_copy_the_member_has(bot: BotHarness) -> Non
     first = await wait_message(bot, li, "🗳")
     await _remind(bot)
     reminder = await wait_message(bot, li, "⏰ 提醒")
-    assert len(await _copies(li)) == 2
-    await li.press("反对")  # on the reminder, the newest copy
+    await li.send("/polls")
+    await li.press(f"🗳 {QUESTION}")  # a third copy, shown again from the list
+    opened = (await _copies(li))[-1]
+    assert len(await _copies(li)) == 3
+    await li.press_data(reminder.message_id, reminder.keyboard[1][0]["callback_data"])  # 反对
     copies = await _copies(li)
     for copy in copies:
         print(copy.text)
@@ -57,8 +60,12 @@ async def test_a_vote_shows_on_every_copy_the_member_has(bot: BotHarness) -> Non
     # A change on the older copy reaches the reminder too.
     await li.press_data(first.message_id, first.keyboard[0][0]["callback_data"])
     by_id = {m.message_id: m for m in await _copies(li)}
-    assert "✅ 您的选择：赞成" in by_id[reminder.message_id].text
-    assert "✅ 您的选择：赞成" in by_id[first.message_id].text
+    for message_id in (first.message_id, reminder.message_id, opened.message_id):
+        assert "✅ 您的选择：赞成" in by_id[message_id].text
+    # The opened copy is kept by a keyed hash only: no chat, no member, no time.
+    async with bot.runtime.sessions() as session:
+        (kept,) = list(await session.scalars(select(PollCopy)))
+    assert kept.message_id == opened.message_id and str(li.id) not in kept.holder
 
 
 async def test_closing_edits_every_delivered_copy_once(bot: BotHarness) -> None:
@@ -75,9 +82,11 @@ async def test_closing_edits_every_delivered_copy_once(bot: BotHarness) -> None:
     gone = (await _copies(anna))[0]
     await bot.application.bot.delete_message(anna.id, gone.message_id)
     await _remind(bot)  # 李雷, Anna and the chair get a reminder: two copies each
+    await li.send("/polls")
+    await li.press(f"🗳 {QUESTION}")  # and 李雷 opens it once more
     everyone = (wang, li, chair, anna)
     before = {person.id: {m.message_id for m in await _copies(person)} for person in everyone}
-    assert [len(before[p.id]) for p in everyone] == [1, 2, 2, 1]
+    assert [len(before[p.id]) for p in everyone] == [1, 3, 2, 1]
     bot.clock.advance(days=1)
     assert (await poll_jobs.run(bot.runtime, bot.clock.now, bot.application)).closed == 1
     await delivered(bot)
@@ -91,10 +100,11 @@ async def test_closing_edits_every_delivered_copy_once(bot: BotHarness) -> None:
             assert "您还没有投票" not in copy.text
     async with bot.runtime.sessions() as session:
         rows = list(await session.scalars(select(Outbox).where(Outbox.kind == "poll-closed")))
-    assert len(rows) == 1 + 2 + 2 + 2  # 王小明's poll; the others' poll and reminder
+    # 王小明's poll; the others' poll and reminder; 李雷's opened copy
+    assert len(rows) == 1 + 2 + 2 + 2 + 1
     assert {row.status for row in rows} == {"sent"}  # the deleted one counts as done
     sealed = [row for row in rows if row.sensitive]
-    assert len(sealed) == 3 and all(row.member_id is None for row in sealed)  # the reminders
+    assert len(sealed) == 4 and all(row.member_id is None for row in sealed)  # reminders, opened
     # Later runs (the job rechecks closed polls for a while) add nothing.
     bot.clock.advance(minutes=5)
     await poll_jobs.run(bot.runtime, bot.clock.now, bot.application)
