@@ -150,7 +150,7 @@ async def run(
                 _wake(session, application)
     async with transaction(runtime.sessions) as session:
         # Copies that were in flight when the poll closed are edited once delivered.
-        for poll_id in await polls.recently_closed(session, now, CLOSED_COPIES_WINDOW):
+        for poll_id in await polls.closed_with_late_copies(session, now, CLOSED_COPIES_WINDOW):
             await notices.close_copies(
                 session, await polls.get(session, poll_id), now=now, runtime=runtime
             )

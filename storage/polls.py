@@ -329,14 +329,37 @@ async def record_copy(
     )
 
 
-async def recently_closed(session: AsyncSession, now: datetime, within: timedelta) -> list[int]:
-    """Polls closed in the last ``within``: their copies are (re)checked for the closed state."""
-    rows = await session.scalars(
-        select(Poll.id)
+async def closed_with_late_copies(
+    session: AsyncSession, now: datetime, within: timedelta
+) -> list[int]:
+    """Polls closed in the last ``within`` that may have a copy the close could not edit.
+
+    The close edits every copy delivered by then and cancels what was still to
+    send; only a poll message or reminder already being sent could land later.
+    So a poll is looked at again while such a row is in flight, or was delivered
+    after the close; the rest cost one indexed look per run.
+    """
+    closed = await session.execute(
+        select(Poll.id, Poll.closed_at)
         .where(Poll.status == PollStatus.CLOSED.value, Poll.closed_at >= now - within)
         .order_by(Poll.id)
     )
-    return list(rows)
+    due = []
+    for poll_id, closed_at in closed.all():
+        late = await session.scalar(
+            select(Outbox.id)
+            .where(
+                Outbox.group_key == group_key(poll_id),
+                or_(
+                    Outbox.status.in_([OutboxStatus.CLAIMED.value, OutboxStatus.SENDING.value]),
+                    (Outbox.status == OutboxStatus.SENT.value) & (Outbox.finished_at >= closed_at),
+                ),
+            )
+            .limit(1)
+        )
+        if late is not None:
+            due.append(int(poll_id))
+    return due
 
 
 # Reading -----------------------------------------------------------------------
