@@ -13,7 +13,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core import collation
+from core import collation, dates
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from display import offering, sheets
@@ -71,19 +71,18 @@ _button = offering.button
 
 def moment(t: Translator, zone: tzinfo, at: datetime) -> str:
     """A moment in the union's zone, e.g. 2026-12-05 (Sat) 14:00."""
-    local = at.astimezone(zone)
+    local = dates.local(at, zone)
     return t.gettext("{date} ({weekday}) {time}").format(
-        date=local.date().isoformat(),
+        date=dates.day_text(at, zone),
         weekday=t.gettext(WEEKDAYS[local.weekday()]),
-        time=local.strftime("%H:%M"),
+        time=dates.clock(at, zone),
     )
 
 
 def span(t: Translator, zone: tzinfo, start: datetime, end: datetime) -> str:
     """Start and end: the end's date is left out when it is the same day."""
-    local_end = end.astimezone(zone)
-    if local_end.date() == start.astimezone(zone).date():
-        return moment(t, zone, start) + "–" + local_end.strftime("%H:%M")
+    if dates.local_date(end, zone) == dates.local_date(start, zone):
+        return moment(t, zone, start) + "–" + dates.clock(end, zone)
     return moment(t, zone, start) + " – " + moment(t, zone, end)
 
 
@@ -162,8 +161,7 @@ def list_keyboard(
 ) -> InlineKeyboardMarkup:
     rows = []
     for activity in page.items:
-        local = activity.starts_at.astimezone(zone)
-        label = f"{local:%m-%d} {activity.title} · {_short_seats(t, activity)}"
+        label = f"{dates.month_day(activity.starts_at, zone)} {activity.title} · {_short_seats(t, activity)}"
         if activity.status == OfferingStatus.DRAFT.value:
             label = "📝 " + label
         elif activity.status == OfferingStatus.CANCELLED.value:
@@ -515,14 +513,12 @@ def _row(t: Translator, zone: tzinfo, line: RosterLine) -> list[str | int]:
     return [
         line.name,
         line.department,
-        line.signed_up_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+        dates.minute(line.signed_up_at, zone),
         status,
         line.position or "",
         line.guests,
         t.gettext("yes") if line.checked_in_at else t.gettext("no"),
-        line.checked_in_at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        if line.checked_in_at
-        else "",
+        dates.minute(line.checked_in_at, zone) if line.checked_in_at else "",
     ]
 
 

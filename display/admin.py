@@ -8,6 +8,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core import dates
 from core.i18n import Translator
 from display import callbacks as cb
 from display.membership import format_birthday, role_name
@@ -118,9 +119,7 @@ def member_text(t: Translator, member: Member, role: Role, from_settings: bool, 
         t.gettext("Interest groups: {groups}").format(groups=escape(groups)),
         t.gettext("Birthday: {birthday}").format(birthday=format_birthday(t, member.birthday)),
         t.gettext("Telegram id: {id}").format(id=member.telegram_id),
-        t.gettext("Registered: {date}").format(
-            date=member.created_at.astimezone(tz).date().isoformat()
-        ),
+        t.gettext("Registered: {date}").format(date=dates.day_text(member.created_at, tz)),
     ]
     if member.blocked_at is not None:
         lines.append(t.gettext("⚠️ This member has blocked the bot."))

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core import dates
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from display.time_input import hint
@@ -87,7 +88,7 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
 
 
 def local_time(moment: datetime, zone: tzinfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return dates.minute(moment, zone)
 
 
 def example_time(now: datetime, zone: tzinfo) -> str:
@@ -104,6 +105,22 @@ def plain_excerpt(text: str, limit: int) -> str:
         words = html.unescape(re.sub(r"<[^>]*>", "", text))
     words = " ".join(words.split())
     return words if len(words) <= limit else words[: limit - 1] + "…"
+
+
+MEDIA_LABELS: dict[str, str] = {"photo": N_("📷 Photo"), "document": N_("📎 Document")}
+
+
+def listed_as(t: Translator, broadcast: Broadcast, limit: int) -> str:
+    """How a broadcast is named in a list: its words (the caption), else its kind of media.
+
+    Not HTML-escaped. "(no text)" only for a broadcast with neither, which the
+    composer refuses, so a photo is never listed as empty.
+    """
+    words = plain_excerpt(broadcast.text, limit)
+    if words:
+        return words
+    label = MEDIA_LABELS.get(broadcast.media_kind or "")
+    return t.gettext(label) if label else t.gettext("(no text)")
 
 
 # Composing ---------------------------------------------------------------------
@@ -395,7 +412,10 @@ def status_text(
             lines.append(_("Finished: {when}").format(when=local_time(broadcast.finished_at, zone)))
     if excerpt:
         media = {"photo": _("🖼 with a photo"), "document": _("📎 with a document")}
-        lines += ["", "<i>" + html.escape(plain_excerpt(broadcast.text, 300)) + "</i>"]
+        words = plain_excerpt(broadcast.text, 300)
+        lines.append("")
+        if words:
+            lines.append("<i>" + html.escape(words) + "</i>")
         if broadcast.media_kind in media:
             lines.append(media[broadcast.media_kind])
     return "\n".join(lines)
@@ -495,7 +515,7 @@ def list_text(t: Translator, page: Page[Broadcast], zone: tzinfo) -> str:
     ]
     for broadcast in page.items:
         lines.append(html.escape(_summary_line(t, broadcast, zone)))
-        lines.append("    <i>" + html.escape(plain_excerpt(broadcast.text, 60)) + "</i>")
+        lines.append("    <i>" + html.escape(listed_as(t, broadcast, 60)) + "</i>")
     lines += ["", _("Tap one to see its report.")]
     return "\n".join(lines)
 
@@ -505,7 +525,7 @@ def list_keyboard(t: Translator, page: Page[Broadcast]) -> InlineKeyboardMarkup:
     rows = [
         [
             _button(
-                f"#{b.id} · " + (plain_excerpt(b.text, 24) or _("(no text)")),
+                f"#{b.id} · " + listed_as(t, b, 24),
                 cb.BROADCAST_VIEW.pack(b.id, page.page),
             )
         ]

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core import dates
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from display import sheets
@@ -83,7 +84,7 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
 
 
 def when(moment: datetime | None, tz: ZoneInfo) -> str:
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M") if moment else "—"
+    return dates.minute(moment, tz) if moment else "—"
 
 
 def category_name(t: Translator, category: GrievanceCategory | None) -> str:
@@ -184,7 +185,12 @@ def card_text(
         )
     if case.rating is not None:
         lines.append(t.gettext("⭐ Rated {stars}/5 by the member").format(stars=case.rating))
-    lines.append(t.gettext("↩️ Reply to this message to answer the member."))
+    if status in rules.OPEN:
+        lines.append(t.gettext("↩️ Reply to this message to answer the member."))
+    elif status is Status.RESOLVED:
+        lines.append(t.gettext("✅ This case is resolved; it no longer takes replies."))
+    else:
+        lines.append(t.gettext("🔒 The member closed this case; it no longer takes replies."))
     return "\n".join(lines)
 
 

@@ -7,6 +7,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core import dates
 from core.i18n import LANGUAGE_NAMES, N_, Translator, translator
 from core.settings import SUPPORTED_LANGUAGES
 from display import callbacks as cb
@@ -63,7 +64,7 @@ def summary(t: Translator, name: str, department: str, birthday: date | None, la
 def profile_text(t: Translator, member: Member, role: Role, tz: tzinfo) -> str:
     department = member.department.name if member.department else t.gettext("none")
     groups = t.gettext(", ").join(escape(g.name) for g in member.groups) or t.gettext("none")
-    since = member.created_at.astimezone(tz).date().isoformat()
+    since = dates.day_text(member.created_at, tz)
     return "\n".join(
         [
             "<b>" + t.gettext("Your profile") + "</b>",

@@ -16,6 +16,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core import dates
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from display import sheets
@@ -63,7 +64,7 @@ def _button(text: str, data: str) -> InlineKeyboardButton:
 
 
 def local_time(moment: datetime, zone: tzinfo) -> str:
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return dates.minute(moment, zone)
 
 
 def example_time(now: datetime, zone: tzinfo) -> str:
@@ -119,16 +120,7 @@ def poll_text(
 ) -> str:
     """The poll as a member sees it, with their current choice (and results if shown)."""
     poll = view.poll
-    lines = [
-        "🗳 <b>" + html.escape(poll.question) + "</b>",
-        "",
-        kind_line(t, poll, len(view.options)),
-        anonymity_line(t, poll),
-        closing_line(t, poll, zone),
-    ]
-    if tally is not None:
-        lines += ["", *result_lines(t, view, tally)]
-    lines.append("")
+    lines = _head(t, view, zone, tally)
     picked = [view.options[i] for i in chosen(mask) if i < len(view.options)]
     if picked:
         lines.append(
@@ -147,6 +139,34 @@ def poll_text(
     else:
         lines.append(t.gettext("You did not vote in this poll."))
     return "\n".join(lines)
+
+
+def _head(t: Translator, view: PollView, zone: tzinfo, tally: Tally | None) -> list[str]:
+    poll = view.poll
+    lines = [
+        "🗳 <b>" + html.escape(poll.question) + "</b>",
+        "",
+        kind_line(t, poll, len(view.options)),
+        anonymity_line(t, poll),
+        closing_line(t, poll, zone),
+    ]
+    if tally is not None:
+        lines += ["", *result_lines(t, view, tally)]
+    lines.append("")
+    return lines
+
+
+def closed_copy(
+    t: Translator, view: PollView, zone: tzinfo, tally: Tally
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A delivered copy of a closed poll: the results (when shown), no vote buttons.
+
+    The same for every member, voter or not, so the edit says nothing of who
+    voted; the 📊 button shows each their own view.
+    """
+    lines = _head(t, view, zone, tally)
+    lines.append(t.gettext("This poll is closed; votes are no longer taken."))
+    return "\n".join(lines), poll_keyboard(t, view, 0)
 
 
 def poll_keyboard(

@@ -7,6 +7,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core import dates
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from display.membership import format_birthday
@@ -212,7 +213,7 @@ def codes_book(
             t.gettext("Link"),
         ]
     )
-    until = expires.astimezone(zone).date().isoformat()
+    until = dates.day_text(expires, zone)
     for issued in codes:
         link = f"https://t.me/{bot_username}?start=join_{issued.code}" if bot_username else ""
         sheet.row([issued.name, issued.department, issued.employee_no, issued.code, until, link])

@@ -8,6 +8,7 @@ from datetime import tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from core import dates
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from storage.models import Suggestion, SuggestionStatus
@@ -107,7 +108,7 @@ def mine_text(t: Translator, found: Sequence[Suggestion], zone: tzinfo) -> str:
     for suggestion in found:
         excerpt = suggestion.text if len(suggestion.text) <= 60 else suggestion.text[:59] + "…"
         lines.append(
-            f"<b>{code(suggestion.id)}</b> · {suggestion.created_at.astimezone(zone):%Y-%m-%d} · "
+            f"<b>{code(suggestion.id)}</b> · {dates.day_text(suggestion.created_at, zone)} · "
             + status_name(t, suggestion.status)
         )
         lines.append(html.escape(excerpt))
@@ -130,9 +131,7 @@ def card_text(t: Translator, card: SuggestionCard, zone: tzinfo) -> str:
         + "</b> · "
         + status_name(t, suggestion.status),
         t.gettext("From: {author}").format(author=author),
-        t.gettext("Sent: {when}").format(
-            when=f"{suggestion.created_at.astimezone(zone):%Y-%m-%d %H:%M}"
-        ),
+        t.gettext("Sent: {when}").format(when=dates.minute(suggestion.created_at, zone)),
         "",
         html.escape(suggestion.text),
     ]

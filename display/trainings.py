@@ -12,7 +12,7 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup
 
-from core import collation
+from core import collation, dates
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from display import offering, sheets
@@ -440,7 +440,7 @@ def enrolment_xlsx(
             [
                 line.name,
                 line.department,
-                line.requested_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                dates.minute(line.requested_at, zone),
                 t.gettext(STATUS_NAMES[line.status]),
                 line.position or "",
                 line.reject_reason or "",

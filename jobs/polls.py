@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event
@@ -54,6 +54,8 @@ INTERVAL = 60.0  # seconds between runs in production
 # The first run a minute after start: the database says what is due, so nothing is
 # lost by waiting, and tests (which call `run` themselves) never meet a stray run.
 FIRST_RUN = 60.0
+# How long after closing each run still looks for copies not yet shown closed.
+CLOSED_COPIES_WINDOW = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,13 @@ async def run(
             if view is not None:
                 closed += 1
                 _wake(session, application)
+    async with transaction(runtime.sessions) as session:
+        # Copies that were in flight when the poll closed are edited once delivered.
+        for poll_id in await polls.closed_with_late_copies(session, now, CLOSED_COPIES_WINDOW):
+            await notices.close_copies(
+                session, await polls.get(session, poll_id), now=now, runtime=runtime
+            )
+        _wake(session, application)
     if application is not None:
         async with transaction(runtime.sessions) as session:
             claimed = await polls.claim_charts(session, now)

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any, Protocol
 
 from telegram import Bot, InputFile
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from jobs.transport import AiohttpRequest
 from storage.outbox import PayloadError, Upload
@@ -33,7 +33,17 @@ class Sender(Protocol):
     async def close(self) -> None: ...
 
 
-_TEXT_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+_TEXT_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "editMessageText"})
+_EDIT_METHODS = frozenset({"editMessageText", "editMessageReplyMarkup"})
+# What Telegram answers an edit that is already done (the message reads so) or can
+# no longer be done (the member deleted the message): either way nothing is left to do.
+_EDIT_DONE = ("message is not modified", "message to edit not found")
+
+
+def edit_done(error: BadRequest) -> bool:
+    """Whether an edit's refusal means the edit needs no retry: it is a success."""
+    text = error.message.lower()
+    return any(phrase in text for phrase in _EDIT_DONE)
 
 
 class BotSender:
@@ -89,6 +99,8 @@ class BotSender:
             sent = await self.bot.send_photo(chat_id, rest.pop("photo"), api_kwargs=rest)
         elif method == "sendDocument":
             sent = await self.bot.send_document(chat_id, rest.pop("document"), api_kwargs=rest)
+        elif method in _EDIT_METHODS:
+            return await self._edit(method, chat_id, rest)
         elif method == "copyMessage":
             sent = await self.bot.copy_message(
                 chat_id, rest.pop("from_chat_id"), rest.pop("message_id"), api_kwargs=rest
@@ -96,6 +108,22 @@ class BotSender:
         else:
             raise PayloadError(f"unsupported method {method!r}")
         return getattr(sent, "message_id", None)
+
+    async def _edit(self, method: str, chat_id: Any, rest: dict[str, Any]) -> int | None:
+        message_id = rest.pop("message_id")
+        try:
+            if method == "editMessageText":
+                await self.bot.edit_message_text(
+                    rest.pop("text"), chat_id=chat_id, message_id=message_id, api_kwargs=rest
+                )
+            else:
+                await self.bot.edit_message_reply_markup(
+                    chat_id=chat_id, message_id=message_id, api_kwargs=rest
+                )
+        except BadRequest as error:
+            if not edit_done(error):
+                raise
+        return int(message_id)
 
     async def close(self) -> None:
         await self.bot.shutdown()

@@ -12,7 +12,7 @@ next edit redraws it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup
@@ -25,8 +25,10 @@ from storage.audiences import Audience
 from storage.models import Broadcast
 
 
-async def describe_audience(session: AsyncSession, t: Translator, broadcast: Broadcast) -> str:
-    described = await audiences.describe(session, Audience.from_json(broadcast.audience))
+async def describe_audience(
+    session: AsyncSession, t: Translator, broadcast: Broadcast, zone: tzinfo
+) -> str:
+    described = await audiences.describe(session, Audience.from_json(broadcast.audience), zone)
     return display.describe_audience(t, described)
 
 
@@ -47,7 +49,7 @@ async def render_status(
         t,
         broadcast,
         tally,
-        await describe_audience(session, t, broadcast),
+        await describe_audience(session, t, broadcast, runtime.settings.tz),
         runtime.settings.tz,
         excerpt=excerpt,
     )
@@ -64,7 +66,10 @@ async def enqueue_report(
     )
     t = translator(language)
     text = display.report_text(
-        t, broadcast, await describe_audience(session, t, broadcast), runtime.settings.tz
+        t,
+        broadcast,
+        await describe_audience(session, t, broadcast, runtime.settings.tz),
+        runtime.settings.tz,
     )
     await outbox.enqueue(
         session,

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 
+from core import dates
 from core.i18n import N_, Translator, translator
 from core.runtime import Runtime
 from display import grievances as display
@@ -499,7 +500,7 @@ async def alert_admins(
 
 
 def _day(runtime: Runtime, now: datetime) -> str:
-    return now.astimezone(runtime.settings.tz).date().isoformat()
+    return dates.day_text(now, runtime.settings.tz)
 
 
 async def alert_no_group(

@@ -79,7 +79,65 @@ async def close_and_notify(
         )
     await outbox.enqueue_many(session, items, now=now)
     log.info("poll %d closed: %d results enqueued", view.id, len(items))
+    # A poll message or reminder not yet sent would arrive with live buttons: not sent.
+    await outbox.cancel_group(session, polls.group_key(view.id), now=now)
+    await close_copies(session, view, now=now, runtime=runtime)
     return view
+
+
+async def close_copies(
+    session: AsyncSession, view: PollView, *, now: datetime, runtime: Runtime
+) -> int:
+    """Edit every delivered copy of a closed poll to its closed state; returns how many new.
+
+    Idempotent: each edit's outbox key names the copy (``poll:<id>:closed:…``), so
+    running it again (the job does, for a while after closing, to catch a copy that
+    was in flight at the close) enqueues only copies not edited yet. Edits go
+    through the outbox at its pace, after notices and replies (bulk priority).
+    A reminder's copy went only to a non-voter, an opened copy (`PollCopy`) to a
+    member who looked again: for an anonymous poll their edits are sealed and
+    keyed by a hash, like the reminder itself.
+    """
+    keys = PollKeys.from_secret(runtime.settings.secret_key)
+    members = await polls.audience_members(session, view.poll)
+    copies = await polls.delivered_copies(session, view.id, members, keys)
+    if not copies:
+        return 0
+    tally = await polls.tally(session, view)
+    zone = runtime.settings.tz
+    shown: dict[str, tuple[str, dict[str, Any]]] = {}
+    items = []
+    for copy in copies:
+        if copy.language not in shown:
+            text, markup = display.closed_copy(translator(copy.language), view, zone, tally)
+            shown[copy.language] = (text, markup.to_dict())
+        text, markup_data = shown[copy.language]
+        sealed = copy.private and view.poll.anonymous
+        name = f"{copy.member_id}:{copy.message_id}"
+        items.append(
+            outbox.Outgoing(
+                key=f"poll:{view.id}:closed:"
+                + (keys.voter(f"closed:{view.id}:{name}")[:32] if copy.private else name),
+                kind="poll-closed",
+                chat_id=copy.chat_id,
+                member_id=None if sealed else copy.member_id,
+                group_key=f"poll:{view.id}:closed",
+                payload=outbox.payload(
+                    "editMessageText",
+                    message_id=copy.message_id,
+                    text=text,
+                    reply_markup=markup_data,
+                ),
+                priority=outbox.PRIORITY_BULK,
+                at_most_once=False,  # an edit done twice reads the same
+                sensitive=sealed,
+            )
+        )
+    cipher = outbox.outbox_cipher(runtime.settings.secret_key)
+    created = await outbox.enqueue_many(session, items, now=now, cipher=cipher)
+    if created:
+        log.info("poll %d: %d copies to show as closed", view.id, created)
+    return created
 
 
 async def remind(session: AsyncSession, poll_id: int, *, now: datetime, runtime: Runtime) -> int:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import enum
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core import drafts
+from core import dates, drafts
 from core.i18n import N_
 from storage import audiences, offerings, ratings, seating
 from storage import enrolment_rules as rules
@@ -649,8 +649,12 @@ def _participant_ids(ids: Any) -> Any:
     )
 
 
-async def _participant_choices(session: AsyncSession) -> list[tuple[int, str]]:
-    """Published activities of the last 60 days and to come, newest first."""
+async def _participant_choices(session: AsyncSession, zone: tzinfo) -> list[tuple[int, str]]:
+    """Published activities of the last 60 days and to come, newest first.
+
+    Named by title and local day: an activity at 06:30 in Shanghai is on the
+    day it happens there, not on the UTC day before.
+    """
     since = utcnow() - RECENT
     rows = await session.execute(
         select(Activity.id, Activity.title, Activity.starts_at)
@@ -658,7 +662,7 @@ async def _participant_choices(session: AsyncSession) -> list[tuple[int, str]]:
         .order_by(Activity.starts_at.desc())
         .limit(40)
     )
-    return [(int(i), f"{title} ({start:%m-%d})") for i, title, start in rows]
+    return [(int(i), f"{title} ({dates.month_day(start, zone)})") for i, title, start in rows]
 
 
 PARTICIPANTS = audiences.register_source(

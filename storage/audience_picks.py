@@ -12,6 +12,7 @@ would reach nobody, with a typed error the handler words for its step.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,7 +57,7 @@ async def toggled(
         return audience.toggle_tag(tags[item])
     if source not in sources:
         raise PickRefused(source)
-    known = {i for i, _name in await sources.get(source).choices(session)}
+    known = {i for i, _name in await sources.get(source).choices(session, UTC)}  # ids only
     if item not in known and item not in audience.chosen(source):
         raise PickRefused(source)
     return audience.toggle_item(source, item)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, select, union
@@ -44,7 +45,7 @@ class UnknownSource(KeyError):
 
 
 MemberIds = Callable[[Collection[int]], Select[int]]
-Choices = Callable[[AsyncSession], Awaitable[list[tuple[int, str]]]]
+Choices = Callable[[AsyncSession, tzinfo], Awaitable[list[tuple[int, str]]]]
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def _department_members(ids: Collection[int]) -> Select[int]:
     return select(Member.id).where(Member.department_id.in_(list(ids)))
 
 
-async def _department_choices(session: AsyncSession) -> list[tuple[int, str]]:
+async def _department_choices(session: AsyncSession, zone: tzinfo) -> list[tuple[int, str]]:
     rows = await session.execute(select(Department.id, Department.name))
     return collation.by_name([(int(i), str(n)) for i, n in rows], lambda row: row[1])
 
@@ -163,7 +164,7 @@ def _group_members(ids: Collection[int]) -> Select[int]:
     return select(member_groups.c.member_id).where(member_groups.c.group_id.in_(list(ids)))
 
 
-async def _group_choices(session: AsyncSession) -> list[tuple[int, str]]:
+async def _group_choices(session: AsyncSession, zone: tzinfo) -> list[tuple[int, str]]:
     rows = await session.execute(select(InterestGroup.id, InterestGroup.name))
     return collation.by_name([(int(i), str(n)) for i, n in rows], lambda row: row[1])
 
@@ -309,15 +310,16 @@ class Described:
 
 
 async def describe(
-    session: AsyncSession, audience: Audience, sources: AudienceSources = SOURCES
+    session: AsyncSession, audience: Audience, zone: tzinfo, sources: AudienceSources = SOURCES
 ) -> Described:
+    """The audience's chosen items by name; dates in names are in ``zone``."""
     named: list[tuple[str, list[str]]] = []
     missing = 0
     for source in sources.ordered():
         chosen = audience.chosen(source.key)
         if not chosen:
             continue
-        names = {i: n for i, n in await source.choices(session) if i in chosen}
+        names = {i: n for i, n in await source.choices(session, zone) if i in chosen}
         missing += len(chosen) - len(names)
         if names:
             named.append((source.title, collation.by_name(names.values(), str)))

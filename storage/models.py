@@ -601,6 +601,29 @@ class PollBallot(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class PollCopy(Base):
+    """A poll message a member asked to see again (📊 投票 → the poll), kept to redraw it.
+
+    The copies sent through the outbox (the poll, the reminder) are found by their
+    outbox rows; these are sent as replies, so they are kept here. ``holder`` is a
+    keyed hash of (poll, member), not the member: with no chat and no time, a
+    dump says neither who opened a poll nor when (an anonymous poll's voters
+    open it to vote). The chat is the holder's own, known when it is redrawn.
+    """
+
+    __tablename__ = "poll_copies"
+    __table_args__ = (
+        UniqueConstraint(
+            "poll_id", "holder", "message_id", name="uq_poll_copies_poll_id_holder_message_id"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    holder: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+
+
 class FeatureSetting(Base):
     """A switch admins flip from the chat (e.g. whether cadres may create polls)."""
 

@@ -97,7 +97,18 @@ PRIORITY_NOTICE = 10
 PRIORITY_REMINDER = 50
 PRIORITY_BULK = 100
 
-METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "copyMessage"})
+METHODS = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "copyMessage",
+        # Edits of a message the bot sent (a closed poll's copies): ``message_id`` in
+        # the payload; "not modified" and "not found" count as done (`jobs.sender`).
+        "editMessageText",
+        "editMessageReplyMarkup",
+    }
+)
 PAYLOAD_PURPOSE = "outbox-payload"
 INTERRUPTED_DROPPED = "interrupted: not resent (at-most-once)"
 INTERRUPTED_RESENT = "interrupted: resent (at-least-once)"

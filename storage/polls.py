@@ -20,7 +20,7 @@ twice, or on two instances, sends each message once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,8 +37,11 @@ from storage.models import (
     Department,
     FeatureSetting,
     Member,
+    Outbox,
+    OutboxStatus,
     Poll,
     PollBallot,
+    PollCopy,
     PollOption,
     PollStatus,
     Role,
@@ -85,6 +88,10 @@ class PollKeys:
         """The outbox key of a closing-soon reminder: who was reminded is who had
         not voted, so it must not name them (nor match their ballot's key)."""
         return f"poll:{poll_id}:remind:" + self.voter(f"remind:{poll_id}:{member_id}")[:32]
+
+    def holder_key(self, poll_id: int, member_id: int) -> str:
+        """Who holds an opened copy (`PollCopy`): matches neither ballot nor reminder."""
+        return self.voter(f"copy:{poll_id}:{member_id}")[:32]
 
     def seal_department(self, poll_id: int, department_id: int | None) -> str | None:
         if department_id is None:
@@ -221,7 +228,7 @@ async def publish(
                 payloads[recipient.language] = message_for(recipient.language)
             items.append(
                 outbox.Outgoing(
-                    key=f"poll:{poll.id}:msg:{recipient.member_id}",
+                    key=message_key(poll.id, recipient.member_id),
                     kind="poll",
                     chat_id=recipient.telegram_id,
                     member_id=recipient.member_id,
@@ -239,6 +246,121 @@ async def publish(
 
 def group_key(poll_id: int) -> str:
     return f"poll:{poll_id}"
+
+
+def message_key(poll_id: int, member_id: int) -> str:
+    """The outbox key of the poll message a member was sent when it was published."""
+    return f"poll:{poll_id}:msg:{member_id}"
+
+
+# The copies of a poll a member has ----------------------------------------------
+
+
+COPIES_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A poll message that reached a member.
+
+    ``private`` copies are the reminder (sent to non-voters only) and the ones a
+    member opened again (`PollCopy`): that a member has one says something the
+    published copy does not, so an edit of it is sealed on an anonymous poll.
+    The published and reminder copies are found through the outbox (their keys
+    and the message ids Telegram returned); a reminder's key is a keyed hash.
+    """
+
+    member_id: int
+    chat_id: int
+    language: str
+    message_id: int
+    private: bool
+
+
+async def delivered_copies(
+    session: AsyncSession, poll_id: int, members: Sequence[Recipient], keys: PollKeys
+) -> list[Copy]:
+    """Every copy of the poll that Telegram took for these members, in message order."""
+    wanted: dict[str, tuple[Recipient, bool]] = {}
+    holders: dict[str, Recipient] = {}
+    for member in members:
+        wanted[message_key(poll_id, member.member_id)] = (member, False)
+        wanted[keys.reminder_key(poll_id, member.member_id)] = (member, True)
+        holders[keys.holder_key(poll_id, member.member_id)] = member
+    names = list(wanted)
+    found: list[Copy] = []
+    held = list(holders)
+    for start in range(0, len(held), COPIES_CHUNK):
+        opened = await session.execute(
+            select(PollCopy.holder, PollCopy.message_id).where(
+                PollCopy.poll_id == poll_id, PollCopy.holder.in_(held[start : start + COPIES_CHUNK])
+            )
+        )
+        for holder, opened_id in opened:
+            member = holders[holder]
+            found.append(
+                Copy(member.member_id, member.telegram_id, member.language, opened_id, True)
+            )
+    for start in range(0, len(names), COPIES_CHUNK):
+        rows = await session.execute(
+            select(Outbox.key, Outbox.telegram_message_id).where(
+                Outbox.key.in_(names[start : start + COPIES_CHUNK]),
+                Outbox.status == OutboxStatus.SENT.value,
+                Outbox.telegram_message_id.is_not(None),
+            )
+        )
+        for key, sent_id in rows:
+            if sent_id is None:  # excluded above; the column is nullable
+                continue
+            member, reminder = wanted[key]
+            found.append(
+                Copy(member.member_id, member.telegram_id, member.language, sent_id, reminder)
+            )
+    return sorted(found, key=lambda c: (c.member_id, c.message_id))
+
+
+async def record_copy(
+    session: AsyncSession, poll_id: int, member_id: int, message_id: int, keys: PollKeys
+) -> None:
+    """Keep a poll message shown to a member again, so votes and the close redraw it."""
+    await session.execute(
+        insert_for(session)(PollCopy)
+        .values(poll_id=poll_id, holder=keys.holder_key(poll_id, member_id), message_id=message_id)
+        .on_conflict_do_nothing()
+    )
+
+
+async def closed_with_late_copies(
+    session: AsyncSession, now: datetime, within: timedelta
+) -> list[int]:
+    """Polls closed in the last ``within`` that may have a copy the close could not edit.
+
+    The close edits every copy delivered by then and cancels what was still to
+    send; only a poll message or reminder already being sent could land later.
+    So a poll is looked at again while such a row is in flight, or was delivered
+    after the close; the rest cost one indexed look per run.
+    """
+    closed = await session.execute(
+        select(Poll.id, Poll.closed_at)
+        .where(Poll.status == PollStatus.CLOSED.value, Poll.closed_at >= now - within)
+        .order_by(Poll.id)
+    )
+    due = []
+    for poll_id, closed_at in closed.all():
+        late = await session.scalar(
+            select(Outbox.id)
+            .where(
+                Outbox.group_key == group_key(poll_id),
+                or_(
+                    Outbox.status.in_([OutboxStatus.CLAIMED.value, OutboxStatus.SENDING.value]),
+                    (Outbox.status == OutboxStatus.SENT.value) & (Outbox.finished_at >= closed_at),
+                ),
+            )
+            .limit(1)
+        )
+        if late is not None:
+            due.append(int(poll_id))
+    return due
 
 
 # Reading -----------------------------------------------------------------------

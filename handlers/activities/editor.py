@@ -129,6 +129,13 @@ def _draft(context: Context) -> ActivityDraft:
 async def _ask(update: Update, scope: Scope, step: int, draft: ActivityDraft) -> int:
     """Ask for ``step`` and return it as the conversation's next state."""
     if step == AUDIENCE:
+        # The picker is inline: first swap the reply keyboard (the guest choices,
+        # or whatever the step before offered) for Cancel alone.
+        await reply(
+            update,
+            scope._("Noted. Now choose who it is for:"),
+            reply_markup=cancel_keyboard(scope),
+        )
         await _render_picker(update, scope, draft, fresh=True)
         return AUDIENCE
     t = scope.t
@@ -390,13 +397,15 @@ async def step_guests(update: Update, context: Context, scope: Scope) -> int:
 async def _picker(scope: Scope, draft: ActivityDraft) -> tuple[str, InlineKeyboardMarkup]:
     audience = Audience.from_json(draft.audience)
     sources = [
-        (source, await source.choices(scope.session))
+        (source, await source.choices(scope.session, scope.settings.tz))
         for source in audiences.SOURCES.ordered()
         if source.key in PICKER_SOURCES
     ]
     draft.tags = await audiences.tags_in_use(scope.session)  # the tag buttons carry an index
     items = picker_items(scope.t, audience, sources, draft.tags)
-    described = describe_audience(scope.t, await audiences.describe(scope.session, audience))
+    described = describe_audience(
+        scope.t, await audiences.describe(scope.session, audience, scope.settings.tz)
+    )
     count = await audiences.count(scope.session, audience)
     return show.audience_picker(scope.t, items, described, count)
 
@@ -456,7 +465,9 @@ async def _confirm(update: Update, context: Context, scope: Scope, draft: Activi
         value = draft.value()
     except Incomplete:
         return await lost_answers(update, context, scope, DRAFT)
-    described = describe_audience(scope.t, await audiences.describe(scope.session, value.audience))
+    described = describe_audience(
+        scope.t, await audiences.describe(scope.session, value.audience, scope.settings.tz)
+    )
     await reply(
         update,
         show.draft_summary(scope.t, scope.settings.tz, value, described),

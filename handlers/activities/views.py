@@ -82,7 +82,9 @@ async def render_manage(update: Update, context: Context, scope: Scope, activity
         await answer(update, show.refusal(scope.t, scope.settings.tz, "not_found"), True)
         return
     lines = await activities.roster(scope.session, activity.id)
-    described = await audiences.describe(scope.session, activities.audience_of(activity))
+    described = await audiences.describe(
+        scope.session, activities.audience_of(activity), scope.settings.tz
+    )
     text = show.manage_text(
         scope.t,
         scope.settings.tz,

@@ -130,12 +130,14 @@ async def _show_picker(
     update: Update, scope: Scope, draft: NewBroadcast, *, edit_picker: bool
 ) -> None:
     session = scope.session
-    sources = [(source, await source.choices(session)) for source in SOURCES.ordered()]
+    sources = [
+        (source, await source.choices(session, scope.settings.tz)) for source in SOURCES.ordered()
+    ]
     # The tag buttons carry an index into this list: keep it for the next tap.
     draft.tags = await audiences.tags_in_use(session)
     audience = draft.audience
     count = await audiences.count(session, audience)
-    described = await audiences.describe(session, audience)
+    described = await audiences.describe(session, audience, scope.settings.tz)
     text = display.audience_text(scope.t, described, count)
     markup = display.audience_keyboard(
         scope.t,
@@ -214,7 +216,7 @@ async def _send_preview(update: Update, context: Context, scope: Scope, draft: N
         )
         return COMPOSE
     audience = draft.audience
-    described = await audiences.describe(scope.session, audience)
+    described = await audiences.describe(scope.session, audience, scope.settings.tz)
     await reply(
         update,
         display.preview_text(

@@ -297,7 +297,7 @@ async def _draft_view(scope: Scope, draft: NewPoll) -> display.DraftView:
         multiple=draft.multiple,
         max_choices=draft.max_choices,
         anonymous=draft.anonymous,
-        audience=await audiences.describe(scope.session, audience),
+        audience=await audiences.describe(scope.session, audience, scope.settings.tz),
         recipients=await audiences.count(scope.session, audience),
         closes_at=draft.closing(scope.runtime.now()),
         closing_hours=draft.closing_hours or None,
@@ -320,13 +320,15 @@ async def _show_card(update: Update, scope: Scope, draft: NewPoll, *, edit_card:
 
 async def _show_picker(update: Update, scope: Scope, draft: NewPoll) -> None:
     session = scope.session
-    sources = [(source, await source.choices(session)) for source in SOURCES.ordered()]
+    sources = [
+        (source, await source.choices(session, scope.settings.tz)) for source in SOURCES.ordered()
+    ]
     # The tag buttons carry an index into this list: keep it for the next tap.
     draft.tags = await audiences.tags_in_use(session)
     audience = draft.audience
     text = display.audience_text(
         scope.t,
-        await audiences.describe(session, audience),
+        await audiences.describe(session, audience, scope.settings.tz),
         await audiences.count(session, audience),
     )
     items = audience_display.picker_items(scope.t, audience, sources, draft.tags)

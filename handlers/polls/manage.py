@@ -27,7 +27,9 @@ from storage.polls import PollView
 
 async def _manage_parts(scope: Scope, view: PollView) -> tuple[str, InlineKeyboardMarkup]:
     tally = await polls.tally(scope.session, view)
-    described = await audiences.describe(scope.session, Audience.from_json(view.poll.audience))
+    described = await audiences.describe(
+        scope.session, Audience.from_json(view.poll.audience), scope.settings.tz
+    )
     return (
         display.manage_text(scope.t, view, tally, described, scope.settings.tz),
         display.manage_keyboard(scope.t, view),

@@ -8,9 +8,11 @@ presser in the audience and the results visible, unless they manage the poll.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction
+from telegram.error import BadRequest, TelegramError
 
 from display import callbacks as cb
 from display import charts
@@ -18,9 +20,13 @@ from display import polls as display
 from handlers.common import pressed_args, reply, show_working
 from handlers.polls.base import alert, edit, keys, load, refusal
 from handlers.scope import Context, Scope, registered
+from jobs.sender import edit_done
 from storage import polls
+from storage.audiences import Recipient
 from storage.poll_rules import VoteRefused, chosen, results_shown
 from storage.polls import PollView
+
+log = logging.getLogger(__name__)
 
 
 async def member_view(scope: Scope, view: PollView) -> tuple[str, InlineKeyboardMarkup]:
@@ -73,6 +79,37 @@ async def vote(update: Update, context: Context, scope: Scope) -> None:
     await query.answer(toast)
     text, markup = await member_view(scope, view)
     await edit(update, text, markup)
+    await _other_copies(update, context, scope, view, text, markup)
+
+
+async def _other_copies(
+    update: Update,
+    context: Context,
+    scope: Scope,
+    view: PollView,
+    text: str,
+    markup: InlineKeyboardMarkup,
+) -> None:
+    """The presser's other copies of the poll (as published, the reminder) say the same.
+
+    The presser's own messages, edited after the vote was committed: nothing is
+    written for it, so no row says who voted when.
+    """
+    assert scope.member is not None
+    pressed = update.effective_message
+    me = Recipient(scope.member.id, scope.member.telegram_id, scope.member.language)
+    for copy in await polls.delivered_copies(scope.session, view.id, [me], keys(scope)):
+        if pressed is not None and copy.message_id == pressed.message_id:
+            continue
+        try:
+            await context.bot.edit_message_text(
+                text, chat_id=copy.chat_id, message_id=copy.message_id, reply_markup=markup
+            )
+        except BadRequest as error:
+            if not edit_done(error):
+                log.info("poll %d copy not redrawn: %s", view.id, error.message)
+        except TelegramError as error:
+            log.info("poll %d copy not redrawn: %s", view.id, type(error).__name__)
 
 
 async def _send_results(update: Update, scope: Scope, view: PollView) -> None:
@@ -120,7 +157,11 @@ async def open_poll(update: Update, context: Context, scope: Scope) -> None:
         return
     await update.callback_query.answer()
     text, markup = await member_view(scope, view)
-    await reply(update, text, reply_markup=markup)
+    shown = await reply(update, text, reply_markup=markup)
+    if view.is_open:  # kept, so a vote elsewhere and the close redraw this copy too
+        await polls.record_copy(
+            scope.session, view.id, scope.member.id, shown.message_id, keys(scope)
+        )
 
 
 @registered

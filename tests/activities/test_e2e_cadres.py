@@ -9,9 +9,11 @@ from openpyxl import load_workbook
 from PIL import Image
 from sqlalchemy import select
 
+from handlers.common import CANCEL_LABEL
 from storage.models import Activity, Role
 from tests.support.activities import activity_row, draft, published, sign_up
 from tests.support.bot import BotHarness
+from tests.support.chat import flat, zh
 from tests.support.members import add_person
 from tests.support.outbox import delivered
 
@@ -53,6 +55,8 @@ async def test_a_cadre_creates_publishes_and_announces_an_activity(bot: BotHarne
     picker = await cadre.last_bot_message()
     assert "面向哪些会员" in picker.text
     assert picker.button("✅ 👥 全体会员") is not None  # everyone, until changed
+    # The guest choices are gone while the audience is picked: Cancel alone is left.
+    assert flat(await cadre.reply_keyboard()) == {zh(CANCEL_LABEL)}
     await cadre.press("下一步 ›")
     summary = await cadre.last_bot_message()
     assert "请核对活动信息" in summary.text and "冬季篮球友谊赛" in summary.text

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -181,5 +181,5 @@ async def test_participants_of_an_activity_are_an_audience_for_broadcasts(
     audience = Audience(items={"act": frozenset({activity.id})})
     async with sessions() as session:
         assert await audiences.member_ids(session, audience) == {a}  # seated only, not the waitlist
-        names = await audiences.describe(session, audience)
+        names = await audiences.describe(session, audience, UTC)
     assert names.sources == [("Activity participants", ["篮球友谊赛 (11-27)"])]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import UTC
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -223,7 +224,7 @@ async def test_a_feature_can_add_its_own_grouping(engine: AsyncEngine) -> None:
         "activity",
         "Activity participants",
         member_ids=lambda chosen: select(Member.id).where(Member.id.in_(list(chosen))),
-        choices=lambda session: _activity_choices(session),
+        choices=lambda session, zone: _activity_choices(session),
         order=30,
         icon="🏃",
     )
@@ -241,13 +242,13 @@ async def test_a_feature_can_add_its_own_grouping(engine: AsyncEngine) -> None:
         assert await audiences.member_ids(session, audience, sources) == {ids[0], ids[2]}
         # Where the feature is not registered its selections select nobody.
         assert await audiences.member_ids(session, audience) == {ids[0]}
-        described = await audiences.describe(session, audience, sources)
+        described = await audiences.describe(session, audience, UTC, sources)
         assert described.sources == [
             ("Departments", ["D0"]),
             ("Activity participants", [f"activity {ids[2]}"]),
         ]
         assert described.missing == 0
-        assert (await audiences.describe(session, audience)).missing == 1
+        assert (await audiences.describe(session, audience, UTC)).missing == 1
 
 
 async def _activity_choices(session: AsyncSession) -> list[tuple[int, str]]:

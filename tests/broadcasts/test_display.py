@@ -149,3 +149,21 @@ def test_audience_in_words() -> None:
     )
     assert display.describe_audience(EN, Described(True, [], [], 0)) == "everyone"
     assert display.describe_audience(EN, Described(False, [], [], 0)) == "nobody chosen yet"
+
+
+@pytest.mark.parametrize(
+    ("language", "text", "kind", "listed"),
+    [
+        ("zh_CN", "", "photo", "📷 图片"),
+        ("en", "", "photo", "📷 Photo"),
+        ("zh_CN", "", "document", "📎 文件"),
+        ("en", "", "document", "📎 Document"),
+        ("zh_CN", "摄影展 <b>征集</b>", "photo", "摄影展 征集"),
+        ("en", "Photo contest", "photo", "Photo contest"),
+    ],
+)
+def test_a_media_broadcast_is_listed_by_its_caption_or_its_kind(
+    language: str, text: str, kind: str, listed: str
+) -> None:
+    broadcast = Broadcast(id=4, text=text, media_kind=kind, status="finished")
+    assert display.listed_as(translator(language), broadcast, 24) == listed

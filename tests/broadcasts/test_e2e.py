@@ -18,7 +18,7 @@ from tests.support.broadcasts import (
     wait_final,
     wake,
 )
-from tests.support.chat import last_with, received, wait_received, wait_text
+from tests.support.chat import buttons, last_with, received, wait_received, wait_text
 from tests.support.config import ADMIN_ID
 from tests.support.media import make_png
 from tests.support.members import Person, add_people
@@ -322,3 +322,22 @@ async def test_cancel_mid_compose_saves_nothing(bot: BotHarness) -> None:
     await admin.press("✖️ 取消")
     await last_with(admin, "已取消，没有发送任何内容")
     assert await broadcast_rows(bot) == [] and await broadcast_outbox(bot) == []
+
+
+async def test_a_photo_broadcast_is_listed_by_its_caption_or_as_a_photo(bot: BotHarness) -> None:
+    people = await add_people(bot, [Person("摄影爱好者", "质检科", groups=("摄影协会",))])
+    admin = await bot.driver.user(ADMIN_ID)
+    for caption in ("摄影展作品征集开始啦", None):
+        await admin.send("/broadcast")
+        await admin.send_photo(make_png(64, 48), caption=caption)
+        await admin.press("🎯 摄影协会")
+        await admin.press("预览 ›")
+        await admin.press("✅ 立即发送")
+        await wait_received(bot, [people["摄影爱好者"]], count=1 if caption else 2)
+    await admin.send("/broadcasts")
+    listing = await last_with(admin, "通知公告（共 2 条）")
+    print(listing.text, buttons(listing), sep="\n")
+    assert "（无文字）" not in listing.text and "（无文字）" not in " ".join(buttons(listing))
+    assert "摄影展作品征集开始啦" in listing.text and "📷 图片" in listing.text
+    assert any(label.endswith("· 📷 图片") for label in buttons(listing))
+    assert any(label.endswith("· 摄影展作品征集开始啦") for label in buttons(listing))

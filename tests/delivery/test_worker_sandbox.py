@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram.error import BadRequest
 
 from jobs.delivery import DeliveryConfig, DeliveryWorker
 from jobs.sender import BotSender
@@ -344,3 +345,29 @@ async def test_a_request_leaves_only_once_its_row_is_marked_sending(
     assert sender.claimed_meanwhile > config.concurrency
     # How many marks share a commit depends on how fast this machine is: a figure
     # benchmarks/broadcast.py prints ("start marks … rows each"), not a test's business.
+
+
+async def test_an_edit_already_done_or_of_a_gone_message_counts_as_done(
+    sandbox: DeliverySandbox,
+) -> None:
+    """Telegram's "message is not modified" and "message to edit not found" end an edit."""
+    (user,) = sandbox.open_chats(1)
+    sender = BotSender.for_api(DELIVERY_TOKEN, sandbox.base_url, DeliveryConfig())
+    await sender.start()
+    try:
+        sent = await sender.bot.send_message(user, "投票已截止")
+        same = {"chat_id": user, "message_id": sent.message_id, "text": "投票已截止"}
+        assert await sender.send("editMessageText", same) == sent.message_id  # not modified
+        markup = {"inline_keyboard": [[{"text": "📊 结果", "callback_data": "pres:1"}]]}
+        changed = {**same, "reply_markup": markup}
+        assert await sender.send("editMessageText", changed) == sent.message_id
+        only_markup = {"chat_id": user, "message_id": sent.message_id, "reply_markup": markup}
+        assert await sender.send("editMessageReplyMarkup", only_markup) == sent.message_id
+        gone = {"chat_id": user, "message_id": sent.message_id + 50, "text": "x"}
+        assert await sender.send("editMessageText", gone) == sent.message_id + 50  # not found
+        with pytest.raises(BadRequest, match="empty"):  # any other refusal stays one
+            await sender.send("editMessageText", {**same, "text": ""})
+    finally:
+        await sender.close()
+    (message,) = await sandbox.driver.messages(user)
+    assert message.text == "投票已截止" and [b.text for b in message.buttons[0]] == ["📊 结果"]

@@ -248,7 +248,10 @@ async def test_closing_job_sends_results_once_across_concurrent_runs(
     )
     async with sessions() as session:
         rows = list(await session.scalars(select(Outbox).where(Outbox.key.in_(reminded))))
-    assert rows and all(r.member_id is None and r.chat_id < 0 and r.sensitive for r in rows)
+    assert rows and all(r.member_id is None and r.sensitive for r in rows)
+    # Never sent here (no worker runs): the close cancelled them, and a final sensitive
+    # row keeps no chat at all (before, a pseudonym below any Telegram id).
+    assert all(r.status == "cancelled" and r.chat_id == outbox.SCRUBBED_CHAT for r in rows)
     # Results go to everyone asked, so who got one says nothing of who voted.
     assert sorted(int(k.rsplit(":", 1)[1]) for k in results) == sorted(
         [creator.id, *(o.id for o in others)]
@@ -349,3 +352,45 @@ async def test_stored_totals_equal_each_member_s_final_choice(
         for index, person in enumerate(people):
             mask = await polls.current_choice(session, view.id, person.id, KEYS)
             assert {p for p in range(4) if mask >> p & 1} == model[index]
+
+
+async def test_a_copy_in_flight_at_the_close_is_edited_once_it_lands(
+    sessions: async_sessionmaker[AsyncSession], runtime: Runtime
+) -> None:
+    creator, member = await add_member_rows(sessions, departments=["行政办公室", "装配车间"])
+    view = await make_poll(
+        sessions, creator=creator, publish=True, closes_at=T0 + timedelta(days=2)
+    )
+    key = polls.message_key(view.id, member.id)
+    async with transaction(sessions) as session:  # being sent when the poll closes
+        row = await session.scalar(select(Outbox).where(Outbox.key == key))
+        assert row is not None
+        row.status = "sending"
+    closing_time = T0 + timedelta(days=2)
+    assert (await poll_jobs.run(runtime, closing_time)).closed == 1
+
+    async def edits() -> list[Outbox]:
+        async with sessions() as session:
+            return list(await session.scalars(select(Outbox).where(Outbox.kind == "poll-closed")))
+
+    assert await edits() == []  # nothing had landed; the creator's copy was cancelled
+    async with sessions() as session:  # still in flight: looked at again
+        assert await polls.closed_with_late_copies(session, closing_time, timedelta(hours=6))
+    async with transaction(sessions) as session:  # it lands after the close
+        row = await session.scalar(select(Outbox).where(Outbox.key == key))
+        assert row is not None
+        row.status, row.telegram_message_id = "sent", 77
+        row.finished_at = closing_time + timedelta(minutes=1)
+    for minutes in (2, 3):
+        await poll_jobs.run(runtime, closing_time + timedelta(minutes=minutes))
+    (edit,) = await edits()
+    assert edit.key == f"poll:{view.id}:closed:{member.id}:77"
+    assert edit.payload is not None and edit.payload["method"] == "editMessageText"
+    params = edit.payload["params"]
+    assert params["message_id"] == 77
+    labels = [b["callback_data"] for row in params["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == [f"pres:{view.id}"]  # results only, no vote button
+    # Six hours on, a closed poll is not looked at again.
+    async with sessions() as session:
+        later = closing_time + timedelta(hours=7)
+        assert await polls.closed_with_late_copies(session, later, timedelta(hours=6)) == []
