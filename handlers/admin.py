@@ -28,7 +28,7 @@ from core.i18n import N_
 from core.runtime import CommandSpec, MenuItem, runtime_of
 from display import admin as display
 from display import callbacks as cb
-from handlers.commands import set_admin_commands
+from handlers.commands import set_member_commands
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -228,8 +228,8 @@ async def _announce_role(
         log.warning("cadre group access not updated: %s", exc.message)
     if await roles.tell_role(scope.session, member, after, invite_link, scope.runtime.now()):
         wake_after_commit(scope.session, context)
-    if (before is Role.ADMIN) != (after is Role.ADMIN):
-        await set_admin_commands(application, member.telegram_id, after is Role.ADMIN)
+    role = members.effective_role(member, member.telegram_id, scope.settings.admin_ids)
+    await set_member_commands(application, member.telegram_id, member.language, role)
 
 
 # Text input: find, tags, add, rename --------------------------------------------

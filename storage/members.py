@@ -236,6 +236,21 @@ async def admin_telegram_ids(session: AsyncSession, admin_ids: Collection[int]) 
     return set(admin_ids) | set(promoted)
 
 
+async def admin_languages(
+    session: AsyncSession, admin_ids: Collection[int]
+) -> dict[int, str | None]:
+    """Every admin's Telegram id and chosen language (None: not registered)."""
+    rows = await session.execute(
+        select(Member.telegram_id, Member.language).where(
+            (Member.role == Role.ADMIN.value) | Member.telegram_id.in_(list(admin_ids))
+        )
+    )
+    found: dict[int, str | None] = {telegram_id: None for telegram_id in admin_ids}
+    for telegram_id, language in rows:
+        found[telegram_id] = language
+    return found
+
+
 async def count_by_role(session: AsyncSession) -> dict[str, int]:
     rows = await session.execute(select(Member.role, func.count()).group_by(Member.role))
     return {role: count for role, count in rows.all()}
