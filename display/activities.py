@@ -33,11 +33,15 @@ REFUSALS: dict[str, str] = {
     "not_published": N_("This activity is not open for sign-up yet."),
     "cancelled": N_("Sorry, this activity has been cancelled."),
     "deadline": N_("Sorry, sign-up for this activity closed at {deadline}."),
-    "started": N_("This has already started; it can no longer be changed."),
+    "started": N_(
+        "This has already started; it can no longer be changed. If something needs changing, please ask the organisers."
+    ),
     "not_for_you": N_("This activity is for another group of members."),
-    "no_guests": N_("This activity does not allow guests."),
+    "no_guests": N_("This activity does not allow guests; you can still sign up yourself."),
     "not_signed_up": N_("You are not signed up for this."),
-    "not_seated": N_("Only members with a seat can do that."),
+    "not_seated": N_(
+        "Only members with a seat can do that. Please sign up for the activity first."
+    ),
     "not_open": N_("Check-in opens 30 minutes before the start and closes at the end."),
     "attempts": N_("Too many wrong codes. Please ask a cadre at the venue to check you in."),
     "wrong_code": N_("That code is not right. Please check it and try again."),

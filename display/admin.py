@@ -127,7 +127,9 @@ def member_text(t: Translator, member: Member, role: Role, from_settings: bool, 
     if from_settings:
         lines += [
             "",
-            t.gettext("This admin is listed in ADMIN_IDS; the role cannot be changed here."),
+            t.gettext(
+                "This admin is listed in ADMIN_IDS; the role cannot be changed here. To change it, edit ADMIN_IDS in the bot's settings and restart the bot."
+            ),
         ]
     return "\n".join(lines)
 

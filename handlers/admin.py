@@ -64,8 +64,10 @@ INVITE_VALIDITY = timedelta(days=7)
 
 STALE = N_("That no longer exists. The list has been refreshed.")
 ROLE_REFUSALS = {
-    "settings": N_("This admin is listed in ADMIN_IDS; the role cannot be changed here."),
-    "self": N_("You cannot change your own role."),
+    "settings": N_(
+        "This admin is listed in ADMIN_IDS; the role cannot be changed here. To change it, edit ADMIN_IDS in the bot's settings and restart the bot."
+    ),
+    "self": N_("You cannot change your own role. Please ask another admin."),
 }
 
 

@@ -131,8 +131,12 @@ def _refuse(message: str) -> Callable[[Update, Scope], Awaitable[None]]:
 
 
 _not_registered = _refuse(N_("Please register first: send /start."))
-_not_admin = _refuse(N_("Only union admins can do that."))
-_not_cadre = _refuse(N_("Only union cadres can do that."))
+_not_admin = _refuse(
+    N_("Only union admins can do that. If you need it done, please ask a union admin.")
+)
+_not_cadre = _refuse(
+    N_("Only union cadres can do that. If you think you should be one, please ask a union admin.")
+)
 
 
 def registered(func: ScopedHandler[Any]) -> Callable[[Update, Context], Coroutine[Any, Any, Any]]:

@@ -177,6 +177,25 @@ async def test_a_promoted_cadre_gets_cadre_commands_in_their_language(bot: BotHa
     assert await bot.application.bot.get_my_commands(scope=scope) == ()
 
 
+async def test_help_explains_anonymity_in_both_languages(bot: BotHarness) -> None:
+    user = await bot.driver.create_user("Anna", language_code="zh-hans")
+    await register(bot, user, "安娜")
+    days = bot.settings.grievance_link_retention_days
+    for t in (translator("zh_CN"), translator("en")):
+        if t.language == "en":
+            await user.send("/language")
+            await user.press("English")
+        await user.send("/help")
+        text = (await user.last_bot_message()).text
+        assert t.gettext("How your grievance stays anonymous") in text
+        assert str(days) in text and "/forget" in text
+        signed = t.gettext(
+            "Your name reaches cadres only if you choose to sign a case in 📂 My cases, "
+            "and then on that case alone."
+        )
+        assert signed in text
+
+
 async def test_forget_deletes_personal_data(bot: BotHarness) -> None:
     user = await bot.driver.create_user("Gone")
     await register(bot, user, "张三")
