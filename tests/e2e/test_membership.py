@@ -113,6 +113,14 @@ async def test_profile_edits(bot: BotHarness) -> None:
     await user.send("1988-02-29")
     assert "1988-02-29" in (await user.last_bot_message()).text
     await user.press("删除生日")
+    await user.press(ZH("✖️ Keep it"))  # asked first: kept
+    row = await member_row(bot, user.id)
+    assert row is not None and str(row.birthday) == "1988-02-29"
+    assert "1988-02-29" in (await user.last_bot_message()).text
+    await user.press("删除生日")
+    asked = ZH("Remove your birthday from your profile? You will no longer get birthday wishes.")
+    assert asked in (await user.last_bot_message()).text
+    await user.press(ZH("✅ Remove"))
     row = await member_row(bot, user.id)
     assert row is not None
     assert (row.name, row.department.name if row.department else None, row.birthday) == (
@@ -120,6 +128,11 @@ async def test_profile_edits(bot: BotHarness) -> None:
         "质检科",
         None,
     )
+    assert "未填写" in (await user.last_bot_message()).text
+    # A stale or forged ✅ Remove with no birthday left changes nothing and says so.
+    card = await user.last_bot_message()
+    await user.press_data(card.message_id, "pedit:rmbday")
+    assert ZH("Your profile has no birthday to remove.") in (await user.callback_answers())[-1].text
     assert "未填写" in (await user.last_bot_message()).text
 
 
