@@ -118,6 +118,9 @@ def member_text(t: Translator, member: Member, role: Role, from_settings: bool, 
         t.gettext("Interest groups: {groups}").format(groups=escape(groups)),
         t.gettext("Birthday: {birthday}").format(birthday=format_birthday(t, member.birthday)),
         t.gettext("Telegram id: {id}").format(id=member.telegram_id),
+        t.gettext("Telegram username: {username}").format(
+            username=escape("@" + member.username) if member.username else t.gettext("none")
+        ),
         t.gettext("Registered: {date}").format(
             date=member.created_at.astimezone(tz).date().isoformat()
         ),

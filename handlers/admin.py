@@ -268,7 +268,7 @@ def _input_for(data: str) -> tuple[FindDraft | TagsDraft | NameDraft, str] | Non
     return None
 
 
-FIND_PROMPT = N_("Send part of a name, or a Telegram id:")
+FIND_PROMPT = N_("Send part of a name, an @username or a Telegram id:")
 TAGS_PROMPT = N_(
     "Send the member's tags separated by commas (e.g. new-hire, retiree), "
     "or a single dash to remove all tags:"
@@ -281,7 +281,8 @@ async def receive_input(update: Update, context: Context, scope: Scope) -> int:
     text = text_of(update)
     try:
         if isinstance(draft, FindDraft):
-            done = await _find(update, scope, text)
+            await _find(update, scope, text)
+            return INPUT  # the next text is another search, until ✖️ Cancel
         elif isinstance(draft, TagsDraft):
             done = await _tags(update, scope, text, draft.member)
         elif isinstance(draft, NameDraft) and draft.kind in KINDS_BY_KEY:
@@ -297,18 +298,25 @@ async def receive_input(update: Update, context: Context, scope: Scope) -> int:
     return ConversationHandler.END
 
 
-async def _find(update: Update, scope: Scope, text: str) -> bool:
+async def _find(update: Update, scope: Scope, text: str) -> None:
     query = members.clean_query(text)
     found = await members.search_members(scope.session, query)
     if not found:
-        await reply(update, scope._("No member matches that. Try another part of the name."))
-        return False
+        await reply(
+            update,
+            scope._(
+                "No member matches that. Send another part of the name, an @username or a "
+                "Telegram id, or tap ✖️ Cancel."
+            ),
+        )
+        return
     await reply(
         update,
-        scope._("Members matching “{query}”:").format(query=escape(query)),
+        scope._("Members matching “{query}”:").format(query=escape(query))
+        + "\n"
+        + scope._("To search again, just send another name; ✖️ Cancel ends the search."),
         reply_markup=display.search_keyboard(scope.t, found, scope.settings.admin_ids),
     )
-    return True
 
 
 async def _tags(update: Update, scope: Scope, text: str, member_id: int) -> bool:

@@ -227,7 +227,7 @@ async def registration_confirm(update: Update, context: Context, scope: Scope) -
     assert user is not None
     try:
         member = await registration.register(
-            scope.session, user.id, draft, language=scope.t.language
+            scope.session, user.id, draft, language=scope.t.language, username=user.username
         )
     except Incomplete:
         return await _lost(update, scope)

@@ -101,6 +101,7 @@ def scoped(func: ScopedHandler[R]) -> Callable[[Update, Context], Coroutine[Any,
                 and (update.effective_chat.type == "private")
             ):
                 await members.mark_reachable(session, member)
+                await members.note_username(session, member, user.username if user else None)
             role = members.effective_role(
                 member, user.id if user else 0, runtime.settings.admin_ids
             )

@@ -87,6 +87,7 @@ async def register(
     department: str | None,
     birthday: date | None,
     language: str,
+    username: str | None = None,
 ) -> Member:
     """Create the member, or update the profile if they registered meanwhile."""
     member = await get_member(session, telegram_id)
@@ -94,6 +95,7 @@ async def register(
         member = Member(telegram_id=telegram_id, role=Role.MEMBER.value, active=True)
         session.add(member)
     member.name = name
+    member.username = clean_username(username)
     member.birthday = birthday
     member.language = language
     member.department = await department_by_name(session, department) if department else None
@@ -155,21 +157,48 @@ async def list_members(session: AsyncSession, page: int, per_page: int = 10) -> 
     return Page(list(rows), total, page, per_page)
 
 
+def clean_username(username: str | None) -> str | None:
+    """Telegram's @username as stored: without "@", at most 32 characters, None if none."""
+    cleaned = (username or "").lstrip("@")[:32]
+    return cleaned or None
+
+
+async def note_username(session: AsyncSession, member: Member, username: str | None) -> None:
+    """Keep the member's @username current (it changes when they rename it in Telegram)."""
+    cleaned = clean_username(username)
+    if member.username != cleaned:
+        member.username = cleaned
+        await session.flush()
+
+
 def clean_query(text: str) -> str:
     """What an admin typed to find a member, cleaned (InvalidInput if empty or long)."""
     return clean_label(text, QUERY_MAX)
 
 
 async def search_members(session: AsyncSession, text: str, limit: int = 10) -> list[Member]:
-    """By name fragment, or exact Telegram id when the text is a number."""
+    """By name fragment, @username (its beginning), or exact Telegram id when the text is a number.
+
+    Text without "@" matches names and usernames alike.
+    """
     query = select(Member)
     # isdecimal: "²" is a digit int() refuses; a BIGINT holds 18 digits whatever they are.
     if text.isdecimal() and len(text) <= 18:
         query = query.where(Member.telegram_id == int(text))
+    elif text.startswith("@") and len(text) > 1:
+        query = query.where(
+            func.lower(Member.username).like(f"{_like(text[1:].lower())}%", escape="\\")
+        )
     else:
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Member.name.ilike(f"%{escaped}%", escape="\\"))
+        pattern = f"%{_like(text)}%"
+        query = query.where(
+            Member.name.ilike(pattern, escape="\\") | Member.username.ilike(pattern, escape="\\")
+        )
     return list(await session.scalars(query.order_by(Member.name).limit(limit)))
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def set_role(session: AsyncSession, member_id: int, role: Role) -> Member:
