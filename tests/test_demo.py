@@ -9,12 +9,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.demo import CADRE_GROUP_TITLE, Demo, DemoError, DemoOptions
+from bot.demo import CADRE_GROUP_TITLE, DEMO_TOKEN, Demo, DemoError, DemoOptions
 from bot.demo_data import ADMIN_ID, CADRE_CHAT_ID, CADRE_ID, ESCALATION_CHAT_ID, NEWCOMER_ID, PEOPLE
+from core.i18n import translator
 from core.runtime import runtime_of
+from core.settings import Settings
+from jobs.broadcasts import PROGRESS_INTERVAL
+from sandbox import SandboxDriver
 from storage import members
 from storage.db import transaction
 from storage.models import Member, Role
+from tests.support.chat import flat
 
 
 @pytest.fixture
@@ -56,6 +61,21 @@ async def test_seeded_people_agree_in_database_and_world(demo: Demo) -> None:
     assert cadre_group.members[bot_id].is_admin  # it creates the invite links
     assert world.groups[ESCALATION_CHAT_ID].members[bot_id].is_admin
     assert await member_count(demo) == sum(p.registered for p in PEOPLE)
+
+
+async def test_seeded_members_open_on_their_main_menu(demo: Demo) -> None:
+    """Each seeded member's chat already has a word from the bot and the menu, in their language."""
+    assert demo.server is not None
+    async with SandboxDriver(demo.url.rstrip("/"), DEMO_TOKEN) as driver:
+        for person in PEOPLE:
+            user = await driver.user(person.telegram_id)
+            if not person.registered:
+                continue  # 林新 starts with 开始, like anyone new
+            labels = flat(await user.reply_keyboard())
+            t = translator(person.language)
+            assert t.gettext("👤 My profile") in labels, person.name
+            assert (t.gettext("🛠 Admin") in labels) is (person.role is Role.ADMIN)
+            assert person.name in (await user.last_bot_message()).text
 
 
 async def test_running_again_duplicates_nothing(tmp_path: Path) -> None:
@@ -122,3 +142,14 @@ def test_the_command_reports_a_taken_port_in_one_line(
     assert captured.out == ""
     assert captured.err.count("\n") == 1
     assert f"port {port}" in captured.err and "--port" in captured.err
+
+
+def test_a_demo_broadcast_lasts_long_enough_to_watch_and_pause(tmp_path: Path) -> None:
+    """At the demo's pace a broadcast to everyone outlasts a few progress refreshes."""
+    (tmp_path / "demo").mkdir()
+    settings = Demo(DemoOptions(data_dir=tmp_path / "demo")).settings("http://127.0.0.1:1")
+    recipients = sum(p.registered for p in PEOPLE)
+    seconds = recipients / settings.delivery_rate
+    assert seconds >= 3 * PROGRESS_INTERVAL.total_seconds()
+    default = Settings.model_fields["delivery_rate"].default
+    assert default > settings.delivery_rate  # the demo's pace only
