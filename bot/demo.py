@@ -281,7 +281,7 @@ What to try (pick a person on the left, then a chat under them):
   * 李干事 (cadre) in 工会干部群: take and answer the grievance — the member gets the answer
     from "the union", the cadre never learns who wrote; reply to the waiting suggestion.
   * 周主席 (admin): 🛠 管理 → 📢 发通知 (a broadcast with preview and progress; the demo
-    sends one message a second, so ⏸ Pause, ▶️ Resume and ⏹ Stop can be tried),
+    sends one message a second, so ⏸ Pause, ▶️ Resume and ✖️ Stop can be tried),
     🎉 节日问候 (greetings calendar and templates), 👥 会员 → 林新 → ⭐ 设为干部,
     then as 林新 open the invite link in the bot's message to join 工会干部群;
     📋 导入花名册 takes a CSV or XLSX roster (preview, then apply) and sends the codes.
