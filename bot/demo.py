@@ -72,10 +72,11 @@ class DemoOptions:
     data_dir: Path = field(default_factory=lambda: Path("data/demo"))
     reset: bool = False
     log_level: str = "WARNING"
-    # Sends per second of the delivery worker (DELIVERY_RATE). The demo's 12 members would
-    # get a broadcast in half a second at the real 25/s, too fast to see its progress or to
-    # press Pause, Resume or Stop; at 1/s it takes about 12 seconds.
-    delivery_rate: float = 1.0
+    # Seconds between two messages of a broadcast (DELIVERY_BROADCAST_INTERVAL). The demo's
+    # 12 members would get a broadcast in half a second at the real pace, too fast to see its
+    # progress or to press Pause, Resume or Stop; at 1 s it takes about 12 seconds. Other
+    # messages (replies, notices) keep the real pace.
+    broadcast_interval: float = 1.0
 
 
 class Demo:
@@ -109,7 +110,7 @@ class Demo:
             cadre_chat_id=CADRE_CHAT_ID,
             escalation_chat_id=ESCALATION_CHAT_ID,
             log_level=self.options.log_level,
-            delivery_rate=self.options.delivery_rate,
+            delivery_broadcast_interval=self.options.broadcast_interval,
         )
 
     def _prepare_data_dir(self) -> None:

@@ -231,7 +231,9 @@ async def _announce_role(
     if await roles.tell_role(scope.session, member, after, invite_link, scope.runtime.now()):
         wake_after_commit(scope.session, context)
     role = members.effective_role(member, member.telegram_id, scope.settings.admin_ids)
-    await set_member_commands(application, member.telegram_id, member.language, role)
+    await set_member_commands(
+        application, member.telegram_id, member.language, role, was_cadre=was_cadre
+    )
 
 
 # Text input: find, tags, add, rename --------------------------------------------

@@ -77,12 +77,18 @@ def _groups(runtime: Runtime) -> list[int]:
 
 
 async def set_member_commands(
-    application: Application, telegram_id: int, language: str | None, role: Role
+    application: Application,
+    telegram_id: int,
+    language: str | None,
+    role: Role,
+    *,
+    was_cadre: bool = False,
 ) -> None:
     """One person's lists in their language: their private chat, and the union's groups for cadres.
 
     ``language`` None (no member row, e.g. an admin from settings who never
-    registered) is the union's default.
+    registered) is the union's default. ``was_cadre``: a member who was a cadre
+    until now loses their list in the groups.
     """
     runtime = runtime_of(application)
     bot = application.bot
@@ -92,7 +98,7 @@ async def set_member_commands(
         await bot.set_my_commands(
             commands_for(runtime, wanted, language), scope=BotCommandScopeChat(telegram_id)
         )
-        for chat_id in _groups(runtime):
+        for chat_id in _groups(runtime) if role is not Role.MEMBER or was_cadre else ():
             scope = BotCommandScopeChatMember(chat_id, telegram_id)
             if role is Role.MEMBER:
                 await bot.delete_my_commands(scope=scope)
@@ -106,13 +112,15 @@ async def set_member_commands(
         log.warning("commands for one person not set: %s", exc.message)
 
 
-async def clear_member_commands(application: Application, telegram_id: int) -> None:
+async def clear_member_commands(
+    application: Application, telegram_id: int, *, was_cadre: bool
+) -> None:
     """After /forget: the person's own lists go, the shared ones show again."""
     runtime = runtime_of(application)
     bot = application.bot
     try:
         await bot.delete_my_commands(scope=BotCommandScopeChat(telegram_id))
-        for chat_id in _groups(runtime):
+        for chat_id in _groups(runtime) if was_cadre else ():
             await bot.delete_my_commands(scope=BotCommandScopeChatMember(chat_id, telegram_id))
     except TelegramError as exc:
         log.warning("commands for one person not cleared: %s", exc.message)

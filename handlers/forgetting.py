@@ -38,6 +38,7 @@ async def forget(update: Update, context: Context, scope: Scope) -> None:
     if scope.member is None:
         await query.edit_message_text(scope._("There is no data of yours to delete."))
         return
+    was_cadre = scope.is_cadre
     await privacy.forget_member(
         scope.session,
         update.effective_user.id,
@@ -58,7 +59,7 @@ async def forget(update: Update, context: Context, scope: Scope) -> None:
     if telegram_id in scope.settings.admin_ids:
         await set_member_commands(context.application, telegram_id, None, Role.ADMIN)
     else:
-        await clear_member_commands(context.application, telegram_id)
+        await clear_member_commands(context.application, telegram_id, was_cadre=was_cadre)
 
 
 @scoped

@@ -149,7 +149,7 @@ def test_a_demo_broadcast_lasts_long_enough_to_watch_and_pause(tmp_path: Path) -
     (tmp_path / "demo").mkdir()
     settings = Demo(DemoOptions(data_dir=tmp_path / "demo")).settings("http://127.0.0.1:1")
     recipients = sum(p.registered for p in PEOPLE)
-    seconds = recipients / settings.delivery_rate
+    seconds = recipients * settings.delivery_broadcast_interval
     assert seconds >= 3 * PROGRESS_INTERVAL.total_seconds()
-    default = Settings.model_fields["delivery_rate"].default
-    assert default > settings.delivery_rate  # the demo's pace only
+    assert Settings.model_fields["delivery_broadcast_interval"].default == 0  # the demo's only
+    assert settings.delivery_rate == Settings.model_fields["delivery_rate"].default
