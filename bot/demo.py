@@ -19,6 +19,7 @@ import logging
 import secrets
 import shutil
 from dataclasses import dataclass, field
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,11 @@ from bot.demo_data import (
     PEOPLE,
     SEEDERS,
 )
+from core.i18n import translator
 from core.runtime import runtime_of
 from core.settings import Settings, load_settings
+from handlers.menu import main_menu
+from handlers.scope import Scope
 from sandbox import SandboxOptions, SandboxServer
 from storage import members
 from storage.db import transaction
@@ -68,6 +72,11 @@ class DemoOptions:
     data_dir: Path = field(default_factory=lambda: Path("data/demo"))
     reset: bool = False
     log_level: str = "WARNING"
+    # Seconds between two messages of a broadcast (DELIVERY_BROADCAST_INTERVAL). The demo's
+    # 12 members would get a broadcast in half a second at the real pace, too fast to see its
+    # progress or to press Pause, Resume or Stop; at 1 s it takes about 12 seconds. Other
+    # messages (replies, notices) keep the real pace.
+    broadcast_interval: float = 1.0
 
 
 class Demo:
@@ -101,6 +110,7 @@ class Demo:
             cadre_chat_id=CADRE_CHAT_ID,
             escalation_chat_id=ESCALATION_CHAT_ID,
             log_level=self.options.log_level,
+            delivery_broadcast_interval=self.options.broadcast_interval,
         )
 
     def _prepare_data_dir(self) -> None:
@@ -196,7 +206,34 @@ class Demo:
             secret = runtime_of(application).settings.secret_key
             for seed in SEEDERS:
                 await seed(session, secret)
+        # Committed: now the bot may talk. Done before the marker, so a crash greets again.
+        await self._greet_seeded(application)
         marker.write_text("seeded\n")
+
+    async def _greet_seeded(self, application: Application) -> None:
+        """Each seeded member's chat opens with a word from the bot and their main menu.
+
+        A reply keyboard exists in a chat only once the bot sends one; a member who
+        registered through the chat got it with the welcome, the seeded ones get it here.
+        """
+        runtime = runtime_of(application)
+        welcomes: list[tuple[int, str, Any]] = []
+        async with runtime.sessions() as session:
+            for person in PEOPLE:
+                member = await members.get_member(session, person.telegram_id)
+                if member is None:
+                    continue
+                role = members.effective_role(
+                    member, member.telegram_id, runtime.settings.admin_ids
+                )
+                scope = Scope(session, runtime, member, role, translator(member.language))
+                text = scope._(
+                    "Hello, {name}! You are registered with the union. The menu below has "
+                    "what you can do; /help explains it."
+                ).format(name=escape(member.name))
+                welcomes.append((member.telegram_id, text, main_menu(scope)))
+        for telegram_id, text, keyboard in welcomes:
+            await application.bot.send_message(telegram_id, text, reply_markup=keyboard)
 
     async def _user_info(self, telegram_id: int) -> dict[str, Any]:
         """What the web chat shows beside a person: their role in the union."""
@@ -244,7 +281,8 @@ What to try (pick a person on the left, then a chat under them):
     🌐 语言 (English too). Anna Schmidt reads everything in English.
   * 李干事 (cadre) in 工会干部群: take and answer the grievance — the member gets the answer
     from "the union", the cadre never learns who wrote; reply to the waiting suggestion.
-  * 周主席 (admin): 🛠 管理 → 📢 发通知 (a broadcast with preview and progress),
+  * 周主席 (admin): 🛠 管理 → 📢 发通知 (a broadcast with preview and progress; the demo
+    sends one message a second, so ⏸ Pause, ▶️ Resume and ✖️ Stop can be tried),
     🎉 节日问候 (greetings calendar and templates), 👥 会员 → 林新 → ⭐ 设为干部,
     then as 林新 open the invite link in the bot's message to join 工会干部群;
     📋 导入花名册 takes a CSV or XLSX roster (preview, then apply) and sends the codes.

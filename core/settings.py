@@ -53,6 +53,7 @@ EXPECTATIONS: dict[str, str] = {
     "DELIVERY_LEASE_SECONDS": "seconds after which a silent instance's messages are "
     "taken over, like 60 (at least 3)",
     "DELIVERY_TIMEOUT_SECONDS": "seconds to wait for Telegram's answer to one message, like 15",
+    "DELIVERY_BROADCAST_INTERVAL": "seconds between two messages of a broadcast, 0 to 1, like 0",
     "GRIEVANCE_LINK_RETENTION_DAYS": "days after a grievance is closed before the link to its "
     "author is destroyed, like 90 (1-3650)",
     "GRIEVANCE_CHECK_SECONDS": "seconds between checks of grievance deadlines, like 60 (10-3600)",
@@ -110,6 +111,10 @@ class Settings(BaseSettings):
     delivery_poll_seconds: float = Field(default=5.0, gt=0, le=3600)
     delivery_lease_seconds: float = Field(default=60.0, ge=3, le=86400)
     delivery_timeout_seconds: float = Field(default=15.0, gt=0, le=600)
+    # Seconds between two messages of a broadcast (0: as fast as DELIVERY_RATE allows). For
+    # the demo, so a broadcast's progress can be watched; at most 1 s, so a claimed batch
+    # is sent well within its lease.
+    delivery_broadcast_interval: float = Field(default=0.0, ge=0, le=1.0)
     # Grievances (jobs.grievances): how long a closed case stays linkable to its author,
     # and how often deadlines, waiting cards and that retention are checked.
     grievance_link_retention_days: int = Field(default=90, ge=1, le=3650)

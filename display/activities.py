@@ -34,18 +34,25 @@ REFUSALS: dict[str, str] = {
     "not_published": N_("This activity is not open for sign-up yet."),
     "cancelled": N_("Sorry, this activity has been cancelled."),
     "deadline": N_("Sorry, sign-up for this activity closed at {deadline}."),
-    "started": N_("This has already started; it can no longer be changed."),
+    "started": N_(
+        "This has already started; it can no longer be changed. If something needs changing, please ask the organisers."
+    ),
     "not_for_you": N_("This activity is for another group of members."),
-    "no_guests": N_("This activity does not allow guests."),
+    "no_guests": N_("This activity does not allow guests; you can still sign up yourself."),
     "not_signed_up": N_("You are not signed up for this."),
-    "not_seated": N_("Only members with a seat can do that."),
+    "not_seated": N_(
+        "Only members with a seat can do that. Please sign up for the activity first."
+    ),
     "not_open": N_("Check-in opens 30 minutes before the start and closes at the end."),
     "attempts": N_("Too many wrong codes. Please ask a cadre at the venue to check you in."),
     "wrong_code": N_("That code is not right. Please check it and try again."),
     "not_over": N_("You can rate it once it has ended."),
     "below_taken": N_("{taken} seats are already taken; the capacity cannot be lower."),
     "stars": N_("Please choose 1 to 5 stars."),
-    "not_attended": N_("Only members who attended a session of this training can rate it."),
+    "not_attended": N_(
+        "Only members who attended a session of this training can rate it. If you were"
+        " there, ask the cadre in charge to mark your attendance."
+    ),
     "training_cancelled": N_("Sorry, this training has been cancelled."),
     "decided": N_("This request has already been decided."),
 }

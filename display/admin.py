@@ -119,6 +119,9 @@ def member_text(t: Translator, member: Member, role: Role, from_settings: bool, 
         t.gettext("Interest groups: {groups}").format(groups=escape(groups)),
         t.gettext("Birthday: {birthday}").format(birthday=format_birthday(t, member.birthday)),
         t.gettext("Telegram id: {id}").format(id=member.telegram_id),
+        t.gettext("Telegram username: {username}").format(
+            username=escape("@" + member.username) if member.username else t.gettext("none")
+        ),
         t.gettext("Registered: {date}").format(date=dates.day_text(member.created_at, tz)),
     ]
     if member.blocked_at is not None:
@@ -126,7 +129,9 @@ def member_text(t: Translator, member: Member, role: Role, from_settings: bool, 
     if from_settings:
         lines += [
             "",
-            t.gettext("This admin is listed in ADMIN_IDS; the role cannot be changed here."),
+            t.gettext(
+                "This admin is listed in ADMIN_IDS; the role cannot be changed here. To change it, edit ADMIN_IDS in the bot's settings and restart the bot."
+            ),
         ]
     return "\n".join(lines)
 

@@ -386,7 +386,9 @@ class PulseStars(NamedTuple):
 
 # Membership
 LANGUAGE = action("lang", Code)  # language code
-PROFILE_EDIT = action("pedit", Code)  # field: name | dept | bday | nobday | lang | forget
+PROFILE_EDIT = action(
+    "pedit", Code
+)  # field: name | dept | bday | nobday (asks) | rmbday | keepbday | lang | forget
 FORGET_CONFIRM = action("fgok", NoFields)
 FORGET_ABORT = action("fgno", NoFields)
 CANCEL = action("cancel", NoFields)

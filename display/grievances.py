@@ -123,6 +123,16 @@ def privacy_text(t: Translator, retention_days: int) -> str:
             ),
             "• "
             + t.gettext(
+                "Your name reaches cadres only if you choose to sign a case in 📂 My cases, "
+                "and then on that case alone."
+            ),
+            "• "
+            + t.gettext(
+                "Statistics count cases by department only for finished months, and never "
+                "show a count under 5."
+            ),
+            "• "
+            + t.gettext(
                 "What is stored: the link between you and your case is encrypted with a key "
                 "only the bot holds, so a copy of the database alone cannot lead to you."
             ),

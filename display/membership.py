@@ -111,6 +111,28 @@ def profile_keyboard(t: Translator, member: Member) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(rows)
 
 
+def birthday_removal_text(t: Translator) -> str:
+    return t.gettext(
+        "Remove your birthday from your profile? You will no longer get birthday wishes."
+    )
+
+
+def birthday_removal_keyboard(t: Translator) -> InlineKeyboardMarkup:
+    """✅ removes (`rmbday`), ✖️ keeps it (`keepbday`): both end on the profile again."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t.gettext("✅ Remove"), callback_data=cb.PROFILE_EDIT.pack("rmbday")
+                ),
+                InlineKeyboardButton(
+                    t.gettext("✖️ Keep it"), callback_data=cb.PROFILE_EDIT.pack("keepbday")
+                ),
+            ]
+        ]
+    )
+
+
 def forget_keyboard(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [

@@ -41,7 +41,9 @@ REFUSALS: dict[str, str] = {
     "gone": N_("This poll no longer exists."),
     "closed": N_("This poll has closed; votes are no longer accepted."),
     "no_such_option": N_("That option is not part of this poll. Nothing was changed."),
-    "not_in_audience": N_("This poll is not addressed to you, so you cannot vote in it."),
+    "not_in_audience": N_(
+        "This poll is not addressed to you, so you cannot vote in it. If you think it should be, please ask a union admin."
+    ),
     "too_many": N_("You can choose at most {limit} options. Tap a chosen one to remove it first."),
     "hidden": N_("The results will be shown when the poll closes."),
 }

@@ -28,7 +28,7 @@ from core.i18n import N_
 from core.runtime import CommandSpec, MenuItem, runtime_of
 from display import admin as display
 from display import callbacks as cb
-from handlers.commands import set_admin_commands
+from handlers.commands import set_member_commands
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -64,8 +64,10 @@ INVITE_VALIDITY = timedelta(days=7)
 
 STALE = N_("That no longer exists. The list has been refreshed.")
 ROLE_REFUSALS = {
-    "settings": N_("This admin is listed in ADMIN_IDS; the role cannot be changed here."),
-    "self": N_("You cannot change your own role."),
+    "settings": N_(
+        "This admin is listed in ADMIN_IDS; the role cannot be changed here. To change it, edit ADMIN_IDS in the bot's settings and restart the bot."
+    ),
+    "self": N_("You cannot change your own role. Please ask another admin."),
 }
 
 
@@ -228,8 +230,10 @@ async def _announce_role(
         log.warning("cadre group access not updated: %s", exc.message)
     if await roles.tell_role(scope.session, member, after, invite_link, scope.runtime.now()):
         wake_after_commit(scope.session, context)
-    if (before is Role.ADMIN) != (after is Role.ADMIN):
-        await set_admin_commands(application, member.telegram_id, after is Role.ADMIN)
+    role = members.effective_role(member, member.telegram_id, scope.settings.admin_ids)
+    await set_member_commands(
+        application, member.telegram_id, member.language, role, was_cadre=was_cadre
+    )
 
 
 # Text input: find, tags, add, rename --------------------------------------------
@@ -266,7 +270,7 @@ def _input_for(data: str) -> tuple[FindDraft | TagsDraft | NameDraft, str] | Non
     return None
 
 
-FIND_PROMPT = N_("Send part of a name, or a Telegram id:")
+FIND_PROMPT = N_("Send part of a name, an @username or a Telegram id:")
 TAGS_PROMPT = N_(
     "Send the member's tags separated by commas (e.g. new-hire, retiree), "
     "or a single dash to remove all tags:"
@@ -279,7 +283,8 @@ async def receive_input(update: Update, context: Context, scope: Scope) -> int:
     text = text_of(update)
     try:
         if isinstance(draft, FindDraft):
-            done = await _find(update, scope, text)
+            await _find(update, scope, text)
+            return INPUT  # the next text is another search, until ✖️ Cancel
         elif isinstance(draft, TagsDraft):
             done = await _tags(update, scope, text, draft.member)
         elif isinstance(draft, NameDraft) and draft.kind in KINDS_BY_KEY:
@@ -295,18 +300,25 @@ async def receive_input(update: Update, context: Context, scope: Scope) -> int:
     return ConversationHandler.END
 
 
-async def _find(update: Update, scope: Scope, text: str) -> bool:
+async def _find(update: Update, scope: Scope, text: str) -> None:
     query = members.clean_query(text)
     found = await members.search_members(scope.session, query)
     if not found:
-        await reply(update, scope._("No member matches that. Try another part of the name."))
-        return False
+        await reply(
+            update,
+            scope._(
+                "No member matches that. Send another part of the name, an @username or a "
+                "Telegram id, or tap ✖️ Cancel."
+            ),
+        )
+        return
     await reply(
         update,
-        scope._("Members matching “{query}”:").format(query=escape(query)),
+        scope._("Members matching “{query}”:").format(query=escape(query))
+        + "\n"
+        + scope._("To search again, just send another name; ✖️ Cancel ends the search."),
         reply_markup=display.search_keyboard(scope.t, found, scope.settings.admin_ids),
     )
-    return True
 
 
 async def _tags(update: Update, scope: Scope, text: str, member_id: int) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from telegram import ReplyKeyboardRemove, Update
 
 from display.membership import forget_keyboard
-from handlers.commands import set_admin_commands
+from handlers.commands import clear_member_commands, set_member_commands
 from handlers.common import reply
 from handlers.scope import Context, Scope, registered, scoped
 from storage import privacy
@@ -38,7 +38,7 @@ async def forget(update: Update, context: Context, scope: Scope) -> None:
     if scope.member is None:
         await query.edit_message_text(scope._("There is no data of yours to delete."))
         return
-    was_admin = scope.member.role == Role.ADMIN.value
+    was_cadre = scope.is_cadre
     await privacy.forget_member(
         scope.session,
         update.effective_user.id,
@@ -55,8 +55,11 @@ async def forget(update: Update, context: Context, scope: Scope) -> None:
     )
     # Committed by now (commit, then talk): empty SQLite's log of the old rows too.
     await checkpoint(scope.runtime.engine)
-    if was_admin and update.effective_user.id not in scope.settings.admin_ids:
-        await set_admin_commands(context.application, update.effective_user.id, False)
+    telegram_id = update.effective_user.id
+    if telegram_id in scope.settings.admin_ids:
+        await set_member_commands(context.application, telegram_id, None, Role.ADMIN)
+    else:
+        await clear_member_commands(context.application, telegram_id, was_cadre=was_cadre)
 
 
 @scoped

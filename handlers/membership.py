@@ -29,7 +29,7 @@ from display.membership import (
     summary,
 )
 from handlers import forgetting
-from handlers.commands import set_admin_commands
+from handlers.commands import app_language, set_member_commands
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -227,7 +227,7 @@ async def registration_confirm(update: Update, context: Context, scope: Scope) -
     assert user is not None
     try:
         member = await registration.register(
-            scope.session, user.id, draft, language=scope.t.language
+            scope.session, user.id, draft, language=scope.t.language, username=user.username
         )
     except Incomplete:
         return await _lost(update, scope)
@@ -241,8 +241,9 @@ async def registration_confirm(update: Update, context: Context, scope: Scope) -
         ).format(name=escape(member.name)),
         reply_markup=main_menu(scope),
     )
-    if scope.is_admin:
-        await set_admin_commands(context.application, user.id, True)
+    default = scope.settings.default_language
+    if scope.is_admin or member.language != app_language(user.language_code, default):
+        await set_member_commands(context.application, user.id, member.language, scope.role)
     pending = _user_data(context).pop(START_PAYLOAD, "")
     if pending:
         await open_deep_link(update, context, scope, str(pending))
@@ -287,6 +288,10 @@ async def set_language(update: Update, context: Context, scope: Scope) -> None:
     if scope.member is not None:
         await reply(
             update, scope._("The menu is now in your language."), reply_markup=main_menu(scope)
+        )
+        assert update.effective_user is not None
+        await set_member_commands(
+            context.application, update.effective_user.id, language, scope.role
         )
     else:
         await reply(update, scope._("Send /start to register."))

@@ -19,7 +19,13 @@ from telegram.ext import (
 from core.i18n import N_
 from core.runtime import MenuItem, runtime_of
 from display import callbacks as cb
-from display.membership import language_keyboard, profile_keyboard, profile_text
+from display.membership import (
+    birthday_removal_keyboard,
+    birthday_removal_text,
+    language_keyboard,
+    profile_keyboard,
+    profile_text,
+)
 from handlers.common import (
     CANCEL_LABEL,
     OTHER_INPUT,
@@ -84,13 +90,23 @@ async def start_edit(update: Update, context: Context, scope: Scope) -> Any:
         )
         return EDIT_BIRTHDAY
     if field == "nobday":
-        await members.clear_birthday(scope.session, scope.member)
-        await query.answer(scope._("Birthday removed."))
+        await query.answer()
+        if scope.member.birthday is None:  # an old profile card: nothing to remove
+            return await _profile_again(update, scope)
         await query.edit_message_text(
-            profile_text(scope.t, scope.member, scope.role, scope.settings.tz),
-            reply_markup=profile_keyboard(scope.t, scope.member),
+            birthday_removal_text(scope.t), reply_markup=birthday_removal_keyboard(scope.t)
         )
         return ConversationHandler.END
+    if field == "rmbday":
+        if scope.member.birthday is None:
+            await query.answer(scope._("Your profile has no birthday to remove."))
+        else:
+            await members.clear_birthday(scope.session, scope.member)
+            await query.answer(scope._("Birthday removed."))
+        return await _profile_again(update, scope)
+    if field == "keepbday":
+        await query.answer(scope._("Your birthday is kept."))
+        return await _profile_again(update, scope)
     if field == "lang":
         await query.answer()
         await reply(update, scope._("Choose your language:"), reply_markup=language_keyboard())
@@ -99,6 +115,17 @@ async def start_edit(update: Update, context: Context, scope: Scope) -> Any:
         await ask_forget(update, context)
         return ConversationHandler.END
     await query.answer(scope._("This button is no longer valid."), show_alert=True)
+    return ConversationHandler.END
+
+
+async def _profile_again(update: Update, scope: Scope) -> int:
+    """The pressed message becomes the profile card, as it is now."""
+    query = update.callback_query
+    assert query is not None and scope.member is not None
+    await query.edit_message_text(
+        profile_text(scope.t, scope.member, scope.role, scope.settings.tz),
+        reply_markup=profile_keyboard(scope.t, scope.member),
+    )
     return ConversationHandler.END
 
 

@@ -101,6 +101,7 @@ def scoped(func: ScopedHandler[R]) -> Callable[[Update, Context], Coroutine[Any,
                 and (update.effective_chat.type == "private")
             ):
                 await members.mark_reachable(session, member)
+                await members.note_username(session, member, user.username if user else None)
             role = members.effective_role(
                 member, user.id if user else 0, runtime.settings.admin_ids
             )
@@ -131,8 +132,12 @@ def _refuse(message: str) -> Callable[[Update, Scope], Awaitable[None]]:
 
 
 _not_registered = _refuse(N_("Please register first: send /start."))
-_not_admin = _refuse(N_("Only union admins can do that."))
-_not_cadre = _refuse(N_("Only union cadres can do that."))
+_not_admin = _refuse(
+    N_("Only union admins can do that. If you need it done, please ask a union admin.")
+)
+_not_cadre = _refuse(
+    N_("Only union cadres can do that. If you think you should be one, please ask a union admin.")
+)
 
 
 def registered(func: ScopedHandler[Any]) -> Callable[[Update, Context], Coroutine[Any, Any, Any]]:

@@ -235,7 +235,12 @@ async def cadre_reply(update: Update, context: Context, scope: Scope) -> None:
     if chat.id != scope.settings.cadre_chat_id:
         return  # another group: nothing of the cadres' business
     if not scope.is_cadre:
-        await reply(update, scope._("Only union cadres can answer suggestions."))
+        await reply(
+            update,
+            scope._(
+                "Only union cadres can answer suggestions. If you think you should be one, please ask a union admin."
+            ),
+        )
         return
     replied = message.reply_to_message
     suggestion_id = suggestion_of(replied.text or "")

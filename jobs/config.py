@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from storage.broadcasts import KIND as BROADCAST_KIND
+
 if TYPE_CHECKING:
     from core.settings import Settings
 
@@ -29,6 +31,8 @@ class DeliveryConfig:
     backoff_base: float = 5.0
     backoff_max: float = 900.0
     per_chat_interval: float = 1.0
+    # Seconds between two sends of one outbox kind (the demo paces broadcasts).
+    kind_interval: tuple[tuple[str, float], ...] = ()
     group_per_minute: int = 20
     # Outcomes are written together after this long (or sooner when many wait):
     # one transaction per few messages instead of one each.
@@ -48,6 +52,11 @@ class DeliveryConfig:
             poll=settings.delivery_poll_seconds,
             lease=settings.delivery_lease_seconds,
             request_timeout=settings.delivery_timeout_seconds,
+            kind_interval=(
+                ((BROADCAST_KIND, settings.delivery_broadcast_interval),)
+                if settings.delivery_broadcast_interval > 0
+                else ()
+            ),
         )
 
     def backoff(self, attempt: int) -> timedelta:

@@ -188,6 +188,7 @@ class DeliveryWorker:
         self._sender = sender
         self._cipher = cipher
         self._now = clock
+        self._kind_interval = dict(self.config.kind_interval)
         self._pacer = pacer or Pacer(
             rate=self.config.rate,
             per_chat_interval=self.config.per_chat_interval,
@@ -359,6 +360,9 @@ class DeliveryWorker:
             except Exception as error:  # the database is away: try the row again later
                 self._log_once("upload", "reading an upload", message.id, error)
                 return Outcome(Kind.RELEASE, attempted=False)
+        interval = self._kind_interval.get(message.kind, 0.0)
+        if interval > 0:
+            await self._pacer.space(message.kind, interval)
         await self._pacer.wait_chat(message.chat_id)  # without holding a connection slot
         async with self._slots:
             await self._pacer.acquire(message.chat_id)

@@ -67,6 +67,7 @@ class Pacer:
         self._next = float("-inf")
         self._paused_until = float("-inf")
         self._chat_last: dict[int, float] = {}
+        self._stream_next: dict[str, float] = {}
         self._group_recent: dict[int, deque[float]] = {}
         self._since_prune = 0
 
@@ -100,6 +101,17 @@ class Pacer:
         until = self._clock() + max(0.0, seconds)
         if until > self._paused_until:
             self._paused_until = until
+
+    async def space(self, stream: str, interval: float) -> None:
+        """Reserve the next slot of ``stream`` (``interval`` s after the last one), sleep until it.
+
+        On top of the other limits: e.g. the demo's broadcast pace.
+        """
+        now = self._clock()
+        slot = max(now, self._stream_next.get(stream, float("-inf")))
+        self._stream_next[stream] = slot + interval
+        if slot > now:
+            await self._sleep(slot - now)
 
     async def wait_chat(self, chat_id: int) -> None:
         """Sleep until the chat's own limit allows a send, reserving nothing."""

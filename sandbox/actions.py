@@ -114,6 +114,18 @@ class Actions:
         self.world.events.emit("member", None, user=views.person(record), change="created")
         return record
 
+    def rename_user(self, user_id: int, username: str | None) -> UserRecord:
+        """The person sets, changes or removes their @username, as Telegram's settings allow."""
+        record = self.user(user_id)
+        username = (username or "").lstrip("@") or None
+        if username is not None:
+            taken = self.world.user_by_username(username)
+            if taken is not None and taken.id != user_id:
+                raise ControlError(409, f"username @{username} is taken")
+        record.username = username
+        self.world.events.emit("member", None, user=views.person(record), change="renamed")
+        return record
+
     def create_group(
         self,
         title: str,

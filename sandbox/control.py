@@ -229,6 +229,7 @@ class ControlApi:
         r.add_post("/reset", self.reset)
         r.add_post("/users", self.create_user)
         r.add_get("/users/{user_id}", self.get_user)
+        r.add_patch("/users/{user_id}", self.patch_user)
         r.add_post("/users/{user_id}/block", self.block)
         r.add_post("/users/{user_id}/unblock", self.unblock)
         r.add_get("/users/{user_id}/callbacks", self.user_callbacks)
@@ -345,6 +346,11 @@ class ControlApi:
 
     async def get_user(self, request: web.Request) -> web.Response:
         record = self.actions.user(_path_int(request, "user_id"))
+        return _reply(views.user(self.world, record))
+
+    async def patch_user(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        record = self.actions.rename_user(_path_int(request, "user_id"), body.get("username"))
         return _reply(views.user(self.world, record))
 
     async def _set_blocked(self, request: web.Request, blocked: bool) -> web.Response:

@@ -250,6 +250,11 @@ class SandboxDriver:
         created = await self.request("POST", "/users", json=body)
         return SandboxUser(self, created)
 
+    async def rename_user(self, user_id: int, username: str | None) -> SandboxUser:
+        """The person changes (or, with None, removes) their @username."""
+        body = {"username": username}
+        return SandboxUser(self, await self.request("PATCH", f"/users/{user_id}", json=body))
+
     async def user(self, user_id: int) -> SandboxUser:
         """A handle for an existing user."""
         return SandboxUser(self, await self.request("GET", f"/users/{user_id}"))

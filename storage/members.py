@@ -88,6 +88,7 @@ async def register(
     department: str | None,
     birthday: date | None,
     language: str,
+    username: str | None = None,
 ) -> Member:
     """Create the member, or update the profile if they registered meanwhile."""
     member = await get_member(session, telegram_id)
@@ -95,6 +96,7 @@ async def register(
         member = Member(telegram_id=telegram_id, role=Role.MEMBER.value, active=True)
         session.add(member)
     member.name = name
+    member.username = clean_username(username)
     member.birthday = birthday
     member.language = language
     member.department = await department_by_name(session, department) if department else None
@@ -158,6 +160,20 @@ async def list_members(session: AsyncSession, page: int, per_page: int = 10) -> 
     return Page(list(rows), total, page, per_page)
 
 
+def clean_username(username: str | None) -> str | None:
+    """Telegram's @username as stored: without "@", at most 32 characters, None if none."""
+    cleaned = (username or "").lstrip("@")[:32]
+    return cleaned or None
+
+
+async def note_username(session: AsyncSession, member: Member, username: str | None) -> None:
+    """Keep the member's @username current (it changes when they rename it in Telegram)."""
+    cleaned = clean_username(username)
+    if member.username != cleaned:
+        member.username = cleaned
+        await session.flush()
+
+
 def clean_query(text: str) -> str:
     """What an admin typed to find a member, cleaned (InvalidInput if empty or long)."""
     return clean_label(text, QUERY_MAX)
@@ -167,7 +183,8 @@ SEARCH_CANDIDATES = 200
 
 
 async def search_members(session: AsyncSession, text: str, limit: int = 10) -> list[Member]:
-    """By name fragment, or exact Telegram id when the text is a number; in pinyin order.
+    """By name fragment, @username (its beginning), or exact Telegram id when the text is
+    a number; in pinyin order. Text without "@" matches names and usernames alike.
 
     The first `SEARCH_CANDIDATES` matches are sorted and the first `limit` kept: a
     fragment matching more members than that is too broad to browse anyway."""
@@ -175,11 +192,21 @@ async def search_members(session: AsyncSession, text: str, limit: int = 10) -> l
     # isdecimal: "²" is a digit int() refuses; a BIGINT holds 18 digits whatever they are.
     if text.isdecimal() and len(text) <= 18:
         query = query.where(Member.telegram_id == int(text))
+    elif text.startswith("@") and len(text) > 1:
+        query = query.where(
+            func.lower(Member.username).like(f"{_like(text[1:].lower())}%", escape="\\")
+        )
     else:
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Member.name.ilike(f"%{escaped}%", escape="\\"))
+        pattern = f"%{_like(text)}%"
+        query = query.where(
+            Member.name.ilike(pattern, escape="\\") | Member.username.ilike(pattern, escape="\\")
+        )
     found = await session.scalars(query.order_by(Member.name).limit(SEARCH_CANDIDATES))
     return collation.by_person(found, lambda m: m.name)[:limit]
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 async def set_role(session: AsyncSession, member_id: int, role: Role) -> Member:
@@ -244,6 +271,21 @@ async def admin_telegram_ids(session: AsyncSession, admin_ids: Collection[int]) 
         select(Member.telegram_id).where(Member.role == Role.ADMIN.value)
     )
     return set(admin_ids) | set(promoted)
+
+
+async def admin_languages(
+    session: AsyncSession, admin_ids: Collection[int]
+) -> dict[int, str | None]:
+    """Every admin's Telegram id and chosen language (None: not registered)."""
+    rows = await session.execute(
+        select(Member.telegram_id, Member.language).where(
+            (Member.role == Role.ADMIN.value) | Member.telegram_id.in_(list(admin_ids))
+        )
+    )
+    found: dict[int, str | None] = {telegram_id: None for telegram_id in admin_ids}
+    for telegram_id, language in rows:
+        found[telegram_id] = language
+    return found
 
 
 async def count_by_role(session: AsyncSession) -> dict[str, int]:

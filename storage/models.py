@@ -115,6 +115,9 @@ class Member(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(64))
+    # The Telegram @username (without "@"), for the admin's member search; kept current from
+    # the member's private chat, deleted with the row. Never read by grievances, polls or exports.
+    username: Mapped[str | None] = mapped_column(String(32))
     department_id: Mapped[int | None] = mapped_column(
         ForeignKey("departments.id", ondelete="SET NULL"), index=True
     )

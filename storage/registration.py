@@ -54,7 +54,12 @@ class RegistrationDraft:
 
 
 async def register(
-    session: AsyncSession, telegram_id: int, draft: RegistrationDraft, *, language: str
+    session: AsyncSession,
+    telegram_id: int,
+    draft: RegistrationDraft,
+    *,
+    language: str,
+    username: str | None = None,
 ) -> Member:
     """The member the draft describes (``language`` unless the draft chose one)."""
     if draft.name is None or draft.department is None:
@@ -66,4 +71,5 @@ async def register(
         department=draft.department,
         birthday=draft.birthday,
         language=draft.language or language,
+        username=username,
     )

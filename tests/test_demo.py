@@ -9,12 +9,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.demo import CADRE_GROUP_TITLE, Demo, DemoError, DemoOptions
+from bot.demo import CADRE_GROUP_TITLE, DEMO_TOKEN, Demo, DemoError, DemoOptions
 from bot.demo_data import ADMIN_ID, CADRE_CHAT_ID, CADRE_ID, ESCALATION_CHAT_ID, NEWCOMER_ID, PEOPLE
+from core.i18n import translator
 from core.runtime import runtime_of
+from core.settings import Settings
+from jobs.broadcasts import PROGRESS_INTERVAL
+from sandbox import SandboxDriver
 from storage import members
 from storage.db import transaction
 from storage.models import Member, Role
+from tests.support.chat import flat
 
 
 @pytest.fixture
@@ -56,6 +61,21 @@ async def test_seeded_people_agree_in_database_and_world(demo: Demo) -> None:
     assert cadre_group.members[bot_id].is_admin  # it creates the invite links
     assert world.groups[ESCALATION_CHAT_ID].members[bot_id].is_admin
     assert await member_count(demo) == sum(p.registered for p in PEOPLE)
+
+
+async def test_seeded_members_open_on_their_main_menu(demo: Demo) -> None:
+    """Each seeded member's chat already has a word from the bot and the menu, in their language."""
+    assert demo.server is not None
+    async with SandboxDriver(demo.url.rstrip("/"), DEMO_TOKEN) as driver:
+        for person in PEOPLE:
+            user = await driver.user(person.telegram_id)
+            if not person.registered:
+                continue  # 林新 starts with 开始, like anyone new
+            labels = flat(await user.reply_keyboard())
+            t = translator(person.language)
+            assert t.gettext("👤 My profile") in labels, person.name
+            assert (t.gettext("🛠 Admin") in labels) is (person.role is Role.ADMIN)
+            assert person.name in (await user.last_bot_message()).text
 
 
 async def test_running_again_duplicates_nothing(tmp_path: Path) -> None:
@@ -145,3 +165,14 @@ async def test_the_demo_report_has_activities_and_training_satisfaction(demo: De
     # Last month's outing: eight signed up, seven came, six rated it.
     assert (built.participation.activity_signups, built.participation.checked_in) == (8, 7)
     assert built.satisfaction["activities"][-1].mean == round(mean(PAST_ACTIVITY_STARS), 2)
+
+
+def test_a_demo_broadcast_lasts_long_enough_to_watch_and_pause(tmp_path: Path) -> None:
+    """At the demo's pace a broadcast to everyone outlasts a few progress refreshes."""
+    (tmp_path / "demo").mkdir()
+    settings = Demo(DemoOptions(data_dir=tmp_path / "demo")).settings("http://127.0.0.1:1")
+    recipients = sum(p.registered for p in PEOPLE)
+    seconds = recipients * settings.delivery_broadcast_interval
+    assert seconds >= 3 * PROGRESS_INTERVAL.total_seconds()
+    assert Settings.model_fields["delivery_broadcast_interval"].default == 0  # the demo's only
+    assert settings.delivery_rate == Settings.model_fields["delivery_rate"].default

@@ -8,7 +8,7 @@ seat freed or given to someone else is told to them through
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Message, Update
 
 from display import activities as show
 from display import callbacks as cb
@@ -42,7 +42,12 @@ async def open_card(update: Update, context: Context, scope: Scope) -> None:
     if activity is None:
         return
     await answer(update)
-    await render_card(update, scope, activity, fresh=False)
+    # The poster comes with the card, as by link: from the list, the poster and a new card
+    # follow it; from an announcement (the poster itself) the card follows the poster.
+    query = update.callback_query
+    pressed_photo = query is not None and isinstance(query.message, Message) and query.message.photo
+    fresh = activity.photo_file_id is not None and not pressed_photo
+    await render_card(update, scope, activity, fresh=fresh)
 
 
 async def open_from_link(update: Update, context: Context, scope: Scope, activity_id: int) -> None:

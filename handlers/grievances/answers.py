@@ -83,7 +83,12 @@ async def cadre_reply(update: Update, context: Context, scope: Scope) -> None:
     if replied.from_user is None or replied.from_user.id != context.bot.id:
         return
     if not scope.is_cadre:
-        await reply(update, scope._("Only union cadres can answer cases."))
+        await reply(
+            update,
+            scope._(
+                "Only union cadres can answer cases. If you think you should be one, please ask a union admin."
+            ),
+        )
         return
     code = rules.find_code(replied.text or replied.caption)
     case = await service.case_by_code(scope.session, code or "")
@@ -116,7 +121,12 @@ async def _pass_on(
         await say(scope._(WRONG_GROUP))
         return False
     if Status(case.status) not in rules.OPEN:
-        await say(scope._("This case is closed; your message was not passed on."))
+        await say(
+            scope._(
+                "This case is closed; your message was not passed on. If the member needs "
+                "more help, they can open a new case."
+            )
+        )
         return False
     found = _union_file(message)
     if found is None:
@@ -233,7 +243,12 @@ async def pass_on_pressed(update: Update, context: Context, scope: Scope) -> Non
         await query.answer(scope._("That message is no longer there."), show_alert=True)
         return
     if original.from_user.id != user.id:
-        await query.answer(scope._("Only the cadre who wrote it can pass it on."), show_alert=True)
+        await query.answer(
+            scope._(
+                "Only the cadre who wrote it can pass it on. Ask them, or answer the member by replying to the case's card yourself."
+            ),
+            show_alert=True,
+        )
         return
     await query.answer()
     if nudge.reply_markup is not None:

@@ -53,7 +53,10 @@ async def _case_for_press(
         what, Status(case.status), muted=muted, escalated=case.escalated_at is not None
     ):
         if Status(case.status) in rules.FINISHED:
-            text = scope._("This case is closed; nothing was changed.")
+            text = scope._(
+                "This case is closed; nothing was changed. If the member needs more help, "
+                "they can open a new case."
+            )
         else:
             text = scope._("That was already done; the card has been refreshed.")
         await query.answer(text, show_alert=True)

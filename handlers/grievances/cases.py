@@ -49,7 +49,9 @@ async def owned(
 def refuse_text(scope: Scope, case: Grievance) -> str:
     """Why a member's action on the case was not done (it is finished, or done already)."""
     if Status(case.status) not in rules.OPEN:
-        return scope._("This case is closed, so nothing can be added or changed.")
+        return scope._(
+            "This case is closed, so nothing can be added or changed. If the problem continues, please open a new case."
+        )
     return scope._("That was already done.")
 
 

@@ -12,8 +12,12 @@ from handlers.scope import Context, Scope
 from notices import grievances as relay
 from storage.models import Grievance
 
-NOT_CADRE = N_("Only union cadres can do that.")
-WRONG_GROUP = N_("Case buttons work only in the union's cadre groups. Nothing was changed.")
+NOT_CADRE = N_(
+    "Only union cadres can do that. If you think you should be one, please ask a union admin."
+)
+WRONG_GROUP = N_(
+    "Case buttons work only in the union's cadre groups. Nothing was changed: please use them in the cadre group."
+)
 
 # The keys a grievance conversation keeps in user_data (`handlers.common.cancel` drops them).
 DRAFT = "draft_grievance"

@@ -187,7 +187,12 @@ async def show_synonyms(update: Update, context: Context, scope: Scope) -> None:
     words = " ".join(context.args or [])
     if words:
         if not scope.is_admin:
-            await reply(update, scope._("Only admins can change the handbook."))
+            await reply(
+                update,
+                scope._(
+                    "Only admins can change the handbook. To propose a change, send it with /suggest."
+                ),
+            )
             return
         try:
             group = handbook.clean_synonyms(words)

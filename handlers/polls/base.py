@@ -67,6 +67,11 @@ async def managed(update: Update, scope: Scope, poll_id: int) -> PollView | None
         return None
     member_id = scope.member.id if scope.member is not None else None
     if not polls.may_manage(view.poll, scope.role, member_id):
-        await alert(update, scope._("Only union admins, or the cadre who created it, can do that."))
+        await alert(
+            update,
+            scope._(
+                "Only union admins, or the cadre who created it, can do that. Please ask them if it needs changing."
+            ),
+        )
         return None
     return view

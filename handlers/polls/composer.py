@@ -94,7 +94,9 @@ async def start_new(update: Update, context: Context, scope: Scope) -> int:
     if not await polls.may_create(scope.session, scope.role):
         await alert(
             update,
-            scope._("Only union admins can create polls (and cadres, if the admins allow it)."),
+            scope._(
+                "Only union admins can create polls (and cadres, if the admins allow it). To propose a poll, send it with /suggest."
+            ),
         )
         return ConversationHandler.END
     if update.callback_query is not None:
@@ -180,7 +182,12 @@ async def draft_setting(update: Update, context: Context, scope: Scope) -> int |
         await _stale_draft(update, scope)
         return None
     if not await polls.may_create(scope.session, scope.role):
-        await alert(update, scope._("You may no longer create polls."))
+        await alert(
+            update,
+            scope._(
+                "You may no longer create polls: the admins have turned it off. Please ask a union admin to send it."
+            ),
+        )
         return ConversationHandler.END
     setting = pressed.setting
     if setting == "aud":

@@ -8,7 +8,7 @@ import { ApiError, follow, get, post } from "./api.js";
 import { configureChat, drawMessages, followResizes, removeMessage, upsertMessage } from "./chat.js";
 import { autoGrow, closeCommandMenu, drawComposer, setKeyboard, wireComposer } from "./composer.js";
 import { setupDiagnostics } from "./diagnostics.js";
-import { lang, setLang, t, translatePage } from "./i18n.js";
+import { errorText, lang, setLang, t, translatePage } from "./i18n.js";
 import { avatar } from "./render.js";
 import { renderPeople, roleBadge } from "./sidebar.js";
 import {
@@ -173,7 +173,7 @@ async function loadChat() {
     state.commands = commands.commands;
   } catch (error) {
     if (token !== state.loadToken) return;
-    toast(error.message);
+    toast(errorText(error));
   }
   state.loading = false;
   // Events that arrived while loading may be newer than what the load returned.
@@ -256,7 +256,7 @@ async function pressButton(message, button, node) {
       if (early) showAnswer(early); // the bot was quicker than our own request
     } catch (error) {
       node.classList.remove("busy");
-      toast(error.message);
+      toast(errorText(error));
     }
   } else if (button.url) {
     openLink(button.url);
@@ -303,7 +303,7 @@ async function joinByInvite(href) {
     openChat(personId, joined.chat.id);
   } catch (error) {
     if (!(error instanceof ApiError) || error.status !== 409) {
-      toast(t("inviteFailed", error.message));
+      toast(t("inviteFailed", errorText(error)));
       return;
     }
     // Already in the group (or the link is used up): open the group if they are in it.
@@ -319,7 +319,7 @@ async function joinByInvite(href) {
     } catch {
       // fall through to the original message
     }
-    toast(t("inviteFailed", error.message));
+    toast(t("inviteFailed", errorText(error)));
   }
 }
 
@@ -503,5 +503,5 @@ async function boot() {
 
 boot().catch((error) => {
   document.body.dataset.ready = "error";
-  toast(error.message, 10000);
+  toast(errorText(error), 10000);
 });

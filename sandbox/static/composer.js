@@ -1,7 +1,7 @@
 // The composer: the input, the reply bar, reply keyboards, the command menu and files.
 
 import { post, request } from "./api.js";
-import { t } from "./i18n.js";
+import { errorText, t } from "./i18n.js";
 import { el, snippet } from "./render.js";
 import { $, botId, currentChat, isGroup, nameOf, state, toast } from "./state.js";
 
@@ -121,7 +121,7 @@ async function sendText(text) {
     if (state.replyTo) cancelReply();
     return true;
   } catch (error) {
-    toast(t("sendFailed", error.message));
+    toast(t("sendFailed", errorText(error)));
     return false;
   }
 }
@@ -157,7 +157,7 @@ async function sendFile(file) {
     autoGrow();
     if (state.replyTo) cancelReply();
   } catch (error) {
-    toast(t("sendFailed", error.message));
+    toast(t("sendFailed", errorText(error)));
   }
 }
 

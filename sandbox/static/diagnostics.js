@@ -2,7 +2,7 @@
 // Fetched only while the panel is open, so a closed panel costs nothing.
 
 import { get } from "./api.js";
-import { t } from "./i18n.js";
+import { errorText, t } from "./i18n.js";
 import { el, hhmmss } from "./render.js";
 
 const REFRESH_MS = 2000;
@@ -73,7 +73,7 @@ export function setupDiagnostics() {
         ...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 4, text: t("noCalls") }))]),
       );
     } catch (error) {
-      bucketsBox.textContent = error.message;
+      bucketsBox.textContent = errorText(error);
     }
   }
 

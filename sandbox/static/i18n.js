@@ -58,6 +58,25 @@ const STRINGS = {
     reconnecting: "正在重连…",
     botUsername: (u) => `@${u}`,
     fileTooBig: "文件太大（上限 50 MB）",
+    errors: {
+      network: "连不上沙盒，请检查它是否还在运行，然后重试",
+      inviteInvalid: "邀请链接无效或已被撤销",
+      inviteExpired: "邀请链接已过期，请向管理员要一个新的",
+      inviteFull: "邀请链接的使用人数已满，请向管理员要一个新的",
+      banned: "你已被移出这个群，不能通过链接加入",
+      blocked: "你已屏蔽机器人，请先解除屏蔽",
+      notMember: "你不在这个聊天里",
+      ownChat: "只能在自己的私聊里操作",
+      empty: "消息是空的",
+      tooLong: "消息太长了，请缩短后再发",
+      captionTooLong: "图片说明太长了，请缩短后再发",
+      notModified: "内容没有变化",
+      ownMessages: "只能修改或删除自己的消息",
+      pressGone: "这条消息或按钮已经不存在了",
+      fileMissing: "请选择一个文件",
+      notFound: "找不到这个人或聊天，请刷新页面",
+      other: (status) => `操作没有成功（${status}），请重试`,
+    },
   },
   en: {
     brand: "Sandbox chat",
@@ -114,6 +133,25 @@ const STRINGS = {
     reconnecting: "reconnecting…",
     botUsername: (u) => `@${u}`,
     fileTooBig: "The file is too big (50 MB at most)",
+    errors: {
+      network: "Cannot reach the sandbox; check that it is still running, then try again",
+      inviteInvalid: "The invite link is invalid or was revoked",
+      inviteExpired: "The invite link has expired; ask an admin for a new one",
+      inviteFull: "The invite link has been used up; ask an admin for a new one",
+      banned: "You were removed from this group and cannot join by link",
+      blocked: "You have blocked the bot; unblock it first",
+      notMember: "You are not in this chat",
+      ownChat: "You can only do that in your own private chat",
+      empty: "The message is empty",
+      tooLong: "The message is too long; please shorten it",
+      captionTooLong: "The caption is too long; please shorten it",
+      notModified: "Nothing changed",
+      ownMessages: "You can only edit or delete your own messages",
+      pressGone: "That message or button no longer exists",
+      fileMissing: "Please choose a file",
+      notFound: "That person or chat was not found; please reload the page",
+      other: (status) => `That did not work (${status}); please try again`,
+    },
   },
 };
 
@@ -133,6 +171,40 @@ export function setLang(value) {
 export function t(key, ...args) {
   const value = STRINGS[current][key] ?? STRINGS.zh[key] ?? key;
   return typeof value === "function" ? value(...args) : value;
+}
+
+// The sandbox's control API answers in English (its messages are for developers and
+// tests); the page says them in its own language. Unknown ones get a general sentence,
+// and the original goes to the console.
+const ERRORS = [
+  [/INVITE_HASH_EXPIRED/, "inviteExpired"],
+  [/INVITE_HASH_INVALID/, "inviteInvalid"],
+  [/USERS_TOO_MUCH/, "inviteFull"],
+  [/USER_BANNED_IN_CHANNEL/, "banned"],
+  [/blocked the bot/, "blocked"],
+  [/is not a member of chat|is not in chat/, "notMember"],
+  [/only act in their own private chat/, "ownChat"],
+  [/caption is too long/, "captionTooLong"],
+  [/message is too long/, "tooLong"],
+  [/text is empty|text is required/, "empty"],
+  [/not modified/, "notModified"],
+  [/their own messages/, "ownMessages"],
+  [/message .*not found|callback query not found|inline buttons/, "pressGone"],
+  [/file is required/, "fileMissing"],
+  [/^(user|group|bot) .*not found|chat not found/, "notFound"],
+];
+
+/** An error from the sandbox (or the network) in the page's language. */
+export function errorText(error) {
+  const errors = STRINGS[current].errors;
+  const status = error && typeof error.status === "number" ? error.status : null;
+  const message = String((error && error.message) || "");
+  if (status === 0) return errors.network;
+  for (const [pattern, key] of ERRORS) {
+    if (pattern.test(message)) return errors[key];
+  }
+  console.warn("sandbox error", status, message);
+  return errors.other(status ?? "—");
 }
 
 /** Fill every element marked data-i18n (text) or data-i18n-title (tooltip). */

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from storage import members
 from storage.audiences import Audience
 from storage.db import transaction
 from tests.support.activities import activity_row, draft, published
 from tests.support.bot import BotHarness
+from tests.support.media import make_png
 from tests.support.members import add_person
 from tests.support.outbox import delivered
 
@@ -161,3 +164,38 @@ async def test_forged_presses_do_nothing(bot: BotHarness) -> None:
     assert "不存在" in answers[3]
     row = await activity_row(bot, hidden.id)
     assert (row.status, row.seats_taken) == ("published", 0)
+
+
+async def test_a_link_shows_the_poster_as_the_list_does(bot: BotHarness) -> None:
+    """The poster (the activity's photo) comes with the card, by link or from the list."""
+    known = await add_person(bot, "王小明")
+    sent = await bot.application.bot.send_photo(known.id, make_png(40, 30, (200, 40, 40)))
+    poster = sent.photo[-1].file_id
+    value = replace(draft(bot, "摄影外拍"), photo_file_id=poster)
+    activity = await published(bot, value)
+
+    await known.send("/activities")
+    label = next(
+        b.text for r in (await known.last_bot_message()).buttons for b in r if "摄影外拍" in b.text
+    )
+    await known.press(label)
+    from_list = await known.bot_messages()
+    assert from_list[-2].media is not None and from_list[-2].media.kind == "photo"
+    assert "摄影外拍" in (from_list[-2].caption or "")
+    assert "摄影外拍" in from_list[-1].text
+
+    await known.send(f"/start act_{activity.id}")
+    by_link = await known.bot_messages()
+    assert by_link[-2].media is not None and by_link[-2].media.kind == "photo"
+    assert "摄影外拍" in (by_link[-2].caption or "")
+    assert "摄影外拍" in by_link[-1].text and by_link[-1].button("✅ 报名") is not None
+
+    # A newcomer by link: registered first, then the poster and the card.
+    newcomer = await bot.driver.create_user("Lin")
+    await newcomer.send(f"/start act_{activity.id}")
+    await newcomer.press("简体中文")
+    for text in ("林新", "装配车间", "⏭ 跳过", "✅ 确认"):
+        await newcomer.send(text)
+    after = await newcomer.bot_messages()
+    assert after[-2].media is not None and after[-2].media.kind == "photo"
+    assert "摄影外拍" in after[-1].text

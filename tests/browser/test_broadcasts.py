@@ -67,3 +67,33 @@ async def test_admin_broadcasts_to_an_interest_group(page: Page, screens: Screen
     await screens.shot("member")
     await start_chat(page, ZHANG)
     await expect(page.get_by_test_id("message-text").filter(has_text=TEXT)).to_have_count(0)
+
+
+async def test_the_demo_paces_a_broadcast_so_its_progress_can_be_paused(
+    page: Page, screens: Screens
+) -> None:
+    """To everyone (12 members, a second apart in the demo): Pause, then Resume, then done."""
+    text_input = await start_chat(page, ADMIN_ID)
+    await text_input.fill("/admin")
+    await text_input.press("Enter")
+    await page.get_by_test_id("inline-button").filter(has_text=exactly("📢 发通知")).last.click()
+    await expect(message(page, "请发送通知内容")).to_be_visible()
+    await text_input.fill("全体会员：本周五下午厂区停电检修。")
+    await text_input.press("Enter")
+    picker = message(page, "发给哪些会员")
+    await picker.get_by_test_id("inline-button").filter(has_text=exactly("👥 全体会员")).click()
+    await expect(picker).to_contain_text("接收人数：12")
+    await picker.get_by_test_id("inline-button").filter(has_text=exactly("预览 ›")).click()
+    control = message(page, "会员收到的内容与上面完全一致")
+    await control.get_by_test_id("inline-button").filter(has_text=exactly("✅ 立即发送")).click()
+    progress = message(page, "📤 发送中")
+    pause = progress.get_by_test_id("inline-button").filter(has_text=exactly("⏸ 暂停"))
+    await expect(pause).to_be_visible(timeout=10_000)
+    await screens.shot("progress-while-sending")
+    await pause.click()
+    resume = page.get_by_test_id("inline-button").filter(has_text=exactly("▶️ 继续"))
+    await expect(resume.last).to_be_visible()
+    await screens.shot("paused")
+    await resume.last.click()
+    report = message(page, "已发送完毕")
+    await expect(report).to_be_visible(timeout=40_000)

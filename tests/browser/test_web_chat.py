@@ -252,3 +252,21 @@ async def test_live_updates_by_long_polling_without_event_source(
         await expect(page.get_by_test_id("message-text").last).to_contain_text("长轮询也能收到")
     finally:
         await context.close()
+
+
+async def test_error_toasts_speak_the_page_language(page: Page, driver: SandboxDriver) -> None:
+    """The sandbox answers in English; the page says it in Chinese, or English when toggled."""
+    member = PEOPLE[2]
+    await be_with_bot(page, member.telegram_id)
+    person_there = await driver.user(member.telegram_id)
+    await person_there.block_bot()
+    toast = page.get_by_test_id("toast")
+    try:
+        await page.get_by_test_id("message-input").fill("你好")
+        await page.get_by_test_id("send-button").click()
+        await expect(toast).to_have_text("发送失败：你已屏蔽机器人，请先解除屏蔽")
+        await page.get_by_test_id("lang-toggle").click()
+        await page.get_by_test_id("send-button").click()  # what was typed is still there
+        await expect(toast).to_have_text("Not sent: You have blocked the bot; unblock it first")
+    finally:
+        await person_there.unblock_bot()

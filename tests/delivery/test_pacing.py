@@ -155,3 +155,29 @@ async def test_any_mix_of_chats_and_senders_keeps_the_limits(
     await vt.run(*(sender(chats[k::senders]) for k in range(senders)))
     assert len(sends) == len(chats)
     assert_within_limits(sends, rate=rate)
+
+
+async def test_a_paced_stream_keeps_its_interval_and_others_keep_their_pace() -> None:
+    """The demo's broadcast pace: its sends 1 s apart, concurrent senders or not."""
+    vt = VirtualTime()
+    pacer = Pacer(rate=25, clock=vt.clock, sleep=vt.sleep)
+    paced: list[float] = []
+    other: list[float] = []
+
+    async def broadcast(chat: int) -> None:
+        await pacer.space("broadcast", 1.0)
+        await pacer.acquire(chat)
+        paced.append(vt.now)
+
+    async def notices() -> None:
+        for i in range(20):
+            await pacer.acquire(50_000 + i)
+            other.append(vt.now)
+
+    start = vt.now
+    await vt.run(*(broadcast(1000 + n) for n in range(12)), notices())
+    paced.sort()
+    assert len(paced) == 12
+    assert all(b - a >= 1.0 - 1e-9 for a, b in pairwise(paced))
+    assert paced[-1] - paced[0] < 12
+    assert max(other) - start < 1.0  # 20 sends at 25/s are not held up by the paced stream

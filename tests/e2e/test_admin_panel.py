@@ -56,6 +56,50 @@ async def test_admin_finds_a_member_and_sets_their_tags(bot: BotHarness) -> None
     assert await tags_of(bot, member.id) == []
 
 
+async def test_admin_searches_again_and_by_username(bot: BotHarness) -> None:
+    first = await bot.driver.create_user("Hong", username="Red_Li")
+    await register(bot, first, "李小红", "质检科")
+    second = await bot.driver.create_user("Ming", username="ming_w")
+    await register(bot, second, "王明", "装配车间")
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/admin")
+    await admin.press("🔎 查找会员")
+    await admin.send("小红")
+    found = await admin.last_bot_message()
+    assert "与“小红”匹配的会员" in found.text and "再次查找" in found.text
+    # Another text is another search, without starting over.
+    await admin.send("@red_")  # the beginning of the username, in any case
+    found = await admin.last_bot_message()
+    assert [b.text for row in found.buttons for b in row][:1] == ["李小红 · 质检科"]
+    await admin.send("@MING_W")
+    found = await admin.last_bot_message()
+    assert "王明 · 装配车间" in {b.text for row in found.buttons for b in row}
+    assert "李小红 · 质检科" not in {b.text for row in found.buttons for b in row}
+    await admin.send("@nobody")
+    assert "没有匹配的会员" in (await admin.last_bot_message()).text
+    await admin.send("@ming_w")
+    await admin.press("王明 · 装配车间")
+    assert "@ming_w" in (await admin.last_bot_message()).text
+    await admin.send("✖️ 取消")
+    await admin.send("王明")  # the search has ended: this is no longer a query
+    assert "与“王明”匹配的会员" not in (await admin.last_bot_message()).text
+
+
+async def test_a_member_who_renames_their_username_is_found_by_the_new_one(
+    bot: BotHarness,
+) -> None:
+    member = await bot.driver.create_user("Fang", username="old_fang")
+    await register(bot, member, "方芳", "质检科")
+    async with bot.runtime.sessions() as session:
+        row = await session.scalar(select(Member).where(Member.telegram_id == member.id))
+        assert row is not None and row.username == "old_fang"
+    await bot.driver.rename_user(member.id, "new_fang")
+    await member.send("/profile")
+    async with bot.runtime.sessions() as session:
+        row = await session.scalar(select(Member).where(Member.telegram_id == member.id))
+        assert row is not None and row.username == "new_fang"
+
+
 async def test_admin_names_departments_and_groups(bot: BotHarness) -> None:
     admin = await bot.driver.user(ADMIN_ID)
     await admin.send("/admin")

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from telegram import BotCommandScopeChat, BotCommandScopeChatMember
+
+from core.i18n import translator
 from tests.support.bot import BotHarness, fresh_bot, running_bot
 from tests.support.chat import flat, register
+from tests.support.config import CADRE_CHAT
 from tests.support.members import member_row
 from tests.support.outbox import delivered
 
+ZH = translator("zh_CN").gettext
 ZH_MENU = {"👤 我的资料", "🌐 语言", "❓ 帮助"}
 
 
@@ -108,6 +113,14 @@ async def test_profile_edits(bot: BotHarness) -> None:
     await user.send("1988-02-29")
     assert "1988-02-29" in (await user.last_bot_message()).text
     await user.press("删除生日")
+    await user.press(ZH("✖️ Keep it"))  # asked first: kept
+    row = await member_row(bot, user.id)
+    assert row is not None and str(row.birthday) == "1988-02-29"
+    assert "1988-02-29" in (await user.last_bot_message()).text
+    await user.press("删除生日")
+    asked = ZH("Remove your birthday from your profile? You will no longer get birthday wishes.")
+    assert asked in (await user.last_bot_message()).text
+    await user.press(ZH("✅ Remove"))
     row = await member_row(bot, user.id)
     assert row is not None
     assert (row.name, row.department.name if row.department else None, row.birthday) == (
@@ -115,6 +128,11 @@ async def test_profile_edits(bot: BotHarness) -> None:
         "质检科",
         None,
     )
+    assert "未填写" in (await user.last_bot_message()).text
+    # A stale or forged ✅ Remove with no birthday left changes nothing and says so.
+    card = await user.last_bot_message()
+    await user.press_data(card.message_id, "pedit:rmbday")
+    assert ZH("Your profile has no birthday to remove.") in (await user.callback_answers())[-1].text
     assert "未填写" in (await user.last_bot_message()).text
 
 
@@ -129,6 +147,66 @@ async def test_language_switch_changes_menu(bot: BotHarness) -> None:
     assert "/profile" in (await user.last_bot_message()).text
     row = await member_row(bot, user.id)
     assert row is not None and row.language == "en"
+
+
+async def test_the_command_menu_follows_the_chosen_language(bot: BotHarness) -> None:
+    """The app is in Chinese; the member picks English: their "/" menu is English."""
+    user = await bot.driver.create_user("Tom", language_code="zh-hans")
+    await register(bot, user, "Tom")
+    assert ("profile", ZH("Your profile")) in await user.commands()
+    await user.send("🌐 语言")
+    await user.press("English")
+    own = await bot.application.bot.get_my_commands(scope=BotCommandScopeChat(user.id))
+    assert ("profile", "Your profile") in [(c.command, c.description) for c in own]
+    assert "new_activity" not in {c.command for c in own}  # a member's commands only
+    assert ("profile", "Your profile") in await user.commands()
+    await user.send("🌐 Language")
+    await user.press("简体中文")
+    assert ("profile", ZH("Your profile")) in await user.commands()
+
+
+async def test_an_english_app_with_chinese_chosen_gets_chinese_commands(bot: BotHarness) -> None:
+    user = await bot.driver.create_user("Lin", language_code="en")
+    await register(bot, user, "林")  # chooses 简体中文 at registration
+    assert ("profile", ZH("Your profile")) in await user.commands()
+
+
+async def test_a_promoted_cadre_gets_cadre_commands_in_their_language(bot: BotHarness) -> None:
+    member = await bot.driver.create_user("Cadre", language_code="zh-hans")
+    await register(bot, member, "Cadre")
+    await member.send("🌐 语言")
+    await member.press("English")
+    admin = await bot.driver.user(900000001)
+    await admin.send("/admin")
+    await admin.press("👥 会员")
+    await admin.press("Cadre · 装配车间")
+    await admin.press("⭐ 设为干部")
+    scope = BotCommandScopeChatMember(CADRE_CHAT, member.id)
+    listed = await bot.application.bot.get_my_commands(scope=scope)
+    assert ("cases", "Open grievances, oldest first") in [
+        (c.command, c.description) for c in listed
+    ]
+    await admin.press("设为普通会员")
+    assert await bot.application.bot.get_my_commands(scope=scope) == ()
+
+
+async def test_help_explains_anonymity_in_both_languages(bot: BotHarness) -> None:
+    user = await bot.driver.create_user("Anna", language_code="zh-hans")
+    await register(bot, user, "安娜")
+    days = bot.settings.grievance_link_retention_days
+    for t in (translator("zh_CN"), translator("en")):
+        if t.language == "en":
+            await user.send("/language")
+            await user.press("English")
+        await user.send("/help")
+        text = (await user.last_bot_message()).text
+        assert t.gettext("How your grievance stays anonymous") in text
+        assert str(days) in text and "/forget" in text
+        signed = t.gettext(
+            "Your name reaches cadres only if you choose to sign a case in 📂 My cases, "
+            "and then on that case alone."
+        )
+        assert signed in text
 
 
 async def test_forget_deletes_personal_data(bot: BotHarness) -> None:
