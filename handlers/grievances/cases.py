@@ -132,14 +132,14 @@ async def send_file(update: Update, context: Context, scope: Scope) -> None:
     await query.answer()
     chat = update.effective_chat
     assert chat is not None
-    send = {
-        "photo": context.bot.send_photo,
-        "document": context.bot.send_document,
-        "voice": context.bot.send_voice,
-    }.get(found.kind)
-    if send is None:
-        return
-    await send(chat.id, found.file_id, caption=caption, protect_content=True)
+    if found.kind == "photo":
+        await context.bot.send_photo(chat.id, found.file_id, caption=caption, protect_content=True)
+    elif found.kind == "document":
+        await context.bot.send_document(
+            chat.id, found.file_id, caption=caption, protect_content=True
+        )
+    elif found.kind == "voice":
+        await context.bot.send_voice(chat.id, found.file_id, caption=caption, protect_content=True)
 
 
 @registered
