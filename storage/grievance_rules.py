@@ -43,6 +43,9 @@ REOPEN_DAYS = 14
 REOPEN_LIMIT = 2
 LOW_STARS = 2  # a rating of 1 or 2 stars offers to reopen
 
+# The moves (`cadre_may`, `member_may` decide each): NEW → TAKEN (take) → ANSWERED
+# (a reply, from NEW too); any open state → RESOLVED (a cadre) or CLOSED (the member);
+# RESOLVED → NEW (the member reopens, `reopen_refusal`: 14 days, twice at most).
 OPEN: frozenset[Status] = frozenset({Status.NEW, Status.TAKEN, Status.ANSWERED})
 FINISHED: frozenset[Status] = frozenset({Status.RESOLVED, Status.CLOSED})
 

@@ -12,7 +12,8 @@ from storage.models import Grievance, GrievanceAudit
 from tests.support.chat import buttons, flat
 from tests.support.chat import register, registered
 from tests.support.config import ADMIN_ID, CADRE_CHAT
-from tests.support.grievances import World, cases, submit, tick
+from tests.support.bot import fresh_bot
+from tests.support.grievances import World, cases, make_world, submit, tick
 from tests.support.media import PNG, real_pdf
 from tests.support.outbox import delivered
 
@@ -200,6 +201,25 @@ async def test_reopen_is_refused_after_the_window_and_past_the_limit(world: Worl
     await member.press_data(view.message_id, f"gvreop:{case.id}")
     assert "已经重新打开过 2 次" in (await member.callback_answers())[-1].text
     assert (await _case(world, case.id)).status == "resolved"
+
+
+async def test_a_short_link_retention_shortens_the_window(database_url: str) -> None:
+    """GRIEVANCE_LINK_RETENTION_DAYS=7: reopening ends a day before the link goes."""
+    async with fresh_bot(database_url, grievance_link_retention_days=7) as bot:
+        world = await make_world(bot)
+        case = await submit(bot, world.member)
+        await _resolve(world, case)
+        bot.clock.advance(days=5, hours=23)
+        await world.member.send("📂 我的诉求")
+        await world.member.press(f"{case.code} · {RESOLVED}")
+        assert "🔄 重新打开诉求" in buttons(await world.member.last_bot_message())
+        bot.clock.advance(hours=1)
+        await world.member.send("📂 我的诉求")
+        await world.member.press(f"{case.code} · {RESOLVED}")
+        view = await world.member.last_bot_message()
+        assert "🔄 重新打开诉求" not in buttons(view)
+        await world.member.press_data(view.message_id, f"gvreop:{case.id}")
+        assert "超过 6 天" in (await world.member.callback_answers())[-1].text
 
 
 async def test_reopen_of_someone_elses_case_or_an_open_one_is_refused(world: World) -> None:
