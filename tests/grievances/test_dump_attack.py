@@ -198,9 +198,7 @@ async def test_a_reopened_case_still_names_no_author(world: World, tmp_path: Pat
     bot, cadre = world.bot, world.cadre
     codes, cadre_ids = await _union(world)
     case = codes[0]
-    card = next(
-        m for m in await bot.driver.messages(CADRE_CHAT) if m.text and case.code in m.text
-    )
+    card = next(m for m in await bot.driver.messages(CADRE_CHAT) if m.text and case.code in m.text)
     bot.clock.advance(minutes=7)
     await cadre.press_data(card.message_id, f"gvres:{case.id}", chat=CADRE_CHAT)
     await cadre.press_data(card.message_id, f"gvresy:{case.id}", chat=CADRE_CHAT)

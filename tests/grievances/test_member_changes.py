@@ -9,10 +9,9 @@ from sqlalchemy import select
 
 from storage import grievance_rules as rules
 from storage.models import Grievance, GrievanceAudit
-from tests.support.chat import buttons, flat
-from tests.support.chat import register, registered
-from tests.support.config import ADMIN_ID, CADRE_CHAT
 from tests.support.bot import fresh_bot
+from tests.support.chat import buttons, flat, register, registered
+from tests.support.config import ADMIN_ID, CADRE_CHAT
 from tests.support.grievances import World, cases, make_world, submit, tick
 from tests.support.media import PNG, real_pdf
 from tests.support.outbox import delivered
