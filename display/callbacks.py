@@ -263,6 +263,11 @@ class CaseDays(NamedTuple):
     days: int  # 0 = choose
 
 
+class CaseFile(NamedTuple):
+    case: int
+    seq: int  # the message's number in the case's thread
+
+
 class CaseStars(NamedTuple):
     case: int
     stars: int  # 1-5
@@ -465,6 +470,9 @@ GRIEVANCE_CLOSE_CONFIRM = action("gvclsy", CaseRef)
 GRIEVANCE_SIGN = action("gvsign", CaseRef)  # ask to confirm
 GRIEVANCE_SIGN_CONFIRM = action("gvsgny", CaseRef)
 GRIEVANCE_RATE = action("gvrate", CaseStars)
+GRIEVANCE_REOPEN = action("gvreop", CaseRef)  # asks for a reason (or ⏭ Skip)
+GRIEVANCE_FILES = action("gvfls", CaseRef)  # the member's own attachments of a case
+GRIEVANCE_FILE = action("gvfile", CaseFile)  # one of them, sent again
 GRIEVANCE_SETTINGS = action("gvset", NoFields)
 GRIEVANCE_CATEGORY = action("gvcat", ItemRef)  # category id
 GRIEVANCE_CATEGORY_ADD = action("gvcadd", NoFields)

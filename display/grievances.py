@@ -20,7 +20,7 @@ from core.i18n import N_, Translator
 from display import callbacks as cb
 from display import sheets
 from storage import grievance_rules as rules
-from storage.grievance_rules import Escalation, Refusal, SettingProblem, Urgency
+from storage.grievance_rules import Escalation, Refusal, ReopenRefusal, SettingProblem, Urgency
 from storage.grievances import AuditLine, Stats
 from storage.models import Grievance, GrievanceCategory, GrievanceMessage
 from storage.models import GrievanceStatus as Status
@@ -30,6 +30,7 @@ MY_CASES_LABEL = N_("📂 My cases")
 TEXT_ONLY_LABEL = N_("📝 Send text only")
 DONE_LABEL = N_("✅ Done adding")
 SEND_LABEL = N_("✅ Send anonymously")
+EDIT_LABEL = N_("✏️ Edit the text")
 FINISHED_LABEL = N_("✅ Done")
 
 CATEGORY_NAMES: dict[str, str] = {
@@ -73,6 +74,7 @@ AUDIT_NAMES: dict[str, str] = {
     "member_closed": N_("the member closed it"),
     "member_signed": N_("the member signed it"),
     "rated": N_("the member rated it"),
+    "reopened": N_("the member reopened it"),
     "sla": N_("deadline missed, escalated"),
 }
 MUTE_LABELS: dict[int, str] = {1: N_("🔇 1 day"), 7: N_("🔇 7 days"), 30: N_("🔇 30 days")}
@@ -271,6 +273,12 @@ def member_file_caption(
     return head + ("\n" + escape(caption) if caption else "") + tail
 
 
+def member_own_file_caption(t: Translator, code: str, kind: str, caption: str | None) -> str:
+    """A member's file sent back to them from 📂 My cases."""
+    head = t.gettext("📎 {code} · your {kind}").format(code=code, kind=kind_name(t, kind))
+    return head + ("\n" + escape(caption) if caption else "")
+
+
 def reply_prompt(t: Translator, code: str, cadre_id: int, cadre_name: str) -> str:
     """The prompt after 💬 Reply, mentioning the cadre who pressed.
 
@@ -373,7 +381,7 @@ def summary_text(t: Translator, category: str, urgency: str, body: str, attachme
             LINE,
             t.gettext(
                 "It goes to the union's cadres without your name: they see only a case "
-                "code. Tap ✅ Send anonymously, or ✖️ Cancel."
+                "code. Tap ✅ Send anonymously, ✏️ Edit the text, or ✖️ Cancel."
             ),
         ]
     )
@@ -528,9 +536,24 @@ def member_case_text(
     return "\n".join([*head, LINE, "\n\n".join(lines)])
 
 
-def member_case_keyboard(t: Translator, case: Grievance, *, signed: bool) -> InlineKeyboardMarkup:
+def member_case_keyboard(
+    t: Translator, case: Grievance, *, signed: bool, files: int = 0, reopen: bool = False
+) -> InlineKeyboardMarkup:
+    """The member's buttons on their case; ``files``: their attachments, ``reopen``: whether
+    the case may be reopened now (`storage.grievances.reopen_refusal`)."""
     status = Status(case.status)
     rows: list[list[InlineKeyboardButton]] = []
+    if files:
+        rows.append(
+            [
+                _button(
+                    t.gettext("📎 My attachments ({count})").format(count=files),
+                    cb.GRIEVANCE_FILES.pack(case.id),
+                )
+            ]
+        )
+    if reopen:
+        rows.append([_button(t.gettext("🔄 Reopen the case"), cb.GRIEVANCE_REOPEN.pack(case.id))])
     if status in rules.OPEN:
         rows.append(
             [
@@ -546,6 +569,78 @@ def member_case_keyboard(t: Translator, case: Grievance, *, signed: bool) -> Inl
         rows.append(rating_keyboard(t, case.id).inline_keyboard[0])  # type: ignore[arg-type]
     rows.append([_button(t.gettext("« My cases"), cb.GRIEVANCE_MY_CASES.pack())])
     return InlineKeyboardMarkup(rows)
+
+
+FILES_PER_ROW = 5
+
+
+def member_files_text(
+    t: Translator, case: Grievance, files: Sequence[GrievanceMessage], bodies: dict[int, str | None]
+) -> str:
+    """The member's own attachments of a case, numbered as the buttons under it."""
+    lines = [
+        "<b>" + t.gettext("📎 Your attachments to {code}").format(code=case.code) + "</b>",
+        t.gettext("Tap a number and the bot sends you the file again, as the cadres got it."),
+        "",
+    ]
+    for number, message in enumerate(files, start=1):
+        caption = bodies.get(message.id)
+        line = f"{number}. {kind_name(t, message.kind)}"
+        if caption:
+            line += " · " + escape(caption[:80])
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def member_files_keyboard(
+    t: Translator, case: Grievance, files: Sequence[GrievanceMessage]
+) -> InlineKeyboardMarkup:
+    buttons = [
+        _button(str(number), cb.GRIEVANCE_FILE.pack(case.id, message.seq))
+        for number, message in enumerate(files, start=1)
+    ]
+    rows = [buttons[i : i + FILES_PER_ROW] for i in range(0, len(buttons), FILES_PER_ROW)]
+    rows.append([_button(t.gettext("« Back"), cb.GRIEVANCE_VIEW.pack(case.id))])
+    return InlineKeyboardMarkup(rows)
+
+
+def reopen_offer_keyboard(t: Translator, case_id: int) -> InlineKeyboardMarkup:
+    """Under the thanks for a low rating: the problem is not solved, so reopen it."""
+    return InlineKeyboardMarkup(
+        [[_button(t.gettext("🔄 Reopen the case"), cb.GRIEVANCE_REOPEN.pack(case_id))]]
+    )
+
+
+REOPEN_REFUSALS: dict[ReopenRefusal, str] = {
+    ReopenRefusal.NOT_RESOLVED: N_("Only a case the union resolved can be reopened."),
+    ReopenRefusal.TOO_LATE: N_(
+        "This case was resolved more than {days} days ago, so it can no longer be "
+        "reopened. If the problem is back, please submit a new grievance."
+    ),
+    ReopenRefusal.LIMIT: N_(
+        "This case has been reopened {limit} times already, the most a case can be. "
+        "If the problem is still there, please submit a new grievance."
+    ),
+}
+
+
+def reopen_refusal(t: Translator, refusal: ReopenRefusal, days: int) -> str:
+    return t.gettext(REOPEN_REFUSALS[refusal]).format(days=days, limit=rules.REOPEN_LIMIT)
+
+
+def reopen_prompt(t: Translator, case: Grievance) -> str:
+    return t.gettext(
+        "Reopen {code}? It goes back to the union's cadres, still without your name, "
+        "and a cadre takes it up again.\n\nPlease tell us briefly what is still wrong "
+        "(optional): send it now, or tap ⏭ Skip. ✖️ Cancel leaves the case resolved."
+    ).format(code=case.code)
+
+
+def reopened_text(t: Translator, tz: ZoneInfo, case: Grievance) -> str:
+    return t.gettext(
+        "🔄 {code} is open again. A union cadre takes it up by {take} at the latest; "
+        "we will tell you here at every step."
+    ).format(code=case.code, take=when(case.take_due_at, tz))
 
 
 def confirm_keyboard(t: Translator, yes: str, confirm: str, back: str) -> InlineKeyboardMarkup:

@@ -126,7 +126,7 @@ async def escalate_overdue(
                 take_due=case.take_due_at,
                 answer_due=case.answer_due_at,
                 answered=case.answered_at is not None,
-                take_breached=case.take_breached_at is not None,
+                take_breached=rules.breached(case.take_breached_at, case.take_due_at),
                 answer_breached=case.answer_breached_at is not None,
             )
             if not missed:

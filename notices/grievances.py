@@ -35,7 +35,7 @@ from display import grievances as display
 from storage import grievances as service
 from storage import members, outbox
 from storage.crypto import Cipher
-from storage.grievance_rules import Escalation
+from storage.grievance_rules import REOPEN_LIMIT, Escalation
 from storage.grievances import Sealer
 from storage.models import Grievance, GrievanceCategory, GrievanceMessage, GrievancePost, Member
 
@@ -402,6 +402,34 @@ async def member_commented(
     await group_note(session, runtime, case, "comment", text, now)
 
 
+async def member_reopened(
+    session: AsyncSession,
+    runtime: Runtime,
+    case: Grievance,
+    reason: str | None,
+    round_: int,
+    now: datetime,
+) -> None:
+    """The author reopened a resolved case: the card again (waiting to be taken) in every
+    group that had it, with the reason on top; the old cards are redrawn by the caller."""
+    t = group_t(runtime)
+    note = t.gettext("🔄 The member reopened this case ({round} of {limit}).").format(
+        round=round_, limit=REOPEN_LIMIT
+    )
+    if reason:
+        note += "\n" + t.gettext("Reason: {reason}").format(reason=escape(reason))
+    chats = sorted({p.chat_id for p in await service.posts_of(session, case.id, role="card")})
+    if not chats:  # it never reached a group: the first card now, thread and all
+        route = route_chat(runtime, case.category)
+        if route is None:
+            await alert_no_group(session, runtime, case, now)
+        else:
+            await post_case(session, runtime, case, route, now, note=note)
+        return
+    for chat_id in chats:
+        await post_case(session, runtime, case, chat_id, now, note=note, with_thread=False)
+
+
 # The member ------------------------------------------------------------------------------
 
 
@@ -432,7 +460,9 @@ async def notify_member(
     body = outbox.payload(
         "sendMessage", text=text, **({"reply_markup": markup.to_dict()} if markup else {})
     )
-    key = sealer(runtime).member_key(case.id, event)
+    # A reopened case is taken, escalated and resolved again: each round's notice is new.
+    round_ = await service.reopen_count(session, case)
+    key = sealer(runtime).member_key(case.id, f"{event}:r{round_}" if round_ else event)
     await _send(
         session, runtime, key=key, kind=MEMBER_KIND, chat_id=member.telegram_id, body=body, now=now
     )

@@ -37,7 +37,15 @@ DEADLINE_MAX_HOURS = 720  # 30 days, for taking and for answering
 CATEGORY_NAME_MAX = 64
 MUTE_DAYS = (1, 7, 30)
 STARS = range(1, 6)
+# A member may reopen a case the union resolved, within this many days (never past the
+# link's retention: a case whose link is gone cannot reach its author) and this often.
+REOPEN_DAYS = 14
+REOPEN_LIMIT = 2
+LOW_STARS = 2  # a rating of 1 or 2 stars offers to reopen
 
+# The moves (`cadre_may`, `member_may` decide each): NEW → TAKEN (take) → ANSWERED
+# (a reply, from NEW too); any open state → RESOLVED (a cadre) or CLOSED (the member);
+# RESOLVED → NEW (the member reopens, `reopen_refusal`: 14 days, twice at most).
 OPEN: frozenset[Status] = frozenset({Status.NEW, Status.TAKEN, Status.ANSWERED})
 FINISHED: frozenset[Status] = frozenset({Status.RESOLVED, Status.CLOSED})
 
@@ -61,6 +69,7 @@ class MemberAction(StrEnum):
     CLOSE = "close"
     SIGN = "sign"
     RATE = "rate"
+    REOPEN = "reopen"
 
 
 class Escalation(StrEnum):
@@ -77,6 +86,22 @@ class Refusal(StrEnum):
 
     MUTED = "muted"
     LIMIT = "limit"
+
+
+class ReopenRefusal(StrEnum):
+    """Why a member may not reopen a case."""
+
+    NOT_RESOLVED = "not_resolved"  # still open, or closed by the member
+    TOO_LATE = "too_late"  # resolved more than the window ago
+    LIMIT = "limit"  # reopened as often as a case may be
+
+
+class ReopenRefused(ValueError):
+    """A reopening the case does not take; ``reason`` says why (the handler words it)."""
+
+    def __init__(self, reason: ReopenRefusal) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
 
 
 class SettingProblem(StrEnum):
@@ -202,7 +227,42 @@ def member_may(action: MemberAction, status: Status, *, rated: bool, signed: boo
         return status in OPEN
     if action is MemberAction.SIGN:
         return status in OPEN and not signed
+    if action is MemberAction.REOPEN:
+        return status is Status.RESOLVED  # back to NEW: see `reopen_refusal`
     return status in FINISHED and not rated  # RATE
+
+
+def reopen_days(retention_days: int) -> int:
+    """How long after resolution a case may be reopened: the window, within the link's life."""
+    return max(0, min(REOPEN_DAYS, retention_days - 1))
+
+
+def reopen_refusal(
+    *,
+    status: Status,
+    finished_at: datetime | None,
+    reopened: int,
+    now: datetime,
+    retention_days: int,
+) -> ReopenRefusal | None:
+    """Whether the author may reopen the case now (None: they may).
+
+    Only a case the union resolved (one the member closed is theirs to reopen as a
+    new case), within `REOPEN_DAYS` of it and a day before the link's retention
+    ends, at most `REOPEN_LIMIT` times.
+    """
+    if not member_may(MemberAction.REOPEN, status, rated=False, signed=False):
+        return ReopenRefusal.NOT_RESOLVED
+    if reopened >= REOPEN_LIMIT:
+        return ReopenRefusal.LIMIT
+    if finished_at is None or now >= finished_at + timedelta(days=reopen_days(retention_days)):
+        return ReopenRefusal.TOO_LATE
+    return None
+
+
+def breached(at: datetime | None, due: datetime) -> bool:
+    """Whether this deadline was missed already; a reopened case's later one was not."""
+    return at is not None and at >= due
 
 
 def escalates_on_arrival(*, always_urgent: bool, urgency: Urgency, upstairs: bool) -> bool:

@@ -32,7 +32,7 @@ from core import collation, drafts
 from storage import grievance_rules as rules
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
 from storage.disclosure import Protected, Totals, protect
-from storage.grievance_rules import Escalation, Refusal, Urgency
+from storage.grievance_rules import Escalation, Refusal, ReopenRefused, Urgency
 from storage.models import (
     Department,
     Grievance,
@@ -48,6 +48,7 @@ from storage.models import GrievanceStatus as Status
 from storage.profile_rules import clean_label
 
 DAILY_LIMIT = "daily_limit"
+REOPENED = "reopened"  # the audit action of a member's reopening (it counts them too)
 OUTBOX_FINAL_FAILURES = frozenset({"blocked", "invalid", "failed", "cancelled"})
 
 # slug, take hours, answer hours, always urgent
@@ -282,6 +283,10 @@ class GrievanceDraft:
         """The member's account (cleaned already); files come after it, afresh."""
         self.text, self.text_ref, self.files = text, ref, []
 
+    def revise(self, text: str, ref: str) -> None:
+        """The account rewritten at the summary (cleaned already); the files stay."""
+        self.text, self.text_ref = text, ref
+
     @property
     def full(self) -> bool:
         return len(self.files) >= rules.MAX_ATTACHMENTS
@@ -444,6 +449,21 @@ async def thread(session: AsyncSession, case_id: int) -> list[GrievanceMessage]:
     return list(rows)
 
 
+async def member_files(session: AsyncSession, case_id: int) -> list[GrievanceMessage]:
+    """The files the member attached to the case, in order (what the cadres got)."""
+    rows = await session.scalars(
+        select(GrievanceMessage)
+        .where(
+            GrievanceMessage.grievance_id == case_id,
+            GrievanceMessage.author == "member",
+            GrievanceMessage.kind != "text",
+            GrievanceMessage.file_id.is_not(None),
+        )
+        .order_by(GrievanceMessage.seq)
+    )
+    return list(rows)
+
+
 async def member_file_count(session: AsyncSession, case_id: int) -> int:
     """How many files the member has attached to the case (for the next one's number)."""
     count = await session.scalar(
@@ -559,8 +579,11 @@ async def record(
 
 
 def take(case: Grievance, cadre: int, now: datetime) -> None:
+    """A cadre takes the case; the first take counts for the statistics (a reopened
+    case is taken again, by whoever takes it)."""
     case.status = Status.TAKEN.value
-    case.taken_at = now
+    if case.taken_at is None:
+        case.taken_at = now
     case.taken_by = cadre
 
 
@@ -576,6 +599,63 @@ def answered(case: Grievance, cadre: int, now: datetime) -> None:
 def finish(case: Grievance, status: Status, now: datetime) -> None:
     case.status = status.value
     case.finished_at = now
+
+
+async def reopen_count(session: AsyncSession, case: Grievance) -> int:
+    """How often the member reopened the case (its audit lines say, nothing else does)."""
+    count = await session.scalar(
+        select(func.count(GrievanceAudit.id)).where(
+            GrievanceAudit.grievance_id == case.id, GrievanceAudit.action == REOPENED
+        )
+    )
+    return int(count or 0)
+
+
+async def reopen_refusal(
+    session: AsyncSession, case: Grievance, now: datetime, retention_days: int
+) -> rules.ReopenRefusal | None:
+    """Whether the author may reopen the case now (see `grievance_rules.reopen_refusal`)."""
+    return rules.reopen_refusal(
+        status=Status(case.status),
+        finished_at=case.finished_at,
+        reopened=await reopen_count(session, case),
+        now=now,
+        retention_days=retention_days,
+    )
+
+
+async def reopen(
+    session: AsyncSession,
+    sealer: Sealer,
+    case: Grievance,
+    reason: str | None,
+    now: datetime,
+    *,
+    retention_days: int,
+) -> int:
+    """The author reopens a resolved case: it waits to be taken again. The round (1, 2…).
+
+    ReopenRefused unless `reopen_refusal` allows it. A fresh take deadline runs from
+    now (the category's hours, half for urgent) and escalates if missed, like a new
+    case's; the first answer's deadline was the first round's. The rating goes (the
+    member rates the outcome again when it is resolved again; the audit keeps the
+    first one). The reason, if given, joins the thread as the member's message.
+    """
+    refusal = await reopen_refusal(session, case, now, retention_days)
+    if refusal is not None:
+        raise ReopenRefused(refusal)
+    category = case.category
+    case.take_due_at, case.answer_due_at = rules.deadlines(
+        now, category.take_hours, category.answer_hours, Urgency(case.urgency)
+    )
+    case.status = Status.NEW.value
+    case.finished_at = None
+    case.rating = case.rated_at = case.rating_comment = None
+    round_ = await reopen_count(session, case) + 1
+    await record(session, case, REOPENED, now, detail=f"{round_}/{rules.REOPEN_LIMIT}")
+    if reason:
+        await add_message(session, sealer, case, author="member", kind="text", body=reason, now=now)
+    return round_
 
 
 def escalate_on_arrival(
@@ -632,7 +712,11 @@ async def overdue_cases(session: AsyncSession, now: datetime) -> list[Grievance]
             Grievance.status.in_([s.value for s in rules.OPEN]),
             (
                 (Grievance.take_due_at <= now)
-                & Grievance.take_breached_at.is_(None)
+                # A reopened case's new deadline re-arms it (`grievance_rules.breached`).
+                & (
+                    Grievance.take_breached_at.is_(None)
+                    | (Grievance.take_breached_at < Grievance.take_due_at)
+                )
                 & (Grievance.status == Status.NEW.value)
             )
             | (

@@ -72,10 +72,17 @@ async def render_case(update: Update, scope: Scope, case: Grievance) -> None:
         scope.t, scope.settings.tz, case, messages, bodies, member_view=True
     )
     signed = case.signature is not None
+    files = sum(1 for m in messages if m.author == "member" and m.kind != "text" and m.file_id)
+    reopen = (
+        await service.reopen_refusal(
+            scope.session, case, scope.runtime.now(), scope.settings.grievance_link_retention_days
+        )
+        is None
+    )
     await show(
         update,
         display.member_case_text(scope.t, scope.settings.tz, case, lines, signed=signed),
-        display.member_case_keyboard(scope.t, case, signed=signed),
+        display.member_case_keyboard(scope.t, case, signed=signed, files=files, reopen=reopen),
     )
 
 
@@ -84,6 +91,57 @@ async def view_case(update: Update, context: Context, scope: Scope) -> None:
     case = await owned(update, scope, pressed_args(update, cb.GRIEVANCE_VIEW).case)
     if case is not None:
         await render_case(update, scope, case)
+
+
+@registered
+async def list_files(update: Update, context: Context, scope: Scope) -> None:
+    """📎 My attachments: the member's own files of the case, a button each."""
+    case = await owned(update, scope, pressed_args(update, cb.GRIEVANCE_FILES).case)
+    if case is None:
+        return
+    keys = relay.sealer(scope.runtime)
+    files = await service.member_files(scope.session, case.id)
+    bodies = {m.id: keys.body(case, m) for m in files}
+    await show(
+        update,
+        display.member_files_text(scope.t, case, files, bodies),
+        display.member_files_keyboard(scope.t, case, files),
+    )
+
+
+@registered
+async def send_file(update: Update, context: Context, scope: Scope) -> None:
+    """One of the member's files, sent again: the copy the case stores, the one the cadres
+    got (documents cleaned). Only the author's press opens it (`owned`)."""
+    args = pressed_args(update, cb.GRIEVANCE_FILE)
+    case = await owned(update, scope, args.case)
+    if case is None:
+        return
+    query = update.callback_query
+    assert query is not None
+    found = next(
+        (m for m in await service.member_files(scope.session, case.id) if m.seq == args.seq),
+        None,
+    )
+    if found is None or found.file_id is None:
+        await query.answer(
+            scope._("This file is not among your case's attachments."), show_alert=True
+        )
+        return
+    caption = display.member_own_file_caption(
+        scope.t, case.code, found.kind, relay.sealer(scope.runtime).body(case, found)
+    )
+    await query.answer()
+    chat = update.effective_chat
+    assert chat is not None
+    if found.kind == "photo":
+        await context.bot.send_photo(chat.id, found.file_id, caption=caption, protect_content=True)
+    elif found.kind == "document":
+        await context.bot.send_document(
+            chat.id, found.file_id, caption=caption, protect_content=True
+        )
+    elif found.kind == "voice":
+        await context.bot.send_voice(chat.id, found.file_id, caption=caption, protect_content=True)
 
 
 @registered
@@ -183,6 +241,8 @@ def handlers() -> list[BaseHandler[Update, Context, object]]:
         CommandHandler("mycases", my_cases, filters=PRIVATE),
         CallbackQueryHandler(my_cases, pattern=cb.GRIEVANCE_MY_CASES.pattern),
         CallbackQueryHandler(view_case, pattern=cb.GRIEVANCE_VIEW.pattern),
+        CallbackQueryHandler(list_files, pattern=cb.GRIEVANCE_FILES.pattern),
+        CallbackQueryHandler(send_file, pattern=cb.GRIEVANCE_FILE.pattern),
         CallbackQueryHandler(ask_close, pattern=cb.GRIEVANCE_CLOSE.pattern),
         CallbackQueryHandler(close_case, pattern=cb.GRIEVANCE_CLOSE_CONFIRM.pattern),
         CallbackQueryHandler(ask_sign, pattern=cb.GRIEVANCE_SIGN.pattern),

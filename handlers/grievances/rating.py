@@ -1,4 +1,5 @@
-"""A member rates a finished case (1 to 5 stars) and may add a comment for the union.
+"""A member rates a finished case (1 to 5 stars) and may add a comment for the union;
+a low rating offers to reopen the case (`handlers.grievances.reopen`, in this conversation).
 
 The conversation ``grievance_rating`` (diagram: grievance_rating.mmd beside
 this module). The stars come with the press; `storage.grievances.rate`
@@ -27,6 +28,7 @@ from handlers.common import (
     reply,
 )
 from handlers.grievances.cases import owned
+from handlers.grievances.reopen import REASON, ask_reopen, reopen_reason
 from handlers.grievances.shared import COMMENT_KEY, TIMEOUT, message_of, text_step, timeout_handlers
 from handlers.menu import main_menu
 from handlers.scope import Context, Scope, registered
@@ -62,9 +64,20 @@ async def rate(update: Update, context: Context, scope: Scope) -> int:
     await service.record(scope.session, case, "rated", now, detail=f"{args.stars}/5")
     await relay.refresh_cards(context.bot, scope.session, runtime, case, now)
     await query.answer()
-    await query.edit_message_text(
-        scope._("Thank you! You rated {code} {stars}/5.").format(code=case.code, stars=args.stars)
+    thanks = scope._("Thank you! You rated {code} {stars}/5.").format(
+        code=case.code, stars=args.stars
     )
+    offer = None
+    retention = scope.settings.grievance_link_retention_days
+    if (
+        args.stars <= rules.LOW_STARS
+        and await service.reopen_refusal(scope.session, case, now, retention) is None
+    ):
+        thanks += "\n\n" + scope._(
+            "If the problem is not solved, you can reopen the case: tap 🔄 Reopen the case."
+        )
+        offer = display.reopen_offer_keyboard(scope.t, case.id)
+    await query.edit_message_text(thanks, reply_markup=offer)
     context.user_data[COMMENT_KEY] = case.id
     await reply(
         update,
@@ -107,9 +120,13 @@ async def rating_comment(update: Update, context: Context, scope: Scope) -> int:
 def conversation() -> ConversationHandler[Context]:
     step = text_step()
     return ConversationHandler(
-        entry_points=[CallbackQueryHandler(rate, pattern=cb.GRIEVANCE_RATE.pattern)],
+        entry_points=[
+            CallbackQueryHandler(rate, pattern=cb.GRIEVANCE_RATE.pattern),
+            CallbackQueryHandler(ask_reopen, pattern=cb.GRIEVANCE_REOPEN.pattern),
+        ],
         states={
             COMMENT: [MessageHandler(step, rating_comment)],
+            REASON: [MessageHandler(step, reopen_reason)],
             ConversationHandler.TIMEOUT: timeout_handlers(),
         },
         fallbacks=cancel_handlers(),

@@ -23,6 +23,7 @@ WRONG_GROUP = N_(
 DRAFT = "draft_grievance"
 ADDING_KEY = "draft_grievance_add"
 COMMENT_KEY = "draft_grievance_comment"
+REOPEN_KEY = "draft_grievance_reopen"
 TIMEOUT = 30 * 60
 
 MESSAGE_IN_PRIVATE = PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND
@@ -68,7 +69,7 @@ def in_case_group(update: Update, scope: Scope, case: Grievance) -> bool:
 async def draft_timeout(update: Update, context: Context) -> None:
     """A member's grievance conversation timed out: what they had typed goes with it."""
     if context.user_data is not None:
-        for key in (DRAFT, ADDING_KEY, COMMENT_KEY):
+        for key in (DRAFT, ADDING_KEY, COMMENT_KEY, REOPEN_KEY):
             context.user_data.pop(key, None)
 
 

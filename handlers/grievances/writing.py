@@ -10,6 +10,7 @@ always-urgent category decides the urgency, a case takes so many files).
 from __future__ import annotations
 
 import logging
+from html import escape
 
 from telegram import ReplyKeyboardMarkup, Update
 from telegram.ext import (
@@ -18,6 +19,7 @@ from telegram.ext import (
     MessageHandler,
 )
 
+from core.i18n import N_
 from core.runtime import MenuItem
 from display import grievances as display
 from handlers.common import (
@@ -51,10 +53,10 @@ from storage.profile_rules import InvalidInput
 log = logging.getLogger(__name__)
 
 SUBMIT_ITEM = MenuItem("grievance", display.SUBMIT_LABEL, order=10)
-CATEGORY, URGENCY, TEXT, ATTACH, CONFIRM = range(5)
+CATEGORY, URGENCY, TEXT, ATTACH, CONFIRM, EDIT = range(6)
 
 
-__all__ = ["ATTACH", "CATEGORY", "CONFIRM", "DRAFT", "SUBMIT_ITEM", "TEXT", "URGENCY"]
+__all__ = ["ATTACH", "CATEGORY", "CONFIRM", "DRAFT", "EDIT", "SUBMIT_ITEM", "TEXT", "URGENCY"]
 
 
 def _draft(context: Context) -> GrievanceDraft:
@@ -119,11 +121,14 @@ async def _lost(update: Update, context: Context, scope: Scope) -> int:
     return await _start(update, context, scope)
 
 
+DESCRIBE = N_(
+    "Please describe the problem in one message: what happened, where and since when. "
+    "Do not write your name if you want to stay anonymous."
+)
+
+
 async def _ask_text(update: Update, scope: Scope, note: str | None = None) -> int:
-    text = scope._(
-        "Please describe the problem in one message: what happened, where and since when. "
-        "Do not write your name if you want to stay anonymous."
-    )
+    text = scope._(DESCRIBE)
     await reply(
         update, (note + "\n\n" + text) if note else text, reply_markup=choice_keyboard(scope, [])
     )
@@ -235,9 +240,27 @@ async def _summary(update: Update, context: Context, scope: Scope) -> int:
             draft.text,
             len(draft.files),
         ),
-        reply_markup=choice_keyboard(scope, [scope._(display.SEND_LABEL)]),
+        reply_markup=choice_keyboard(
+            scope, [scope._(display.SEND_LABEL), scope._(display.EDIT_LABEL)]
+        ),
     )
     return CONFIRM
+
+
+@registered
+async def receive_edit(update: Update, context: Context, scope: Scope) -> int:
+    """EDIT: stores the rewritten account (the files stay), shows the summary again."""
+    draft = _draft(context)
+    if not draft.complete:
+        return await _lost(update, context, scope)
+    message = message_of(update)
+    try:
+        text = rules.clean_text(message.text or "", rules.TEXT_MAX)
+    except InvalidInput as error:
+        await reply(update, explain(scope, error, rules.TEXT_MAX))
+        return EDIT
+    draft.revise(text, relay.sealer(scope.runtime).message_ref(message.chat_id, message.message_id))
+    return await _summary(update, context, scope)
 
 
 @registered
@@ -275,11 +298,29 @@ async def confirm(update: Update, context: Context, scope: Scope) -> int:
     """CONFIRM: stores the case and tells its groups; asks nothing more (the receipt)."""
     assert scope.member is not None
     draft = _draft(context)
-    if not is_label(message_of(update).text or "", display.SEND_LABEL):
-        await reply(update, scope._("Please tap ✅ Send anonymously, or ✖️ Cancel."))
-        return CONFIRM
+    answer = message_of(update).text or ""
     if not draft.complete:
         return await _lost(update, context, scope)
+    if is_label(answer, display.EDIT_LABEL):
+        assert draft.text is not None
+        await reply(
+            update,
+            scope._(
+                "Send the whole text again as it should read; your files stay as they are. "
+                "What you wrote so far:"
+            )
+            + "\n\n"
+            + escape(draft.text)
+            + "\n\n"
+            + scope._(DESCRIBE),
+            reply_markup=choice_keyboard(scope, []),
+        )
+        return EDIT
+    if not is_label(answer, display.SEND_LABEL):
+        await reply(
+            update, scope._("Please tap ✅ Send anonymously, ✏️ Edit the text, or ✖️ Cancel.")
+        )
+        return CONFIRM
     assert draft.category_id is not None and draft.urgency is not None and draft.text is not None
     if await _refused(update, scope):
         _drop_draft(context)
@@ -340,6 +381,7 @@ def conversation() -> ConversationHandler[Context]:
                 MessageHandler(NOT_TEXT, not_a_file),
             ],
             CONFIRM: [MessageHandler(step, confirm)],
+            EDIT: [MessageHandler(step, receive_edit)],
             ConversationHandler.TIMEOUT: timeout_handlers(),
         },
         fallbacks=[

@@ -28,7 +28,7 @@ from jobs.delivery import stop_delivery
 from storage import outbox, polls
 from storage.audiences import Audience
 from storage.db import transaction
-from storage.models import Member
+from storage.models import Grievance, GrievanceAudit, Member
 from storage.outbox import Event, Result
 from tests.support.chat import register
 from tests.support.config import CADRE_CHAT, SECRET
@@ -187,3 +187,33 @@ async def test_a_stolen_database_names_no_author(world: World, tmp_path: Path) -
     blob, tables = await steal(bot, tmp_path)
     assert _leaked_words(blob, TEXTS) == []
     assert _attack(tables, cadre_ids) == []
+
+
+REASON = "第0车间的补贴仍未发放，请再跟进。"
+
+
+async def test_a_reopened_case_still_names_no_author(world: World, tmp_path: Path) -> None:
+    """A case resolved, then reopened by its author with a reason: the audit line, the
+    new card and the reason in the thread tie the case to nobody in the dump."""
+    bot, cadre = world.bot, world.cadre
+    codes, cadre_ids = await _union(world)
+    case = codes[0]
+    card = next(m for m in await bot.driver.messages(CADRE_CHAT) if m.text and case.code in m.text)
+    bot.clock.advance(minutes=7)
+    await cadre.press_data(card.message_id, f"gvres:{case.id}", chat=CADRE_CHAT)
+    await cadre.press_data(card.message_id, f"gvresy:{case.id}", chat=CADRE_CHAT)
+    bot.clock.advance(days=2, minutes=13)
+    author = world.member  # the first author
+    await author.send("📂 我的诉求")
+    await author.press(f"{case.code} · 💰 工资 · ✅ 已办结")
+    await author.press("🔄 重新打开诉求")
+    await author.send(REASON)
+    async with bot.runtime.sessions() as session:
+        audit = list(await session.scalars(select(GrievanceAudit.action)))
+        row = await session.get(Grievance, case.id)
+    assert "reopened" in audit and row is not None and row.status == "new"
+    blob, tables = await steal(bot, tmp_path)
+    assert _leaked_words(blob, [*TEXTS, REASON]) == []
+    assert _attack(tables, cadre_ids) == []
+    reopened = [r for r in tables["grievance_audit"] if r["action"] == "reopened"]
+    assert len(reopened) == 1 and reopened[0]["actor_telegram_id"] is None

@@ -163,3 +163,52 @@ def test_text_rules() -> None:
         with pytest.raises(InvalidInput) as error:
             rules.clean_text(bad, 10)
         assert error.value.code == code
+
+
+def _reopen(
+    status: Status = Status.RESOLVED,
+    *,
+    ago: timedelta = timedelta(days=1),
+    reopened: int = 0,
+    retention: int = 90,
+) -> rules.ReopenRefusal | None:
+    return rules.reopen_refusal(
+        status=status,
+        finished_at=NOW - ago,
+        reopened=reopened,
+        now=NOW,
+        retention_days=retention,
+    )
+
+
+def test_reopen_only_a_resolved_case_within_14_days_at_most_twice() -> None:
+    assert _reopen() is None
+    assert _reopen(ago=timedelta(days=14) - timedelta(seconds=1)) is None
+    assert _reopen(ago=timedelta(days=14)) is rules.ReopenRefusal.TOO_LATE
+    for status in (Status.NEW, Status.TAKEN, Status.ANSWERED, Status.CLOSED):
+        assert _reopen(status) is rules.ReopenRefusal.NOT_RESOLVED
+    assert _reopen(reopened=1) is None
+    assert _reopen(reopened=rules.REOPEN_LIMIT) is rules.ReopenRefusal.LIMIT
+    assert rules.member_may(MemberAction.REOPEN, Status.RESOLVED, rated=True, signed=False)
+
+
+def test_the_reopen_window_ends_before_the_link_is_destroyed() -> None:
+    assert rules.reopen_days(90) == rules.REOPEN_DAYS == 14
+    assert rules.reopen_days(15) == 14
+    assert rules.reopen_days(7) == 6  # a day before retention destroys the link
+    assert rules.reopen_days(1) == 0
+    assert _reopen(ago=timedelta(days=6), retention=7) is rules.ReopenRefusal.TOO_LATE
+    assert _reopen(ago=timedelta(days=5), retention=7) is None
+    assert _reopen(ago=timedelta(hours=1), retention=1) is rules.ReopenRefusal.TOO_LATE
+    # Within the window, retention has not yet come for the link.
+    for days in (1, 2, 7, 14, 15, 90):
+        window = timedelta(days=rules.reopen_days(days))
+        assert not rules.link_expired(
+            finished_at=NOW - window, muted_until=None, now=NOW, days=days
+        )
+
+
+def test_a_later_deadline_rearms_a_breach() -> None:
+    assert not rules.breached(None, NOW)
+    assert rules.breached(NOW, NOW) and rules.breached(NOW + timedelta(hours=1), NOW)
+    assert not rules.breached(NOW - timedelta(days=3), NOW)  # breached an earlier deadline
