@@ -52,6 +52,7 @@ async def test_compose_target_preview_send_and_report(bot: BotHarness) -> None:
     await admin.send("/broadcast")
     await last_with(admin, "请发送通知内容")
     await admin.send(ANNOUNCEMENT)
+    await admin.press("⏭ 跳过")
     picker = await last_with(admin, "发给哪些会员")
     assert "接收人数：0" in picker.text
     await admin.press("🏢 质检科")
@@ -116,6 +117,7 @@ async def test_pause_then_resume(bot: BotHarness) -> None:
     await admin.send("/admin")
     await admin.press("📢 发通知")
     await admin.send("Shift change on Monday.")
+    await admin.press("⏭ 跳过")
     await admin.press("🏢 Assembly")
     await admin.press("预览 ›")
     await admin.press("✅ 立即发送")
@@ -147,6 +149,7 @@ async def test_stop_sends_nothing_more_and_reports(bot: BotHarness) -> None:
     await stop_delivery(bot.application)
     await admin.send("/broadcast")
     await admin.send("明天停电检修。")
+    await admin.press("⏭ 跳过")
     await admin.press("👥 全体会员")
     await admin.press("预览 ›")
     await admin.press("✅ 立即发送")
@@ -174,6 +177,7 @@ async def test_scheduled_broadcast_goes_out_at_its_time_once(bot: BotHarness) ->
     admin = await bot.driver.user(ADMIN_ID)
     await admin.send("/broadcast")
     await admin.send("明早九点开安全例会。")
+    await admin.press("⏭ 跳过")
     await admin.press("🏢 装配车间")
     await admin.press("预览 ›")
     await admin.press("🕒 定时发送")
@@ -212,6 +216,7 @@ async def test_cancel_a_scheduled_broadcast_from_the_list(bot: BotHarness) -> No
     admin = await bot.driver.user(ADMIN_ID)
     await admin.send("/broadcast")
     await admin.send("下周体检。")
+    await admin.press("⏭ 跳过")
     await admin.press("👥 全体会员")
     await admin.press("预览 ›")
     await admin.press("🕒 定时发送")
@@ -236,6 +241,7 @@ async def test_photo_broadcast_reaches_members_as_a_photo(bot: BotHarness) -> No
     admin = await bot.driver.user(ADMIN_ID)
     await admin.send("/broadcast")
     sent = await admin.send_photo(make_png(64, 48), caption="摄影展作品征集开始啦")
+    await admin.press("⏭ 跳过")
     await admin.press("🎯 摄影协会")
     await admin.press("预览 ›")
     preview = await last_with(admin, "摄影展作品征集开始啦", exact=True)
@@ -252,6 +258,7 @@ async def test_formatted_text_is_checked_before_anything_is_sent(bot: BotHarness
     admin = await bot.driver.user(ADMIN_ID)
     await admin.send("/broadcast")
     await admin.send("<b>重要通知：明天放假")
+    await admin.press("⏭ 跳过")
     await admin.press("👥 全体会员")
     await admin.press("预览 ›")
     await admin.press("🔤 按格式（HTML）发送")
@@ -261,6 +268,7 @@ async def test_formatted_text_is_checked_before_anything_is_sent(bot: BotHarness
 
     await admin.send("/broadcast")
     await admin.send("<b>重要通知</b>：明天放假 &amp; 调休")
+    await admin.press("⏭ 跳过")
     await admin.press("👥 全体会员")
     await admin.press("预览 ›")
     await admin.press("🔤 按格式（HTML）发送")
@@ -285,6 +293,7 @@ async def test_members_cannot_broadcast_and_forged_buttons_do_nothing(bot: BotHa
     await stop_delivery(bot.application)
     await admin.send("/broadcast")
     await admin.send("仅限管理员操作的测试")
+    await admin.press("⏭ 跳过")
     await admin.press("👥 全体会员")
     await admin.press("预览 ›")
     control = await last_with(admin, "👆 预览")
@@ -316,3 +325,102 @@ async def test_cancel_mid_compose_saves_nothing(bot: BotHarness) -> None:
     await admin.press("✖️ 取消")
     await last_with(admin, "已取消，没有发送任何内容")
     assert await broadcast_rows(bot) == [] and await broadcast_outbox(bot) == []
+
+
+async def test_bilingual_broadcast_each_member_gets_their_version(bot: BotHarness) -> None:
+    """With an English version, members who chose English get it; without one, the Chinese."""
+    people = await add_people(
+        bot,
+        [
+            Person("王小明", "装配车间"),
+            Person("Mary", "Canteen", language="en"),
+            Person("John", "Canteen", language="en"),
+        ],
+    )
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    await admin.send("周五下午3点召开职工大会。")
+    offer = await last_with(admin, "要添加英文版吗？")
+    assert offer.button("➕ 英文版") is not None and offer.button("⏭ 跳过") is not None
+    await admin.press("➕ 英文版")
+    await last_with(admin, "请发送英文内容")
+    await admin.send("The union assembly is on Friday at 3 pm.")
+    await admin.press("👥 全体会员")
+    await admin.press("预览 ›")
+    # Both versions, each under the label of who receives it, then the controls.
+    found = await admin.bot_messages()
+    labels = [i for i, m in enumerate(found) if m.text in ("中文会员将收到：", "英文会员将收到：")]
+    assert [found[i].text for i in labels] == ["中文会员将收到：", "英文会员将收到："]
+    assert found[labels[0] + 1].text == "周五下午3点召开职工大会。"
+    assert found[labels[1] + 1].text == "The union assembly is on Friday at 3 pm."
+    control = await last_with(admin, "👆 预览")
+    assert "每位会员只收到上面两个版本中的一个" in control.text and "接收人数：3" in control.text
+
+    await admin.press("✅ 立即发送")
+    (broadcast,) = await broadcast_rows(bot)
+    assert broadcast.text == "周五下午3点召开职工大会。"
+    assert broadcast.text_en == "The union assembly is on Friday at 3 pm."
+    rows = await broadcast_outbox(bot, f"broadcast:{broadcast.id}")
+    by_chat = {r.chat_id: r.payload["params"]["text"] for r in rows if r.payload}
+    assert by_chat == {
+        people["王小明"].id: "周五下午3点召开职工大会。",
+        people["Mary"].id: "The union assembly is on Friday at 3 pm.",
+        people["John"].id: "The union assembly is on Friday at 3 pm.",
+    }
+    await wait_received(bot, list(people.values()))
+    assert [m.text for m in await received(people["王小明"])] == ["周五下午3点召开职工大会。"]
+    assert [m.text for m in await received(people["Mary"])] == [
+        "The union assembly is on Friday at 3 pm."
+    ]
+
+    # Without an English version, the members who chose English get the Chinese text.
+    await admin.send("/broadcast")
+    await admin.send("下周一停电检修。")
+    await admin.press("⏭ 跳过")
+    await admin.press("👥 全体会员")
+    await admin.press("预览 ›")
+    control = await last_with(admin, "👆 预览")
+    assert "没有英文版：所有会员（包括选择英文的会员）都收到这段内容。" in control.text
+    await admin.press("✅ 立即发送")
+    second = (await broadcast_rows(bot))[-1]
+    assert second.text_en is None
+    await wait_final(bot, f"broadcast:{second.id}")
+    for user in people.values():
+        assert (await received(user))[-1].text == "下周一停电检修。"
+
+    # The list names each broadcast by its Chinese text; the detail says it has both.
+    await admin.send("/broadcasts")
+    listing = await last_with(admin, "通知公告（共 2 条）")
+    assert "周五下午3点召开职工大会。" in listing.text and "assembly" not in listing.text
+    press = await admin.press(f"#{broadcast.id} · 周五下午3点召开职工大会。")
+    [detail] = [m for m in await admin.bot_messages() if m.message_id == press.message_id]
+    assert f"📢 通知 #{broadcast.id}" in detail.text
+    assert "🔤 附英文版，发给选择英文的会员" in detail.text
+
+
+async def test_an_english_caption_goes_with_the_same_photo(bot: BotHarness) -> None:
+    people = await add_people(
+        bot, [Person("摄影爱好者", "质检科"), Person("Ann", "Lab", language="en")]
+    )
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    await admin.send_photo(make_png(64, 48), caption="摄影展作品征集开始啦")
+    await last_with(admin, "要添加英文说明文字吗？")
+    await admin.press("➕ 英文版")
+    await last_with(admin, "请以文字消息发送英文说明文字")
+    await admin.send_photo(make_png(32, 32), caption="a second photo")
+    await last_with(admin, "请以文字消息发送英文版")
+    await admin.send("x" * 1025)  # a caption's limit, not a message's
+    await last_with(admin, "最多 1024 个字符，附带图片或文件时最多 1024 个")
+    await admin.send("The photo contest is open!")
+    await admin.press("👥 全体会员")
+    await admin.press("预览 ›")
+    english = await last_with(admin, "The photo contest is open!", exact=True)
+    assert english.media is not None and english.media.kind == "photo"
+    await admin.press("✅ 立即发送")
+    await wait_received(bot, list(people.values()))
+    (photo,) = await received(people["Ann"])
+    assert photo.caption == "The photo contest is open!" and photo.media is not None
+    (chinese,) = await received(people["摄影爱好者"])
+    assert chinese.caption == "摄影展作品征集开始啦"
+    assert chinese.media is not None and chinese.media.file_unique_id == photo.media.file_unique_id
