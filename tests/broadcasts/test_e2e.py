@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from jobs import broadcasts as jobs
 from jobs.delivery import start_delivery, stop_delivery
+from storage.models import Role
 from tests.support.bot import BotHarness
 from tests.support.broadcasts import (
     broadcast_outbox,
@@ -21,7 +22,7 @@ from tests.support.broadcasts import (
 from tests.support.chat import last_with, received, wait_received, wait_text
 from tests.support.config import ADMIN_ID
 from tests.support.media import make_png
-from tests.support.members import Person, add_people
+from tests.support.members import Person, add_member, add_people
 
 ANNOUNCEMENT = "周五下午3点在<职工食堂>召开职工大会 & 选举，请准时参加。"
 
@@ -424,3 +425,33 @@ async def test_an_english_caption_goes_with_the_same_photo(bot: BotHarness) -> N
     (chinese,) = await received(people["摄影爱好者"])
     assert chinese.caption == "摄影展作品征集开始啦"
     assert chinese.media is not None and chinese.media.file_unique_id == photo.media.file_unique_id
+
+
+async def test_an_english_speaking_admin_reads_the_bilingual_screens_in_english(
+    bot: BotHarness,
+) -> None:
+    await add_member(bot, ADMIN_ID, "Chair Zhou", language="en", role=Role.ADMIN)
+    people = await add_people(bot, [Person("王小明", "装配车间")])
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    await admin.send("安全演练上午10点。")
+    offer = await last_with(admin, "Add an English version?")
+    assert "Members who chose English receive it instead" in offer.text
+    await admin.press("➕ English version")
+    await last_with(admin, "Send the English text.")
+    await admin.send("<b>Safety drill at 10 am.")
+    await admin.press("👥 Everyone")
+    await admin.press("Preview ›")
+    assert await last_with(admin, "Chinese-speaking members receive:", exact=True)
+    assert await last_with(admin, "English-speaking members receive:", exact=True)
+    control = await last_with(admin, "👆 Preview")
+    assert "Each member receives one of the two versions above" in control.text
+    # The Chinese text is fine as formatting; the English one is not: both stay plain.
+    await admin.press("🔤 Read as formatted (HTML)")
+    refusal = await last_with(admin, "The English version is not valid formatting")
+    assert "Near: <b>Safety dr" in refusal.text
+    for message in await admin.bot_messages():  # the admin's screens, for a person to read
+        print(message.text, [[b.text for b in row] for row in message.buttons])
+    await admin.press("✅ Send now")
+    await wait_received(bot, [people["王小明"]])
+    assert [m.text for m in await received(people["王小明"])] == ["安全演练上午10点。"]
