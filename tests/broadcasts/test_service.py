@@ -294,7 +294,7 @@ async def test_a_scheduled_bilingual_broadcast_gives_each_row_its_members_versio
             (started,) = await broadcasts.claim_due(session, T0 + timedelta(hours=1))
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", count)
-    assert started.recipients == 2_000
+    assert started.id == broadcast.id and started.recipients == 2_000
     # Pages of members and batches of rows: no query per member.
     assert len(statements) < 60
     captions = {
