@@ -386,7 +386,11 @@ async def seed_broadcasts(session: AsyncSession, secret_key: str) -> None:
     )
     await broadcasts.create(
         session,
-        content=broadcasts.Content("篮球队本周三晚7点在厂区球场训练，请穿好球鞋，带上水杯。"),
+        content=broadcasts.Content(
+            "篮球队本周三晚7点在厂区球场训练，请穿好球鞋，带上水杯。",
+            text_en="Basketball practice this Wednesday at 7 pm on the factory court: "
+            "bring your trainers and a water bottle.",
+        ),
         audience=Audience(items={GROUP.key: frozenset({basketball.id})}),
         admin_chat_id=ADMIN_ID,
         now=now,

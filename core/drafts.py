@@ -8,8 +8,10 @@ back the same class with typed fields (dates as dates, tuples as tuples) —
 never a ``dict[str, Any]`` of ISO strings re-parsed at every step.
 
 The name, not the class path, is stored: moving a class keeps old rows
-readable; renaming a field does not (a stored draft with unknown fields is
-refused and the conversation starts over, like one that timed out).
+readable, and so does adding a field with a default (an older draft loads
+with the default); renaming a field does not (a stored draft with unknown
+fields, or missing one without a default, is refused and the conversation
+starts over, like one that timed out).
 """
 
 from __future__ import annotations
@@ -54,7 +56,14 @@ def rebuild(name: str, fields: dict[str, Any]) -> Any:
     cls = _BY_NAME.get(name)
     if cls is None:
         raise ValueError(f"unknown draft {name!r}")
-    expected = {f.name for f in dataclasses.fields(cls) if f.init}
-    if set(fields) != expected:
+    known = [f for f in dataclasses.fields(cls) if f.init]
+    # A field added since the draft was stored is filled with its default; a
+    # field the code no longer has, or a new one without a default, refuses it.
+    required = {
+        f.name
+        for f in known
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    }
+    if not required <= set(fields) <= {f.name for f in known}:
         raise ValueError(f"stored draft {name!r} has other fields than the code")
     return cls(**fields)

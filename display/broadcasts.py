@@ -145,6 +145,46 @@ def compose_prompt(t: Translator) -> str:
     )
 
 
+def english_offer(t: Translator, has_media: bool) -> str:
+    _ = t.gettext
+    return "\n".join(
+        [
+            _("Add an English version?") if not has_media else _("Add an English caption?"),
+            _(
+                "Members who chose English receive it instead; without one, every member "
+                "receives the text you just sent."
+            ),
+        ]
+    )
+
+
+def english_keyboard(t: Translator, nonce: int) -> InlineKeyboardMarkup:
+    _ = t.gettext
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(_("➕ English version"), cb.BROADCAST_ENGLISH.pack(nonce)),
+                _button(_("⏭ Skip"), cb.BROADCAST_NO_ENGLISH.pack(nonce)),
+            ],
+            [_button(_("✖️ Cancel"), cb.BROADCAST_QUIT.pack(nonce))],
+        ]
+    )
+
+
+def english_prompt(t: Translator, has_media: bool) -> str:
+    _ = t.gettext
+    if has_media:
+        return _(
+            "Send the English caption as a text message: the photo or document stays the "
+            "same. The same rules apply: plain or formatted as you choose in the preview, "
+            "1024 characters at most."
+        )
+    return _(
+        "Send the English text. The same rules apply: plain or formatted as you choose "
+        "in the preview, 4096 characters at most."
+    )
+
+
 def markup_error(t: Translator, error: MarkupError, source: str) -> str:
     _ = t.gettext
     problem = _(MARKUP_ERRORS[error.code]).format(
@@ -154,7 +194,9 @@ def markup_error(t: Translator, error: MarkupError, source: str) -> str:
     )
     return "\n".join(
         [
-            _("This text is not valid formatting, so it stays plain text:"),
+            _("The English version is not valid formatting, so both stay plain text:")
+            if error.english
+            else _("This text is not valid formatting, so it stays plain text:"),
             problem,
             _("Near: {snippet}").format(
                 snippet="<code>" + html.escape(snippet(source, error.position)) + "</code>"
@@ -283,11 +325,20 @@ def audience_keyboard(
 
 
 def preview_text(
-    t: Translator, described: Described, count: int, blocked: int, formatted: bool
+    t: Translator,
+    described: Described,
+    count: int,
+    blocked: int,
+    formatted: bool,
+    *,
+    bilingual: bool = False,
 ) -> str:
     _ = t.gettext
     lines = [
         "<b>" + _("👆 Preview") + "</b> — " + _("this is exactly what members will receive."),
+        _("Each member receives one of the two versions above, in the language they chose.")
+        if bilingual
+        else _("No English version: every member receives this text, whatever their language."),
         "",
         _("Audience: {audience}").format(audience=describe_audience(t, described)),
         _("Recipients: {count}").format(count=count),
@@ -416,6 +467,8 @@ def status_text(
         lines.append("")
         if words:
             lines.append("<i>" + html.escape(words) + "</i>")
+        if broadcast.text_en is not None:
+            lines.append(_("🔤 with an English version for members who chose English"))
         if broadcast.media_kind in media:
             lines.append(media[broadcast.media_kind])
     return "\n".join(lines)

@@ -80,6 +80,15 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "national_day": N_(
         "🇨🇳 {name}, happy National Day! The union wishes you a joyful holiday and safe travels."
     ),
+    "winter_solstice": N_(
+        "❄️ {name}, the Winter Solstice is here: the longest night, and from now the days "
+        "grow longer. Have a warm bowl of dumplings or tangyuan, and keep warm. The union "
+        "wishes you and your family good health."
+    ),
+    "xiaonian": N_(
+        "🧹 {name}, happy Little New Year! Spring Festival is only a week away. The union "
+        "wishes you a clean, warm home and a happy new year with your family."
+    ),
     "laba": N_(
         "🥣 {name}, happy Laba Festival! A warm bowl of Laba porridge as the new year "
         "draws near. The union wishes you health and happiness."

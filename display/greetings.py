@@ -11,6 +11,7 @@ from core.i18n import LANGUAGE_NAMES, N_, Translator
 from core.settings import SUPPORTED_LANGUAGES
 from display import callbacks as cb
 from display.admin import back_home
+from display.versions import receives
 from storage.greetings import TEMPLATE_MAX, Occasion, TemplateError, Upcoming
 from storage.occasions import Occurrence
 
@@ -261,9 +262,14 @@ def audience_prompt(t: Translator, occasion: Occasion) -> str:
 
 def preview_intro(t: Translator, occasion: Occasion, name: str, day: date) -> str:
     return t.gettext(
-        "👁 Preview of {occasion}: how a member named {name} reads it on {date}. "
-        "Each member gets one version, in their own language; both follow, Chinese first."
+        "👁 Preview of {occasion} for a member named {name} on {date}. Each member "
+        "receives one version, in the language they chose:"
     ).format(occasion=occasion_name(t, occasion), name=escape(name), date=day.isoformat())
+
+
+def preview_version(t: Translator, language: str, greeting: str) -> str:
+    """One language's greeting in the preview, under the label of who receives it."""
+    return receives(t, language) + "\n" + greeting
 
 
 def delete_confirm_text(t: Translator, occasion: Occasion) -> str:

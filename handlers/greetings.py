@@ -228,7 +228,8 @@ async def preview(update: Update, context: Context, scope: Scope) -> None:
     texts = in_force(occasion, await greetings.own_templates(scope.session, occasion.code))
     await reply(update, display.preview_intro(scope.t, occasion, name, day))
     for language in SUPPORTED_LANGUAGES:
-        await reply(update, greeting_text(occasion, texts, language, name, day))
+        greeting = greeting_text(occasion, texts, language, name, day)
+        await reply(update, display.preview_version(scope.t, language, greeting))
     # The card again below the preview, so the admin goes on where they are looking.
     await _render_card(update, scope, occasion, fresh=True)
 

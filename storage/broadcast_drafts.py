@@ -15,7 +15,7 @@ from typing import Any
 
 from core import drafts
 from storage.audiences import Audience
-from storage.broadcast_rules import check_content, visible_text
+from storage.broadcast_rules import ContentError, MarkupError, check_content, visible_text
 from storage.broadcasts import Content
 
 
@@ -37,6 +37,11 @@ class NewBroadcast:
     source: str | None = None
     plain: str = ""
     media: tuple[str, str] | None = None  # (photo | document, Telegram file id)
+    # The English version (text, or the caption of the same photo or document),
+    # read plain or formatted with the Chinese one. Drafts stored before it
+    # existed load with None (`core.drafts` fills fields that have a default).
+    source_en: str | None = None
+    plain_en: str = ""
     formatted: bool = False
     # Audience.to_json(): an Audience holds frozensets, which a stored draft cannot.
     audience_json: dict[str, Any] = field(default_factory=_nobody)
@@ -64,8 +69,24 @@ class NewBroadcast:
         """
         check_content(source, has_media=media is not None)
         self.source, self.plain, self.media = source, plain, media
+        self.source_en, self.plain_en = None, ""
         self.formatted = False
         self.audience_json = _nobody()
+
+    def take_english(self, source: str, plain: str) -> None:
+        """Take the English version; ContentError if it is empty or too long.
+
+        The limit is the Chinese version's: a caption's with a photo or document.
+        """
+        if not source.strip():
+            raise ContentError("empty")
+        check_content(source, has_media=self.media is not None)
+        self.source_en, self.plain_en = source, plain
+        self.formatted = False
+
+    @property
+    def has_english(self) -> bool:
+        return self.source_en is not None
 
     def toggle_format(self) -> None:
         """Read the text as formatted, or plain again.
@@ -75,7 +96,15 @@ class NewBroadcast:
         """
         if not self.formatted:
             assert self.source is not None
-            check_content(visible_text(self.source), has_media=self.media is not None)
+            has_media = self.media is not None
+            check_content(visible_text(self.source), has_media=has_media)
+            if self.source_en is not None:
+                try:
+                    check_content(visible_text(self.source_en), has_media=has_media)
+                except MarkupError as error:
+                    raise MarkupError(
+                        error.code, error.position, error.tag, error.expected, english=True
+                    ) from error
         self.formatted = not self.formatted
 
     def choose(self, audience: Audience) -> None:
@@ -88,9 +117,13 @@ class NewBroadcast:
         """What members receive."""
         assert self.source is not None
         media_kind, media_file_id = self.media if self.media else (None, None)
+        english = None
+        if self.source_en is not None:
+            english = self.source_en if self.formatted else self.plain_en
         return Content(
             text=self.source if self.formatted else self.plain,
             formatted=self.formatted,
             media_kind=media_kind,
             media_file_id=media_file_id,
+            text_en=english,
         )

@@ -54,15 +54,19 @@ class MarkupError(ValueError):
     """Markup that Telegram would refuse (or that we refuse to be safe).
 
     ``code`` names the problem; ``tag`` and ``expected`` name the tags involved
-    and ``position`` is the index in the text where it was found.
+    and ``position`` is the index in the text where it was found; ``english``
+    says it is in a broadcast's English version rather than its Chinese one.
     """
 
-    def __init__(self, code: str, position: int, tag: str = "", expected: str = "") -> None:
+    def __init__(
+        self, code: str, position: int, tag: str = "", expected: str = "", *, english: bool = False
+    ) -> None:
         super().__init__(code)
         self.code = code
         self.position = position
         self.tag = tag
         self.expected = expected
+        self.english = english
 
 
 @dataclass

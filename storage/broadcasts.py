@@ -20,7 +20,7 @@ How one broadcast travels:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,24 +58,50 @@ def report_key(broadcast_id: int) -> str:
     return f"broadcast:{broadcast_id}:report"
 
 
+#: The language whose members get ``text_en`` when a broadcast has one.
+ENGLISH = "en"
+
+
 @dataclass(frozen=True)
 class Content:
-    """What members receive: HTML text, and optionally a photo or document by file_id."""
+    """What members receive: HTML text, and optionally a photo or document by file_id.
+
+    ``text`` is the Chinese version every member gets unless ``text_en`` is
+    set and the member chose English (:meth:`for_language`); the photo or
+    document is the same for both.
+    """
 
     text: str
     formatted: bool = False
     media_kind: str | None = None
     media_file_id: str | None = None
+    text_en: str | None = None
 
     @classmethod
     def of(cls, broadcast: Broadcast) -> Content:
         return cls(
-            broadcast.text, broadcast.formatted, broadcast.media_kind, broadcast.media_file_id
+            broadcast.text,
+            broadcast.formatted,
+            broadcast.media_kind,
+            broadcast.media_file_id,
+            broadcast.text_en,
         )
+
+    @property
+    def bilingual(self) -> bool:
+        return self.text_en is not None
+
+    def for_language(self, language: str) -> Content:
+        """The one version a member of ``language`` receives (Chinese without an English one)."""
+        text = self.text_en if language == ENGLISH and self.text_en is not None else self.text
+        return replace(self, text=text, text_en=None)
 
 
 def message_payload(content: Content) -> dict[str, Any]:
-    """The Bot API call every recipient gets (the preview uses the same parameters)."""
+    """The Bot API call a recipient gets (the preview uses the same parameters).
+
+    For one version: pass ``content.for_language(...)``; ``text_en`` is not read here.
+    """
     if content.media_kind == "photo":
         extra = {"caption": content.text} if content.text else {}
         return outbox.payload("sendPhoto", photo=content.media_file_id, **extra)
@@ -101,6 +127,7 @@ async def create(
     """Store a broadcast; unless scheduled, enqueue its messages in this transaction."""
     broadcast = Broadcast(
         text=content.text,
+        text_en=content.text_en,
         formatted=content.formatted,
         media_kind=content.media_kind,
         media_file_id=content.media_file_id,
@@ -134,9 +161,13 @@ async def expand(
     """Enqueue one message per member of the audience; returns how many members that is.
 
     Rows go in through `outbox.enqueue_many` page by page, so 100,000
-    recipients never sit in memory at once; keys make a repeat a no-op.
+    recipients never sit in memory at once; keys make a repeat a no-op. Each
+    row carries its member's version: the two payloads are built once, and
+    the language comes with the recipient from the same query.
     """
-    body = message_payload(Content.of(broadcast))
+    content = Content.of(broadcast)
+    chinese = message_payload(content.for_language(""))
+    english = message_payload(content.for_language(ENGLISH)) if content.bilingual else chinese
     audience = Audience.from_json(broadcast.audience)
     total = 0
     async for page in audiences.recipients(session, audience, sources):
@@ -148,7 +179,7 @@ async def expand(
                     key=message_key(broadcast.id, r.member_id),
                     kind=KIND,
                     chat_id=r.telegram_id,
-                    payload=body,
+                    payload=english if r.language == ENGLISH else chinese,
                     member_id=r.member_id,
                     group_key=group_key(broadcast.id),
                 )

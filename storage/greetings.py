@@ -123,7 +123,7 @@ class Occasion:
 
 def _builtin(spec: occasions.OccasionSpec, row: GreetingOccasion | None) -> Occasion:
     if row is None:
-        return Occasion(spec.code, spec.title, False, True, spec.default_tag)
+        return Occasion(spec.code, spec.title, False, spec.default_enabled, spec.default_tag)
     return Occasion(spec.code, spec.title, False, row.enabled, row.audience_tag)
 
 
@@ -164,7 +164,7 @@ async def _row_for(session: AsyncSession, code: str) -> GreetingOccasion:
     spec = occasions.SPECS.get(code)
     if spec is None:
         raise NotFound(f"occasion {code}")
-    row = GreetingOccasion(code=code, enabled=True, audience_tag=spec.default_tag)
+    row = GreetingOccasion(code=code, enabled=spec.default_enabled, audience_tag=spec.default_tag)
     session.add(row)
     return row
 

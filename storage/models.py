@@ -337,6 +337,9 @@ class Broadcast(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The HTML sent to members: escaped plain text, or checked markup when formatted.
     text: Mapped[str] = mapped_column(Text)
+    # The English version, the same HTML rules: members who chose English get it
+    # (None: everyone gets ``text``).
+    text_en: Mapped[str | None] = mapped_column(Text)
     formatted: Mapped[bool] = mapped_column(Boolean, default=False)
     media_kind: Mapped[str | None] = mapped_column(String(16))
     media_file_id: Mapped[str | None] = mapped_column(String(255))

@@ -8,7 +8,10 @@ Three sources make the union's calendar:
   Army Day). Its dates are the real ones of each year, lunar ones included;
 * ``lunar-python`` (MIT licensed; ``lunardate`` was the other candidate but
   is GPL) for the traditional lunar days that calendar lacks: Lantern (1/15),
-  Qixi (7/7), Double Ninth (9/9) and Laba (12/8);
+  Qixi (7/7), Double Ninth (9/9), Laba (12/8) and Little New Year (小年,
+  12/23, the northern day; the south keeps 12/24), and for the solar term of
+  the Winter Solstice (冬至, 21 or 22 December). 冬至 and 小年 are off until an
+  admin switches them on (``default_enabled``);
 * admin-defined dates, fixed month and day every year (the union's founding day…).
 
 Birthdays are per member and live in `storage.greetings`; the rule for
@@ -21,7 +24,7 @@ Rules:
   count, and Spring Festival is greeted on lunar 1/1, not on New Year's Eve.
 * Each occurrence has an *occasion year*, the ``year`` of the once-per-year
   outbox key. It is the Gregorian year of the date for solar days, and the
-  lunar year for lunar days: Laba (12/8) of lunar year Y falls in January of
+  lunar year for lunar days (小年 too): Laba (12/8) of lunar year Y falls in January of
   Y+1, or in some years late December of Y, so one Gregorian year can hold two
   Labas (or none) but every lunar year holds exactly one, and keys never clash.
 * A date that does not exist in a year (29 February, for a birthday or a
@@ -39,7 +42,7 @@ from datetime import date, timedelta
 from functools import cache
 
 import holidays
-from lunar_python import Lunar
+from lunar_python import Lunar, Solar
 
 from core.i18n import N_
 
@@ -56,6 +59,7 @@ LAST_YEAR = 2100
 class Source(enum.StrEnum):
     STATUTORY = "statutory"  # from the holidays package
     LUNAR = "lunar"  # from lunar-python
+    SOLAR_TERM = "solar_term"  # from lunar-python's 24 solar terms (节气)
     BIRTHDAY = "birthday"
     CUSTOM = "custom"
 
@@ -70,6 +74,8 @@ class OccasionSpec:
     holiday_name: str | None = None  # its name in the holidays package (en_US)
     lunar: tuple[int, int] | None = None  # lunar (month, day)
     default_tag: str | None = None  # greet only members with this tag, unless changed
+    solar_term: str | None = None  # the term's name in lunar-python (Chinese, e.g. 冬至)
+    default_enabled: bool = True  # greeted unless an admin switches it off
 
 
 BUILTIN: tuple[OccasionSpec, ...] = (
@@ -106,7 +112,18 @@ BUILTIN: tuple[OccasionSpec, ...] = (
         default_tag="退休职工",
     ),
     OccasionSpec("national_day", N_("National Day"), Source.STATUTORY, "National Day"),
+    OccasionSpec(
+        "winter_solstice",
+        N_("Winter Solstice"),
+        Source.SOLAR_TERM,
+        solar_term="冬至",
+        default_enabled=False,
+    ),
     OccasionSpec("laba", N_("Laba Festival"), Source.LUNAR, lunar=(12, 8)),
+    # 腊月廿三, as in the north and in most calendars; the south keeps 廿四.
+    OccasionSpec(
+        "xiaonian", N_("Little New Year"), Source.LUNAR, lunar=(12, 23), default_enabled=False
+    ),
     OccasionSpec(BIRTHDAY, N_("Birthday"), Source.BIRTHDAY),
 )
 SPECS: dict[str, OccasionSpec] = {spec.code: spec for spec in BUILTIN}
@@ -186,7 +203,7 @@ def lunar_to_solar(lunar_year: int, month: int, day: int) -> date:
 
 @cache
 def lunar_occurrences(year: int) -> tuple[Occurrence, ...]:
-    """The lunar days (Lantern, Qixi, Double Ninth, Laba) whose date falls in ``year``."""
+    """The lunar days (Lantern, Qixi, Double Ninth, Laba, 小年) whose date falls in ``year``."""
     if not _in_range(year):
         return ()
     found: list[Occurrence] = []
@@ -202,10 +219,38 @@ def lunar_occurrences(year: int) -> tuple[Occurrence, ...]:
     return tuple(sorted(found))
 
 
+@cache
+def solar_term_dates(year: int) -> dict[str, date]:
+    """The date in ``year`` (China's time, as lunar-python reckons) of each solar term by name."""
+    if not _in_range(year):
+        return {}
+    found: dict[str, date] = {}
+    # A lunar year's table runs from the previous winter into the next one: the
+    # tables around mid-January and mid-December hold every term of ``year``.
+    for month in (1, 12):
+        table = Solar.fromYmd(year, month, 15).getLunar().getJieQiTable()
+        for solar in table.values():
+            name = solar.getLunar().getJieQi()  # the table's keys mix Chinese and pinyin
+            if name and solar.getYear() == year:
+                found[name] = date(solar.getYear(), solar.getMonth(), solar.getDay())
+    return found
+
+
+def solar_term_occurrences(year: int) -> list[Occurrence]:
+    """The solar-term occasions (冬至) dated in ``year``; their occasion year is ``year``."""
+    terms = solar_term_dates(year)
+    return [
+        Occurrence(terms[spec.solar_term], spec.code, year)
+        for spec in BUILTIN
+        if spec.solar_term is not None and spec.solar_term in terms
+    ]
+
+
 def occurrences_in_year(year: int, customs: Iterable[CustomDate] = ()) -> list[Occurrence]:
     """Every calendar occasion dated in ``year`` (birthdays aside), in date order."""
     found = [Occurrence(day, code, year) for code, day in statutory_dates(year).items()]
     found += lunar_occurrences(year)
+    found += solar_term_occurrences(year)
     if _in_range(year):
         found += [Occurrence(fixed_day(year, c.month, c.day), c.code, year) for c in customs]
     return sorted(found)

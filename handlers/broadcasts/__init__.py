@@ -48,6 +48,17 @@ def _conversation() -> ConversationHandler:
                 MessageHandler(MEDIA_INPUT, composer.receive_media),
                 MessageHandler(OTHER_MEDIA, composer.wrong_kind),
             ],
+            composer.ENGLISH: [
+                CallbackQueryHandler(composer.add_english, pattern=cb.BROADCAST_ENGLISH.pattern),
+                CallbackQueryHandler(
+                    composer.skip_english, pattern=cb.BROADCAST_NO_ENGLISH.pattern
+                ),
+                MessageHandler(text_step | OTHER_MEDIA | MEDIA_INPUT, composer.use_buttons),
+            ],
+            composer.ENGLISH_TEXT: [
+                MessageHandler(text_step, composer.receive_english),
+                MessageHandler(OTHER_MEDIA | MEDIA_INPUT, composer.english_not_text),
+            ],
             composer.AUDIENCE: [
                 CallbackQueryHandler(composer.toggle, pattern=cb.BROADCAST_AUDIENCE.pattern),
                 CallbackQueryHandler(composer.to_preview, pattern=cb.BROADCAST_NEXT.pattern),

@@ -1,4 +1,4 @@
-"""/broadcast: compose, target, preview, then send now or schedule.
+"""/broadcast: compose (in Chinese, and optionally in English), target, preview, then send.
 
 States and moves: `handlers/broadcasts/composer.mmd`, beside this file. Each
 state has one function ("stores X, asks Y"); the draft
@@ -19,8 +19,10 @@ from telegram import Bot, Message, Update
 from telegram.error import BadRequest
 from telegram.ext import ConversationHandler, filters
 
+from core.settings import SUPPORTED_LANGUAGES
 from display import broadcasts as display
 from display import callbacks as cb
+from display import versions
 from handlers import time_input
 from handlers.broadcasts.base import edit, stale
 from handlers.common import PRIVATE, cancel_keyboard, drop_buttons, pressed_args, reply
@@ -35,7 +37,7 @@ from storage.broadcast_drafts import NewBroadcast
 from storage.broadcast_rules import ContentError, InvalidTime, MarkupError, parse_send_time
 from storage.broadcasts import Content
 
-COMPOSE, AUDIENCE, PREVIEW, WHEN = range(4)
+COMPOSE, AUDIENCE, PREVIEW, WHEN, ENGLISH, ENGLISH_TEXT = range(6)
 DRAFT = "draft_broadcast"
 CONVERSATION_TIMEOUT = 30 * 60
 MEDIA_INPUT = (filters.PHOTO | filters.Document.ALL) & PRIVATE & filters.UpdateType.MESSAGE
@@ -107,8 +109,76 @@ async def _take(
     except ContentError as error:
         await reply(update, display.content_error(scope.t, error))
         return COMPOSE
+    has_media = draft.media is not None
+    await reply(
+        update,
+        display.english_offer(scope.t, has_media),
+        reply_markup=display.english_keyboard(scope.t, draft.nonce),
+    )
+    return ENGLISH
+
+
+# ENGLISH -----------------------------------------------------------------------------
+
+
+@admin_only
+async def add_english(update: Update, context: Context, scope: Scope) -> int | None:
+    """➕ English version: asks for the English text (or caption)."""
+    draft = _draft(context, pressed_args(update, cb.BROADCAST_ENGLISH).nonce)
+    if draft is None or not draft.has_content:
+        await stale(update, scope)
+        return None
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    await reply(
+        update,
+        display.english_prompt(scope.t, draft.media is not None),
+        reply_markup=cancel_keyboard(scope),
+    )
+    return ENGLISH_TEXT
+
+
+@admin_only
+async def skip_english(update: Update, context: Context, scope: Scope) -> int | None:
+    """⏭ Skip: no English version; asks who should receive it."""
+    draft = _draft(context, pressed_args(update, cb.BROADCAST_NO_ENGLISH).nonce)
+    if draft is None or not draft.has_content:
+        await stale(update, scope)
+        return None
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await drop_buttons(update)
     await _show_picker(update, scope, draft, edit_picker=False)
     return AUDIENCE
+
+
+@admin_only
+async def receive_english(update: Update, context: Context, scope: Scope) -> int:
+    """Stores the English version, asks who should receive it (or says why not, stays)."""
+    draft = _draft(context)
+    if draft is None or not draft.has_content:  # lost (a restart): begin again
+        return await start(update, context)
+    message = _message(update)
+    try:
+        draft.take_english(message.text or "", message.text_html or "")
+    except ContentError as error:
+        await reply(update, display.content_error(scope.t, error))
+        return ENGLISH_TEXT
+    await _show_picker(update, scope, draft, edit_picker=False)
+    return AUDIENCE
+
+
+@admin_only
+async def english_not_text(update: Update, context: Context, scope: Scope) -> None:
+    """A photo or file where the English text is expected: says what it takes, stays."""
+    await reply(
+        update,
+        scope._(
+            "Please send the English version as a text message, or tap ✖️ Cancel. "
+            "A photo or document is sent with both versions."
+        ),
+    )
 
 
 @admin_only
@@ -205,7 +275,13 @@ async def _send_preview(update: Update, context: Context, scope: Scope, draft: N
     assert chat is not None
     content = draft.content()
     try:
-        await send_like_members(context.bot, chat.id, content)
+        if content.bilingual:
+            # Each version under its label: a member gets one, in their language.
+            for language in SUPPORTED_LANGUAGES:
+                await reply(update, versions.receives(scope.t, language))
+                await send_like_members(context.bot, chat.id, content.for_language(language))
+        else:
+            await send_like_members(context.bot, chat.id, content)
     except BadRequest as error:
         await reply(
             update,
@@ -225,6 +301,7 @@ async def _send_preview(update: Update, context: Context, scope: Scope, draft: N
             await audiences.count(scope.session, audience),
             await audiences.count_blocked(scope.session, audience),
             content.formatted,
+            bilingual=content.bilingual,
         ),
         reply_markup=display.preview_keyboard(
             scope.t, draft.nonce, content.formatted, can_format=draft.can_format
@@ -272,7 +349,8 @@ async def toggle_format(update: Update, context: Context, scope: Scope) -> int |
         draft.toggle_format()
     except MarkupError as error:
         await query.answer()
-        await reply(update, display.markup_error(scope.t, error, draft.source or ""))
+        source = draft.source_en if error.english else draft.source
+        await reply(update, display.markup_error(scope.t, error, source or ""))
         return PREVIEW
     except ContentError as error:
         await query.answer()

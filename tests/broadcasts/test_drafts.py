@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from storage import conversations as store
@@ -65,3 +67,36 @@ def test_a_draft_comes_back_from_the_store_as_itself() -> None:
     back = store.loads(store.dumps({"draft_broadcast": draft}))["draft_broadcast"]
     assert isinstance(back, NewBroadcast) and back == draft
     assert back.media == ("document", "file-4") and back.audience == draft.audience
+
+
+def test_a_draft_stored_before_english_versions_loads_without_one() -> None:
+    draft = NewBroadcast(nonce=3)
+    draft.take("通知", "通知", None)
+    stored = json.loads(store.dumps({"draft_broadcast": draft}))
+    fields = stored["draft_broadcast"]["v"]
+    del fields["source_en"], fields["plain_en"]  # as the previous version stored it
+    back = store.loads(json.dumps(stored))["draft_broadcast"]
+    assert isinstance(back, NewBroadcast) and back == draft
+    assert not back.has_english and back.content().text_en is None
+
+
+def test_the_english_version_follows_the_same_rules() -> None:
+    draft = NewBroadcast(nonce=3)
+    draft.take("开会", "开会", ("photo", "file-5"))
+    with pytest.raises(ContentError, match="empty"):
+        draft.take_english("  ", "  ")  # a photo may go bare; an English version may not
+    with pytest.raises(ContentError, match="too_long"):
+        draft.take_english("x" * (CAPTION_MAX + 1), "")
+    draft.take_english("<b>Meeting", "&lt;b&gt;Meeting")
+    with pytest.raises(MarkupError, match="unclosed") as refused:
+        draft.toggle_format()
+    assert refused.value.english and not draft.formatted
+    draft.take_english("<b>Meeting</b>", "&lt;b&gt;Meeting&lt;/b&gt;")
+    draft.toggle_format()
+    content = draft.content()
+    assert (content.text, content.text_en) == ("开会", "<b>Meeting</b>")
+    assert content.for_language("en").text == "<b>Meeting</b>"
+    assert content.for_language("zh_CN").text == "开会"
+    # New Chinese content drops the English version with it.
+    draft.take("改期", "改期", None)
+    assert not draft.has_english

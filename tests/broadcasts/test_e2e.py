@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 from jobs import broadcasts as jobs
 from jobs.delivery import start_delivery, stop_delivery
+from storage.models import Role
 from tests.support.bot import BotHarness
 from tests.support.broadcasts import (
     broadcast_outbox,
@@ -21,7 +22,7 @@ from tests.support.broadcasts import (
 from tests.support.chat import buttons, last_with, received, wait_received, wait_text
 from tests.support.config import ADMIN_ID
 from tests.support.media import make_png
-from tests.support.members import Person, add_people
+from tests.support.members import Person, add_member, add_people
 
 ANNOUNCEMENT = "周五下午3点在<职工食堂>召开职工大会 & 选举，请准时参加。"
 
@@ -52,6 +53,7 @@ async def test_compose_target_preview_send_and_report(bot: BotHarness) -> None:
     await admin.send("/broadcast")
     await last_with(admin, "请发送通知内容")
     await admin.send(ANNOUNCEMENT)
+    await admin.press("⏭ 跳过")
     picker = await last_with(admin, "发给哪些会员")
     assert "接收人数：0" in picker.text
     await admin.press("🏢 质检科")
@@ -116,6 +118,7 @@ async def test_pause_then_resume(bot: BotHarness) -> None:
     await admin.send("/admin")
     await admin.press("📢 发通知")
     await admin.send("Shift change on Monday.")
+    await admin.press("⏭ 跳过")
     await admin.press("🏢 Assembly")
     await admin.press("预览 ›")
     await admin.press("✅ 立即发送")
@@ -147,6 +150,7 @@ async def test_stop_sends_nothing_more_and_reports(bot: BotHarness) -> None:
     await stop_delivery(bot.application)
     await admin.send("/broadcast")
     await admin.send("明天停电检修。")
+    await admin.press("⏭ 跳过")
     await admin.press("👥 全体会员")
     await admin.press("预览 ›")
     await admin.press("✅ 立即发送")
@@ -174,6 +178,7 @@ async def test_scheduled_broadcast_goes_out_at_its_time_once(bot: BotHarness) ->
     admin = await bot.driver.user(ADMIN_ID)
     await admin.send("/broadcast")
     await admin.send("明早九点开安全例会。")
+    await admin.press("⏭ 跳过")
     await admin.press("🏢 装配车间")
     await admin.press("预览 ›")
     await admin.press("🕒 定时发送")
@@ -218,6 +223,7 @@ async def test_cancel_a_scheduled_broadcast_from_the_list(bot: BotHarness) -> No
     admin = await bot.driver.user(ADMIN_ID)
     await admin.send("/broadcast")
     await admin.send("下周体检。")
+    await admin.press("⏭ 跳过")
     await admin.press("👥 全体会员")
     await admin.press("预览 ›")
     await admin.press("🕒 定时发送")
@@ -242,6 +248,7 @@ async def test_photo_broadcast_reaches_members_as_a_photo(bot: BotHarness) -> No
     admin = await bot.driver.user(ADMIN_ID)
     await admin.send("/broadcast")
     sent = await admin.send_photo(make_png(64, 48), caption="摄影展作品征集开始啦")
+    await admin.press("⏭ 跳过")
     await admin.press("🎯 摄影协会")
     await admin.press("预览 ›")
     preview = await last_with(admin, "摄影展作品征集开始啦", exact=True)
@@ -258,6 +265,7 @@ async def test_formatted_text_is_checked_before_anything_is_sent(bot: BotHarness
     admin = await bot.driver.user(ADMIN_ID)
     await admin.send("/broadcast")
     await admin.send("<b>重要通知：明天放假")
+    await admin.press("⏭ 跳过")
     await admin.press("👥 全体会员")
     await admin.press("预览 ›")
     await admin.press("🔤 按格式（HTML）发送")
@@ -267,6 +275,7 @@ async def test_formatted_text_is_checked_before_anything_is_sent(bot: BotHarness
 
     await admin.send("/broadcast")
     await admin.send("<b>重要通知</b>：明天放假 &amp; 调休")
+    await admin.press("⏭ 跳过")
     await admin.press("👥 全体会员")
     await admin.press("预览 ›")
     await admin.press("🔤 按格式（HTML）发送")
@@ -291,6 +300,7 @@ async def test_members_cannot_broadcast_and_forged_buttons_do_nothing(bot: BotHa
     await stop_delivery(bot.application)
     await admin.send("/broadcast")
     await admin.send("仅限管理员操作的测试")
+    await admin.press("⏭ 跳过")
     await admin.press("👥 全体会员")
     await admin.press("预览 ›")
     control = await last_with(admin, "👆 预览")
@@ -330,6 +340,7 @@ async def test_a_photo_broadcast_is_listed_by_its_caption_or_as_a_photo(bot: Bot
     for caption in ("摄影展作品征集开始啦", None):
         await admin.send("/broadcast")
         await admin.send_photo(make_png(64, 48), caption=caption)
+        await admin.press("⏭ 跳过")  # no English version
         await admin.press("🎯 摄影协会")
         await admin.press("预览 ›")
         await admin.press("✅ 立即发送")
@@ -341,3 +352,132 @@ async def test_a_photo_broadcast_is_listed_by_its_caption_or_as_a_photo(bot: Bot
     assert "摄影展作品征集开始啦" in listing.text and "📷 图片" in listing.text
     assert any(label.endswith("· 📷 图片") for label in buttons(listing))
     assert any(label.endswith("· 摄影展作品征集开始啦") for label in buttons(listing))
+
+
+async def test_bilingual_broadcast_each_member_gets_their_version(bot: BotHarness) -> None:
+    """With an English version, members who chose English get it; without one, the Chinese."""
+    people = await add_people(
+        bot,
+        [
+            Person("王小明", "装配车间"),
+            Person("Mary", "Canteen", language="en"),
+            Person("John", "Canteen", language="en"),
+        ],
+    )
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    await admin.send("周五下午3点召开职工大会。")
+    offer = await last_with(admin, "要添加英文版吗？")
+    assert offer.button("➕ 英文版") is not None and offer.button("⏭ 跳过") is not None
+    await admin.press("➕ 英文版")
+    await last_with(admin, "请发送英文内容")
+    await admin.send("The union assembly is on Friday at 3 pm.")
+    await admin.press("👥 全体会员")
+    await admin.press("预览 ›")
+    # Both versions, each under the label of who receives it, then the controls.
+    found = await admin.bot_messages()
+    labels = [i for i, m in enumerate(found) if m.text in ("中文会员将收到：", "英文会员将收到：")]
+    assert [found[i].text for i in labels] == ["中文会员将收到：", "英文会员将收到："]
+    assert found[labels[0] + 1].text == "周五下午3点召开职工大会。"
+    assert found[labels[1] + 1].text == "The union assembly is on Friday at 3 pm."
+    control = await last_with(admin, "👆 预览")
+    assert "每位会员只收到上面两个版本中的一个" in control.text and "接收人数：3" in control.text
+
+    await admin.press("✅ 立即发送")
+    (broadcast,) = await broadcast_rows(bot)
+    assert broadcast.text == "周五下午3点召开职工大会。"
+    assert broadcast.text_en == "The union assembly is on Friday at 3 pm."
+    rows = await broadcast_outbox(bot, f"broadcast:{broadcast.id}")
+    by_chat = {r.chat_id: r.payload["params"]["text"] for r in rows if r.payload}
+    assert by_chat == {
+        people["王小明"].id: "周五下午3点召开职工大会。",
+        people["Mary"].id: "The union assembly is on Friday at 3 pm.",
+        people["John"].id: "The union assembly is on Friday at 3 pm.",
+    }
+    await wait_received(bot, list(people.values()))
+    assert [m.text for m in await received(people["王小明"])] == ["周五下午3点召开职工大会。"]
+    assert [m.text for m in await received(people["Mary"])] == [
+        "The union assembly is on Friday at 3 pm."
+    ]
+
+    # Without an English version, the members who chose English get the Chinese text.
+    await admin.send("/broadcast")
+    await admin.send("下周一停电检修。")
+    await admin.press("⏭ 跳过")
+    await admin.press("👥 全体会员")
+    await admin.press("预览 ›")
+    control = await last_with(admin, "👆 预览")
+    assert "没有英文版：所有会员（包括选择英文的会员）都收到这段内容。" in control.text
+    await admin.press("✅ 立即发送")
+    second = (await broadcast_rows(bot))[-1]
+    assert second.text_en is None
+    await wait_final(bot, f"broadcast:{second.id}")
+    for user in people.values():
+        assert (await received(user))[-1].text == "下周一停电检修。"
+
+    # The list names each broadcast by its Chinese text; the detail says it has both.
+    await admin.send("/broadcasts")
+    listing = await last_with(admin, "通知公告（共 2 条）")
+    assert "周五下午3点召开职工大会。" in listing.text and "assembly" not in listing.text
+    press = await admin.press(f"#{broadcast.id} · 周五下午3点召开职工大会。")
+    [detail] = [m for m in await admin.bot_messages() if m.message_id == press.message_id]
+    assert f"📢 通知 #{broadcast.id}" in detail.text
+    assert "🔤 附英文版，发给选择英文的会员" in detail.text
+
+
+async def test_an_english_caption_goes_with_the_same_photo(bot: BotHarness) -> None:
+    people = await add_people(
+        bot, [Person("摄影爱好者", "质检科"), Person("Ann", "Lab", language="en")]
+    )
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    await admin.send_photo(make_png(64, 48), caption="摄影展作品征集开始啦")
+    await last_with(admin, "要添加英文说明文字吗？")
+    await admin.press("➕ 英文版")
+    await last_with(admin, "请以文字消息发送英文说明文字")
+    await admin.send_photo(make_png(32, 32), caption="a second photo")
+    await last_with(admin, "请以文字消息发送英文版")
+    await admin.send("x" * 1025)  # a caption's limit, not a message's
+    await last_with(admin, "最多 1024 个字符，附带图片或文件时最多 1024 个")
+    await admin.send("The photo contest is open!")
+    await admin.press("👥 全体会员")
+    await admin.press("预览 ›")
+    english = await last_with(admin, "The photo contest is open!", exact=True)
+    assert english.media is not None and english.media.kind == "photo"
+    await admin.press("✅ 立即发送")
+    await wait_received(bot, list(people.values()))
+    (photo,) = await received(people["Ann"])
+    assert photo.caption == "The photo contest is open!" and photo.media is not None
+    (chinese,) = await received(people["摄影爱好者"])
+    assert chinese.caption == "摄影展作品征集开始啦"
+    assert chinese.media is not None and chinese.media.file_unique_id == photo.media.file_unique_id
+
+
+async def test_an_english_speaking_admin_reads_the_bilingual_screens_in_english(
+    bot: BotHarness,
+) -> None:
+    await add_member(bot, ADMIN_ID, "Chair Zhou", language="en", role=Role.ADMIN)
+    people = await add_people(bot, [Person("王小明", "装配车间")])
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    await admin.send("安全演练上午10点。")
+    offer = await last_with(admin, "Add an English version?")
+    assert "Members who chose English receive it instead" in offer.text
+    await admin.press("➕ English version")
+    await last_with(admin, "Send the English text.")
+    await admin.send("<b>Safety drill at 10 am.")
+    await admin.press("👥 Everyone")
+    await admin.press("Preview ›")
+    assert await last_with(admin, "Chinese-speaking members receive:", exact=True)
+    assert await last_with(admin, "English-speaking members receive:", exact=True)
+    control = await last_with(admin, "👆 Preview")
+    assert "Each member receives one of the two versions above" in control.text
+    # The Chinese text is fine as formatting; the English one is not: both stay plain.
+    await admin.press("🔤 Read as formatted (HTML)")
+    refusal = await last_with(admin, "The English version is not valid formatting")
+    assert "Near: <b>Safety dr" in refusal.text
+    for message in await admin.bot_messages():  # the admin's screens, for a person to read
+        print(message.text, [[b.text for b in row] for row in message.buttons])
+    await admin.press("✅ Send now")
+    await wait_received(bot, [people["王小明"]])
+    assert [m.text for m in await received(people["王小明"])] == ["安全演练上午10点。"]

@@ -6,14 +6,14 @@ import asyncio
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage import broadcasts, outbox
 from storage.audiences import DEPARTMENT, Audience
 from storage.broadcasts import Content, StateError
 from storage.db import transaction
-from storage.models import Broadcast, Department, Outbox
+from storage.models import Broadcast, Department, Member, Outbox
 from tests.support.clock import T0
 from tests.support.members import add_members
 
@@ -266,3 +266,42 @@ def test_keys_and_statuses_fit_the_outbox() -> None:
     assert broadcasts.message_key(12, 34) == "broadcast:12:34"
     assert broadcasts.report_key(12) != broadcasts.message_key(12, 0)
     assert broadcasts.group_key(12) == "broadcast:12"
+
+
+async def test_a_scheduled_bilingual_broadcast_gives_each_row_its_members_version(
+    sessions: async_sessionmaker[AsyncSession], engine: AsyncEngine
+) -> None:
+    ids = await add_members(sessions, 2_000)
+    english = set(ids[::3])
+    async with transaction(sessions) as session:
+        await session.execute(update(Member).where(Member.id.in_(english)).values(language="en"))
+        broadcast = await broadcasts.create(
+            session,
+            content=Content("<b>通知</b>", True, "photo", "F1", text_en="<b>Notice</b>"),
+            audience=Audience(everyone=True),
+            admin_chat_id=ADMIN_CHAT,
+            now=T0,
+            scheduled_for=T0 + timedelta(hours=1),
+        )
+    statements: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        async with transaction(sessions) as session:
+            (started,) = await broadcasts.claim_due(session, T0 + timedelta(hours=1))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert started.id == broadcast.id and started.recipients == 2_000
+    # Pages of members and batches of rows: no query per member.
+    assert len(statements) < 60
+    captions = {
+        r.member_id: r.payload["params"]["caption"]
+        for r in await rows(sessions, started.id)
+        if r.payload
+    }
+    assert len(captions) == 2_000
+    assert {m for m, c in captions.items() if c == "<b>Notice</b>"} == english
+    assert {c for m, c in captions.items() if m not in english} == {"<b>通知</b>"}

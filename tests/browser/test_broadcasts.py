@@ -17,6 +17,7 @@ pytestmark = pytest.mark.browser
 WANG = 700000003  # 王小明, in 篮球队
 ZHANG = 700000004  # 张丽, not in 篮球队
 TEXT = "篮球队周六上午9点友谊赛，请8点半到球场集合。"
+ENGLISH = "Basketball team: friendly match on Saturday at 9 am, please be at the court by 8:30."
 
 
 def message(page: Page, text: str) -> Locator:
@@ -36,6 +37,11 @@ async def test_admin_broadcasts_to_an_interest_group(page: Page, screens: Screen
     await expect(message(page, "请发送通知内容")).to_be_visible()
     await text_input.fill(TEXT)
     await text_input.press("Enter")
+    offer = message(page, "要添加英文版吗？")
+    await offer.get_by_test_id("inline-button").filter(has_text=exactly("➕ 英文版")).click()
+    await expect(message(page, "请发送英文内容")).to_be_visible()
+    await text_input.fill(ENGLISH)
+    await text_input.press("Enter")
 
     picker = message(page, "发给哪些会员")
     await picker.get_by_test_id("inline-button").filter(has_text=exactly("🎯 篮球队")).click()
@@ -48,7 +54,11 @@ async def test_admin_broadcasts_to_an_interest_group(page: Page, screens: Screen
     await picker.get_by_test_id("inline-button").filter(has_text=exactly("预览 ›")).click()
     control = message(page, "会员收到的内容与上面完全一致")
     await expect(control).to_contain_text("发送对象：兴趣小组：篮球队")
+    await expect(control).to_contain_text("每位会员只收到上面两个版本中的一个")
+    await expect(message(page, "中文会员将收到：")).to_be_visible()
+    await expect(message(page, "英文会员将收到：")).to_be_visible()
     await expect(message(page, TEXT)).to_be_visible()
+    await expect(message(page, ENGLISH)).to_be_visible()
     await screens.shot("preview")
 
     await control.get_by_test_id("inline-button").filter(has_text=exactly("✅ 立即发送")).click()

@@ -18,6 +18,7 @@ from tests.support.bot import BotHarness
 from tests.support.chat import register
 from tests.support.clock import shanghai
 from tests.support.config import ADMIN_ID
+from tests.support.members import Person, add_people
 
 
 async def rows(bot: BotHarness, model: type) -> list:
@@ -88,14 +89,18 @@ async def test_admin_edits_previews_and_switches_off_spring_festival(bot: BotHar
 
     await admin.press("👁 预览")
     intro = await shown(admin, "春节问候预览")
-    assert "名为 王小明 的会员在 2027-02-06 看到" in intro.text
-    assert "每位会员只收到自己所选语言的一版" in intro.text
+    assert "名为 王小明 的会员在 2027-02-06 将收到以下内容" in intro.text
+    assert "每位会员只收到一个版本，即其所选语言的版本" in intro.text
+    assert "先是中文" not in intro.text
     after = [m for m in await admin.bot_messages() if m.message_id > intro.message_id]
     texts = [m.text for m in after]
-    assert "<b>王小明</b>，2027年春节快乐！" in texts  # the admin's tags stay text
-    chinese = next(m for m in after if m.text == "<b>王小明</b>，2027年春节快乐！")
+    # Each version under the label of who receives it; the admin's tags stay text.
+    assert "中文会员将收到：\n<b>王小明</b>，2027年春节快乐！" in texts
+    chinese = next(m for m in after if (m.text or "").endswith("<b>王小明</b>，2027年春节快乐！"))
     assert "&lt;b&gt;" in chinese.html
-    assert any((t or "").startswith("🧧 王小明, happy Spring Festival!") for t in texts)
+    assert any(
+        (t or "").startswith("英文会员将收到：\n🧧 王小明, happy Spring Festival!") for t in texts
+    )
     assert any("状态：✅ 已开启" in (t or "") for t in texts)  # the card again, below
 
     card = await pressed_message(admin, await admin.press("⏸ 关闭"))
@@ -266,3 +271,74 @@ async def test_the_scheduled_job_greets_on_the_bots_clock(bot: BotHarness) -> No
 
     await bot.driver.wait_for(greeted, what="the Spring Festival greeting delivered")
     assert len([r for r in await rows(bot, Outbox) if r.kind == "greeting"]) == 1
+
+
+async def test_winter_solstice_and_little_new_year_are_off_until_switched_on(
+    bot: BotHarness,
+) -> None:
+    """Off by default; once switched on, greeted on the day in each member's language, once."""
+    people = await add_people(
+        bot, [Person("王小明", "装配车间"), Person("Mary", "Canteen", language="en")]
+    )
+    admin = await open_greetings(bot)
+    home = await shown(admin, "问候在当天 09:00（Asia/Shanghai）起发出")
+    assert home.button("冬至 · 12-22") is not None and home.button("小年 · 01-30") is not None
+    solstice_row = next(row for row in home.buttons if row[0].text == "冬至 · 12-22")
+    assert solstice_row[1].text == "⏸ 已关"
+    assert await rows(bot, GreetingOccasion) == []
+
+    # Off: on their days nothing goes out, however often the job runs.
+    for moment in (shanghai(2026, 12, 22, 9, 0), shanghai(2027, 1, 30, 9, 0)):
+        bot.clock.now = moment
+        assert await run_job(bot) == 0
+    assert [r for r in await rows(bot, Outbox) if r.kind == "greeting"] == []
+
+    bot.clock.now = shanghai(2026, 12, 1, 10, 0)
+    card = await pressed_message(admin, await admin.press("冬至 · 12-22"))
+    assert "状态：⏸ 已关闭" in card.text and "下次是 2026-12-22" in card.text
+    card = await pressed_message(admin, await admin.press("▶️ 开启"))
+    assert "状态：✅ 已开启" in card.text
+    await admin.press("👁 预览")
+    intro = await shown(admin, "冬至问候预览")
+    assert "每位会员只收到一个版本" in intro.text
+    after = [m.text or "" for m in await admin.bot_messages() if m.message_id > intro.message_id]
+    assert any(t.startswith("中文会员将收到：\n❄️ ") and "冬至到了！" in t for t in after)
+    assert any(t.startswith("英文会员将收到：\n❄️ ") and "Winter Solstice" in t for t in after)
+    home = await pressed_message(admin, await admin.press("« 节日问候"))
+    await admin.press_data(home.message_id, cb.GREET_TOGGLE.pack("xiaonian", 0))
+
+    # 冬至 (a solar term): 22 December 2026; the day before, nothing.
+    bot.clock.now = shanghai(2026, 12, 21, 9, 0)
+    assert await run_job(bot) == 0
+    bot.clock.now = shanghai(2026, 12, 22, 9, 0)
+    assert await run_job(bot) == 2
+    bot.clock.advance(minutes=5)
+    assert await run_job(bot) == 0
+    # 小年 (northern, lunar 12/23): 30 January 2027.
+    bot.clock.now = shanghai(2027, 1, 29, 9, 0)
+    assert await run_job(bot) == 0
+    bot.clock.now = shanghai(2027, 1, 30, 9, 0)
+    assert await run_job(bot) == 2
+    bot.clock.advance(minutes=5)
+    assert await run_job(bot) == 0
+
+    sent = sorted(r.key.rsplit(":", 1)[0] for r in await rows(bot, Outbox) if r.kind == "greeting")
+    assert sent == ["greeting:winter_solstice:2026"] * 2 + ["greeting:xiaonian:2026"] * 2
+
+    async def delivered() -> bool:
+        found = [r for r in await rows(bot, Outbox) if r.kind == "greeting"]
+        return {r.status for r in found} == {"sent"}
+
+    await bot.driver.wait_for(delivered, what="the four greetings sent")
+    ming = [m.text or "" for m in await people["王小明"].bot_messages()]
+    mary = [m.text or "" for m in await people["Mary"].bot_messages()]
+    assert [t for t in ming if "冬至" in t or "小年" in t] == [
+        "❄️ 王小明，冬至到了！今天黑夜最长，从此白天一天天变长。吃一碗热腾腾的饺子或汤圆，"
+        "注意防寒保暖。工会祝您和家人身体健康！",
+        "🧹 王小明，小年快乐！再过一周就是春节了。工会祝您家中窗明几净、温暖祥和，"
+        "与家人欢欢喜喜过大年！",
+    ]
+    found = [t for t in mary if "Solstice" in t or "Little New Year" in t]
+    assert len(found) == 2
+    assert found[0].startswith("❄️ Mary, the Winter Solstice is here")
+    assert found[1].startswith("🧹 Mary, happy Little New Year!")

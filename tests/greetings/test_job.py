@@ -178,6 +178,10 @@ async def test_a_year_on_a_controlled_clock_greets_each_occasion_once(
     """Every day of 2026 at 10:00 and 21:00: each occasion once, on its day, birthday included."""
     tags = tuple({spec.default_tag for spec in BUILTIN if spec.default_tag})
     member = await add_member(sessions, 101, "王小明", birthday=date(1990, 7, 1), tags=tags)
+    async with transaction(sessions) as session:  # 冬至 and 小年 are off until switched on
+        for spec in BUILTIN:
+            if not spec.default_enabled:
+                await greetings.set_enabled(session, spec.code, True)
     day = date(2026, 1, 1)
     sent_on: dict[str, date] = {}
     while day.year == 2026:
@@ -192,3 +196,5 @@ async def test_a_year_on_a_controlled_clock_greets_each_occasion_once(
     assert sent_on[f"greeting:birthday:2026:{member}"] == date(2026, 7, 1)
     assert sent_on[f"greeting:spring_festival:2026:{member}"] == date(2026, 2, 17)
     assert sent_on[f"greeting:laba:2025:{member}"] == date(2026, 1, 26)
+    assert sent_on[f"greeting:xiaonian:2025:{member}"] == date(2026, 2, 10)
+    assert sent_on[f"greeting:winter_solstice:2026:{member}"] == date(2026, 12, 22)

@@ -61,6 +61,18 @@ KNOWN: dict[str, dict[int, str]] = {
         2024: "01-18", 2025: "01-07", 2026: "01-26", 2027: "01-15",
         2028: "01-04", 2029: "01-22", 2030: "01-11",
     },
+    # 小年 (northern, lunar 12/23) of the lunar year before: always 15 days after
+    # that Laba and 7 or 8 days before Spring Festival, as the almanac gives it.
+    "xiaonian": {
+        2024: "02-02", 2025: "01-22", 2026: "02-10", 2027: "01-30",
+        2028: "01-19", 2029: "02-06", 2030: "01-26",
+    },
+    # 冬至 in China's time (the solstice falls on the evening of the 21st or the
+    # morning of the 22nd, Beijing time).
+    "winter_solstice": {
+        2024: "12-21", 2025: "12-21", 2026: "12-22", 2027: "12-22",
+        2028: "12-21", 2029: "12-21", 2030: "12-22",
+    },
 }  # fmt: skip
 FIXED = {
     "new_year": "01-01",
@@ -106,6 +118,7 @@ def test_a_year_on_the_calendar_day_by_day() -> None:
     assert seen == [
         ("new_year", "01-01"),
         ("laba", "01-26"),
+        ("xiaonian", "02-10"),
         ("spring_festival", "02-17"),
         ("lantern", "03-03"),
         ("womens_day", "03-08"),
@@ -119,6 +132,7 @@ def test_a_year_on_the_calendar_day_by_day() -> None:
         ("mid_autumn", "09-25"),
         ("national_day", "10-01"),
         ("double_ninth", "10-18"),
+        ("winter_solstice", "12-22"),
     ]
 
 
@@ -230,3 +244,16 @@ def test_next_occurrence() -> None:
 def test_outside_the_calendars_range_nothing_happens() -> None:
     assert occurrences_in_year(1900) == []
     assert occurrences_in_year(2200, [CustomDate("custom-a", 1, 1)]) == []
+
+
+def test_the_winter_solstice_and_little_new_year_are_off_until_switched_on() -> None:
+    off = {spec.code for spec in BUILTIN if not spec.default_enabled}
+    assert off == {"winter_solstice", "xiaonian"}
+    # Little New Year is the northern 腊月廿三, of the lunar year ending at Spring Festival.
+    assert occasions.SPECS["xiaonian"].lunar == (12, 23)
+    (xiaonian,) = [o for o in occurrences_in_year(2027) if o.code == "xiaonian"]
+    assert xiaonian == Occurrence(date(2027, 1, 30), "xiaonian", 2026)
+    assert Solar.fromYmd(2027, 1, 30).getLunar().getDayInChinese() == "廿三"
+    (solstice,) = [o for o in occurrences_in_year(2026) if o.code == "winter_solstice"]
+    assert solstice == Occurrence(date(2026, 12, 22), "winter_solstice", 2026)
+    assert Solar.fromYmd(2026, 12, 22).getLunar().getJieQi() == "冬至"
