@@ -19,50 +19,27 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
-import tempfile
 import time
 import tracemalloc
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-from sqlalchemy import insert, text
+from scratch import scratch_database
+from sqlalchemy import insert
 
 from core.runtime import Runtime
 from core.settings import load_settings
 from jobs.greetings import send_due_greetings
-from storage.db import make_engine, make_session_factory, transaction
-from storage.migrate import upgrade
+from storage.db import make_session_factory, transaction
 from storage.models import Member, utcnow
 
 TOKEN = "777000778:BENCH-greetings-token-abcdefghijklm"
 SECRET = "bench-secret-key-0123456789abcdef0123456789"
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 # Spring Festival 2027, 09:00 in Shanghai.
 HOLIDAY = datetime(2027, 2, 6, 1, 0, tzinfo=UTC)
 
 
-async def _admin(sql: str) -> None:
-    engine = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
 async def run(members: int, database: str, memory: bool) -> None:
-    scratch = None
-    if database == "postgres":
-        scratch = f"bench_greetings_{secrets.token_hex(3)}"
-        await _admin(f'CREATE DATABASE "{scratch}"')
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + scratch
-    else:
-        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    engine = make_engine(url)
-    try:
-        await upgrade(engine)
+    async with scratch_database(database, "bench_greetings") as (engine, url):
         sessions = make_session_factory(engine)
         now = utcnow()
         rows = [
@@ -103,10 +80,6 @@ async def run(members: int, database: str, memory: bool) -> None:
                 f"peak Python mem {peak / 2**20:.1f} MiB (tracemalloc on: the time above is inflated)"
             )
         print(f"re-run          {rerun:.2f} s, {again} new rows (expected 0)")
-    finally:
-        await engine.dispose()
-        if scratch is not None:
-            await _admin(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -26,7 +26,6 @@ import os
 import resource
 import secrets
 import sys
-import tempfile
 import time
 import tracemalloc
 from datetime import UTC, datetime, timedelta
@@ -34,13 +33,13 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, text
+from scratch import bulk, scratch_database
+from sqlalchemy import insert, select
 
 from core.i18n import translator
 from display import report as show
 from storage import grievances
 from storage.db import make_engine, make_session_factory, transaction
-from storage.migrate import upgrade
 from storage.models import (
     Activity,
     ActivityRating,
@@ -58,25 +57,9 @@ from storage.models import (
 )
 from storage.report import Period, build, default_period
 
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, 2026-12-02
-CHUNK = 5000
 ROOT = str(Path(__file__).resolve().parent.parent)
-
-
-async def _admin(sql: str) -> None:
-    engine = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
-async def _bulk(session: Any, model: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        await session.execute(insert(model), rows[start : start + CHUNK])
 
 
 def _month_start(back: int) -> datetime:
@@ -87,9 +70,9 @@ def _month_start(back: int) -> datetime:
 async def _seed(sessions: Any, members: int, cases: int) -> None:
     async with transaction(sessions) as session:
         year_ago = _month_start(12)
-        await _bulk(
+        await bulk(
             session,
-            Member,
+            insert(Member),
             [
                 {
                     "telegram_id": 600_000_000 + n,
@@ -158,8 +141,8 @@ async def _seed(sessions: Any, members: int, cases: int) -> None:
                                 "created_at": activity.ends_at,
                             }
                         )
-            await _bulk(session, ActivitySignup, signups)
-            await _bulk(session, ActivityRating, ratings)
+            await bulk(session, insert(ActivitySignup), signups)
+            await bulk(session, insert(ActivityRating), ratings)
             enrolments, attendance = [], []
             for t, training in enumerate(trainings):
                 meetings = [
@@ -188,8 +171,8 @@ async def _seed(sessions: Any, members: int, cases: int) -> None:
                         {"session_id": m.id, "member_id": who, "marked_at": m.ends_at}
                         for m in meetings
                     ]
-            await _bulk(session, TrainingEnrolment, enrolments)
-            await _bulk(session, TrainingAttendance, attendance)
+            await bulk(session, insert(TrainingEnrolment), enrolments)
+            await bulk(session, insert(TrainingAttendance), attendance)
             ballots = [
                 {
                     "poll_id": poll.id,
@@ -200,7 +183,7 @@ async def _seed(sessions: Any, members: int, cases: int) -> None:
                 for poll in polls
                 for _ in range(2000)
             ]
-            await _bulk(session, PollBallot, ballots)
+            await bulk(session, insert(PollBallot), ballots)
             label = start.strftime("%Y-%m")
             month = PulseMonth(
                 month=label,
@@ -210,9 +193,9 @@ async def _seed(sessions: Any, members: int, cases: int) -> None:
             )
             session.add(month)
             await session.flush()
-            await _bulk(
+            await bulk(
                 session,
-                PulseAnswer,
+                insert(PulseAnswer),
                 [
                     {
                         "month_id": month.id,
@@ -245,7 +228,7 @@ async def _seed(sessions: Any, members: int, cases: int) -> None:
                     "rated_at": opened + timedelta(hours=100) if n % 5 > 2 else None,
                 }
             )
-        await _bulk(session, Grievance, rows)
+        await bulk(session, insert(Grievance), rows)
 
 
 async def _report(sessions: Any, period: Period) -> tuple[int, int]:
@@ -259,16 +242,7 @@ async def _report(sessions: Any, period: Period) -> tuple[int, int]:
 
 
 async def run(database: str, members: int, cases: int) -> None:
-    scratch = None
-    if database == "postgres":
-        scratch = f"bench_report_{secrets.token_hex(3)}"
-        await _admin(f'CREATE DATABASE "{scratch}"')
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + scratch
-    else:
-        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    engine = make_engine(url)
-    try:
-        await upgrade(engine)
+    async with scratch_database(database, "bench_report") as (engine, url):
         sessions = make_session_factory(engine)
         began = time.perf_counter()
         await _seed(sessions, members, cases)
@@ -304,10 +278,6 @@ async def run(database: str, members: int, cases: int) -> None:
         print(f"peak Python mem  {peak / 2**20:.1f} MiB during one report (tracemalloc)")
         print(f"peak RSS         {rss:.0f} MiB for the whole process, seeding included")
         print(f"fresh process    {output.decode().strip()}")
-    finally:
-        await engine.dispose()
-        if scratch is not None:
-            await _admin(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
 
 def peak_rss_mib() -> float:

@@ -19,45 +19,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import secrets
-import tempfile
 import time
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
+from scratch import bulk, scratch_database
 from sqlalchemy import bindparam, func, insert, select
 
 from storage import roster
 from storage.crypto import Cipher
-from storage.db import make_engine, make_session_factory, transaction
-from storage.migrate import upgrade
+from storage.db import make_session_factory, transaction
 from storage.models import Department, Member, MemberTag, RosterEntry
 from storage.roster_rules import RosterRow
 
-PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 DAY = datetime(2026, 12, 2, tzinfo=UTC)
 SECRET = "benchmark-secret-0123456789abcdef0123456789"
-CHUNK = 5000
 DEPARTMENTS = [f"车间{i}" for i in range(40)]
-
-
-async def _admin(sql: str) -> None:
-    from sqlalchemy import text
-
-    engine = make_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-    finally:
-        await engine.dispose()
-
-
-async def _bulk(session: Any, statement: Any, rows: list[dict[str, Any]]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        await session.execute(statement, rows[start : start + CHUNK])
 
 
 def _row(i: int, moved: bool) -> RosterRow:
@@ -70,12 +48,12 @@ def _row(i: int, moved: bool) -> RosterRow:
 
 async def _seed(sessions: Any, entries: int, joined: int) -> None:
     async with transaction(sessions) as session:
-        await _bulk(
+        await bulk(
             session, insert(Department), [{"name": n, "created_at": DAY} for n in DEPARTMENTS]
         )
         places = {d.name: d.id for d in await session.scalars(select(Department))}
         rows = [_row(i, False) for i in range(entries)]
-        await _bulk(
+        await bulk(
             session,
             insert(RosterEntry),
             [
@@ -87,7 +65,7 @@ async def _seed(sessions: Any, entries: int, joined: int) -> None:
                 for r in rows
             ],
         )  # fmt: skip
-        await _bulk(
+        await bulk(
             session,
             insert(Member),
             [
@@ -101,7 +79,7 @@ async def _seed(sessions: Any, entries: int, joined: int) -> None:
         )  # fmt: skip
         found = await session.execute(select(Member.telegram_id, Member.id))
         member_of = {telegram_id: member for telegram_id, member in found}
-        await _bulk(
+        await bulk(
             session,
             insert(MemberTag),
             [{"member_id": member_of[900_000_000 + i], "tag": "在职"} for i in range(joined)],
@@ -120,20 +98,11 @@ async def _seed(sessions: Any, entries: int, joined: int) -> None:
             )
         table = RosterEntry.__table__
         by_id = table.update().where(table.c.id == bindparam("eid"))
-        await _bulk(session, by_id.values(link=bindparam("sealed")), links)
+        await bulk(session, by_id.values(link=bindparam("sealed")), links)
 
 
 async def run(database: str, entries: int, joined: int) -> None:
-    scratch = None
-    if database == "postgres":
-        scratch = f"bench_roster_{secrets.token_hex(3)}"
-        await _admin(f'CREATE DATABASE "{scratch}"')
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + scratch
-    else:
-        url = f"sqlite+aiosqlite:///{Path(tempfile.mkdtemp()) / 'bench.sqlite3'}"
-    engine = make_engine(url)
-    try:
-        await upgrade(engine)
+    async with scratch_database(database, "bench_roster") as (engine, _url):
         sessions = make_session_factory(engine)
         began = time.perf_counter()
         await _seed(sessions, entries, joined)
@@ -162,10 +131,6 @@ async def run(database: str, entries: int, joined: int) -> None:
         )
         print(f"preview          {previewed:.2f} s")
         print(f"apply + commit   {applied:.2f} s (one transaction)")
-    finally:
-        await engine.dispose()
-        if scratch is not None:
-            await _admin(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -61,7 +62,10 @@ async def test_department_pickers_and_member_search_in_pinyin_order(
         await add_member(sessions, telegram_id, name)
     async with transaction(sessions) as session:
         shown = [d.name for d in await members.list_departments(session)]
-        choices = [name for _, name in await audiences.DEPARTMENT.choices(session)]
+        choices = [
+            name
+            for _, name in await audiences.DEPARTMENT.choices(session, ZoneInfo("Asia/Shanghai"))
+        ]
         found = [m.name for m in await members.search_members(session, "三", limit=3)]
     assert shown == choices == ["仓储物流部", "质检科", "装配车间"]
     assert found == ["阿三", "李三", "曾三"]  # sorted first, then the first three kept
