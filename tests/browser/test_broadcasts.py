@@ -90,6 +90,8 @@ async def test_the_demo_paces_a_broadcast_so_its_progress_can_be_paused(
     await expect(message(page, "请发送通知内容")).to_be_visible()
     await text_input.fill("全体会员：本周五下午厂区停电检修。")
     await text_input.press("Enter")
+    offer = message(page, "要添加英文版吗？")
+    await offer.get_by_test_id("inline-button").filter(has_text=exactly("⏭ 跳过")).click()
     picker = message(page, "发给哪些会员")
     await picker.get_by_test_id("inline-button").filter(has_text=exactly("👥 全体会员")).click()
     await expect(picker).to_contain_text("接收人数：12")
