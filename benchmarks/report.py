@@ -12,9 +12,9 @@ rendering (message, both charts, the workbook), and the peak of Python
 allocations (tracemalloc, a second run) and the process's peak RSS.
 Target: under 10 s and 200 MB.
 
-Measured here (2 cores shared with other work): SQLite 1.7 s, PostgreSQL 1.0 s
-(2.3–2.7 s cold, in a fresh process); peak Python allocations 10-11 MiB during a
-report; the fresh process peaks at 158–161 MiB (94 MiB after imports: matplotlib,
+Measured here (2 cores): SQLite 0.52 s, PostgreSQL 0.48 s (1.2–1.3 s cold,
+in a fresh process); peak Python allocations 11-12 MiB during a report; the
+fresh process peaks at 165–166 MiB (104 MiB after imports: matplotlib,
 openpyxl, NumPy and HiGHS load at the first report).
 """
 
