@@ -662,7 +662,8 @@ async def _participant_choices(session: AsyncSession, zone: tzinfo) -> list[tupl
         .order_by(Activity.starts_at.desc())
         .limit(40)
     )
-    return [(int(i), f"{title} ({dates.month_day(start, zone)})") for i, title, start in rows]
+    # " · " and not brackets: the label is data, shown on Chinese and English screens alike.
+    return [(int(i), f"{title} · {dates.month_day(start, zone)}") for i, title, start in rows]
 
 
 PARTICIPANTS = audiences.register_source(

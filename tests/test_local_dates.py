@@ -136,11 +136,11 @@ async def test_the_broadcast_audience_list_names_an_activity_by_its_local_day(
     async with sessions() as session:
         listed = await activities.PARTICIPANTS.choices(session, ZONE)
         described = await audiences.describe(session, audience, ZONE)
-    assert (activity.id, f"{TITLE} (12-08)") in listed
+    assert (activity.id, f"{TITLE} · 12-08") in listed
     for language in LANGUAGES:
         text = bc.describe_audience(translator(language), described)
         print(f"--- broadcast audience [{language}]\n{text}")
-        assert f"{TITLE} (12-08)" in text and "12-07" not in text
+        assert f"{TITLE} · 12-08" in text and "12-07" not in text
 
 
 def test_a_naive_moment_is_refused_not_guessed() -> None:
