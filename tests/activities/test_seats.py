@@ -182,4 +182,4 @@ async def test_participants_of_an_activity_are_an_audience_for_broadcasts(
     async with sessions() as session:
         assert await audiences.member_ids(session, audience) == {a}  # seated only, not the waitlist
         names = await audiences.describe(session, audience, UTC)
-    assert names.sources == [("Activity participants", ["篮球友谊赛 (11-27)"])]
+    assert names.sources == [("Activity participants", ["篮球友谊赛 · 11-27"])]
