@@ -30,7 +30,7 @@ from core.i18n import translator
 from sandbox import SandboxDriver
 from tests.browser.conftest import Screens
 from tests.support import copy_zh
-from tests.support.web import exactly, start_chat
+from tests.support.web import BOT_TITLE, exactly, person, start_chat
 
 pytestmark = pytest.mark.browser
 
@@ -161,11 +161,28 @@ class Walk:
         await self.screens.shot(name)
 
 
+async def open_chat(page: Page, telegram_id: int) -> None:
+    """Pick the person and open their chat with the bot, pressing Start if it is new.
+
+    A click on the people list while it re-renders (badges and previews update as
+    the demo's outbox sends) can miss, so the pick is tried again, a few times.
+    """
+    title = page.get_by_test_id("chat-title")
+    for _attempt in range(3):
+        await person(page, telegram_id).locator(".person-row").click()
+        try:
+            await expect(title).to_have_text(BOT_TITLE, timeout=8_000)
+            break
+        except AssertionError:
+            continue
+    await start_chat(page, telegram_id)
+
+
 async def begin(page: Page, screens: Screens, telegram_id: int, lang: str) -> Walk:
     """Open the person's chat; in English, switch the bot and the page to English first."""
     walk = Walk(page, screens, lang)
     await page.set_viewport_size({"width": 1280, "height": 1000})  # room for the keyboard
-    await start_chat(page, telegram_id)
+    await open_chat(page, telegram_id)
     await expect(walk.box).to_be_visible()
     if lang == "en":
         await page.get_by_test_id("lang-toggle").click()
@@ -175,6 +192,37 @@ async def begin(page: Page, screens: Screens, telegram_id: int, lang: str) -> Wa
         await expect(walk.bot_message("The menu is now in your language.")).to_be_visible()
         walk.checked_from = await walk.newest_id()
     return walk
+
+
+# The newcomer ----------------------------------------------------------------
+
+LANGUAGE_BUTTONS = {"zh_CN": "简体中文", "en": "English"}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+async def test_walk_newcomer(page: Page, screens: Screens, lang: str) -> None:
+    """A visitor registers in the language they pick at the start (no /language needed)."""
+    walk = Walk(page, screens, lang)
+    await page.set_viewport_size({"width": 1280, "height": 1000})
+    if lang == "en":
+        await page.get_by_test_id("lang-toggle").click()
+        await expect(page.get_by_test_id("send-button")).to_have_text("Send")
+    await open_chat(page, NEWCOMER_ID)
+    await walk.screens.shot("welcome")  # bilingual on purpose: the language is not known yet
+    await walk.inline(LANGUAGE_BUTTONS[lang]).click()
+    await expect(
+        page.get_by_test_id("reply-button").filter(has_text=exactly("林新"))
+    ).to_be_visible()
+    walk.checked_from = await walk.newest_id()
+    await walk.shot("name")
+    await page.get_by_test_id("reply-button").filter(has_text=exactly("林新")).click()
+    await page.get_by_test_id("reply-button").filter(has_text=exactly("装配车间")).click()
+    await walk.reply("⏭ Skip").click()
+    await expect(walk.reply("✅ Confirm")).to_be_visible()
+    await walk.shot("summary")
+    await walk.reply("✅ Confirm").click()
+    await expect(walk.reply("👤 My profile")).to_be_visible()
+    await walk.shot("registered")
 
 
 # The member ------------------------------------------------------------------
@@ -203,7 +251,11 @@ async def test_walk_member(page: Page, screens: Screens, lang: str) -> None:
     await walk.shot("activity-card", scroll_to=card)
 
     await walk.reply("🗳 Polls").click()
-    poll = walk.page.locator('[data-from="bot"]').filter(has_text="职工食堂午餐最希望增加哪类菜品").last
+    poll = (
+        walk.page.locator('[data-from="bot"]')
+        .filter(has_text="职工食堂午餐最希望增加哪类菜品")
+        .last
+    )
     await expect(poll).to_be_visible()
     await walk.shot("polls", scroll_to=poll)
 
@@ -251,7 +303,9 @@ async def test_walk_cadre(page: Page, screens: Screens, driver: SandboxDriver, l
     await walk.say("/report")
     summary = walk.bot_message("Union report: {period}")
     await expect(summary).to_be_visible()
-    await expect(walk.page.locator('[data-from="bot"]').get_by_test_id("file-chip")).to_have_count(1)
+    await expect(walk.page.locator('[data-from="bot"]').get_by_test_id("file-chip")).to_have_count(
+        1
+    )
     await walk.shot("report", scroll_to=summary)
 
     # The cadre group: the card, in the union's language (a group is shared, not personal).
@@ -280,7 +334,9 @@ async def test_walk_admin(page: Page, screens: Screens, lang: str) -> None:
     await walk.shot("admin-panel", scroll_to=panel)
 
     await walk.inline(walk._("🔎 Find a member")).click()
-    await expect(walk.bot_message("Send part of a name, an @username or a Telegram id:")).to_be_visible()
+    await expect(
+        walk.bot_message("Send part of a name, an @username or a Telegram id:")
+    ).to_be_visible()
     await walk.say("王")
     found = walk.bot_message("Members matching “{query}”:")
     await expect(found).to_be_visible()
