@@ -84,6 +84,16 @@ def status_text(t: Translator, occasion: Occasion) -> str:
     return t.gettext("✅ on") if occasion.enabled else t.gettext("⏸ off")
 
 
+# Time zones a member knows by a name of their own; others are shown as configured.
+ZONE_NAMES = {"Asia/Shanghai": N_("Beijing time")}
+
+
+def zone_name(t: Translator, timezone: str) -> str:
+    """The zone as a member says it: 北京时间, not Asia/Shanghai on a Chinese screen."""
+    known = ZONE_NAMES.get(timezone)
+    return t.gettext(known) if known else timezone
+
+
 def home_text(t: Translator, upcoming: list[Upcoming], hour: int, timezone: str) -> str:
     lines = [
         "<b>" + t.gettext("🎉 Greetings") + "</b>",
@@ -91,7 +101,7 @@ def home_text(t: Translator, upcoming: list[Upcoming], hour: int, timezone: str)
         t.gettext(
             "Greetings go out on the day from {hour}:00 ({timezone}), in each member's "
             "language, once per member and occasion each year."
-        ).format(hour=f"{hour:02d}", timezone=escape(timezone)),
+        ).format(hour=f"{hour:02d}", timezone=escape(zone_name(t, timezone))),
         t.gettext(
             "Tap an occasion to edit its text, preview it or choose who gets it; "
             "tap ✅ or ⏸ beside it to switch it on or off."

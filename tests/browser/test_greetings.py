@@ -26,7 +26,7 @@ async def test_admin_edits_and_previews_the_birthday_greeting(page: Page, screen
 
     await inline("🎉 节日问候").click()
     last_text = page.get_by_test_id("message-text").last
-    await expect(last_text).to_contain_text("问候在当天 09:00（Asia/Shanghai）起发出")
+    await expect(last_text).to_contain_text("问候在当天 09:00（北京时间）起发出")
     await expect(
         page.get_by_test_id("inline-button").filter(has_text="工会成立纪念日")
     ).to_be_visible()

@@ -63,7 +63,7 @@ async def open_greetings(bot: BotHarness) -> SandboxUser:
 
 async def test_admin_edits_previews_and_switches_off_spring_festival(bot: BotHarness) -> None:
     admin = await open_greetings(bot)
-    home = await shown(admin, "问候在当天 09:00（Asia/Shanghai）起发出")
+    home = await shown(admin, "问候在当天 09:00（北京时间）起发出")
     # The clock says 2026-11-24: the next Spring Festival is 2027-02-06.
     assert home.button("春节 · 02-06") is not None and home.button("生日 · 每天") is not None
 
@@ -281,7 +281,7 @@ async def test_winter_solstice_and_little_new_year_are_off_until_switched_on(
         bot, [Person("王小明", "装配车间"), Person("Mary", "Canteen", language="en")]
     )
     admin = await open_greetings(bot)
-    home = await shown(admin, "问候在当天 09:00（Asia/Shanghai）起发出")
+    home = await shown(admin, "问候在当天 09:00（北京时间）起发出")
     assert home.button("冬至 · 12-22") is not None and home.button("小年 · 01-30") is not None
     solstice_row = next(row for row in home.buttons if row[0].text == "冬至 · 12-22")
     assert solstice_row[1].text == "⏸ 已关"

@@ -85,3 +85,16 @@ def test_check_never_crashes_and_what_it_accepts_renders(text: str) -> None:
     except TemplateError:
         return
     render(template, name="n", year=1, holiday="h")
+
+
+def test_the_greetings_panel_names_the_zone_as_members_say_it() -> None:
+    """A Chinese screen says 北京时间, not the setting's Asia/Shanghai (seen in a walk)."""
+    from core.i18n import translator
+    from display.greetings import home_text
+    from tests.support.copy_zh import problems
+
+    chinese = home_text(translator("zh_CN"), [], 9, "Asia/Shanghai")
+    assert "09:00（北京时间）" in chinese
+    assert not problems(chinese)
+    assert "09:00 (Beijing time)" in home_text(translator("en"), [], 9, "Asia/Shanghai")
+    assert "(Europe/Berlin)" in home_text(translator("en"), [], 9, "Europe/Berlin")
