@@ -130,12 +130,8 @@ async def new_topic(update: Update, context: Context, scope: Scope) -> int | Non
 
 @admin_only
 async def edit_entry(update: Update, context: Context, scope: Scope) -> int | None:
-    try:
-        entry = await handbook.get_entry(
-            scope.session, pressed_args(update, cb.HANDBOOK_EDIT_ENTRY).entry
-        )
-    except HandbookNotFound:
-        await _gone(update, scope)
+    entry = await _entry_or_gone(update, scope, pressed_args(update, cb.HANDBOOK_EDIT_ENTRY).entry)
+    if entry is None:
         return ConversationHandler.END
     draft = HandbookDraft(
         "entry",
@@ -405,12 +401,8 @@ async def _related_panel(
 @admin_only
 async def choose_related(update: Update, context: Context, scope: Scope) -> int | None:
     """🔗 Related entries: stores the entry's current "see also"; shows the list to toggle."""
-    try:
-        entry = await handbook.get_entry(
-            scope.session, pressed_args(update, cb.HANDBOOK_RELATED).entry
-        )
-    except HandbookNotFound:
-        await _gone(update, scope)
+    entry = await _entry_or_gone(update, scope, pressed_args(update, cb.HANDBOOK_RELATED).entry)
+    if entry is None:
         return ConversationHandler.END
     current = [e.id for e in await handbook.related(scope.session, entry.id)]
     draft = HandbookDraft("related", entry.id, entry.topic_id, related=current)
@@ -543,14 +535,19 @@ async def _gone(update: Update, scope: Scope) -> None:
     await render_topic(update, scope, 0)
 
 
-@admin_only
-async def choose_entry_place(update: Update, context: Context, scope: Scope) -> None:
+async def _entry_or_gone(update: Update, scope: Scope, entry_id: int) -> HandbookEntry | None:
+    """The entry a button names; None, with the contents shown instead, when it is gone."""
     try:
-        entry = await handbook.get_entry(
-            scope.session, pressed_args(update, cb.HANDBOOK_MOVE_ENTRY).entry
-        )
+        return await handbook.get_entry(scope.session, entry_id)
     except HandbookNotFound:
         await _gone(update, scope)
+        return None
+
+
+@admin_only
+async def choose_entry_place(update: Update, context: Context, scope: Scope) -> None:
+    entry = await _entry_or_gone(update, scope, pressed_args(update, cb.HANDBOOK_MOVE_ENTRY).entry)
+    if entry is None:
         return
     topics = [t for t in await handbook.all_topics(scope.session) if t.id != entry.topic_id]
     await answer(update)
@@ -623,12 +620,10 @@ async def move_topic(update: Update, context: Context, scope: Scope) -> None:
 
 @admin_only
 async def ask_delete_entry(update: Update, context: Context, scope: Scope) -> None:
-    try:
-        entry = await handbook.get_entry(
-            scope.session, pressed_args(update, cb.HANDBOOK_DELETE_ENTRY).entry
-        )
-    except HandbookNotFound:
-        await _gone(update, scope)
+    entry = await _entry_or_gone(
+        update, scope, pressed_args(update, cb.HANDBOOK_DELETE_ENTRY).entry
+    )
+    if entry is None:
         return
     await answer(update)
     await show_panel(
