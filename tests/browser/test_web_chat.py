@@ -200,6 +200,9 @@ async def test_what_the_bot_does_shows_live(page: Page, demo: Demo, screens: Scr
     member = PEOPLE[2].telegram_id
     await be_with_bot(page, member)
     status = page.get_by_test_id("chat-status")
+    # A chat action is not kept (as in Telegram): one sent while the page's live
+    # stream is still (re)connecting is never shown, so wait for the stream first.
+    await expect(page.locator("#connection")).to_have_attribute("data-state", "live")
     async with Bot(DEMO_TOKEN, base_url=f"{demo.url}bot{{token}}") as bot:
         await bot.send_chat_action(member, "typing")
         await expect(status).to_have_text("正在输入")
