@@ -18,6 +18,10 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,19 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width=width, break_long_words=True)) or text
 
 
+def _titled_png(figure: Figure, title: str, footer: str, families: list[str]) -> bytes:
+    """The chart's title on top, its footer under it, laid out and drawn as PNG bytes."""
+    figure.suptitle(
+        _wrap(title, 40), fontfamily=families, fontsize=13, fontweight="bold", x=0.02, ha="left"
+    )
+    if footer:
+        figure.text(0.02, 0.02, footer, fontfamily=families, fontsize=9, color="#555555")
+    figure.tight_layout(rect=(0, 0.05 if footer else 0, 1, 0.95))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
 def render(chart: BarChart) -> bytes:
     """A horizontal bar chart as PNG bytes: count and share of voters beside each bar."""
     families = _families()
@@ -121,20 +138,7 @@ def render(chart: BarChart) -> bytes:
             fontsize=11,
             fontfamily=families,
         )
-    figure.suptitle(
-        _wrap(chart.title, 40),
-        fontfamily=families,
-        fontsize=13,
-        fontweight="bold",
-        x=0.02,
-        ha="left",
-    )
-    if chart.footer:
-        figure.text(0.02, 0.02, chart.footer, fontfamily=families, fontsize=9, color="#555555")
-    figure.tight_layout(rect=(0, 0.05 if chart.footer else 0, 1, 0.95))
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return _titled_png(figure, chart.title, chart.footer, families)
 
 
 @dataclass(frozen=True)
@@ -178,17 +182,4 @@ def render_lines(chart: LineChart) -> bytes:
         axes.spines[side].set_visible(False)
     if chart.series:
         axes.legend(prop={"family": families, "size": 10}, loc="lower left", frameon=False)
-    figure.suptitle(
-        _wrap(chart.title, 40),
-        fontfamily=families,
-        fontsize=13,
-        fontweight="bold",
-        x=0.02,
-        ha="left",
-    )
-    if chart.footer:
-        figure.text(0.02, 0.02, chart.footer, fontfamily=families, fontsize=9, color="#555555")
-    figure.tight_layout(rect=(0, 0.05 if chart.footer else 0, 1, 0.95))
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return _titled_png(figure, chart.title, chart.footer, families)
