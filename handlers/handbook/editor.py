@@ -65,7 +65,7 @@ from storage.handbook import (
     HandbookNotFound,
     HandbookRefused,
 )
-from storage.models import HandbookEntry
+from storage.models import HandbookEntry, HandbookTopic
 from storage.profile_rules import InvalidInput
 
 TITLE_ZH, BODY_ZH, TITLE_EN, BODY_EN, FILE, CONFIRM, RELATED = range(7)
@@ -149,12 +149,10 @@ async def edit_entry(update: Update, context: Context, scope: Scope) -> int | No
 
 @admin_only
 async def rename_topic(update: Update, context: Context, scope: Scope) -> int | None:
-    try:
-        topic = await handbook.get_topic(
-            scope.session, pressed_args(update, cb.HANDBOOK_RENAME_TOPIC).topic
-        )
-    except HandbookNotFound:
-        await _gone(update, scope)
+    topic = await _topic_or_gone(
+        update, scope, pressed_args(update, cb.HANDBOOK_RENAME_TOPIC).topic
+    )
+    if topic is None:
         return ConversationHandler.END
     draft = HandbookDraft("topic", topic.id, topic.parent_id or 0, topic.title_zh, topic.title_en)
     return await _begin(update, context, scope, draft)
@@ -544,6 +542,15 @@ async def _entry_or_gone(update: Update, scope: Scope, entry_id: int) -> Handboo
         return None
 
 
+async def _topic_or_gone(update: Update, scope: Scope, topic_id: int) -> HandbookTopic | None:
+    """The topic a button names; None, with the contents shown instead, when it is gone."""
+    try:
+        return await handbook.get_topic(scope.session, topic_id)
+    except HandbookNotFound:
+        await _gone(update, scope)
+        return None
+
+
 @admin_only
 async def choose_entry_place(update: Update, context: Context, scope: Scope) -> None:
     entry = await _entry_or_gone(update, scope, pressed_args(update, cb.HANDBOOK_MOVE_ENTRY).entry)
@@ -577,12 +584,8 @@ async def move_entry(update: Update, context: Context, scope: Scope) -> None:
 
 @admin_only
 async def choose_topic_place(update: Update, context: Context, scope: Scope) -> None:
-    try:
-        topic = await handbook.get_topic(
-            scope.session, pressed_args(update, cb.HANDBOOK_MOVE_TOPIC).topic
-        )
-    except HandbookNotFound:
-        await _gone(update, scope)
+    topic = await _topic_or_gone(update, scope, pressed_args(update, cb.HANDBOOK_MOVE_TOPIC).topic)
+    if topic is None:
         return
     # Every topic is offered but itself; one inside it is refused when pressed (the rule is storage's).
     topics = [
@@ -652,12 +655,10 @@ async def delete_entry(update: Update, context: Context, scope: Scope) -> None:
 
 @admin_only
 async def ask_delete_topic(update: Update, context: Context, scope: Scope) -> None:
-    try:
-        topic = await handbook.get_topic(
-            scope.session, pressed_args(update, cb.HANDBOOK_DELETE_TOPIC).topic
-        )
-    except HandbookNotFound:
-        await _gone(update, scope)
+    topic = await _topic_or_gone(
+        update, scope, pressed_args(update, cb.HANDBOOK_DELETE_TOPIC).topic
+    )
+    if topic is None:
         return
     await answer(update)
     await show_panel(
