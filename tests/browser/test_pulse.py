@@ -33,7 +33,11 @@ async def test_member_answers_the_pulse(page: Page, screens: Screens) -> None:
     await question.get_by_test_id("inline-button").filter(has_text=exactly("4⭐")).click()
     last_text = page.get_by_test_id("message-text").last
     await expect(last_text).to_contain_text("您还想说几句吗")
-    await expect(page.get_by_text("谢谢！您给本月打了 ⭐⭐⭐⭐（满分 5 星）。")).to_be_visible()
+    await expect(
+        page.get_by_test_id("message-text").filter(
+            has_text="谢谢！您给本月打了 ⭐⭐⭐⭐（满分 5 星）。"
+        )
+    ).to_be_visible()
     await screens.shot("stars")
 
     text_input = page.get_by_test_id("message-input")

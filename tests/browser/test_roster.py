@@ -46,7 +46,9 @@ async def test_admin_imports_a_roster_and_a_newcomer_joins_with_a_code(
     chip = page.get_by_test_id("file-chip").last
     await expect(chip).to_contain_text("花名册验证码")
     await expect(
-        page.get_by_text("花名册已保存：新增 2 人，更新 1 人，删除 0 人。")
+        page.get_by_test_id("message-text").filter(
+            has_text="花名册已保存：新增 2 人，更新 1 人，删除 0 人。"
+        )
     ).to_be_visible()
     await screens.shot("applied")
 
