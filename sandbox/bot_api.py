@@ -83,9 +83,14 @@ class BotApi:
         status, fault = CLIENT_GONE, None
         description: str | None = "client disconnected"
         try:
-            failure, before, after = self.faults.take(name)
+            triggered = self.faults.take(name)
+            failure, before, after = triggered.failure, triggered.before, triggered.after
             if before:
                 await asyncio.sleep(before)
+            if triggered.drop == "before" and triggered.dropped_by is not None:
+                fault = f"drop#{triggered.dropped_by.id}"
+                description = "connection dropped before the method ran"
+                return _hang_up(request)
             try:
                 if failure is not None:
                     fault = f"fail#{failure.id}"
@@ -111,6 +116,10 @@ class BotApi:
             if after:
                 await asyncio.sleep(after)
             status, description = code, text
+            if triggered.drop == "after" and triggered.dropped_by is not None:
+                fault = f"drop#{triggered.dropped_by.id}"
+                status, description = CLIENT_GONE, "connection dropped after the method ran"
+                return _hang_up(request)
             return web.json_response(body, status=code, dumps=_dumps)
         finally:
             self.world.calls.finish(record, status, description, fault=fault)
@@ -133,6 +142,13 @@ class BotApi:
         return web.Response(
             body=record.data, content_type=record.mime_type or "application/octet-stream"
         )
+
+
+def _hang_up(request: web.Request) -> web.Response:
+    """Close the connection without an answer: the client sees the server disconnect."""
+    if request.transport is not None:
+        request.transport.close()
+    return web.Response(status=CLIENT_GONE)
 
 
 def _chat_of(params: Params) -> int | None:

@@ -96,7 +96,10 @@ Diagnostics and faults
     GET    /faults                     active fault rules
     POST   /faults                     {kind: fail, method?, status?=500, count?=1 (null:
                                        forever), retry_after?, description?} or {kind: delay,
-                                       method?, seconds, count?=1, phase?=before|after} -> rule
+                                       method?, seconds, count?=1, phase?=before|after} or
+                                       {kind: drop, method?, count?=1, phase?=before|after}
+                                       (connection closed, no answer); each also rate?=1 (share
+                                       of matching calls it fires on), seed? -> rule
     DELETE /faults                     remove all rules;  DELETE /faults/{rule_id}  remove one
 """
 
@@ -799,6 +802,8 @@ class ControlApi:
         count: int | None = 1  # an explicit null means "every matching call, until removed"
         if "count" in body:
             count = None if body["count"] is None else _int(body, "count")
+        rate, seed = _float(body, "rate", 1.0), _int(body, "seed")
+        phase = str(body.get("phase") or "before")
         try:
             if kind == "fail":
                 rule = self.faults.fail_next(
@@ -807,16 +812,22 @@ class ControlApi:
                     count=count,
                     retry_after=_int(body, "retry_after"),
                     description=body.get("description"),
+                    rate=rate,
+                    seed=seed,
                 )
             elif kind == "delay":
                 rule = self.faults.delay(
                     method,
                     seconds=_float(body, "seconds", 1.0),
                     count=count,
-                    phase=str(body.get("phase") or "before"),
+                    phase=phase,
+                    rate=rate,
+                    seed=seed,
                 )
+            elif kind == "drop":
+                rule = self.faults.drop(method, count=count, phase=phase, rate=rate, seed=seed)
             else:
-                raise ControlError(400, "kind is fail or delay")
+                raise ControlError(400, "kind is fail, delay or drop")
         except ValueError as error:
             raise ControlError(400, str(error)) from None
         return _reply(rule.to_json(), 201)

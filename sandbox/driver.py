@@ -342,6 +342,7 @@ class SandboxDriver:
                 c["ok"],
                 c["description"],
                 c["time"],
+                c.get("fault"),
             )
             for c in found["calls"]
         ]
@@ -409,8 +410,13 @@ class SandboxDriver:
         *,
         retry_after: int | None = None,
         description: str | None = None,
+        rate: float = 1.0,
+        seed: int | None = None,
     ) -> dict[str, Any]:
-        """Make the next ``count`` calls of ``method`` (any but getUpdates if None) fail."""
+        """Make the next ``count`` calls of ``method`` (any but getUpdates if None) fail.
+
+        ``rate`` below 1: only that share of the matching calls, drawn from ``seed``.
+        """
         rule = {
             "kind": "fail",
             "method": method,
@@ -418,6 +424,8 @@ class SandboxDriver:
             "count": count,
             "retry_after": retry_after,
             "description": description,
+            "rate": rate,
+            "seed": seed,
         }
         return dict(await self.request("POST", "/faults", json=rule))
 
@@ -428,6 +436,8 @@ class SandboxDriver:
         count: int | None = 1,
         *,
         phase: str = "before",
+        rate: float = 1.0,
+        seed: int | None = None,
     ) -> dict[str, Any]:
         """Answer the next ``count`` calls late (``phase="after"``: done, but answered late)."""
         rule = {
@@ -436,6 +446,28 @@ class SandboxDriver:
             "seconds": seconds,
             "count": count,
             "phase": phase,
+            "rate": rate,
+            "seed": seed,
+        }
+        return dict(await self.request("POST", "/faults", json=rule))
+
+    async def drop(
+        self,
+        method: str | None = None,
+        count: int | None = 1,
+        *,
+        phase: str = "before",
+        rate: float = 1.0,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """Hang up on the next ``count`` calls (``phase="after"``: done, the answer lost)."""
+        rule = {
+            "kind": "drop",
+            "method": method,
+            "count": count,
+            "phase": phase,
+            "rate": rate,
+            "seed": seed,
         }
         return dict(await self.request("POST", "/faults", json=rule))
 

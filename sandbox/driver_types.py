@@ -165,3 +165,4 @@ class Call:
     ok: bool
     description: str | None
     time: float
+    fault: str | None = None  # the injected fault rule that disturbed it ("fail#3", "drop#4")

@@ -24,17 +24,24 @@ seconds until it would fit (at least 1).
 
 Faults
 ------
-Rules that make the next matching call(s) fail with a chosen status, or answer
-slowly. A rule without a method matches every method except ``getUpdates`` (so a
-polling bot does not swallow a fault meant for its replies); name ``getUpdates``
-explicitly to disturb polling. A delay either happens before processing (a client
-that gives up leaves nothing behind) or after it (the work is done but the answer
-arrives late, the classic cause of duplicate sends).
+Rules that make the next matching call(s) fail with a chosen status, answer
+slowly, or drop the connection without an answer. A rule without a method
+matches every method except ``getUpdates`` (so a polling bot does not swallow a
+fault meant for its replies); name ``getUpdates`` explicitly to disturb polling.
+A delay or a drop either happens before processing (a client that gives up
+leaves nothing behind) or after it (the work is done but the answer arrives late
+or never, the classic cause of duplicate sends).
+
+A rule may fire on only a share of the calls it matches (``rate``, 0 to 1), as a
+flaky network does; the draw comes from the rule's own generator seeded by
+``seed`` (default: the rule's id), so a run with the same rules and the same
+calls fails the same calls. ``count`` then counts the calls it fired on.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -199,7 +206,17 @@ class FaultRule:
     retry_after: int | None = None
     seconds: float = 0.0
     phase: str = "before"
+    rate: float = 1.0
+    seed: int | None = None
     fired: int = field(default=0)
+    _draws: random.Random = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._draws = random.Random(self.id if self.seed is None else self.seed)
+
+    def fires(self) -> bool:
+        """Whether this matching call is one the rule disturbs (always, at rate 1)."""
+        return self.rate >= 1.0 or self._draws.random() < self.rate
 
     def matches(self, method: str) -> bool:
         if self.remaining is not None and self.remaining <= 0:
@@ -217,7 +234,25 @@ class FaultRule:
         return ApiError(self.status, description, retry_after=self.retry_after)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+
+
+@dataclass(frozen=True)
+class Triggered:
+    """What the rules do to one call: fail it, delay it, drop its connection."""
+
+    failure: FaultRule | None = None
+    before: float = 0.0
+    after: float = 0.0
+    drop: str | None = None  # "before" or "after" the method runs
+    dropped_by: FaultRule | None = None
+
+
+def _check_share(rate: float, phase: str) -> None:
+    if not 0.0 < rate <= 1.0:
+        raise ValueError("rate must be more than 0 and at most 1")
+    if phase not in ("before", "after"):
+        raise ValueError("phase must be 'before' or 'after'")
 
 
 class FaultInjector:
@@ -240,10 +275,13 @@ class FaultInjector:
         count: int | None = 1,
         retry_after: int | None = None,
         description: str | None = None,
+        rate: float = 1.0,
+        seed: int | None = None,
     ) -> FaultRule:
         """Make the next ``count`` matching calls (None: all) fail with ``status``."""
         if not 400 <= status <= 599:
             raise ValueError("status must be an HTTP error code (400-599)")
+        _check_share(rate, "before")
         return self._add(
             {
                 "kind": "fail",
@@ -252,6 +290,8 @@ class FaultInjector:
                 "status": status,
                 "description": description,
                 "retry_after": retry_after,
+                "rate": rate,
+                "seed": seed,
             }
         )
 
@@ -261,10 +301,11 @@ class FaultInjector:
         seconds: float = 1.0,
         count: int | None = 1,
         phase: str = "before",
+        rate: float = 1.0,
+        seed: int | None = None,
     ) -> FaultRule:
         """Answer the next ``count`` matching calls (None: all) ``seconds`` late."""
-        if phase not in ("before", "after"):
-            raise ValueError("phase must be 'before' or 'after'")
+        _check_share(rate, phase)
         if seconds < 0:
             raise ValueError("seconds must not be negative")
         return self._add(
@@ -274,20 +315,52 @@ class FaultInjector:
                 "remaining": count,
                 "seconds": seconds,
                 "phase": phase,
+                "rate": rate,
+                "seed": seed,
             }
         )
 
-    def take(self, method: str) -> tuple[FaultRule | None, float, float]:
-        """Consume the rules a call triggers: (failure, delay before, delay after)."""
+    def drop(
+        self,
+        method: str | None = None,
+        count: int | None = 1,
+        phase: str = "before",
+        rate: float = 1.0,
+        seed: int | None = None,
+    ) -> FaultRule:
+        """Close the connection of the next ``count`` matching calls without an answer.
+
+        ``phase="after"``: the method ran (a message was sent), only the answer is lost.
+        """
+        _check_share(rate, phase)
+        return self._add(
+            {
+                "kind": "drop",
+                "method": method,
+                "remaining": count,
+                "phase": phase,
+                "rate": rate,
+                "seed": seed,
+            }
+        )
+
+    def take(self, method: str) -> Triggered:
+        """Consume the rules a call triggers: at most one failure or drop, and delays."""
         failure: FaultRule | None = None
+        dropped_by: FaultRule | None = None
         before = after = 0.0
         for rule in self.rules:
             if not rule.matches(method):
                 continue
+            ending = rule.kind in ("fail", "drop")
+            if ending and (failure is not None or dropped_by is not None):
+                continue
+            if not rule.fires():
+                continue
             if rule.kind == "fail":
-                if failure is not None:
-                    continue
                 failure = rule
+            elif rule.kind == "drop":
+                dropped_by = rule
             elif rule.phase == "before":
                 before += rule.seconds
             else:
@@ -296,7 +369,13 @@ class FaultInjector:
             if rule.remaining is not None:
                 rule.remaining -= 1
         self.rules = [r for r in self.rules if r.remaining is None or r.remaining > 0]
-        return failure, before, after
+        return Triggered(
+            failure=failure,
+            before=before,
+            after=after,
+            drop=dropped_by.phase if dropped_by is not None else None,
+            dropped_by=dropped_by,
+        )
 
     def remove(self, rule_id: int) -> bool:
         before = len(self.rules)

@@ -145,7 +145,7 @@ async def test_errors_are_json(driver: SandboxDriver) -> None:
         await driver.create_user("  ")
     with pytest.raises(SandboxError, match="unknown limit setting"):
         await driver.request("PUT", "/limits", json={"speed": 3})
-    with pytest.raises(SandboxError, match="kind is fail or delay"):
+    with pytest.raises(SandboxError, match="kind is fail, delay or drop"):
         await driver.set_faults({"kind": "explode"})
     await driver.create_user("Alice", username="alice")
     with pytest.raises(SandboxError, match="taken"):

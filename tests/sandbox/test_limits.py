@@ -131,6 +131,56 @@ async def test_slow_answers_time_out(
     assert (await driver.calls("sendMessage"))[-1].status == 499
 
 
+async def test_dropped_connections_look_like_a_network_failure(
+    bot: telegram.Bot, driver: SandboxDriver
+) -> None:
+    alice = await driver.create_user("Alice")
+    await alice.send("/start")
+    await driver.drop("sendMessage", phase="before")
+    with pytest.raises(NetworkError):
+        await bot.send_message(alice.id, "never sent")
+    await driver.drop("sendMessage", phase="after")
+    with pytest.raises(NetworkError):
+        await bot.send_message(alice.id, "sent, answer lost")
+    assert [m.text for m in await alice.bot_messages()] == ["sent, answer lost"]
+    calls = await driver.calls("sendMessage")
+    assert [(c.status, c.fault) for c in calls] == [(499, "drop#1"), (499, "drop#2")]
+    assert await driver.faults() == []
+
+
+async def test_a_rate_disturbs_that_share_of_calls_and_the_same_ones_each_run(
+    bot: telegram.Bot, driver: SandboxDriver
+) -> None:
+    alice = await driver.create_user("Alice")
+    await alice.send("/start")
+
+    async def failures() -> list[int]:
+        failed: list[int] = []
+        for n in range(200):
+            try:
+                await bot.send_chat_action(alice.id, "typing")
+            except NetworkError:
+                failed.append(n)
+        return failed
+
+    await driver.fail_next("sendChatAction", status=502, count=None, rate=0.2, seed=7)
+    first = await failures()
+    await driver.set_faults(
+        {
+            "kind": "fail",
+            "method": "sendChatAction",
+            "status": 502,
+            "count": None,
+            "rate": 0.2,
+            "seed": 7,
+        }
+    )
+    assert await failures() == first
+    assert 20 <= len(first) <= 60  # about a fifth of 200
+    with pytest.raises(Exception, match="rate must be"):
+        await driver.fail_next("sendChatAction", rate=1.5)
+
+
 async def test_silent_block_gives_403(bot: telegram.Bot, driver: SandboxDriver) -> None:
     alice = await driver.create_user("Alice")
     await alice.send("/start")
