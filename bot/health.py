@@ -156,7 +156,17 @@ class HealthServer:
 
     async def start(self, listen: str, port: int) -> None:
         await self._runner.setup()
-        await web.TCPSite(self._runner, listen, port).start()
+        try:
+            await web.TCPSite(self._runner, listen, port).start()
+        except OSError as error:  # the port is taken or the address is not ours
+            await self._runner.cleanup()
+            log.error(
+                "cannot serve /healthz and /metrics on %s:%s (METRICS_LISTEN, METRICS_PORT): %s",
+                listen,
+                port,
+                error.strerror or type(error).__name__,
+            )
+            raise
         log.info("health and metrics on %s:%s", listen, port)
 
     async def stop(self) -> None:
