@@ -61,7 +61,7 @@ async def _moved(
         samples = await scrape(port)
         return samples if total(samples, name, **labels) >= at_least else None
 
-    found: Samples = await harness.driver.wait_for(reached, timeout=20, what=name)
+    found: Samples = await harness.driver.wait_for(reached, timeout=30, what=name)
     return found
 
 

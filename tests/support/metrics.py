@@ -34,7 +34,7 @@ async def wait_serving(driver: SandboxDriver, port: int) -> dict[str, Any]:
             return None
         return body if status == 200 else None
 
-    body: dict[str, Any] = await driver.wait_for(up, timeout=30, what=f"/healthz on {port}")
+    body: dict[str, Any] = await driver.wait_for(up, timeout=60, what=f"/healthz on {port}")
     return body
 
 
