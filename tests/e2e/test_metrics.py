@@ -161,8 +161,8 @@ async def test_healthz_fails_while_an_update_is_stuck_and_when_delivery_stops(
     port = free_port()
     async with fresh_bot(sqlite_url, metrics_port=port, health_max_update_seconds=0.2) as harness:
         user = await harness.driver.create_user("Metrics", language_code="en")
-        # Telegram takes 3 s to answer the reply: the update stays in hand that long.
-        await harness.driver.delay("sendMessage", seconds=3)
+        # Telegram takes 6 s to answer the reply: the update stays in hand that long.
+        await harness.driver.delay("sendMessage", seconds=6)
         sending = asyncio.create_task(user.send("/start"))  # settles once the bot is done
 
         async def failing() -> dict[str, Any] | None:
