@@ -18,10 +18,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, BaseHandler, Defaults
 from telegram.warnings import PTBUserWarning
 
 from bot.errors import on_error
+from bot.health import HealthServer
+from bot.metrics import MeasuredJobQueue, added_since, count_updates, handlers_of, note_features
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.request import CommitFirstRateLimiter, bot_request
@@ -126,18 +128,20 @@ def build_application(
     # Conversations start from buttons on purpose and track per user, not per message.
     warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
     persistence = DatabasePersistence(enabled=takes_updates)
+    request = bot_request()
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
         .base_url(settings.api_url)
         .base_file_url(settings.file_url)
-        .request(bot_request())  # commits before each request leaves (bot.request)
+        .request(request)  # commits before each request leaves (bot.request)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
         .get_updates_request(UpdatesRequest())
         .concurrent_updates(processor or PerChatUpdateProcessor())
         .post_init(_on_start)
         .post_shutdown(_on_stop)
         .persistence(persistence)
+        .job_queue(MeasuredJobQueue())  # counts each job's runs for /metrics (bot.metrics)
     )
     # Two builds: the limiter changes the bot's type (ExtBot[int], not ExtBot[None]).
     application: Application[Any, Any, Any, Any, Any, Any] = (
@@ -153,11 +157,18 @@ def build_application(
         clock=clock,
         takes_updates=takes_updates,
     )
+    runtime = runtime_of(application)
+    request.on_rate_limited = lambda: runtime.metrics.rate_limit("replies")
     if takes_updates:
+        registered: list[tuple[ModuleType, list[BaseHandler[Any, Any, Any]]]] = []
         for feature in FEATURES:
+            before = handlers_of(application)
             feature.register(application)
+            registered.append((feature, added_since(application, before)))
+        note_features(application, registered)
         if isinstance(application.update_processor, PerChatUpdateProcessor):
-            application.update_processor.line_keys.extend(runtime_of(application).lines)
+            application.update_processor.line_keys.extend(runtime.lines)
+            count_updates(application, application.update_processor)
     for job in JOBS:
         job.schedule(application)
     persistence.attach(application)
@@ -190,6 +201,11 @@ async def _on_start(application: Application) -> None:
     # Yesterday's unsent greetings are cancelled before the worker could send them late.
     await expire_at_start(runtime)
     await start_delivery(application)
+    settings = runtime.settings
+    if settings.metrics_port is not None:
+        server = HealthServer(application)
+        await server.start(settings.metrics_listen, settings.metrics_port)
+        runtime.health_server = server
 
 
 async def _default_handbook(runtime: Runtime) -> None:
@@ -203,6 +219,10 @@ async def _default_handbook(runtime: Runtime) -> None:
 
 
 async def _on_stop(application: Application) -> None:
+    runtime = runtime_of(application)
+    if runtime.health_server is not None:
+        await runtime.health_server.stop()
+        runtime.health_server = None
     # Before the engine goes: the worker records what it still has in hand.
     await stop_delivery(application)
     await runtime_of(application).engine.dispose()

@@ -47,6 +47,13 @@ def cmd_webhook(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if settings.metrics_port == settings.webhook_port:
+        print(
+            "union-bot: METRICS_PORT is the webhook's port, which serves /healthz and "
+            "/metrics already: leave METRICS_PORT empty or pick another port.",
+            file=sys.stderr,
+        )
+        return 2
     application = build_application(settings)
     url = settings.webhook_url.rstrip("/")
     if not url.endswith("/" + settings.webhook_path):

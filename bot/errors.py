@@ -124,6 +124,8 @@ def message_for(error: BaseException | None) -> str:
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
+    if update is not None:  # counted under its feature as an error (`bot.metrics`)
+        runtime_of(context).metrics.update_failed(id(update))
     if isinstance(error, Forbidden):
         # The member blocked the bot mid-conversation: nothing to tell them.
         log.info("%s: %s", describe(update), error.message)

@@ -35,9 +35,18 @@ if TYPE_CHECKING:
 
 
 class CommitFirstRequest(HTTPXRequest):
-    """PTB's HTTPX request that commits the handler's transaction before sending."""
+    """PTB's HTTPX request that commits the handler's transaction before sending.
 
-    __slots__ = ()
+    ``on_rate_limited`` is told of each answer 429 (`bot.app` counts them for
+    /metrics): PTB's rate limiter retries those inside the request, so nothing
+    above it would see them.
+    """
+
+    __slots__ = ("on_rate_limited",)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_rate_limited: Callable[[], None] | None = None
 
     async def do_request(
         self,
@@ -51,7 +60,7 @@ class CommitFirstRequest(HTTPXRequest):
     ) -> tuple[int, bytes]:
         await commit_before_io()
         report_if_holding(url)
-        return await super().do_request(
+        status, body = await super().do_request(
             url,
             method,
             request_data=request_data,
@@ -60,6 +69,9 @@ class CommitFirstRequest(HTTPXRequest):
             connect_timeout=connect_timeout,
             pool_timeout=pool_timeout,
         )
+        if status == 429 and self.on_rate_limited is not None:
+            self.on_rate_limited()
+        return status, body
 
 
 class CommitFirstRateLimiter(AIORateLimiter):

@@ -21,6 +21,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from bot.health import add_routes
 from bot.updates import Once, readable_updates
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,11 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def webhook_app(application: Application, path: str, secret_token: str | None) -> web.Application:
-    """An aiohttp application taking updates at ``/<path>`` into ``application``."""
+    """An aiohttp application taking updates at ``/<path>`` into ``application``.
+
+    It serves `/healthz` and `/metrics` too (`bot.health`): a reverse proxy that
+    forwards only ``/<path>`` keeps them off the internet.
+    """
     once = Once()
 
     async def receive(request: web.Request) -> web.Response:
@@ -50,6 +55,7 @@ def webhook_app(application: Application, path: str, secret_token: str | None) -
 
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app.router.add_post("/" + path.strip("/"), receive)
+    add_routes(app, application)
     return app
 
 

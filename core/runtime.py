@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.clock import utcnow
+from core.metrics import Metrics
 from core.settings import Settings
 
 if TYPE_CHECKING:
@@ -62,6 +63,12 @@ DeepLinkOpener = Callable[[Any, Any, Any, int], Awaitable[None]]
 CodeLinkOpener = Callable[[Any, Any, Any, str], Awaitable[None]]
 
 
+class Stoppable(Protocol):
+    """A server of this instance's (`bot.health.HealthServer`), stopped at shutdown."""
+
+    async def stop(self) -> None: ...
+
+
 class Waker(Protocol):
     """The delivery worker as the layers above jobs see it: told when new outbox rows commit.
 
@@ -99,6 +106,10 @@ class Runtime:
     logged_job_errors: set[str] = field(default_factory=set)
     # This instance's delivery worker while it runs (`jobs.delivery.start_delivery`).
     delivery: Waker | None = None
+    # This instance's counters for /metrics (`core.metrics`), a registry of its own.
+    metrics: Metrics = field(default_factory=Metrics)
+    # `/healthz` and `/metrics` on METRICS_PORT while this instance runs (None: not served).
+    health_server: Stoppable | None = None
 
     def add_menu(self, item: MenuItem) -> None:
         self.menu.append(item)

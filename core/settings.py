@@ -42,6 +42,12 @@ EXPECTATIONS: dict[str, str] = {
     "WEBHOOK_PORT": "a TCP port number, like 8443",
     "WEBHOOK_PATH": "the URL path of the webhook, like telegram",
     "WEBHOOK_SECRET_TOKEN": "1-256 characters of A-Z, a-z, 0-9, _ and -",
+    "METRICS_PORT": "a TCP port for /healthz and /metrics, like 9100, or empty for none "
+    "(the webhook's port serves them anyway)",
+    "METRICS_LISTEN": "the address the /healthz and /metrics server binds, like 127.0.0.1",
+    "HEALTH_MAX_UPDATE_SECONDS": "seconds an update may be in hand before /healthz fails, like 120",
+    "HEALTH_MAX_OUTBOX_LAG_SECONDS": "seconds a notice may wait past due before /healthz "
+    "fails, like 300",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
     "DELIVERY_ENABLED": "true or false: whether this instance runs the delivery worker",
     "DELIVERY_RATE": "messages per second this instance sends on its own, like 25 "
@@ -101,6 +107,12 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_path: str = "telegram"
     webhook_secret_token: str | None = Field(default=None, repr=False)
+    # /healthz and /metrics (bot.health): always on the webhook's port; on a port of their
+    # own when this is set (for `union-bot run` and `worker`, which have no server).
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_listen: str = "127.0.0.1"
+    health_max_update_seconds: float = Field(default=120.0, gt=0, le=86400)
+    health_max_outbox_lag_seconds: float = Field(default=300.0, gt=0, le=86400)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # The delivery worker (jobs.delivery); the rate is per instance.
     delivery_enabled: bool = True
@@ -174,7 +186,7 @@ class Settings(BaseSettings):
             return frozenset(int(p) for p in parts)
         return frozenset(value or ())
 
-    @field_validator("cadre_chat_id", "escalation_chat_id", mode="before")
+    @field_validator("cadre_chat_id", "escalation_chat_id", "metrics_port", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():

@@ -142,7 +142,9 @@ async def edit_progress(
 
 def _log_once(context: CallbackContext[Any, Any, Any, Any], job: str, error: Exception) -> None:
     """One line per job and error class until the job succeeds again: no flood every 3 s."""
-    seen = runtime_of(context).logged_job_errors
+    runtime = runtime_of(context)
+    runtime.metrics.job_run_failed()  # caught here, so the job queue would count a success
+    seen = runtime.logged_job_errors
     kind = f"{job}:{type(error).__name__}"
     if kind not in seen:
         seen.add(kind)

@@ -110,8 +110,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram.error import TelegramError
+from telegram.error import RetryAfter, TelegramError
 
+from core.metrics import Metrics
 from core.runtime import runtime_of
 from jobs.config import DeliveryConfig
 from jobs.outcomes import Kind, Outcome, classify
@@ -177,8 +178,11 @@ class DeliveryWorker:
         clock: Callable[[], datetime] = utcnow,
         pacer: Pacer | None = None,
         worker_id: str | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.config = config or DeliveryConfig()
+        # Outcomes and 429s for /metrics (`core.metrics`); None in tests that build their own.
+        self._metrics = metrics
         self.worker_id = worker_id or new_worker_id()
         self.stats: Counter[str] = Counter()
         # Transactions that marked rows `sending` (see _start): rows per commit is
@@ -215,6 +219,11 @@ class DeliveryWorker:
     @property
     def running(self) -> bool:
         return bool(self._tasks) and not self._stopping
+
+    @property
+    def alive(self) -> bool:
+        """Running, and none of its loops has ended (what `/healthz` asks)."""
+        return self.running and not any(task.done() for task in self._tasks)
 
     async def start(self) -> None:
         """Recover interrupted rows, then run the loop in the background."""
@@ -377,6 +386,8 @@ class DeliveryWorker:
             except Exception as error:
                 chat.in_request = None
                 outcome = classify(error, message, self.config)
+                if self._metrics is not None and isinstance(error, RetryAfter):
+                    self._metrics.rate_limit("delivery")
                 if outcome.pause:
                     self._pacer.pause(outcome.pause)
                 if not isinstance(error, TelegramError | PayloadError):
@@ -411,6 +422,8 @@ class DeliveryWorker:
 
     def _finish(self, message: ClaimedMessage, outcome: Outcome) -> None:
         self.stats[outcome.kind.value] += 1
+        if self._metrics is not None:
+            self._metrics.delivered(outcome.kind.value)
         if not self._results:
             self._results_since = time.monotonic()
             self._writer_wake.set()  # to time the wait for company
@@ -637,6 +650,7 @@ async def start_delivery(application: Application[Any, Any, Any, Any, Any, Any])
         config=config,
         cipher=outbox.outbox_cipher(settings.secret_key),
         clock=runtime.clock,
+        metrics=runtime.metrics,
     )
     await worker.start()
     runtime.delivery = worker

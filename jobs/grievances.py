@@ -193,6 +193,7 @@ async def _run(context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         await tick(runtime, runtime.now(), context.application)
     except Exception as error:  # a bad minute must not stop the next one
+        runtime.metrics.job_run_failed()
         log.error("grievance check failed with %s", type(error).__name__)
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import drafts
@@ -233,6 +233,20 @@ def _upsert(dialect: str) -> Any:
             set_={"sealed": statement.excluded.sealed, "expires_at": statement.excluded.expires_at},
         )
     return _UPSERTS[dialect]
+
+
+async def count_live(session: AsyncSession, now: datetime) -> int:
+    """Rows not yet expired: a conversation's step, or the drafts of a member in one.
+
+    Counted without opening a row (their keys are keyed hashes), so the two kinds
+    are not told apart; on the ``expires_at`` index, cheap at any size.
+    """
+    count = await session.scalar(
+        select(func.count())
+        .select_from(ConversationState)
+        .where(ConversationState.expires_at > now)
+    )
+    return int(count or 0)
 
 
 async def delete_expired(session: AsyncSession, now: datetime) -> int:

@@ -108,6 +108,8 @@ def test_dotenv_file(tmp_path: object) -> None:
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL is malformed"),
         ({"TELEGRAM_API_BASE_URL": "ftp://x"}, "TELEGRAM_API_BASE_URL is malformed"),
         ({"WEBHOOK_PORT": "99999"}, "WEBHOOK_PORT is malformed"),
+        ({"METRICS_PORT": "none"}, "METRICS_PORT is malformed"),
+        ({"HEALTH_MAX_OUTBOX_LAG_SECONDS": "0"}, "HEALTH_MAX_OUTBOX_LAG_SECONDS is malformed"),
         ({"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE is malformed"),
         ({"DATABASE_POOL_TIMEOUT": "soon"}, "DATABASE_POOL_TIMEOUT is malformed"),
     ],
@@ -148,3 +150,39 @@ def test_cli_prints_one_line_and_exits_non_zero(command: list[str], tmp_path: ob
         "like 123456:ABC-DEF1234ghIkl-zyx57W2v1u."
     ]
     assert "Traceback" not in result.stderr
+
+
+def test_metrics_port_is_off_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Empty means no server of its own (the webhook's port serves /healthz anyway)."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    monkeypatch.setenv("SECRET_KEY", KEY)
+    assert load_settings().metrics_port is None
+    monkeypatch.setenv("METRICS_PORT", "")
+    assert load_settings().metrics_port is None
+    monkeypatch.setenv("METRICS_PORT", "9100")
+    settings = load_settings()
+    assert settings.metrics_port == 9100 and settings.metrics_listen == "127.0.0.1"
+
+
+def test_webhook_refuses_metrics_on_its_own_port() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "SECRET_"))}
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        SECRET_KEY=KEY,
+        WEBHOOK_URL="https://bot.example.org/telegram",
+        WEBHOOK_PORT="8443",
+        METRICS_PORT="8443",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "webhook"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "union-bot: METRICS_PORT is the webhook's port, which serves /healthz and /metrics "
+        "already: leave METRICS_PORT empty or pick another port."
+    ]
