@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from telegram import Update
 from sqlalchemy import func, select
+from telegram import Update
 
 from bot.persistence import expire_conversations
 from bot.processor import PerChatUpdateProcessor
