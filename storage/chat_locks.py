@@ -42,6 +42,7 @@ import asyncio
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -171,7 +172,9 @@ class ChatLocks:
         self.lock_timeout = lock_timeout
         self._connections = _Connections(_dsn(url), lock_timeout, waiters)
         self._shards = [_Shard(self._connections) for _ in range(shards)]
-        self.contended = 0  # how often a chat was held elsewhere (tests and logs read it)
+        self.contended = 0  # how often a chat was held elsewhere
+        # Called when an update starts waiting for another instance (tests wait on it).
+        self.on_wait: list[Callable[[], None]] = []
 
     @classmethod
     def for_engine(
@@ -200,6 +203,8 @@ class ChatLocks:
             log.warning("a chat's lock was not taken (%s)", type(error).__name__)
             return Held(key)
         self.contended += 1
+        for listener in list(self.on_wait):
+            listener()
         try:
             connection = await self._connections.take()
         except _BROKEN as error:
