@@ -317,9 +317,15 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
             return
         slots = self._slots_for(update)
         user_key = self._sealer().user_key(user.id)
+        wanted = sorted({*slots, user_key})
+        locks = getattr(self._application.update_processor, "chat_locks", None)
         try:
-            async with transaction(self._runtime().sessions) as session:
-                rows = await store.load_keys(session, self._sealer(), [*slots, user_key])
+            if locks is not None:  # one round trip on the locks' connection
+                found = await locks.fetch(user.id, store.KEYS_QUERY, wanted)
+                rows = store.open_rows(self._sealer(), [(r[0], r[1]) for r in found])
+            else:
+                async with transaction(self._runtime().sessions) as session:
+                    rows = await store.load_keys(session, self._sealer(), wanted)
         except Exception as error:  # the handler will meet the database too, and say so
             log.error("conversations not refreshed: %s", type(error).__name__)
             return

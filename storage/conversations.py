@@ -202,6 +202,23 @@ async def load_all(session: AsyncSession, sealer: Sealer) -> Loaded:
     return Loaded(rows, unreadable)
 
 
+# `load_keys` in plain SQL, for a driver connection of its own (`storage.chat_locks`).
+KEYS_QUERY = "SELECT key, sealed FROM conversation_state WHERE key = ANY($1::text[])"
+
+
+def open_rows(
+    sealer: Sealer, found: Iterable[tuple[str, str]]
+) -> dict[str, ConversationRow | UserRow]:
+    """The rows that open, by key; one that does not is left out, as if absent."""
+    rows: dict[str, ConversationRow | UserRow] = {}
+    for key, sealed in found:
+        try:
+            rows[key] = sealer.open(key, sealed)
+        except (DecryptionError, ValueError, KeyError, TypeError):
+            continue
+    return rows
+
+
 async def load_keys(
     session: AsyncSession, sealer: Sealer, keys: Iterable[str]
 ) -> dict[str, ConversationRow | UserRow]:
@@ -220,13 +237,7 @@ async def load_keys(
             ConversationState.key.in_(wanted)
         )
     )
-    rows: dict[str, ConversationRow | UserRow] = {}
-    for key, sealed in result:
-        try:
-            rows[key] = sealer.open(key, sealed)
-        except (DecryptionError, ValueError, KeyError, TypeError):
-            continue
-    return rows
+    return open_rows(sealer, result.tuples())
 
 
 async def write(

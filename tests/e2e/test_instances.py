@@ -14,6 +14,7 @@ from sqlalchemy import select
 from telegram import Update
 
 from jobs import grievances as grievance_jobs
+from storage.db import claim_run, make_engine, make_session_factory, transaction
 from storage.models import Member
 from tests.support.config import ESCALATION_CHAT
 from tests.support.grievances import cases, submit
@@ -132,3 +133,20 @@ async def test_a_job_run_on_both_instances_at_once_sends_once(pg_database: str) 
         told = (await user.bot_messages())[told_before:]
         assert len(told) == 1 and "上级工会" in (told[0].text or "")
         assert (await cases(bots[1]))[0].escalation == "take"
+
+
+async def test_a_claimed_run_is_refused_to_a_second_instance_until_commit(
+    pg_database: str,
+) -> None:
+    engine = make_engine(pg_database)
+    sessions = make_session_factory(engine)
+    try:
+        async with transaction(sessions) as first:
+            assert await claim_run(first, "grievances:escalate_overdue")
+            async with transaction(sessions) as second:
+                assert not await claim_run(second, "grievances:escalate_overdue")
+                assert await claim_run(second, "grievances:post_waiting")  # another job
+        async with transaction(sessions) as later:
+            assert await claim_run(later, "grievances:escalate_overdue")  # released by commit
+    finally:
+        await engine.dispose()
