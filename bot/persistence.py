@@ -107,13 +107,13 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         the member's conversations before every update (`refresh_for_update`).
         """
         self._application = application
-        self.shared = self.enabled and runtime_of(application).engine.dialect.name == "postgresql"
         for group in application.handlers.values():
             for handler in group:
                 if isinstance(handler, ConversationHandler):
                     self._learn(handler)
         if not self.enabled:
             return
+        self.shared = runtime_of(application).engine.dialect.name == "postgresql"
         processor = application.update_processor
         after_each = getattr(processor, "after_each", None)
         if after_each is None:
