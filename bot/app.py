@@ -61,6 +61,7 @@ from jobs import report as report_jobs
 from jobs.delivery import start_delivery, stop_delivery
 from jobs.greetings import expire_at_start
 from storage import handbook as handbook_service
+from storage.chat_locks import ChatLocks
 from storage.db import make_engine, make_session_factory, transaction
 from storage.migrate import upgrade
 from storage.models import utcnow
@@ -169,6 +170,10 @@ def build_application(
         if isinstance(application.update_processor, PerChatUpdateProcessor):
             application.update_processor.line_keys.extend(runtime.lines)
             count_updates(application, application.update_processor)
+            # Several instances on one PostgreSQL: a chat's updates one at a time across them.
+            application.update_processor.chat_locks = ChatLocks.for_engine(
+                engine, settings.secret_key, lock_timeout=settings.database_lock_timeout
+            )
     for job in JOBS:
         job.schedule(application)
     persistence.attach(application)

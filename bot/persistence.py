@@ -95,11 +95,17 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         self._next_pass: asyncio.Future[None] | None = None
         self._pass_lock = asyncio.Lock()
         self._load_lock = asyncio.Lock()
+        # Several instances may take updates (PostgreSQL): re-read a member's rows per update.
+        self.shared = False
 
     # Wiring ------------------------------------------------------------------------------
 
     def attach(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-        """Learn the conversations' timeouts; flush after every update; sweep every minute."""
+        """Learn the conversations' timeouts; flush after every update; sweep every minute.
+
+        On PostgreSQL, where several instances may take updates, also re-read
+        the member's conversations before every update (`refresh_for_update`).
+        """
         self._application = application
         for group in application.handlers.values():
             for handler in group:
@@ -107,11 +113,19 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
                     self._learn(handler)
         if not self.enabled:
             return
+        self.shared = runtime_of(application).engine.dialect.name == "postgresql"
         processor = application.update_processor
         after_each = getattr(processor, "after_each", None)
         if after_each is None:
             raise RuntimeError("conversations need an update processor with after_each hooks")
         after_each.append(self.flush_after_update)
+        if self.shared:
+            before_each = getattr(processor, "before_each", None)
+            if before_each is None:
+                raise RuntimeError("a shared database needs an update processor with before_each")
+            before_each.append(self.refresh_for_update)
+            for handler in self._handlers.values():
+                _guard_timeout(self, handler)
         application.add_handler(TypeHandler(Update, _expire_for_update), group=EXPIRY_GROUP)
         if application.job_queue is not None:
             application.job_queue.run_repeating(
@@ -252,7 +266,139 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         await self._written()
 
     async def refresh_user_data(self, user_id: int, user_data: UserData) -> None:
-        """This instance wrote every row it holds; several instances would re-read here."""
+        """Done before the handlers' check instead: see `refresh_for_update`.
+
+        PTB calls this once a handler matched, too late for a conversation's
+        state, which decides whether its handler matches at all.
+        """
+
+    # Several instances -------------------------------------------------------------------
+
+    def _slots_for(self, update: Update) -> dict[str, Slot]:
+        """Row key → slot of every conversation this update could continue, as PTB keys them.
+
+        The update's chat and the member's private chat (every conversation
+        begins in private today), unless an update of that private chat is
+        under way on this instance (it is the one to trust then); one keyed
+        hash per conversation and chat.
+        """
+        user = update.effective_user
+        chat = update.effective_chat
+        assert user is not None
+        sealer = self._sealer()
+        chats = {chat.id} if chat is not None else set()
+        if not self._busy_elsewhere(user.id, chat.id if chat is not None else None):
+            chats.add(user.id)
+        slots: dict[str, Slot] = {}
+        for name, handler in self._handlers.items():
+            keys = [(c, user.id) for c in sorted(chats)] if handler.per_chat else [(user.id,)]
+            for key in keys:
+                slots[sealer.conversation_key(name, key)] = (name, key)
+        return slots
+
+    def _busy_elsewhere(self, user: int, chat: int | None) -> bool:
+        """An update of the member's private chat runs here beside this one (of ``chat``)."""
+        assert self._application is not None
+        busy = getattr(self._application.update_processor, "busy", None)
+        return chat != user and busy is not None and bool(busy(user))
+
+    async def refresh_for_update(self, update: Update) -> None:
+        """Before any handler: this member's conversations and drafts as the database has them.
+
+        Runs inside the chat's lock across instances (`bot.processor`), after
+        the instance that handled the member's previous update wrote what it
+        changed, so whichever instance took the last step, this one continues
+        from it; one query by keyed hashes. What is gone from the database (ended
+        on another instance, swept) is gone here too. Nothing is marked for
+        writing: what is read is what is stored.
+        """
+        user = update.effective_user
+        if not self.shared or user is None or self._application is None:
+            return
+        slots = self._slots_for(update)
+        user_key = self._sealer().user_key(user.id)
+        wanted = sorted({*slots, user_key})
+        locks = getattr(self._application.update_processor, "chat_locks", None)
+        try:
+            if locks is not None:  # one round trip on the locks' connection
+                found = await locks.fetch(user.id, store.KEYS_QUERY, wanted)
+                rows = store.open_rows(self._sealer(), [(r[0], r[1]) for r in found])
+            else:
+                async with transaction(self._runtime().sessions) as session:
+                    rows = await store.load_keys(session, self._sealer(), wanted)
+        except Exception as error:  # the handler will meet the database too, and say so
+            log.error("conversations not refreshed: %s", type(error).__name__)
+            return
+        chat = update.effective_chat
+        replace = not self._busy_elsewhere(user.id, chat.id if chat is not None else None)
+        self._apply(user.id, slots, rows, user_key, replace_data=replace)
+
+    def _apply(
+        self,
+        user: int,
+        slots: dict[str, Slot],
+        rows: dict[str, store.ConversationRow | store.UserRow],
+        user_key: str,
+        *,
+        replace_data: bool,
+    ) -> None:
+        assert self._application is not None
+        mine = self._live.get(user, {})
+        live = {slot: at for slot, at in mine.items() if slot not in slots.values()}
+        for row_key, (name, key) in slots.items():
+            handler = self._handlers[name]
+            row = rows.get(row_key)
+            _cancel_timeout(handler, key)  # whoever handles the next step schedules it again
+            if isinstance(row, store.ConversationRow):
+                _set_quietly(handler, key, row.state)
+                live[(name, key)] = row.expires
+            else:
+                _drop_quietly(handler, key)
+        if live:
+            self._live[user] = live
+        else:
+            self._live.pop(user, None)
+        data = self._application.user_data.get(user)
+        stored = rows.get(user_key)
+        if isinstance(stored, store.UserRow) and live:
+            text = store.dumps(stored.data)
+            self._stored_users[user] = (text, self._user_expiry(user))
+            if replace_data and _differs(data, text):
+                # Another instance took the last step: its drafts, not this one's older copy.
+                target = self._application._user_data[user]  # PTB's own dict, refreshed in place
+                target.clear()
+                target.update(stored.data)
+        elif replace_data:
+            self._stored_users.pop(user, None)
+            for item in [k for k in data or {} if str(k).startswith(DRAFT_PREFIX)]:
+                if data is not None:
+                    data.pop(item, None)
+
+    async def timed_out_here(self, handler: ConversationHandler[Any], key: ConversationKey) -> bool:
+        """PTB's timeout for ``key`` fired here: is this instance's step still the last one?
+
+        Another instance may have continued (a later expiry) or ended the
+        conversation since; then its timeout is theirs to run, and this
+        instance only forgets what it held.
+        """
+        if not self.shared:
+            return True
+        name = handler.name
+        assert name is not None
+        user = int(key[-1])
+        row_key = self._sealer().conversation_key(name, key)
+        async with transaction(self._runtime().sessions) as session:
+            rows = await store.load_keys(session, self._sealer(), [row_key])
+        row = rows.get(row_key)
+        mine = self._live.get(user, {}).get((name, key))
+        if isinstance(row, store.ConversationRow) and mine is not None and row.expires == mine:
+            return True
+        _drop_quietly(handler, key)
+        if isinstance(row, store.ConversationRow):
+            self._live.setdefault(user, {})[(name, key)] = row.expires
+        else:
+            self._live.get(user, {}).pop((name, key), None)
+        return False
 
     async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
         """chat_data is not kept: no feature uses it."""
@@ -386,7 +532,10 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         """End, in memory, every conversation past its expiry (of ``users``, or everyone's).
 
         The ended states reach the database with the next `update_persistence`;
-        returns the users whose conversations ended, for it to mark.
+        returns the users whose conversations ended, for it to mark. The
+        sweep of a shared database (several instances) only forgets its own
+        copies: what it believed expired may have been continued elsewhere,
+        and the rows go by their own expiry (`delete_expired_rows`).
         """
         application = self._application
         if application is None or not self.enabled:
@@ -394,6 +543,7 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         # The sweep leaves a chat whose update is under way: that update ends it itself,
         # and ending it under a running handler would take the draft from under it.
         busy = getattr(application.update_processor, "busy", None) if users is None else None
+        sweeping_shared = self.shared and users is None
         ended: set[int] = set()
         for user in list(self._live) if users is None else users:
             slots = self._live.get(user)
@@ -404,12 +554,23 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
                 for slot, expires in slots.items()
                 if expires <= now and not (busy is not None and busy(slot[1][0]))
             ]
+            all_ended = bool(expired) and len(expired) == len(slots)
             for name, key in expired:
-                _forget(self._handlers[name], key)
+                if sweeping_shared:
+                    # Another instance may have taken a later step: the database row
+                    # (`delete_expired_rows`, by its own expiry) decides, not this copy.
+                    _cancel_timeout(self._handlers[name], key)
+                    _drop_quietly(self._handlers[name], key)
+                    slots.pop((name, key), None)
+                else:
+                    _forget(self._handlers[name], key)
             if not expired:
                 continue
             ended.add(user)
-            if len(expired) == len(slots):
+            if sweeping_shared and not slots:
+                self._live.pop(user, None)
+                self._stored_users.pop(user, None)
+            if all_ended:
                 data = application.user_data.get(user)
                 for item in [k for k in data or {} if str(k).startswith(DRAFT_PREFIX)]:
                     if data is not None:
@@ -424,6 +585,66 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
 
 
 _CURRENT: Any = object()  # "not staged: read the user's data as it is now"
+
+
+def _differs(data: UserData | None, text: str) -> bool:
+    if data is None:
+        return True
+    try:
+        return store.dumps(dict(data)) != text
+    except TypeError:  # something unstorable in memory: the stored drafts win
+        return True
+
+
+def _set_quietly(handler: ConversationHandler[Any], key: ConversationKey, state: object) -> None:
+    """Set a state as read from the database, not marked for writing back.
+
+    `_conversations` is PTB's TrackingDict; its untracked update is how PTB
+    itself loads persisted states.
+    """
+    conversations: Any = handler._conversations
+    conversations.update_no_track({key: state})
+
+
+def _drop_quietly(handler: ConversationHandler[Any], key: ConversationKey) -> None:
+    """Forget a state the database no longer has, without writing a deletion."""
+    conversations: Any = handler._conversations
+    conversations.data.pop(key, None)
+
+
+def _cancel_timeout(handler: ConversationHandler[Any], key: ConversationKey) -> None:
+    job = handler.timeout_jobs.pop(key, None)
+    if job is not None:
+        job.schedule_removal()
+
+
+class _SharedTimeouts(ConversationHandler[Any]):
+    """A conversation whose PTB timeout first asks the database whose step was last.
+
+    With several instances, the one that handled a member's earlier step still
+    has a timeout job for it after another instance took the next step; run
+    blindly, it would tell the member "timed out" mid-conversation and delete
+    the other instance's row. Only the instance whose step is still the last
+    one runs the timeout. Same fields as its base (``__slots__ = ()``), so a
+    built handler takes this class in place (`_guard_timeout`).
+    """
+
+    __slots__ = ()
+
+    async def _trigger_timeout(self, context: Any) -> None:
+        persistence = persistence_of(context.application)
+        key = tuple(context.job.data.conversation_key)
+        if persistence is not None and not await persistence.timed_out_here(self, key):
+            async with self._timeout_jobs_lock:
+                if self.timeout_jobs.get(key) is context.job:
+                    del self.timeout_jobs[key]
+            return
+        await super()._trigger_timeout(context)
+
+
+def _guard_timeout(persistence: DatabasePersistence, handler: ConversationHandler[Any]) -> None:
+    if type(handler) is ConversationHandler:
+        handler.__class__ = _SharedTimeouts
 
 
 def _forget(handler: ConversationHandler[Any], key: ConversationKey) -> None:
@@ -466,7 +687,7 @@ async def expire_conversations(application: Application[Any, Any, Any, Any, Any,
         return 0
     now = runtime_of(application).now()
     ended = persistence.end_expired(now)
-    if ended:
+    if ended and not persistence.shared:
         application.mark_data_for_update_persistence(user_ids=ended)
     await application.update_persistence()
     await persistence.delete_expired_rows(now)

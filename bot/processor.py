@@ -18,9 +18,19 @@ before the lock, the replies) runs concurrently. Waiting happens before the
 handler opens its session, so an update waiting for its turn holds no
 pooled connection and the line cannot starve the pool.
 
-`after_each` runs inside the chat's lock once an update is handled: the
-conversation persistence flushes there, so what a member typed is in the
-database before the bot takes their next update.
+Several instances: with `chat_locks` set (PostgreSQL, `storage.chat_locks`)
+a chat's update also holds that chat's advisory lock, so two instances that
+receive one member's updates at once handle them one after the other. The
+lock is taken inside the in-process lock (one waiter per chat per instance)
+and, for an update in a line, only once its turn came: who holds a chat's lock
+never waits for a line, so two instances' lines cannot wait on each other.
+
+`before_each` hooks run with both locks held, before any handler sees the
+update: the conversation persistence re-reads the member's conversation there
+(`bot.persistence.DatabasePersistence.refresh_for_update`), so an instance
+continues what another one began. `after_each` runs inside the same locks once
+an update is handled: the persistence flushes there, so what a member typed is
+in the database before any instance takes their next update.
 """
 
 from __future__ import annotations
@@ -34,6 +44,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+from storage.chat_locks import ChatLocks
 from storage.db import forget_pending, when_first_transaction_ends
 
 log = logging.getLogger(__name__)
@@ -41,6 +52,7 @@ log = logging.getLogger(__name__)
 Listener = Callable[[object], None]
 LineKey = Callable[[Update], Hashable | None]
 AfterEach = Callable[[], Awaitable[None]]
+BeforeEach = Callable[[Update], Awaitable[None]]
 
 
 def chat_key(update: object) -> int | None:
@@ -85,6 +97,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # to wait for the bot instead of sleeping.
         self.listeners: list[Listener] = []
         self.after_each: list[AfterEach] = []
+        self.before_each: list[BeforeEach] = []
+        # Set by the application on PostgreSQL: the chat's lock across instances.
+        self.chat_locks: ChatLocks | None = None
 
     def _line_of(self, update: object) -> Hashable | None:
         if not isinstance(update, Update):
@@ -114,19 +129,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         key = chat_key(update)
         try:
             if key is None:
-                try:
-                    await self._run(coroutine, turn)
-                finally:
-                    await self._after()
+                await self._run(update, None, coroutine, turn)
                 return
             lock, users = self._locks.get(key, (asyncio.Lock(), 0))
             self._locks[key] = (lock, users + 1)
             try:
                 async with lock:
-                    try:
-                        await self._run(coroutine, turn)
-                    finally:
-                        await self._after()
+                    await self._run(update, key, coroutine, turn)
             finally:
                 lock, users = self._locks[key]
                 if users <= 1:
@@ -139,18 +148,48 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             for listener in list(self.listeners):
                 listener(update)
 
-    @staticmethod
-    async def _run(coroutine: Awaitable[Any], turn: _Turn | None) -> None:
-        if turn is None:
-            await coroutine
-            return
-        await turn.ready
-        # Taking the ticket (or the first commit, or the end) passes the turn on.
-        token = when_first_transaction_ends(turn.leave)
+    async def _run(
+        self, update: object, key: int | None, coroutine: Awaitable[Any], turn: _Turn | None
+    ) -> None:
+        """Wait for the turn, take the chat across instances, refresh, handle, flush, let go."""
         try:
-            await coroutine
+            if turn is not None:
+                await turn.ready
+        except BaseException:
+            _close(coroutine)
+            raise
+        locks = self.chat_locks if key is not None else None
+        held = None
+        try:
+            if locks is not None and key is not None:
+                held = await locks.acquire(key)
+            if isinstance(update, Update):
+                await self._before(update)
+        except BaseException:
+            if held is not None and locks is not None:
+                await locks.release(held)
+            _close(coroutine)
+            raise
+        try:
+            if turn is None:
+                await coroutine
+                return
+            # Taking the ticket (or the first commit, or the end) passes the turn on.
+            token = when_first_transaction_ends(turn.leave)
+            try:
+                await coroutine
+            finally:
+                forget_pending(token)
         finally:
-            forget_pending(token)
+            try:
+                await self._after()
+            finally:
+                if held is not None and locks is not None:
+                    await locks.release(held)
+
+    async def _before(self, update: Update) -> None:
+        for hook in list(self.before_each):
+            await hook(update)
 
     def busy(self, chat_id: int) -> bool:
         """An update of this chat is being handled (or waits its turn) right now."""
@@ -164,4 +203,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to open."""
 
     async def shutdown(self) -> None:
-        """Nothing to close."""
+        """The chat locks' connections, if any."""
+        if self.chat_locks is not None:
+            await self.chat_locks.close()
+
+
+def _close(coroutine: Awaitable[Any]) -> None:
+    """A handler's coroutine that will not run: closed, so Python does not warn of it."""
+    close = getattr(coroutine, "close", None)
+    if close is not None:
+        close()

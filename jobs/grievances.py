@@ -3,7 +3,9 @@
 Each function takes the runtime and ``now`` (tests pass the FakeClock's time)
 and is idempotent: the database decides what is due, conditional changes and
 unique outbox keys make a second run — on a restart or another instance — do
-nothing more. PTB's JobQueue only wakes :func:`tick` (see `schedule`).
+nothing more. The steps that decide from plain reads (failed and waiting
+posts, overdue cases) also claim their run (`storage.db.claim_run`), so two
+instances running them at the same moment cannot both act on one read. PTB's JobQueue only wakes :func:`tick` (see `schedule`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from jobs.delivery import wake_after_commit
 from notices import grievances as relay
 from storage import grievance_rules as rules
 from storage import grievances as service
-from storage.db import transaction, unit_of_work
+from storage.db import claim_run, transaction, unit_of_work
 from storage.models import GrievanceStatus as Status
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,8 @@ async def sync_posts(
 ) -> tuple[int, int]:
     """Learn where queued posts landed; tell admins (and once, the member) about failures."""
     async with transaction(runtime.sessions) as session:
+        if not await claim_run(session, "grievances:sync_posts"):
+            return 0, 0  # another instance is on it
         posts = await service.queued_posts(session)
         failed = await service.sync_posts(session, posts)
         for post in failed:
@@ -71,6 +75,8 @@ async def retry_failed(
     """Post again the cards that failed (e.g. the bot was out of the group), with their thread."""
     reposted = 0
     async with transaction(runtime.sessions) as session:
+        if not await claim_run(session, "grievances:retry_failed"):
+            return 0  # another instance is on it
         for post in await service.failed_posts(session, chat_id):
             if not force and post.created_at > now - RETRY_AFTER:
                 continue
@@ -100,6 +106,8 @@ async def post_waiting(
     """Cards for cases that came while no group was configured, once one is."""
     posted = 0
     async with transaction(runtime.sessions) as session:
+        if not await claim_run(session, "grievances:post_waiting"):
+            return 0  # another instance is on it
         for case in await service.unposted_cases(session):
             chat = relay.route_chat(runtime, case.category)
             if chat is None:
@@ -119,6 +127,8 @@ async def escalate_overdue(
     """Cases past a deadline: re-posted, escalated upstairs, the member told. Once each."""
     changed: list[int] = []
     async with transaction(runtime.sessions) as session:
+        if not await claim_run(session, "grievances:escalate_overdue"):
+            return []  # another instance is on it
         for case in await service.overdue_cases(session, now):
             missed = rules.overdue(
                 status=Status(case.status),

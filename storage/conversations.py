@@ -202,6 +202,44 @@ async def load_all(session: AsyncSession, sealer: Sealer) -> Loaded:
     return Loaded(rows, unreadable)
 
 
+# `load_keys` in plain SQL, for a driver connection of its own (`storage.chat_locks`).
+KEYS_QUERY = "SELECT key, sealed FROM conversation_state WHERE key = ANY($1::text[])"
+
+
+def open_rows(
+    sealer: Sealer, found: Iterable[tuple[str, str]]
+) -> dict[str, ConversationRow | UserRow]:
+    """The rows that open, by key; one that does not is left out, as if absent."""
+    rows: dict[str, ConversationRow | UserRow] = {}
+    for key, sealed in found:
+        try:
+            rows[key] = sealer.open(key, sealed)
+        except (DecryptionError, ValueError, KeyError, TypeError):
+            continue
+    return rows
+
+
+async def load_keys(
+    session: AsyncSession, sealer: Sealer, keys: Iterable[str]
+) -> dict[str, ConversationRow | UserRow]:
+    """The rows among ``keys`` that exist and open: one indexed query, for one member's update.
+
+    Another instance may have written them since this one last looked
+    (`bot.persistence` re-reads a member's rows at the start of each update).
+    A row that does not open is left out, as if absent; the start-up load
+    deletes such rows.
+    """
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    result = await session.execute(
+        select(ConversationState.key, ConversationState.sealed).where(
+            ConversationState.key.in_(wanted)
+        )
+    )
+    return open_rows(sealer, result.tuples())
+
+
 async def write(
     session: AsyncSession,
     upserts: Mapping[str, tuple[str, datetime]],

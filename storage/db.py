@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, event
+from sqlalchemy import CursorResult, Result, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -126,6 +127,25 @@ def dialect_insert(dialect: str) -> Callable[..., Any]:
 def insert_for(session: AsyncSession) -> Callable[..., Any]:
     """:func:`dialect_insert` for the database the session is bound to."""
     return dialect_insert(session.bind.dialect.name if session.bind is not None else "sqlite")
+
+
+async def claim_run(session: AsyncSession, job: str) -> bool:
+    """Whether this transaction may do ``job``'s work now: one instance at a time.
+
+    For a job whose reads decide what to write without a row lock or a
+    conditional change (so two instances reading at once would both act):
+    a transaction-level advisory lock, taken without waiting and released by
+    the commit. False means another instance is doing the same run right now;
+    the next run finds what that one left. Always True on SQLite (one
+    instance). Job names are no identity, so the key is a plain hash.
+    """
+    bind = session.bind
+    if bind is None or bind.dialect.name != "postgresql":
+        return True
+    digest = hashlib.sha256(f"job\x00{job}".encode()).digest()
+    key = int.from_bytes(digest[:8], "big", signed=True)
+    result = await session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
+    return bool(result.scalar())
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from telegram import Update
 
 from bot.persistence import expire_conversations
+from bot.processor import PerChatUpdateProcessor
 from handlers import membership
 from handlers.grievances import writing
 from sandbox import SandboxServer
@@ -161,7 +163,16 @@ async def test_a_draft_that_cannot_be_stored_is_logged_and_blocks_nothing(
     user = await bot.driver.create_user("Odd", user_id=610000008)
     other = await bot.driver.create_user("Fine", user_id=610000009)
     await user.send("/start")
-    bot.application.user_data[user.id]["draft_odd"] = {"秘密集合"}  # a set: not JSON
+
+    async def odd_draft(update: Update) -> None:
+        # As a handler would: after the update's conversations were read (on PostgreSQL
+        # from the database, which would drop a value set from outside an update).
+        if update.effective_user is not None and update.effective_user.id == user.id:
+            bot.application.user_data[user.id]["draft_odd"] = {"秘密集合"}  # a set: not JSON
+
+    processor = bot.application.update_processor
+    assert isinstance(processor, PerChatUpdateProcessor)
+    processor.before_each.append(odd_draft)
     with caplog.at_level(logging.ERROR):
         await user.press("简体中文")
         await other.send("/start")
@@ -176,7 +187,8 @@ async def test_a_draft_that_cannot_be_stored_is_logged_and_blocks_nothing(
     assert await conversations_of(bot.runtime, other.id) == {
         "registration": membership.CHOOSE_LANGUAGE
     }
-    del bot.application.user_data[user.id]["draft_odd"]
+    processor.before_each.remove(odd_draft)
+    bot.application.user_data[user.id].pop("draft_odd", None)
     await user.send(NAME)
     assert (await drafts_of(bot.runtime, user.id))[membership.DRAFT].name == NAME
 

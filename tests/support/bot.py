@@ -93,7 +93,7 @@ def sandbox_server(clock: FakeClock | None = None) -> SandboxServer:
     )
 
 
-async def _union_stage(driver: SandboxDriver, settings: Settings) -> None:
+async def union_stage(driver: SandboxDriver, settings: Settings) -> None:
     """The admin and the union's groups, as a real deployment has them before the bot starts."""
     await driver.create_user("Admin", user_id=ADMIN_ID, username="union_admin")
     if settings.cadre_chat_id is not None:
@@ -159,7 +159,7 @@ async def running_bot(
     try:
         settings = bot_settings(database_url, **values)
         async with bot_on(
-            server, settings, clock, rate_limiter=rate_limiter, stage=_union_stage
+            server, settings, clock, rate_limiter=rate_limiter, stage=union_stage
         ) as harness:
             yield harness
     finally:
