@@ -139,7 +139,13 @@ async def _refuse_wrong_chat(update: Update, context: Context, scope: Scope) -> 
     query = update.callback_query
     chat = update.effective_chat
     assert query is not None and chat is not None  # a CallbackQueryHandler's update
-    if chat.type == "private":
+    if chat.type == "private" and not scope.is_cadre:
+        # Every group button is a cadre's: say so, as the feature itself would.
+        text = scope._(
+            "Only union cadres can do that. If you think you should be one, "
+            "please ask a union admin."
+        )
+    elif chat.type == "private":
         text = scope._(
             "This button works only in the union's cadre group. "
             "Nothing was changed: please use it there."

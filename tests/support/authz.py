@@ -44,6 +44,13 @@ from tests.support.outbox import delivered, quick_delivery
 from tests.support.polls import create_poll, latest_poll
 from tests.support.trainings import course, enrol, published_course
 
+# The kinds of row `make_world` makes one of, by the button field that names them.
+ROW_KINDS = (
+    "member", "activity", "signup", "parent", "training", "session", "enrolment", "poll",
+    "case", "suggestion", "broadcast", "group", "topic", "entry", "other", "item", "category",
+    "code",
+)  # fmt: skip
+
 
 @dataclass
 class World:
@@ -125,6 +132,7 @@ async def make_world(bot: BotHarness) -> World:
         "category": category,
         "code": BUILTIN[0].code,
     }
+    assert set(ids) == set(ROW_KINDS)
     return World(admin, cadre, member, stranger, ids)
 
 
