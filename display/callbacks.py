@@ -24,7 +24,7 @@ import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, Generic, NamedTuple, TypeVar
+from typing import Annotated, Any, Generic, Literal, NamedTuple, TypeVar
 
 MAX_BYTES = 64
 _TOKEN = r"[A-Za-z0-9_-]{1,24}"
@@ -46,6 +46,8 @@ INT16 = IntField(-(2**15), 2**15 - 1)
 _INT = r"-?[0-9]{1,10}"  # not \d, which also takes other scripts' digits
 
 Shape = TypeVar("Shape", bound=tuple[Any, ...])
+# The kind of chat a button's messages are in.
+ButtonChat = Literal["private", "group"]
 
 
 class InvalidCallback(ValueError):
@@ -99,17 +101,26 @@ def _ranges_of(shape: type[tuple[Any, ...]]) -> tuple[IntField | None, ...]:
 
 
 class CallbackAction(Generic[Shape]):
-    """A button kind: a unique prefix and the named, typed fields it carries."""
+    """A button kind: a unique prefix and the named, typed fields it carries.
 
-    __slots__ = ("prefix", "ranges", "regex", "shape")
+    ``chat``: where its messages are. "group" for the few that sit only on
+    messages in the union's groups (a case's card, a suggestion's card);
+    "private" for every other. `handlers.guards` refuses a press in the other
+    kind of chat, whoever presses: an admin's panel forged into the cadre group
+    must not list members there, and a case's card button forged into a private
+    chat must not act outside the group whose cadres answer for it.
+    """
 
-    def __init__(self, prefix: str, shape: type[Shape]) -> None:
+    __slots__ = ("chat", "prefix", "ranges", "regex", "shape")
+
+    def __init__(self, prefix: str, shape: type[Shape], *, chat: ButtonChat = "private") -> None:
         if prefix in _REGISTRY:
             raise ValueError(f"callback prefix {prefix!r} used twice")
         if not re.fullmatch(r"[a-z]{1,6}", prefix):
             raise ValueError(f"bad callback prefix {prefix!r}")
         self.prefix = prefix
         self.shape = shape
+        self.chat: ButtonChat = chat
         self.ranges = _ranges_of(shape)
         # The shape alone; used with `fullmatch` (ranges are checked by `unpack`).
         parts = [re.escape(prefix)]
@@ -159,8 +170,10 @@ class CallbackAction(Generic[Shape]):
         return f"CallbackAction({self.prefix!r}, {self.shape.__name__})"
 
 
-def action(prefix: str, shape: type[Shape]) -> CallbackAction[Shape]:
-    return CallbackAction(prefix, shape)
+def action(
+    prefix: str, shape: type[Shape], *, chat: ButtonChat = "private"
+) -> CallbackAction[Shape]:
+    return CallbackAction(prefix, shape, chat=chat)
 
 
 def known_prefix(data: str | None) -> bool:
@@ -453,16 +466,18 @@ GREET_UPCOMING = action("gru", NoFields)
 
 # Grievances (handlers/grievances/). Every case
 # button carries the case id; handlers check the presser wrote the case
-# (member buttons) or is a cadre in one of the case's groups (cadre buttons).
-GRIEVANCE_TAKE = action("gvtake", CaseRef)
-GRIEVANCE_REPLY = action("gvrep", CaseRef)
-GRIEVANCE_RESOLVE = action("gvres", CaseRef)  # ask to confirm
-GRIEVANCE_RESOLVE_CONFIRM = action("gvresy", CaseRef)
-GRIEVANCE_ESCALATE = action("gvesc", CaseRef)
-GRIEVANCE_MUTE = action("gvmute", CaseDays)
-GRIEVANCE_UNMUTE = action("gvunm", CaseRef)
-GRIEVANCE_CARD = action("gvcard", CaseRef)  # back to the card's buttons
-GRIEVANCE_PASS_ON = action("gvpass", CaseRef)  # pass on the message a nudge replies to; 0 = no
+# (member buttons) or is a cadre in one of the case's groups (cadre buttons, on the
+# case's card in those groups).
+GRIEVANCE_TAKE = action("gvtake", CaseRef, chat="group")
+GRIEVANCE_REPLY = action("gvrep", CaseRef, chat="group")
+GRIEVANCE_RESOLVE = action("gvres", CaseRef, chat="group")  # ask to confirm
+GRIEVANCE_RESOLVE_CONFIRM = action("gvresy", CaseRef, chat="group")
+GRIEVANCE_ESCALATE = action("gvesc", CaseRef, chat="group")
+GRIEVANCE_MUTE = action("gvmute", CaseDays, chat="group")
+GRIEVANCE_UNMUTE = action("gvunm", CaseRef, chat="group")
+GRIEVANCE_CARD = action("gvcard", CaseRef, chat="group")  # back to the card's buttons
+# Pass on the message a nudge replies to; 0 = no.
+GRIEVANCE_PASS_ON = action("gvpass", CaseRef, chat="group")
 GRIEVANCE_MY_CASES = action("gvlist", NoFields)
 GRIEVANCE_VIEW = action("gvcase", CaseRef)
 GRIEVANCE_ADD = action("gvadd", CaseRef)
@@ -506,12 +521,13 @@ POLL_PREVIEW = action("ppv", NoFields)  # the option buttons of a preview: do no
 POLL_SETTINGS = action("pset", NoFields)  # admin panel: poll settings
 POLL_CADRES = action("pcadr", Flag)  # 1: cadres may create polls, 0: they may not
 
-# Suggestions (handlers/suggestions.py): the cadre buttons carry the suggestion id.
+# Suggestions (handlers/suggestions.py): the cadre buttons carry the suggestion id and
+# sit on its card in the cadre group.
 SUGGEST_NEW = action("sgnew", NoFields)
 SUGGEST_MINE = action("sgmine", NoFields)
 SUGGEST_SEND = action("sgsend", NoFields)
-SUGGEST_STATUS = action("sgst", SuggestionStatus)
-SUGGEST_REPLY = action("sgrep", SuggestionRef)
+SUGGEST_STATUS = action("sgst", SuggestionStatus, chat="group")
+SUGGEST_REPLY = action("sgrep", SuggestionRef, chat="group")
 
 # Activities (handlers/activities/): buttons carry the activity id; handlers check
 # the presser may see it (audience) or manage it (cadre).

@@ -113,8 +113,54 @@ async def forged_button(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
+async def wrong_chat_button(update: Update, context: Context) -> None:
+    """A button pressed in the other kind of chat than its messages are in: refused.
+
+    A private chat's button reaches a group, or a cadre group's card button a
+    private chat, only forged; acting on it would answer in the group (an admin's
+    member list, a training's roster) or act outside the group whose cadres answer
+    for the case. Refused for everyone, nothing changed. Checked before opening a
+    unit of work, so a press in its own kind of chat costs nothing here.
+    """
+    chat = update.effective_chat
+    query = update.callback_query
+    action = cb.action_of(query.data if query is not None else None)
+    if chat is None or action is None:
+        return
+    pressed_in = "private" if chat.type == "private" else "group"
+    if pressed_in == action.chat:
+        return  # the feature's handlers take it (group 0)
+    await _refuse_wrong_chat(update, context)
+    raise ApplicationHandlerStop
+
+
+@scoped
+async def _refuse_wrong_chat(update: Update, context: Context, scope: Scope) -> None:
+    query = update.callback_query
+    chat = update.effective_chat
+    assert query is not None and chat is not None  # a CallbackQueryHandler's update
+    if chat.type == "private" and not scope.is_cadre:
+        # Every group button is a cadre's: say so, as the feature itself would.
+        text = scope._(
+            "Only union cadres can do that. If you think you should be one, "
+            "please ask a union admin."
+        )
+    elif chat.type == "private":
+        text = scope._(
+            "This button works only in the union's cadre group. "
+            "Nothing was changed: please use it there."
+        )
+    else:
+        text = scope._(
+            "This button works only in your private chat with me. "
+            "Nothing was changed: please open @{bot} and use the menu there."
+        ).format(bot=context.bot.username)
+    await query.answer(text, show_alert=True)
+
+
 def register(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(forged_button, pattern=_not_a_button), GROUP)
+    application.add_handler(CallbackQueryHandler(wrong_chat_button, pattern=cb.is_valid), GROUP)
     application.add_handler(MessageHandler(filters.UpdateType.EDITED, ignore), GROUP)
     application.add_handler(MessageHandler(PRIVATE & _LongText(), too_long), GROUP)
     application.add_handler(

@@ -123,7 +123,7 @@ def test_every_button_handler_refuses_garbage_and_the_guard_takes_it_first() -> 
 
     from bot.app import build_application
     from core.settings import load_settings
-    from handlers.guards import forged_button
+    from handlers.guards import forged_button, wrong_chat_button
 
     settings = load_settings(
         telegram_bot_token="987654321:TEST-union-bot-token-abcdefghijklmnop",
@@ -133,7 +133,11 @@ def test_every_button_handler_refuses_garbage_and_the_guard_takes_it_first() -> 
     application = build_application(settings, rate_limiter=False)
     by_group = sorted(application.handlers.items())
     handlers = [h for _, group in by_group for h in _callback_handlers(group)]
-    patterned = [h for h in handlers if h.pattern is not None and h.callback is not forged_button]
+    patterned = [
+        h
+        for h in handlers
+        if h.pattern is not None and h.callback not in (forged_button, wrong_chat_button)
+    ]
     assert len(patterned) > 100
     for handler in patterned:
         assert isinstance(handler.pattern, cb.CallbackPattern), handler.callback

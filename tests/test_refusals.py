@@ -8,13 +8,8 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 
 from core.i18n import LOCALES
+from tests.support.refusals import REFUSAL
 
-# A refusal: "Only X can …", "You cannot / may no longer …", "… cannot be changed here".
-REFUSAL = re.compile(
-    r"^(Only (union |the |admins|members)|You (cannot|may no longer)|This poll is not addressed"
-    r"|This admin is listed|Case buttons work only|This has already started"
-    r"|This case is closed|This activity does not allow)"
-)
 # What to do next: someone to ask, a command, or where to go.
 NEXT_EN = re.compile(
     r"\b(ask|please|send it with|sign up|edit|open a new case|/\w+)", re.IGNORECASE
