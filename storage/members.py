@@ -161,9 +161,12 @@ async def list_members(session: AsyncSession, page: int, per_page: int = 10) -> 
     total = await session.scalar(select(func.count(Member.id))) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 0), pages - 1)
-    rows = await session.scalars(
-        select(Member).order_by(*PINYIN_ORDER).offset(page * per_page).limit(per_page)
-    )
+    # The page's ids first, from the index alone (it holds the key and the id): the
+    # offset then skips index entries, not whole rows with their departments joined.
+    ids = (
+        select(Member.id).order_by(*PINYIN_ORDER).offset(page * per_page).limit(per_page)
+    ).scalar_subquery()
+    rows = await session.scalars(select(Member).where(Member.id.in_(ids)).order_by(*PINYIN_ORDER))
     return Page(list(rows), total, page, per_page)
 
 
