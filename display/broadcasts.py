@@ -185,6 +185,13 @@ def english_prompt(t: Translator, has_media: bool) -> str:
     )
 
 
+def english_back_keyboard(t: Translator, nonce: int) -> InlineKeyboardMarkup:
+    """Under the English prompt reached from the preview: back to it, nothing changed."""
+    return InlineKeyboardMarkup(
+        [[_button(t.gettext("« Back to the preview"), cb.BROADCAST_ENGLISH_BACK.pack(nonce))]]
+    )
+
+
 def markup_error(t: Translator, error: MarkupError, source: str) -> str:
     _ = t.gettext
     problem = _(MARKUP_ERRORS[error.code]).format(
@@ -355,7 +362,7 @@ def preview_text(
 
 
 def preview_keyboard(
-    t: Translator, nonce: int, formatted: bool, can_format: bool
+    t: Translator, nonce: int, formatted: bool, can_format: bool, *, has_english: bool = False
 ) -> InlineKeyboardMarkup:
     _ = t.gettext
     rows = [
@@ -367,6 +374,19 @@ def preview_keyboard(
     if can_format:
         label = _("🔤 Read as plain text") if formatted else _("🔤 Read as formatted (HTML)")
         rows.append([_button(label, cb.BROADCAST_FORMAT.pack(nonce))])
+    # The English version can be added, replaced or removed here too, not only right
+    # after the Chinese text (an admin who skipped it need not start over).
+    if has_english:
+        rows.append(
+            [
+                _button(_("✏️ Replace the English version"), cb.BROADCAST_ENGLISH_EDIT.pack(nonce)),
+                _button(_("🗑 Remove the English version"), cb.BROADCAST_ENGLISH_DROP.pack(nonce)),
+            ]
+        )
+    else:
+        rows.append(
+            [_button(_("➕ Add an English version"), cb.BROADCAST_ENGLISH_EDIT.pack(nonce))]
+        )
     rows.append(
         [
             _button(_("« Audience"), cb.BROADCAST_BACK.pack(nonce)),

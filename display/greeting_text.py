@@ -23,6 +23,10 @@ from core.settings import SUPPORTED_LANGUAGES
 from storage.greetings import Occasion
 from storage.occasions import BIRTHDAY
 
+XIAONIAN = N_(
+    "🧹 {name}, happy Little New Year! Spring Festival is only a week away. The union "
+    "wishes you a clean, warm home and a happy new year with your family."
+)
 DEFAULT_TEMPLATES: dict[str, str] = {
     "new_year": N_(
         "🎉 {name}, happy New Year! Thank you for all you did in the past year. "
@@ -85,10 +89,8 @@ DEFAULT_TEMPLATES: dict[str, str] = {
         "grow longer. Have a warm bowl of dumplings or tangyuan, and keep warm. The union "
         "wishes you and your family good health."
     ),
-    "xiaonian": N_(
-        "🧹 {name}, happy Little New Year! Spring Festival is only a week away. The union "
-        "wishes you a clean, warm home and a happy new year with your family."
-    ),
+    "xiaonian": XIAONIAN,
+    "xiaonian_south": XIAONIAN,
     "laba": N_(
         "🥣 {name}, happy Laba Festival! A warm bowl of Laba porridge as the new year "
         "draws near. The union wishes you health and happiness."
@@ -132,5 +134,5 @@ def greeting_text(
         templates[language],
         name=name,
         year=day.year,
-        holiday=occasion.name(translator(language)),
+        holiday=occasion.greeting_name(translator(language)),
     )

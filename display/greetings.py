@@ -13,7 +13,7 @@ from display import callbacks as cb
 from display.admin import back_home
 from display.versions import receives
 from storage.greetings import TEMPLATE_MAX, Occasion, TemplateError, Upcoming
-from storage.occasions import Occurrence
+from storage.occasions import REGIONAL, Occurrence
 
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
@@ -163,6 +163,14 @@ def card_text(
         t.gettext("Status: {status}").format(status=status_text(t, occasion)),
         _who(t, occasion, recipients),
     ]
+    if occasion.code in REGIONAL:
+        lines.append(
+            t.gettext(
+                "Little New Year is kept on the 23rd of the 12th lunar month in the north and on the 24th "
+                "in the south: switch on the one your members keep, or both, each for the "
+                "members tagged for it (🎯 Who gets it), so nobody is greeted twice."
+            )
+        )
     for language in SUPPORTED_LANGUAGES:
         which = t.gettext("your own") if language in own else t.gettext("default")
         lines += [

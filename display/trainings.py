@@ -12,7 +12,7 @@ from html import escape
 
 from telegram import InlineKeyboardMarkup
 
-from core import collation, dates
+from core import dates
 from core.i18n import N_, Translator
 from display import callbacks as cb
 from display import offering, sheets
@@ -31,6 +31,7 @@ from storage.ratings import RatingSummary
 from storage.trainings import EnrolmentLine, HistoryLine, TrainingDraft
 
 BUTTON_MAX = offering.BUTTON_MAX
+ATTENDANCE_SHOWN = 60  # buttons on the attendance sheet, under Telegram's 100
 STATUS_NAMES = {
     SignupStatus.PENDING.value: N_("waiting for approval"),
     SignupStatus.SEATED.value: N_("enrolled"),
@@ -368,8 +369,8 @@ def attendance_keyboard(
                 ("✅ " if m.id in present else "⬜ ") + m.name, cb.TRN_MARK.pack(meeting.id, m.id)
             )
         ]
-        # Who is shown is the storage's order (the first 60); in pinyin order to find them.
-        for m in collation.by_person(people[:60], lambda m: m.name)
+        # In the storage's order, pinyin over all the seated (`trainings.seated_members`).
+        for m in people[:ATTENDANCE_SHOWN]
     ]
     rows.append([_button(t.gettext("« Sessions"), cb.TRN_SESSIONS.pack(training.id))])
     return InlineKeyboardMarkup(rows)

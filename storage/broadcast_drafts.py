@@ -47,6 +47,8 @@ class NewBroadcast:
     audience_json: dict[str, Any] = field(default_factory=_nobody)
     tags: list[str] = field(default_factory=list)  # the picker's tags, in button order
     page: int = 0  # the picker's page
+    # Shown as a preview: the English version, added or replaced now, returns to it.
+    previewed: bool = False
 
     @property
     def audience(self) -> Audience:
@@ -72,6 +74,7 @@ class NewBroadcast:
         self.source_en, self.plain_en = None, ""
         self.formatted = False
         self.audience_json = _nobody()
+        self.previewed = False
 
     def take_english(self, source: str, plain: str) -> None:
         """Take the English version; ContentError if it is empty or too long.
@@ -87,6 +90,12 @@ class NewBroadcast:
     @property
     def has_english(self) -> bool:
         return self.source_en is not None
+
+    def drop_english(self) -> None:
+        """No English version after all: every member receives the Chinese text.
+
+        The reading (plain or formatted) stays: the Chinese text passed it alone."""
+        self.source_en, self.plain_en = None, ""
 
     def toggle_format(self) -> None:
         """Read the text as formatted, or plain again.

@@ -110,6 +110,13 @@ class Occasion:
     def name(self, t: Translator) -> str:
         return self.title if self.custom else t.gettext(self.title)
 
+    def greeting_name(self, t: Translator) -> str:
+        """What a greeting's {holiday} says: the name, without a built-in's region."""
+        spec = None if self.custom else occasions.SPECS.get(self.code)
+        if spec is not None and spec.greeting_name is not None:
+            return t.gettext(spec.greeting_name)
+        return self.name(t)
+
     @property
     def is_birthday(self) -> bool:
         return self.code == BIRTHDAY

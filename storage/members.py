@@ -60,6 +60,10 @@ class Page(Generic[T]):
         return max(1, -(-self.total // self.per_page))
 
 
+# How every list of members is ordered: pinyin, then the id for equal names (a stable page).
+PINYIN_ORDER = (Member.sort_key, Member.id)
+
+
 def effective_role(member: Member | None, telegram_id: int, admin_ids: Collection[int]) -> Role:
     """Admins from settings are admins even before (or without) registering."""
     if telegram_id in admin_ids:
@@ -149,14 +153,20 @@ async def mark_reachable(session: AsyncSession, member: Member) -> None:
 
 
 async def list_members(session: AsyncSession, page: int, per_page: int = 10) -> Page[Member]:
+    """One page of every member, in pinyin order (surnames read as surnames).
+
+    Ordered in SQL by the stored key (`Member.sort_key`, indexed with the id), so
+    each page is read from the index at 100,000 members and no member is on two
+    pages or on none."""
     total = await session.scalar(select(func.count(Member.id))) or 0
     pages = max(1, -(-total // per_page))
     page = min(max(page, 0), pages - 1)
-    # Code point order, not pinyin: paging 100,000 members in pinyin order would sort them
-    # all in Python on every page (pinyin in SQL needs a stored key); search finds people.
-    rows = await session.scalars(
-        select(Member).order_by(Member.name, Member.id).offset(page * per_page).limit(per_page)
-    )
+    # The page's ids first, from the index alone (it holds the key and the id): the
+    # offset then skips index entries, not whole rows with their departments joined.
+    ids = (
+        select(Member.id).order_by(*PINYIN_ORDER).offset(page * per_page).limit(per_page)
+    ).scalar_subquery()
+    rows = await session.scalars(select(Member).where(Member.id.in_(ids)).order_by(*PINYIN_ORDER))
     return Page(list(rows), total, page, per_page)
 
 
@@ -179,15 +189,11 @@ def clean_query(text: str) -> str:
     return clean_label(text, QUERY_MAX)
 
 
-SEARCH_CANDIDATES = 200
-
-
 async def search_members(session: AsyncSession, text: str, limit: int = 10) -> list[Member]:
     """By name fragment, @username (its beginning), or exact Telegram id when the text is
-    a number; in pinyin order. Text without "@" matches names and usernames alike.
-
-    The first `SEARCH_CANDIDATES` matches are sorted and the first `limit` kept: a
-    fragment matching more members than that is too broad to browse anyway."""
+    a number; the first `limit` of all matches in pinyin order (ordered in SQL by the
+    stored key, so a broad fragment shows the first names of the whole list, not of
+    some matches). Text without "@" matches names and usernames alike."""
     query = select(Member)
     # isdecimal: "²" is a digit int() refuses; a BIGINT holds 18 digits whatever they are.
     if text.isdecimal() and len(text) <= 18:
@@ -201,8 +207,7 @@ async def search_members(session: AsyncSession, text: str, limit: int = 10) -> l
         query = query.where(
             Member.name.ilike(pattern, escape="\\") | Member.username.ilike(pattern, escape="\\")
         )
-    found = await session.scalars(query.order_by(Member.name).limit(SEARCH_CANDIDATES))
-    return collation.by_person(found, lambda m: m.name)[:limit]
+    return list(await session.scalars(query.order_by(*PINYIN_ORDER).limit(limit)))
 
 
 def _like(text: str) -> str:

@@ -27,8 +27,9 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
+from core import collation
 from core.clock import utcnow
 
 NAMING = {
@@ -105,16 +106,29 @@ class InterestGroup(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+def _sort_key_default(context: Any) -> bytes:
+    """A row inserted without its key (a bulk ``insert(Member)``) gets its name's."""
+    return collation.sort_key(context.get_current_parameters()["name"])
+
+
 class Member(Base):
     """A registered member. Deleting the row is how /forget erases a person."""
 
     __tablename__ = "members"
     # Never reuse a deleted member's id: other tables may hold encrypted links to it.
-    __table_args__ = ({"sqlite_autoincrement": True},)
+    # The admin's member list and search page in pinyin order from this index.
+    __table_args__ = (
+        Index("ix_members_sort_key", "sort_key", "id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     name: Mapped[str] = mapped_column(String(64))
+    # The name's pinyin place (`core.collation.sort_key`): set by `_keep_sort_key` whenever
+    # the ORM sets the name, by `_sort_key_default` for a bulk INSERT; a bulk UPDATE of
+    # names must write it too (`storage.roster`).
+    sort_key: Mapped[bytes] = mapped_column(LargeBinary(), default=_sort_key_default)
     # The Telegram @username (without "@"), for the admin's member search; kept current from
     # the member's private chat, deleted with the row. Never read by grievances, polls or exports.
     username: Mapped[str | None] = mapped_column(String(32))
@@ -141,6 +155,13 @@ class Member(Base):
     @property
     def tag_names(self) -> list[str]:
         return sorted(t.tag for t in self.tags)
+
+    @validates("name")
+    def _keep_sort_key(self, _key: str, name: str) -> str:
+        """Every ORM write of the name (the constructor, registration, a rename) writes
+        its pinyin sort key with it, so no list can be ordered by a stale key."""
+        self.sort_key = collation.sort_key(name)
+        return name
 
 
 class MemberTag(Base):

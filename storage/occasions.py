@@ -8,10 +8,12 @@ Three sources make the union's calendar:
   Army Day). Its dates are the real ones of each year, lunar ones included;
 * ``lunar-python`` (MIT licensed; ``lunardate`` was the other candidate but
   is GPL) for the traditional lunar days that calendar lacks: Lantern (1/15),
-  Qixi (7/7), Double Ninth (9/9), Laba (12/8) and Little New Year (小年,
-  12/23, the northern day; the south keeps 12/24), and for the solar term of
-  the Winter Solstice (冬至, 21 or 22 December). 冬至 and 小年 are off until an
-  admin switches them on (``default_enabled``);
+  Qixi (7/7), Double Ninth (9/9), Laba (12/8) and Little New Year (小年) as
+  two occasions, the northern 腊月廿三 (12/23) and the southern 腊月廿四
+  (12/24), and for the solar term of the Winter Solstice (冬至, 21 or 22
+  December). 冬至 and both 小年 are off until an admin switches them on
+  (``default_enabled``): a union keeps the one of its region, or both, each
+  for the members tagged for it (a union with sites in north and south);
 * admin-defined dates, fixed month and day every year (the union's founding day…).
 
 Birthdays are per member and live in `storage.greetings`; the rule for
@@ -72,6 +74,8 @@ class OccasionSpec:
     title: str
     source: Source
     holiday_name: str | None = None  # its name in the holidays package (en_US)
+    # The name a greeting's {holiday} says, when the title says more (小年's region).
+    greeting_name: str | None = None
     lunar: tuple[int, int] | None = None  # lunar (month, day)
     default_tag: str | None = None  # greet only members with this tag, unless changed
     solar_term: str | None = None  # the term's name in lunar-python (Chinese, e.g. 冬至)
@@ -120,13 +124,29 @@ BUILTIN: tuple[OccasionSpec, ...] = (
         default_enabled=False,
     ),
     OccasionSpec("laba", N_("Laba Festival"), Source.LUNAR, lunar=(12, 8)),
-    # 腊月廿三, as in the north and in most calendars; the south keeps 廿四.
+    # 小年 is 腊月廿三 in the north (and most calendars), 廿四 in the south: two
+    # occasions, so each region's members can be greeted on their own day (by tag).
     OccasionSpec(
-        "xiaonian", N_("Little New Year"), Source.LUNAR, lunar=(12, 23), default_enabled=False
+        "xiaonian",
+        N_("Little New Year (north, 23rd of the 12th lunar month)"),
+        Source.LUNAR,
+        lunar=(12, 23),
+        default_enabled=False,
+        greeting_name=N_("Little New Year"),
+    ),
+    OccasionSpec(
+        "xiaonian_south",
+        N_("Little New Year (south, 24th of the 12th lunar month)"),
+        Source.LUNAR,
+        lunar=(12, 24),
+        default_enabled=False,
+        greeting_name=N_("Little New Year"),
     ),
     OccasionSpec(BIRTHDAY, N_("Birthday"), Source.BIRTHDAY),
 )
 SPECS: dict[str, OccasionSpec] = {spec.code: spec for spec in BUILTIN}
+#: Occasions kept on different days by region (the two 小年): the card says so.
+REGIONAL = frozenset(spec.code for spec in BUILTIN if spec.greeting_name is not None)
 _BY_HOLIDAY_NAME = {spec.holiday_name: spec.code for spec in BUILTIN if spec.holiday_name}
 
 
@@ -203,7 +223,7 @@ def lunar_to_solar(lunar_year: int, month: int, day: int) -> date:
 
 @cache
 def lunar_occurrences(year: int) -> tuple[Occurrence, ...]:
-    """The lunar days (Lantern, Qixi, Double Ninth, Laba, 小年) whose date falls in ``year``."""
+    """The lunar days (Lantern, Qixi, Double Ninth, Laba, both 小年) dated in ``year``."""
     if not _in_range(year):
         return ()
     found: list[Occurrence] = []

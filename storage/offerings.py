@@ -89,15 +89,21 @@ async def mark_cancelled(
 
 
 async def members_where(
-    session: AsyncSession, book: seating.Book, parent_id: int, *conditions: Any
+    session: AsyncSession,
+    book: seating.Book,
+    parent_id: int,
+    *conditions: Any,
+    by_name: bool = False,
 ) -> list[Member]:
-    """Members whose sign-up to the offering meets ``conditions``, in line order (by ticket)."""
+    """Members whose sign-up to the offering meets ``conditions``, in line order (by
+    ticket), or with ``by_name`` in pinyin order (for a list a cadre looks names up in)."""
     signup = book.signup
+    order = (Member.sort_key, Member.id) if by_name else (signup.ticket,)
     rows = await session.scalars(
         select(Member)
         .join(signup, signup.member_id == Member.id)
         .where(book.of(parent_id), *conditions)
-        .order_by(signup.ticket)
+        .order_by(*order)
     )
     return list(rows)
 

@@ -33,6 +33,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core import collation
 from storage import members
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
 from storage.models import Base, Member, MemberTag, RosterCodeAttempt, RosterEntry, utc_day
@@ -308,10 +309,13 @@ async def _update_members(
     rows, dropped, given = [], [], []
     for change in changes:
         member = change.member
+        name = change.name if change.name is not None else member.name
         rows.append(
             {
                 "_id": member.id,
-                "name": change.name if change.name is not None else member.name,
+                "name": name,
+                # A bulk UPDATE passes the model by: the pinyin key goes with the name.
+                "sort_key": collation.sort_key(name),
                 "department_id": departments[change.department.lower()]
                 if change.department is not None
                 else member.department_id,

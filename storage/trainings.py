@@ -288,8 +288,13 @@ async def cancel(session: AsyncSession, training_id: int, now: datetime) -> list
 
 
 async def seated_members(session: AsyncSession, training_id: int) -> list[Member]:
+    """The seated, in pinyin order (the attendance sheet), ordered in SQL over all of them."""
     return await offerings.members_where(
-        session, BOOK, training_id, TrainingEnrolment.status == SignupStatus.SEATED.value
+        session,
+        BOOK,
+        training_id,
+        TrainingEnrolment.status == SignupStatus.SEATED.value,
+        by_name=True,
     )
 
 

@@ -36,6 +36,8 @@ def _conversation() -> ConversationHandler:
         CallbackQueryHandler(composer.ask_time, pattern=cb.BROADCAST_SCHEDULE.pattern),
         CallbackQueryHandler(composer.toggle_format, pattern=cb.BROADCAST_FORMAT.pattern),
         CallbackQueryHandler(composer.back_to_audience, pattern=cb.BROADCAST_BACK.pattern),
+        CallbackQueryHandler(composer.edit_english, pattern=cb.BROADCAST_ENGLISH_EDIT.pattern),
+        CallbackQueryHandler(composer.drop_english, pattern=cb.BROADCAST_ENGLISH_DROP.pattern),
     ]
     return ConversationHandler(
         entry_points=[
@@ -58,6 +60,9 @@ def _conversation() -> ConversationHandler:
             composer.ENGLISH_TEXT: [
                 MessageHandler(text_step, composer.receive_english),
                 MessageHandler(OTHER_MEDIA | MEDIA_INPUT, composer.english_not_text),
+                CallbackQueryHandler(
+                    composer.back_to_preview, pattern=cb.BROADCAST_ENGLISH_BACK.pattern
+                ),
             ],
             composer.AUDIENCE: [
                 CallbackQueryHandler(composer.toggle, pattern=cb.BROADCAST_AUDIENCE.pattern),

@@ -1,5 +1,8 @@
 """/broadcast: compose (in Chinese, and optionally in English), target, preview, then send.
 
+The English version is offered right after the Chinese text, and again on the
+preview (add, replace or remove it), which the conversation returns to.
+
 States and moves: `handlers/broadcasts/composer.mmd`, beside this file. Each
 state has one function ("stores X, asks Y"); the draft
 (`storage.broadcast_drafts.NewBroadcast`, nothing is stored until the admin
@@ -165,6 +168,8 @@ async def receive_english(update: Update, context: Context, scope: Scope) -> int
     except ContentError as error:
         await reply(update, display.content_error(scope.t, error))
         return ENGLISH_TEXT
+    if draft.previewed:  # added or replaced from the preview: back to it
+        return await _send_preview(update, context, scope, draft)
     await _show_picker(update, scope, draft, edit_picker=False)
     return AUDIENCE
 
@@ -304,9 +309,14 @@ async def _send_preview(update: Update, context: Context, scope: Scope, draft: N
             bilingual=content.bilingual,
         ),
         reply_markup=display.preview_keyboard(
-            scope.t, draft.nonce, content.formatted, can_format=draft.can_format
+            scope.t,
+            draft.nonce,
+            content.formatted,
+            can_format=draft.can_format,
+            has_english=draft.has_english,
         ),
     )
+    draft.previewed = True
     return PREVIEW
 
 
@@ -357,6 +367,59 @@ async def toggle_format(update: Update, context: Context, scope: Scope) -> int |
         await reply(update, display.content_error(scope.t, error))
         return PREVIEW
     await query.answer()
+    await drop_buttons(update)
+    return await _send_preview(update, context, scope, draft)
+
+
+@admin_only
+async def edit_english(update: Update, context: Context, scope: Scope) -> int | None:
+    """➕ Add / ✏️ Replace the English version (from the preview): asks for its text."""
+    draft = await _previewed(
+        update, context, scope, pressed_args(update, cb.BROADCAST_ENGLISH_EDIT).nonce
+    )
+    if draft is None:
+        return None
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    await reply(
+        update,
+        display.english_prompt(scope.t, draft.media is not None),
+        reply_markup=display.english_back_keyboard(scope.t, draft.nonce),
+    )
+    return ENGLISH_TEXT
+
+
+@admin_only
+async def drop_english(update: Update, context: Context, scope: Scope) -> int | None:
+    """🗑 Remove the English version: every member gets the Chinese; the preview again."""
+    draft = await _previewed(
+        update, context, scope, pressed_args(update, cb.BROADCAST_ENGLISH_DROP).nonce
+    )
+    if draft is None:
+        return None
+    if not draft.has_english:  # an older preview's button, after it was removed
+        await stale(update, scope)
+        return None
+    assert update.callback_query is not None
+    draft.drop_english()
+    await update.callback_query.answer()
+    await drop_buttons(update)
+    return await _send_preview(update, context, scope, draft)
+
+
+@admin_only
+async def back_to_preview(update: Update, context: Context, scope: Scope) -> int | None:
+    """« Back to the preview, instead of typing the English text: nothing changes."""
+    draft = await _previewed(
+        update, context, scope, pressed_args(update, cb.BROADCAST_ENGLISH_BACK).nonce
+    )
+    if draft is None or not draft.previewed:
+        if draft is not None:
+            await stale(update, scope)
+        return None
+    assert update.callback_query is not None
+    await update.callback_query.answer()
     await drop_buttons(update)
     return await _send_preview(update, context, scope, draft)
 

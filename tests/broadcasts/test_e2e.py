@@ -481,3 +481,103 @@ async def test_an_english_speaking_admin_reads_the_bilingual_screens_in_english(
     await admin.press("✅ Send now")
     await wait_received(bot, [people["王小明"]])
     assert [m.text for m in await received(people["王小明"])] == ["安全演练上午10点。"]
+
+
+async def test_the_english_version_is_added_replaced_and_removed_from_the_preview(
+    bot: BotHarness,
+) -> None:
+    """An admin who skipped the English step adds it from the preview, replaces it, removes
+    it and adds it again, each time back at the preview; stale and forged presses refused."""
+    people = await add_people(
+        bot, [Person("王小明", "装配车间"), Person("Mary", "Canteen", language="en")]
+    )
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    await admin.send("周五下午3点召开职工大会。")
+    await admin.press("⏭ 跳过")
+    await admin.press("👥 全体会员")
+    await admin.press("预览 ›")
+    control = await last_with(admin, "👆 预览")
+    assert "没有英文版" in control.text
+    assert "➕ 添加英文版" in buttons(control) and "🗑 删除英文版" not in buttons(control)
+    nonce = control.buttons[0][0].value.split(":")[1]
+
+    # Asked for the English text, the admin goes back: nothing changed.
+    await admin.press("➕ 添加英文版")
+    prompt = await last_with(admin, "请发送英文内容")
+    assert buttons(prompt) == ["« 返回预览"]
+    await admin.press("« 返回预览")
+    control = await last_with(admin, "👆 预览")
+    assert "没有英文版" in control.text and "➕ 添加英文版" in buttons(control)
+
+    await admin.press("➕ 添加英文版")
+    await admin.send("The assembly is on Friday.")
+    control = await last_with(admin, "👆 预览")
+    assert "每位会员只收到上面两个版本中的一个" in control.text
+    assert {"✏️ 更换英文版", "🗑 删除英文版"} <= set(buttons(control))
+    assert "➕ 添加英文版" not in buttons(control)
+    assert await last_with(admin, "The assembly is on Friday.", exact=True)
+
+    await admin.press("✏️ 更换英文版")
+    await last_with(admin, "请发送英文内容")
+    await admin.send_photo(make_png(32, 32))  # not a text: refused, still asked
+    await last_with(admin, "请以文字消息发送英文版")
+    await admin.send("The union assembly is on Friday at 3 pm.")
+    control = await last_with(admin, "👆 预览")
+    labels = [m.text for m in await admin.bot_messages() if m.message_id > prompt.message_id]
+    assert labels.count("英文会员将收到：") == 2  # once per preview with both versions
+    assert await last_with(admin, "The union assembly is on Friday at 3 pm.", exact=True)
+
+    await admin.press("🗑 删除英文版")
+    removed = await last_with(admin, "👆 预览")
+    assert "没有英文版：所有会员（包括选择英文的会员）都收到这段内容。" in removed.text
+    # The older preview's "remove" again: there is nothing to remove, it says so.
+    await admin.press_data(control.message_id, f"bcendr:{nonce}")
+    assert "按钮已失效" in (await admin.callback_answers())[-1].text
+    # The same button forged by a member, who has no draft at all.
+    member = people["王小明"]
+    await member.send("/start")
+    await member.press_data((await member.last_bot_message()).message_id, f"bcened:{nonce}")
+    assert "按钮已失效" in (await member.callback_answers())[-1].text
+
+    await admin.press("➕ 添加英文版")
+    await admin.send("The union assembly is on Friday at 3 pm.")
+    await last_with(admin, "每位会员只收到上面两个版本中的一个")
+    await admin.press("✅ 立即发送")
+    (broadcast,) = await broadcast_rows(bot)
+    assert broadcast.text_en == "The union assembly is on Friday at 3 pm."
+    await wait_received(bot, list(people.values()))
+    assert [m.text for m in await received(people["Mary"])] == [
+        "The union assembly is on Friday at 3 pm."
+    ]
+    assert (await received(people["王小明"]))[-1].text == "周五下午3点召开职工大会。"
+    # After it was sent, the draft's buttons are stale.
+    await admin.press_data(removed.message_id, f"bcened:{nonce}")
+    assert "已失效" in (await admin.callback_answers())[-1].text
+
+
+async def test_an_english_speaking_admin_adds_the_english_version_from_the_preview(
+    bot: BotHarness,
+) -> None:
+    await add_member(bot, ADMIN_ID, "Chair Zhou", language="en", role=Role.ADMIN)
+    await add_people(bot, [Person("王小明", "装配车间")])
+    admin = await bot.driver.user(ADMIN_ID)
+    await admin.send("/broadcast")
+    await admin.send("安全演练上午10点。")
+    await admin.press("⏭ Skip")
+    await admin.press("👥 Everyone")
+    await admin.press("Preview ›")
+    control = await last_with(admin, "👆 Preview")
+    assert "➕ Add an English version" in buttons(control)
+    await admin.press("➕ Add an English version")
+    prompt = await last_with(admin, "Send the English text.")
+    assert buttons(prompt) == ["« Back to the preview"]
+    await admin.send("Safety drill at 10 am.")
+    control = await last_with(admin, "👆 Preview")
+    assert "Each member receives one of the two versions above" in control.text
+    assert {"✏️ Replace the English version", "🗑 Remove the English version"} <= set(
+        buttons(control)
+    )
+    await admin.press("🗑 Remove the English version")
+    control = await last_with(admin, "👆 Preview")
+    assert "No English version" in control.text

@@ -282,7 +282,10 @@ async def test_winter_solstice_and_little_new_year_are_off_until_switched_on(
     )
     admin = await open_greetings(bot)
     home = await shown(admin, "问候在当天 09:00（北京时间）起发出")
-    assert home.button("冬至 · 12-22") is not None and home.button("小年 · 01-30") is not None
+    assert (
+        home.button("冬至 · 12-22") is not None
+        and home.button("小年（北方，腊月廿三） · 01-30") is not None
+    )
     solstice_row = next(row for row in home.buttons if row[0].text == "冬至 · 12-22")
     assert solstice_row[1].text == "⏸ 已关"
     assert await rows(bot, GreetingOccasion) == []
@@ -342,3 +345,58 @@ async def test_winter_solstice_and_little_new_year_are_off_until_switched_on(
     assert len(found) == 2
     assert found[0].startswith("❄️ Mary, the Winter Solstice is here")
     assert found[1].startswith("🧹 Mary, happy Little New Year!")
+
+
+async def test_little_new_year_north_and_south_each_for_its_own_members(bot: BotHarness) -> None:
+    """A union with sites in both: the northern 小年 (腊月廿三) for members tagged 北方,
+    the southern (廿四) for 南方; each member greeted once, on their own day, as 小年."""
+    people = await add_people(
+        bot,
+        [
+            Person("王小明", "装配车间", tags=("北方",)),
+            Person("陈阿妹", "仓储物流部", tags=("南方",)),
+        ],
+    )
+    admin = await open_greetings(bot)
+    bot.clock.now = shanghai(2027, 1, 2, 10, 0)
+    card = await pressed_message(admin, await admin.press("小年（南方，腊月廿四） · 01-31"))
+    assert "下次是 2027-01-31" in card.text and "状态：⏸ 已关闭" in card.text
+    assert "北方的小年是腊月廿三，南方是腊月廿四" in card.text
+    await admin.press("▶️ 开启")
+    await admin.press("🎯 发送对象")
+    await admin.send("南方")
+    card = await shown(admin, "对象：带有标签 南方 的会员（目前 1 人）")
+    await admin.send("/greetings")
+    await shown(admin, "问候在当天 09:00（北京时间）起发出")
+    card = await pressed_message(admin, await admin.press("小年（北方，腊月廿三） · 01-30"))
+    assert "北方的小年是腊月廿三" in card.text
+    await admin.press("▶️ 开启")
+    await admin.press("🎯 发送对象")
+    await admin.send("北方")
+    await shown(admin, "已保存")
+
+    bot.clock.now = shanghai(2027, 1, 30, 9, 0)
+    assert await run_job(bot) == 1
+    bot.clock.now = shanghai(2027, 1, 31, 9, 0)
+    assert await run_job(bot) == 1
+    bot.clock.advance(minutes=5)
+    assert await run_job(bot) == 0
+    sent = sorted(r.key for r in await rows(bot, Outbox) if r.kind == "greeting")
+    assert [key.rsplit(":", 1)[0] for key in sent] == [
+        "greeting:xiaonian:2026",
+        "greeting:xiaonian_south:2026",
+    ]
+
+    async def delivered() -> bool:
+        found = [r for r in await rows(bot, Outbox) if r.kind == "greeting"]
+        return {r.status for r in found} == {"sent"}
+
+    await bot.driver.wait_for(delivered, what="the two greetings sent")
+    for name in ("王小明", "陈阿妹"):
+        greeted = [
+            m.text or "" for m in await people[name].bot_messages() if "小年" in (m.text or "")
+        ]
+        assert greeted == [
+            f"🧹 {name}，小年快乐！再过一周就是春节了。工会祝您家中窗明几净、温暖祥和，"
+            "与家人欢欢喜喜过大年！"
+        ]

@@ -67,6 +67,11 @@ KNOWN: dict[str, dict[int, str]] = {
         2024: "02-02", 2025: "01-22", 2026: "02-10", 2027: "01-30",
         2028: "01-19", 2029: "02-06", 2030: "01-26",
     },
+    # 小年 (southern, lunar 12/24): the day after the northern one, every year.
+    "xiaonian_south": {
+        2024: "02-03", 2025: "01-23", 2026: "02-11", 2027: "01-31",
+        2028: "01-20", 2029: "02-07", 2030: "01-27",
+    },
     # 冬至 in China's time (the solstice falls on the evening of the 21st or the
     # morning of the 22nd, Beijing time).
     "winter_solstice": {
@@ -119,6 +124,7 @@ def test_a_year_on_the_calendar_day_by_day() -> None:
         ("new_year", "01-01"),
         ("laba", "01-26"),
         ("xiaonian", "02-10"),
+        ("xiaonian_south", "02-11"),
         ("spring_festival", "02-17"),
         ("lantern", "03-03"),
         ("womens_day", "03-08"),
@@ -248,7 +254,7 @@ def test_outside_the_calendars_range_nothing_happens() -> None:
 
 def test_the_winter_solstice_and_little_new_year_are_off_until_switched_on() -> None:
     off = {spec.code for spec in BUILTIN if not spec.default_enabled}
-    assert off == {"winter_solstice", "xiaonian"}
+    assert off == {"winter_solstice", "xiaonian", "xiaonian_south"}
     # Little New Year is the northern 腊月廿三, of the lunar year ending at Spring Festival.
     assert occasions.SPECS["xiaonian"].lunar == (12, 23)
     (xiaonian,) = [o for o in occurrences_in_year(2027) if o.code == "xiaonian"]
@@ -257,3 +263,26 @@ def test_the_winter_solstice_and_little_new_year_are_off_until_switched_on() -> 
     (solstice,) = [o for o in occurrences_in_year(2026) if o.code == "winter_solstice"]
     assert solstice == Occurrence(date(2026, 12, 22), "winter_solstice", 2026)
     assert Solar.fromYmd(2026, 12, 22).getLunar().getJieQi() == "冬至"
+
+
+def test_little_new_year_north_and_south_from_the_lunar_calendar() -> None:
+    """腊月廿三 in the north, 廿四 in the south: two occasions, each on its own day, of the
+    lunar year that ends at that Spring Festival, and greeted as plain 小年 either way."""
+    assert occasions.SPECS["xiaonian_south"].lunar == (12, 24)
+    for year, north, south in (
+        (2026, date(2026, 2, 10), date(2026, 2, 11)),
+        (2027, date(2027, 1, 30), date(2027, 1, 31)),
+        (2029, date(2029, 2, 6), date(2029, 2, 7)),
+    ):
+        found = by_code(year)
+        assert found["xiaonian"] == Occurrence(north, "xiaonian", year - 1)
+        assert found["xiaonian_south"] == Occurrence(south, "xiaonian_south", year - 1)
+        for day, lunar_day in ((north, "廿三"), (south, "廿四")):
+            lunar = Solar.fromYmd(day.year, day.month, day.day).getLunar()
+            assert (lunar.getMonthInChinese(), lunar.getDayInChinese()) == ("腊", lunar_day)
+    assert next_occurrence("xiaonian_south", date(2026, 2, 11)) == Occurrence(
+        date(2026, 2, 11), "xiaonian_south", 2025
+    )
+    assert next_occurrence("xiaonian_south", date(2026, 2, 12)) == Occurrence(
+        date(2027, 1, 31), "xiaonian_south", 2026
+    )
