@@ -9,8 +9,11 @@ The sandbox (in this process) enforces ``--rate`` messages/s overall and
 Telegram's 1/s per chat; the worker (in a child process, like a bot instance)
 is configured with the same rate. Printed: enqueue time, achieved rate ÷ rate
 (target ≥ 0.95), 429s the sandbox sent (target 0), duplicates and losses as the
-members saw them (target 0), wall time, and the worker's peak memory
-(tracemalloc peak of Python allocations, and ru_maxrss of the whole process).
+members saw them (target 0), wall time, and the worker's memory: the tracemalloc peak of Python
+allocations, the process's own peak resident memory (VmHWM; not ru_maxrss, which
+Linux carries over from the parent that forked it), and its resident memory
+sampled every second over the run (VmRSS; "flat" when the last quarter of the
+run holds no more than the first quarter's peak plus 10%).
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ import argparse
 import asyncio
 import json
 import os
-import resource
 import secrets
 import signal
 import sys
@@ -104,10 +106,43 @@ async def child(args: argparse.Namespace) -> None:
         "stats": dict(worker.stats),
         "start_commits": worker.start_commits,
         "tracemalloc_peak": peak,
-        "maxrss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        "vmhwm_mib": proc_status("self")["VmHWM"],
         "cpu_seconds": time.process_time(),
     }
     print(json.dumps(report), flush=True)
+
+
+def proc_status(pid: int | str) -> dict[str, float]:
+    """VmHWM (peak) and VmRSS (now) of a process, in MiB: its own, not its parent's."""
+    found: dict[str, float] = {}
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            key = line.split(":", 1)[0]
+            if key in ("VmHWM", "VmRSS"):
+                found[key] = int(line.split()[1]) / 1024
+    return found
+
+
+async def sample_rss(pid: int, into: list[tuple[float, float]], every: float = 1.0) -> None:
+    """(seconds, VmRSS MiB) of the worker every ``every`` seconds until cancelled."""
+    began = time.monotonic()
+    while True:
+        try:
+            into.append((time.monotonic() - began, proc_status(pid)["VmRSS"]))
+        except (OSError, KeyError):
+            return
+        await asyncio.sleep(every)
+
+
+def flatness(samples: list[tuple[float, float]]) -> str:
+    """The RSS over the run in quarters, and whether it stayed flat (the last ≤ first + 10%)."""
+    if len(samples) < 8:
+        return f"{len(samples)} samples, too few to judge"
+    quarter = len(samples) // 4
+    peaks = [max(r for _, r in samples[i * quarter : (i + 1) * quarter]) for i in range(4)]
+    flat = peaks[3] <= peaks[0] * 1.10
+    shown = " / ".join(f"{p:.0f}" for p in peaks)
+    return f"peaks by quarter {shown} MiB ({len(samples)} samples): {'flat' if flat else 'GROWING'}"
 
 
 # The run, in this process ---------------------------------------------------------------
@@ -242,8 +277,11 @@ async def run(args: argparse.Namespace) -> None:
         assert process.stdout is not None
         started = time.monotonic()
         assert (await process.stdout.readline()).strip() == b"ready"
+        samples: list[tuple[float, float]] = []
+        sampler = asyncio.ensure_future(sample_rss(process.pid, samples))
         await watch(database_url, args.members, args.rate)
         wall = time.monotonic() - started
+        sampler.cancel()
         process.send_signal(signal.SIGTERM)
         report = json.loads((await process.stdout.readline()) or b"{}")
         await process.wait()
@@ -288,7 +326,8 @@ async def run(args: argparse.Namespace) -> None:
         print(f"peak (tracemalloc) {report['tracemalloc_peak'] / 2**20:.1f} MiB")
     else:
         print("peak (tracemalloc) not traced at this rate (--tracemalloc on to force)")
-    print(f"peak (ru_maxrss)   {report['maxrss_kib'] / 1024:.1f} MiB (worker process)")
+    print(f"peak RSS (VmHWM)   {report['vmhwm_mib']:.1f} MiB (worker process)")
+    print(f"RSS over the run   {flatness(samples)}")
     cpu_ms = report["cpu_seconds"] / max(1, report["sent"]) * 1000
     print(f"worker CPU         {report['cpu_seconds']:.1f}s ({cpu_ms:.2f} ms per message)")
     print(f"sandbox CPU        {time.process_time():.1f}s (this process, with setup and checks)")

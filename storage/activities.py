@@ -226,23 +226,33 @@ async def may_see(session: AsyncSession, activity: Activity, member: Member, cad
 async def upcoming_for(
     session: AsyncSession, member: Member, now: datetime, page: int, per_page: int = PER_PAGE
 ) -> Page[Activity]:
-    """Published activities not yet over whose audience includes the member, soonest first."""
-    candidates = await session.scalars(
-        select(Activity)
+    """Published activities not yet over whose audience includes the member, soonest first.
+
+    The audience decides who sees what, so every candidate is looked at; only
+    its id and audience are read for that, and whole rows for the page shown.
+    A union with hundreds of upcoming activities otherwise loaded them all
+    (`benchmarks/scale.py`: the list took 6× the main menu's time).
+    """
+    candidates = await session.execute(
+        select(Activity.id, Activity.audience)
         .where(Activity.status == OfferingStatus.PUBLISHED.value, Activity.ends_at > now)
         .order_by(Activity.starts_at, Activity.id)
         .limit(LISTED_AT_MOST)
     )
-    visible: list[Activity] = []
+    visible: list[int] = []
     verdicts: dict[str, bool] = {}
-    for activity in candidates:
-        audience = audience_of(activity)
+    for activity_id, stored in candidates:
+        audience = Audience.from_json(stored)
         key = repr(audience.to_json())
         if key not in verdicts:
             verdicts[key] = await includes(session, audience, member.id)
         if verdicts[key]:
-            visible.append(activity)
-    return offerings.page_of(visible, page, per_page)
+            visible.append(activity_id)
+    shown = offerings.page_of(visible, page, per_page)
+    rows = {
+        a.id: a for a in await session.scalars(select(Activity).where(Activity.id.in_(shown.items)))
+    }
+    return Page([rows[i] for i in shown.items if i in rows], shown.total, shown.page, per_page)
 
 
 async def for_cadres(
