@@ -519,7 +519,9 @@ def report(args: argparse.Namespace, figures: dict[str, Any]) -> None:
     u50, u99 = quantile(union_lat, 0.5) * 1000, quantile(union_lat, 0.99) * 1000
     print(
         f"database {args.database}, {args.members} members, /help at {args.rate:g}/s, "
-        f"{args.updates} updates a phase"
+        f"{args.updates} updates a phase; load average at the end "
+        + " ".join(f"{x:.1f}" for x in os.getloadavg())
+        + f" on {os.cpu_count()} CPUs"
     )
     print(f"{'':<22}{'CPU ms/update':>14}{'p50 ms':>9}{'p99 ms':>9}{'idle ms/s':>11}")
     print(
