@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import collation, drafts
 from storage import grievance_rules as rules
 from storage.crypto import Cipher, DecryptionError, KeyedHasher
+from storage.db import insert_for
 from storage.disclosure import Protected, Totals, protect
 from storage.grievance_rules import Escalation, Refusal, ReopenRefused, Urgency
 from storage.models import (
@@ -136,18 +137,26 @@ async def ensure_categories(session: AsyncSession) -> None:
     """The six built-in categories, the first time anyone needs the list."""
     if await session.scalar(select(func.count(GrievanceCategory.id))):
         return
-    for position, (slug, take, answer, urgent) in enumerate(DEFAULT_CATEGORIES):
-        session.add(
-            GrievanceCategory(
-                slug=slug,
-                position=position * 10,
-                active=True,
-                always_urgent=urgent,
-                take_hours=take,
-                answer_hours=answer,
-            )
+    # Members opening their first grievance at once all find the list empty: the first
+    # insert wins, the others' rows give way on the unique slug instead of failing.
+    insert = insert_for(session)
+    await session.execute(
+        insert(GrievanceCategory)
+        .values(
+            [
+                {
+                    "slug": slug,
+                    "position": position * 10,
+                    "active": True,
+                    "always_urgent": urgent,
+                    "take_hours": take,
+                    "answer_hours": answer,
+                }
+                for position, (slug, take, answer, urgent) in enumerate(DEFAULT_CATEGORIES)
+            ]
         )
-    await session.flush()
+        .on_conflict_do_nothing(index_elements=["slug"])
+    )
 
 
 async def list_categories(

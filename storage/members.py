@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
 
 from core import collation
 from storage.db import insert_for, rows_changed
@@ -73,8 +74,15 @@ def effective_role(member: Member | None, telegram_id: int, admin_ids: Collectio
     return Role(member.role)
 
 
+# The member with their department, tags and groups in one query. The model's default
+# loads the two collections with a SELECT each ("selectin"), which made every update of a
+# registered member cost three round trips before its handler ran (`handlers.scope`).
+_ONE_MEMBER = select(Member).options(joinedload(Member.tags), joinedload(Member.groups))
+
+
 async def get_member(session: AsyncSession, telegram_id: int) -> Member | None:
-    return await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+    found = await session.scalars(_ONE_MEMBER.where(Member.telegram_id == telegram_id))
+    return found.unique().one_or_none()
 
 
 async def get_member_by_id(session: AsyncSession, member_id: int) -> Member:
