@@ -141,6 +141,18 @@ async def bot_on(
         watch.assert_kept()
 
 
+def union_settings(database_url: str, base_url: str, **overrides: Any) -> Settings:
+    """The bot's settings on a sandbox at ``base_url``: an admin, the cadre and escalation groups."""
+    values: dict[str, Any] = {
+        "telegram_api_base_url": base_url,
+        "admin_ids": frozenset({ADMIN_ID}),
+        "cadre_chat_id": CADRE_CHAT,
+        "escalation_chat_id": ESCALATION_CHAT,
+    }
+    values.update(overrides)
+    return bot_settings(database_url, **values)
+
+
 @asynccontextmanager
 async def running_bot(
     database_url: str, *, rate_limiter: bool = False, **overrides: Any
@@ -149,15 +161,8 @@ async def running_bot(
     clock = FakeClock()
     server = sandbox_server(clock)
     base_url = await server.start()
-    values: dict[str, Any] = {
-        "telegram_api_base_url": base_url,
-        "admin_ids": frozenset({ADMIN_ID}),
-        "cadre_chat_id": CADRE_CHAT,
-        "escalation_chat_id": ESCALATION_CHAT,
-    }
-    values.update(overrides)
     try:
-        settings = bot_settings(database_url, **values)
+        settings = union_settings(database_url, base_url, **overrides)
         async with bot_on(
             server, settings, clock, rate_limiter=rate_limiter, stage=union_stage
         ) as harness:

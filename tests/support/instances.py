@@ -26,9 +26,15 @@ from bot.processor import PerChatUpdateProcessor
 from core.runtime import Runtime, runtime_of
 from core.settings import Settings
 from sandbox import SandboxDriver, SandboxServer
-from tests.support.bot import BotHarness, UpdateTracker, sandbox_server, union_stage
+from tests.support.bot import (
+    BotHarness,
+    UpdateTracker,
+    sandbox_server,
+    union_settings,
+    union_stage,
+)
 from tests.support.clock import FakeClock
-from tests.support.config import ADMIN_ID, CADRE_CHAT, ESCALATION_CHAT, TOKEN, bot_settings
+from tests.support.config import TOKEN
 from tests.support.databases import clean_database
 from tests.support.rules import RuleWatch
 
@@ -165,14 +171,7 @@ async def two_instances(database_url: str, **overrides: Any) -> AsyncIterator[Pa
     clock = FakeClock()
     server = sandbox_server(clock)
     base_url = await server.start()
-    values: dict[str, Any] = {
-        "telegram_api_base_url": base_url,
-        "admin_ids": frozenset({ADMIN_ID}),
-        "cadre_chat_id": CADRE_CHAT,
-        "escalation_chat_id": ESCALATION_CHAT,
-    }
-    values.update(overrides)
-    settings = bot_settings(database_url, **values)
+    settings = union_settings(database_url, base_url, **overrides)
     balancer: Balancer | None = None
 
     async def settle(update_id: int) -> None:
