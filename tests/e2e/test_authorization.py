@@ -113,6 +113,7 @@ BUTTONS: dict[str, Rule] = {
     **dict.fromkeys(["bcnew", "bcpau", "bcres", "bcstop", "bcstpy", "bcstpn"], ADMIN),
     **dict.fromkeys(["bclist", "bcview"], ADMIN),
     **dict.fromkeys(["bcaud", "bcnext", "bcen", "bcnoen", "bcfmt", "bcback"], ADMIN_DRAFT),
+    **dict.fromkeys(["bcened", "bcendr", "bcenbk"], ADMIN_DRAFT),
     **dict.fromkeys(["bcsend", "bcsch", "bcquit"], ADMIN_DRAFT),
     # Greetings
     **dict.fromkeys(["gr", "gro", "grt", "gre", "grp", "grr", "gra", "grd", "grx"], ADMIN),
