@@ -146,7 +146,9 @@ def build_application(
     )
     # Two builds: the limiter changes the bot's type (ExtBot[int], not ExtBot[None]).
     application: Application[Any, Any, Any, Any, Any, Any] = (
-        builder.rate_limiter(CommitFirstRateLimiter(max_retries=2)).build()
+        builder.rate_limiter(
+            CommitFirstRateLimiter(max_retries=2, chat_burst=settings.reply_chat_burst)
+        ).build()
         if rate_limiter
         else builder.build()
     )

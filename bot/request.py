@@ -14,7 +14,12 @@ needs to remember it. The next statement of the handler simply begins a new,
 short transaction. The consequence handlers must respect: work committed
 before a reply stays committed if the handler fails afterwards.
 
-The rate limiter commits too, before it may wait for a free slot. And the
+The rate limiter commits too, before it may wait for a free slot. It also
+paces each private chat (:class:`ChatPacer`), which PTB's limiter does not:
+Telegram takes a short burst into one chat, then about one message a second,
+and answers 429 past that — and PTB's limiter then holds *every* chat's
+replies for the whole ``retry_after``. So one member tapping quickly would
+stall everyone; paced, only their own replies wait. And the
 request checks the rule it keeps: a request made while the task still holds a
 connection (a job that calls the bot inside its own ``transaction(...)``) is
 logged as an error by :func:`report_if_holding`; the e2e tests fail on that line.
@@ -22,7 +27,9 @@ logged as an error by :func:`report_if_holding`; the e2e tests fail on that line
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from telegram.ext import AIORateLimiter
@@ -74,8 +81,65 @@ class CommitFirstRequest(HTTPXRequest):
         return status, body
 
 
+def paced_in_chat(endpoint: str) -> bool:
+    """Whether a Bot API method posts or edits a message (what a chat's limit counts)."""
+    name = endpoint.lower()
+    if name == "sendchataction":
+        return False
+    return name.startswith(("send", "edit")) or name in ("copymessage", "forwardmessage")
+
+
+class ChatPacer:
+    """A burst of ``burst`` messages per private chat, then one every ``interval`` seconds.
+
+    The generic cell rate algorithm: each chat keeps one number, the time its
+    next message would be on schedule, and a message is let through as soon as
+    that is at most ``burst - 1`` intervals ahead. The schedule is booked
+    before waiting (no ``await`` in between), so concurrent replies to one chat
+    queue in order instead of racing. Time is injected for the tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        burst: int = 3,
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        if burst < 1 or interval <= 0:
+            raise ValueError("burst and interval must be positive")
+        self._slack = (burst - 1) * interval
+        self._interval = interval
+        self._clock = clock
+        self._sleep = sleep
+        self._due: dict[int, float] = {}
+
+    def book(self, chat_id: int) -> float:
+        """Books the chat's next message; returns the seconds to wait before sending it."""
+        now = self._clock()
+        if len(self._due) > 4096:  # forget chats that are back to a full burst
+            self._due = {chat: due for chat, due in self._due.items() if due > now}
+        due = max(self._due.get(chat_id, now), now)
+        wait = max(0.0, due - now - self._slack)
+        self._due[chat_id] = due + self._interval
+        return wait
+
+    async def acquire(self, chat_id: int) -> None:
+        wait = self.book(chat_id)
+        if wait > 0:
+            await self._sleep(wait)
+
+
 class CommitFirstRateLimiter(AIORateLimiter):
-    """PTB's rate limiter, committing first: waiting for a free slot holds no connection."""
+    """PTB's rate limiter, committing first (waiting for a free slot holds no connection),
+    and pacing each private chat when ``chat_burst`` is set."""
+
+    def __init__(self, *, chat_burst: int = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # A tenth slower than Telegram's one a second: the slot is booked before the
+        # request leaves, and jitter on the way must not bunch two messages at its end.
+        self.chats = ChatPacer(burst=chat_burst, interval=1.1) if chat_burst > 0 else None
 
     async def process_request(
         self,
@@ -87,6 +151,14 @@ class CommitFirstRateLimiter(AIORateLimiter):
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
         await commit_before_io()
+        chat_id = data.get("chat_id")
+        if (
+            self.chats is not None
+            and isinstance(chat_id, int)
+            and chat_id > 0
+            and paced_in_chat(endpoint)
+        ):
+            await self.chats.acquire(chat_id)
         return await super().process_request(
             callback, args, kwargs, endpoint, data, rate_limit_args
         )

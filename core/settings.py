@@ -49,6 +49,8 @@ EXPECTATIONS: dict[str, str] = {
     "HEALTH_MAX_OUTBOX_LAG_SECONDS": "seconds a notice may wait past due before /healthz "
     "fails, like 300",
     "LOG_LEVEL": "one of DEBUG, INFO, WARNING, ERROR",
+    "REPLY_CHAT_BURST": "how many messages one private chat may get at once before the bot "
+    "paces the rest at one a second, like 3 (0-20; 0: no pacing)",
     "DELIVERY_ENABLED": "true or false: whether this instance runs the delivery worker",
     "DELIVERY_RATE": "messages per second this instance sends on its own, like 25 "
     "(more than 0, at most 1000; split Telegram's 30/s between instances)",
@@ -114,6 +116,10 @@ class Settings(BaseSettings):
     health_max_update_seconds: float = Field(default=120.0, gt=0, le=86400)
     health_max_outbox_lag_seconds: float = Field(default=300.0, gt=0, le=86400)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Replies, edits and menus to one private chat (bot.request.ChatPacer): Telegram allows
+    # a short burst, then about one a second; past that it answers 429 and PTB's limiter
+    # then holds every chat's replies. 0 turns the pacing off (the tests' fast sandbox).
+    reply_chat_burst: int = Field(default=3, ge=0, le=20)
     # The delivery worker (jobs.delivery); the rate is per instance.
     delivery_enabled: bool = True
     delivery_rate: float = Field(default=25.0, gt=0, le=1000)
