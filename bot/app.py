@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from types import ModuleType
 from typing import Any
@@ -199,7 +199,7 @@ async def _on_start(application: Application) -> None:
     await upgrade(runtime.engine)
     await _default_handbook(runtime)
     if runtime.takes_updates:  # the first search would otherwise wait for the dictionary
-        await asyncio.to_thread(handbook_service.warm_up)
+        _in_background(asyncio.to_thread(handbook_service.warm_up), "loading the dictionary")
     me = application.bot
     log.info("started as @%s", me.username)
     if runtime.takes_updates:  # a worker has no features, so no commands to offer
@@ -213,6 +213,24 @@ async def _on_start(application: Application) -> None:
         server = HealthServer(application)
         await server.start(settings.metrics_listen, settings.metrics_port)
         runtime.health_server = server
+
+
+# Start-up work nobody waits for; kept referenced until done (the loop holds tasks weakly).
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
+def _in_background(work: Coroutine[Any, Any, None], what: str) -> None:
+    """Run ``work`` without holding up the first update (the dictionary takes about a
+    second; a search that comes sooner waits for it, nothing else does)."""
+
+    def done(task: asyncio.Task[None]) -> None:
+        _BACKGROUND.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("failed %s", what, exc_info=task.exception())
+
+    task = asyncio.ensure_future(work)
+    _BACKGROUND.add(task)
+    task.add_done_callback(done)
 
 
 async def _default_handbook(runtime: Runtime) -> None:

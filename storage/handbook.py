@@ -243,6 +243,7 @@ async def synonym_groups(session: AsyncSession) -> list[list[str]]:
 
 async def search(session: AsyncSession, query: str, limit: int = RESULTS) -> list[Hit]:
     """The best entries for the query (any text: nothing matches gives [])."""
+    await segmenter.loaded()
     concepts = expand(words(query), await synonym_groups(session))
     if not concepts:
         return []

@@ -12,20 +12,24 @@ query are cut the same way, so the ranking matches them just as well, and
 The trimmed file is made once from the dictionary jieba ships, written
 atomically to the temporary directory, and then loaded through jieba's own
 prefix cache, so several processes share the work and never see half a file.
+
+jieba itself is imported on first use (it pulls in `pkg_resources` and its HMM
+tables, about 0.2 s): a process that never searches the handbook never pays.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import os
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jieba
-
-jieba.setLogLevel(logging.WARNING)
+if TYPE_CHECKING:
+    import jieba
 
 MIN_FREQUENCY = 5
 
@@ -34,6 +38,8 @@ _tokenizer: jieba.Tokenizer | None = None
 
 
 def _source() -> Path:
+    import jieba  # on first use, see the docstring
+
     return Path(jieba.__file__).with_name(jieba.DEFAULT_DICT_NAME)
 
 
@@ -64,10 +70,20 @@ def tokenizer() -> jieba.Tokenizer:
     global _tokenizer
     with _lock:
         if _tokenizer is None:
+            import jieba  # on first use, see the docstring
+
+            jieba.setLogLevel(logging.WARNING)
             made = jieba.Tokenizer(str(trimmed_dictionary()))
             made.initialize()
             _tokenizer = made
         return _tokenizer
+
+
+async def loaded() -> None:
+    """Wait, off the event loop, until the dictionary is loaded (the start-up loads it
+    in the background, `bot.app`); a search that comes first must not stall every chat."""
+    if _tokenizer is None:
+        await asyncio.to_thread(tokenizer)
 
 
 def cut_for_search(text: str) -> list[str]:
