@@ -22,12 +22,12 @@ Phases, each after a warm-up:
   arrival of the reply's ``sendMessage`` at the sandbox. Printed: ms of CPU
   per update, p50 and p99 latency, and each ÷ the bare bot's.
 * **burst** (union bot): ``--burst`` members send ``--burst-each`` `/help` at
-  once; the bot's replies per second ÷ the rate limiter's overall limit (30/s,
-  PTB's ``AIORateLimiter`` default, which `bot.app` keeps). The limiter is a
-  bucket that starts full (30 messages at once are allowed), so the rate is
-  counted on the replies after those: (replies − 30) ÷ (last − first reply
-  time) ÷ 30; 1.0 is the limit used in full. 429s are the sandbox's count
-  (it enforces Telegram's limits throughout).
+  once; the bot's replies per second ÷ Telegram's overall limit (30/s). The
+  bot's limiter (`bot.request`) is a bucket that starts full (25 messages at
+  once, paced at 29.5/s after), so the rate is counted on the replies after
+  those: (replies − 25) ÷ (last − first reply time) ÷ 30; 1.0 is the limit
+  used in full. 429s are the sandbox's count (it enforces Telegram's limits
+  throughout: 30/s overall, a burst of 3 and then 1/s per chat).
 * **mixed** (union bot): each member in turn (``--concurrency`` at once)
   taps ❓ 帮助 in the menu, opens the activity by its link and signs up,
   votes in the poll and submits a grievance (six steps); each step waits for
@@ -59,13 +59,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
 
+from bot.request import OVERALL_BURST, TELEGRAM_OVERALL_RATE
+
 UNION_TOKEN = "777000801:BENCH-updates-union-token-abcdefghij"
 BARE_TOKEN = "777000802:BENCH-updates-bare-token-abcdefghijk"
 SECRET = "bench-secret-key-0123456789abcdef0123456789"
 ADMIN_ID = 660_000_000
 FIRST_USER = 660_000_001
 CADRE_CHAT = -1001660000001
-LIMIT = 30.0  # PTB's AIORateLimiter overall_max_rate, the union bot's configured limit
+LIMIT = TELEGRAM_OVERALL_RATE  # Telegram's overall limit, which the sandbox enforces
+BUCKET = OVERALL_BURST  # what the bot's limiter lets go at once before pacing (bot.request)
 SCRIPT = Path(__file__).resolve()
 ROOT = SCRIPT.parents[1]
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -369,7 +372,9 @@ async def burst_phase(
     span = times[-1] - times[0]
     # Fewer replies than the bucket holds say nothing about the rate: nan.
     achieved = (
-        (len(times) - LIMIT) / span / LIMIT if span > 0 and len(times) > 2 * LIMIT else float("nan")
+        (len(times) - BUCKET) / span / LIMIT
+        if span > 0 and len(times) > 2 * BUCKET
+        else float("nan")
     )
     return len(times), achieved, watch.rate_limited() - limited
 

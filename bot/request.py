@@ -81,6 +81,14 @@ class CommitFirstRequest(HTTPXRequest):
         return status, body
 
 
+# Telegram's overall limit is about 30 messages a second. Replies keep just under it,
+# with a bucket 5 messages smaller than Telegram's: requests bunched on their way
+# (the limiter lets them go evenly, the network need not deliver them so) still fit.
+TELEGRAM_OVERALL_RATE = 30.0
+OVERALL_RATE = 29.5
+OVERALL_BURST = 25
+
+
 def paced_in_chat(endpoint: str) -> bool:
     """Whether a Bot API method posts or edits a message (what a chat's limit counts)."""
     name = endpoint.lower()
@@ -133,9 +141,12 @@ class ChatPacer:
 
 class CommitFirstRateLimiter(AIORateLimiter):
     """PTB's rate limiter, committing first (waiting for a free slot holds no connection),
-    and pacing each private chat when ``chat_burst`` is set."""
+    a little under Telegram's overall limit, and pacing each private chat when
+    ``chat_burst`` is set."""
 
     def __init__(self, *, chat_burst: int = 0, **kwargs: Any) -> None:
+        kwargs.setdefault("overall_max_rate", OVERALL_BURST)
+        kwargs.setdefault("overall_time_period", OVERALL_BURST / OVERALL_RATE)
         super().__init__(**kwargs)
         # A tenth slower than Telegram's one a second: the slot is booked before the
         # request leaves, and jitter on the way must not bunch two messages at its end.
