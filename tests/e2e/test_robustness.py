@@ -202,8 +202,9 @@ async def test_members_listing_pages(bot: BotHarness) -> None:
 
 
 async def test_telegram_429_is_honoured(sqlite_url: str) -> None:
-    """With Telegram's limits enforced, replies that hit a 429 wait and still arrive."""
-    async with fresh_bot(sqlite_url, rate_limiter=True) as bot:
+    """With Telegram's limits enforced, replies that hit a 429 wait and still arrive
+    (the per-chat pacing off, which would keep them from the 429: tests/test_chat_pacing.py)."""
+    async with fresh_bot(sqlite_url, rate_limiter=True, reply_chat_burst=0) as bot:
         user = await registered(bot, "Rapid")
         await bot.driver.set_limits(True, per_chat_rate=1.0, per_chat_burst=1)
         for text in ("一", "二", "三"):
