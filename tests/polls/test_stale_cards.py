@@ -203,6 +203,6 @@ async def test_a_card_turned_back_into_the_list_is_left_alone(bot: BotHarness) -
     await chair.press("🔒 立即结束")
     await chair.press(zh("Yes"))
     await delivered(bot)
-    listing = [m for m in await chair.bot_messages() if m.message_id == card.message_id][0]
+    (listing,) = [m for m in await chair.bot_messages() if m.message_id == card.message_id]
     assert listing.text is not None and listing.text.startswith("🗳 投票")
     assert published_card.message_id != card.message_id
