@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import collation, drafts
@@ -879,6 +879,13 @@ async def post_at(
             GrievancePost.telegram_message_id == telegram_message_id,
         )
         .limit(1)
+    )
+
+
+async def forget_copies_in(session: AsyncSession, chat_id: int) -> None:
+    """/forget: a cadre's own /case copies are no longer kept (nor redrawn)."""
+    await session.execute(
+        delete(GrievancePost).where(GrievancePost.chat_id == chat_id, GrievancePost.role == "copy")
     )
 
 

@@ -456,6 +456,11 @@ async def forget_card(session: AsyncSession, chat_id: int, message_id: int) -> N
     )
 
 
+async def forget_cards_in(session: AsyncSession, chat_id: int) -> None:
+    """/forget: no card is kept in the chat of someone who is leaving."""
+    await session.execute(delete(PollCard).where(PollCard.chat_id == chat_id))
+
+
 async def cards_of(session: AsyncSession, poll_id: int) -> list[PollCard]:
     return list(
         await session.scalars(

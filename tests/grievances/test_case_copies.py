@@ -8,10 +8,12 @@ from sqlalchemy import select
 from display import callbacks as cb
 from display.grievances import LINE
 from sandbox.driver_types import ChatMessage
+from storage import privacy
+from storage.db import transaction
 from storage.models import GrievancePost
 from tests.support.bot import BotHarness
 from tests.support.chat import buttons, zh
-from tests.support.config import CADRE_CHAT
+from tests.support.config import CADRE_CHAT, SECRET
 from tests.support.grievances import World, submit
 from tests.support.outbox import delivered
 
@@ -112,3 +114,12 @@ async def test_a_case_copy_follows_every_change_of_the_case(world: World) -> Non
     assert TAKE in buttons(copy) and INVITE in (copy.text or "")
     assert zh("🔔 New, waiting to be taken") in _status(copy)
     assert zh("🔔 New, waiting to be taken") in _status(private) and buttons(private) == []
+
+    # The cadre leaves (/forget): their own copy is no longer kept; the group's is.
+    async with transaction(bot.runtime.sessions) as session:
+        assert await privacy.forget_member(session, cadre.id, SECRET, bot.clock.now) is not None
+    async with bot.runtime.sessions() as session:
+        chats = list(
+            await session.scalars(select(GrievancePost.chat_id).where(GrievancePost.role == "copy"))
+        )
+    assert chats == [CADRE_CHAT]

@@ -18,9 +18,12 @@ from jobs import polls as poll_jobs
 from jobs.delivery import stop_delivery
 from sandbox.driver import SandboxUser
 from sandbox.driver_types import ChatMessage
+from storage import privacy
+from storage.db import transaction
 from storage.models import Outbox, PollCard, Role
 from tests.support.bot import BotHarness
 from tests.support.chat import buttons, registered, registered_admin, wait_message, zh
+from tests.support.config import SECRET
 from tests.support.members import add_person
 from tests.support.outbox import delivered, quick_delivery
 from tests.support.polls import create_poll, latest_poll
@@ -192,6 +195,13 @@ async def test_closing_by_hand_redraws_the_other_cards_and_stale_presses_change_
     async with bot.runtime.sessions() as session:
         results = list(await session.scalars(select(Outbox).where(Outbox.kind == "poll-result")))
     assert len(results) == 2  # the results went out once (the chair's and Anna's)
+
+    # Anna leaves (/forget): no card is kept in her chat any more.
+    async with transaction(bot.runtime.sessions) as session:
+        assert await privacy.forget_member(session, anna.id, SECRET, bot.clock.now) is not None
+    async with bot.runtime.sessions() as session:
+        chats = set(await session.scalars(select(PollCard.chat_id)))
+    assert chats == {chair.id}
 
 
 async def test_a_card_turned_back_into_the_list_is_left_alone(bot: BotHarness) -> None:
