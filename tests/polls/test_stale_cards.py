@@ -166,6 +166,7 @@ async def test_closing_by_hand_redraws_the_other_cards_and_stale_presses_change_
         (shown,) = [m for m in await _cards(person) if m.message_id == card.message_id]
         print(shown.text, buttons(shown))
         assert not any(label.startswith("⏰") or label in CLOSE_NOW for label in buttons(shown))
+        assert "将于" not in shown.text and "Reminder due" not in shown.text  # never sent now
     assert "🔒 Closed on" in (await _cards(anna))[-1].text
     async with bot.runtime.sessions() as session:
         cards = list(await session.scalars(select(Outbox).where(Outbox.kind == "poll-card")))
