@@ -217,3 +217,27 @@ async def test_a_card_turned_back_into_the_list_is_left_alone(bot: BotHarness) -
     (listing,) = [m for m in await chair.bot_messages() if m.message_id == card.message_id]
     assert listing.text is not None and listing.text.startswith("🗳 投票")
     assert published_card.message_id != card.message_id
+
+
+async def test_a_vote_after_an_extension_is_not_undone_by_its_edit(bot: BotHarness) -> None:
+    """The extension's edit of a member's copy is drawn with their choice then; a vote
+    before it is sent redraws the copies itself and cancels it, so it never lands after."""
+    chair = await registered_admin(bot)
+    bob = await add_person(bot, "Bob", department="质检科", language="en")
+    await create_poll(chair, QUESTION, OPTIONS)
+    (card,) = await _cards(chair)
+    await wait_message(bot, bob, "🗳")
+    (copy,) = await _copies(bob)
+    view = await latest_poll(bot)
+    await stop_delivery(bot.application)
+    await chair.press_data(card.message_id, cb.POLL_EXTEND.pack(view.id, 168))
+    await bob.press_data(copy.message_id, cb.POLL_VOTE.pack(view.id, 1))  # 反对
+    await quick_delivery(bot)
+    await delivered(bot)
+    new = local_time((await latest_poll(bot)).poll.closes_at or bot.clock.now, bot.settings.tz)
+    (shown,) = await _copies(bob)
+    print(shown.text)
+    assert f"Open until {new}" in shown.text and "✅ Your choice: 反对" in shown.text
+    async with bot.runtime.sessions() as session:
+        edits = list(await session.scalars(select(Outbox).where(Outbox.kind == "poll-extended")))
+    assert sorted(row.status for row in edits) == ["cancelled", "sent"]  # Bob's; the chair's
