@@ -507,7 +507,7 @@ def manage_text(
     ]
     if poll.remind and poll.reminded_at is not None:
         lines.append(_("Reminder sent on {when}.").format(when=local_time(poll.reminded_at, zone)))
-    elif poll.remind and poll.remind_at is not None:
+    elif poll.remind and poll.remind_at is not None and view.is_open:  # none after closing
         lines.append(_("Reminder due on {when}.").format(when=local_time(poll.remind_at, zone)))
     return "\n".join(lines)
 

@@ -54,7 +54,7 @@ INTERVAL = 60.0  # seconds between runs in production
 # The first run a minute after start: the database says what is due, so nothing is
 # lost by waiting, and tests (which call `run` themselves) never meet a stray run.
 FIRST_RUN = 60.0
-# How long after closing each run still looks for copies not yet shown closed.
+# How long after closing (or extending) each run still looks for copies not yet redrawn.
 CLOSED_COPIES_WINDOW = timedelta(hours=6)
 
 
@@ -152,6 +152,11 @@ async def run(
         # Copies that were in flight when the poll closed are edited once delivered.
         for poll_id in await polls.closed_with_late_copies(session, now, CLOSED_COPIES_WINDOW):
             await notices.close_copies(
+                session, await polls.get(session, poll_id), now=now, runtime=runtime
+            )
+        # And copies in flight when it was extended, once delivered with the old time.
+        for poll_id in await polls.extended_with_late_copies(session, now, CLOSED_COPIES_WINDOW):
+            await notices.extension_copies(
                 session, await polls.get(session, poll_id), now=now, runtime=runtime
             )
         _wake(session, application)

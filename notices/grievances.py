@@ -150,6 +150,55 @@ async def render_card(
     return text, display.card_keyboard(t, case, now)
 
 
+async def render_copy(
+    session: AsyncSession,
+    runtime: Runtime,
+    case: Grievance,
+    now: datetime,
+    t: Translator,
+    *,
+    with_buttons: bool,
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """A card re-posted with /case: the card, then the whole thread in ``t``.
+
+    Its buttons only where they may be pressed (the case's own groups).
+    """
+    text, markup = await render_card(session, runtime, case, now)
+    keys = sealer(runtime)
+    messages = await service.thread(session, case.id)
+    bodies = {m.id: keys.body(case, m) for m in messages[1:]}
+    lines = display.thread_lines(
+        t, runtime.settings.tz, case, messages[1:], bodies, member_view=False, limit=1000
+    )
+    if lines:
+        text += "\n" + display.LINE + "\n" + "\n\n".join(lines)
+    return text, markup if with_buttons else None
+
+
+async def copy_language(session: AsyncSession, runtime: Runtime, chat_id: int) -> Translator:
+    """A copy in a group reads the union's language; in a cadre's own chat, theirs."""
+    if chat_id < 0:
+        return group_t(runtime)
+    member = await members.get_member(session, chat_id)
+    return translator(member.language) if member is not None else group_t(runtime)
+
+
+async def keep_copy(
+    session: AsyncSession, case: Grievance, chat_id: int, message_id: int, now: datetime
+) -> None:
+    """Record a /case copy where it landed, so every change redraws it like the card."""
+    await service.add_post(
+        session,
+        case,
+        chat_id=chat_id,
+        role="copy",
+        key=f"gc:{case.id}:{chat_id}:{message_id}",
+        now=now,
+        state="sent",
+        telegram_message_id=message_id,
+    )
+
+
 def _file_body(
     kind: str,
     file_id: str | None,
@@ -603,7 +652,8 @@ async def refresh_cards(
     *,
     skip: tuple[int, int] | None = None,
 ) -> None:
-    """Re-render the status line of every card of the case that has landed."""
+    """Re-render the status line of every card of the case that has landed, and of
+    every copy a cadre re-posted with /case (with its thread, as it was posted)."""
     posts = await service.posts_of(session, case.id, role="card")
     await service.sync_posts(session, posts)
     text, markup = await render_card(session, runtime, case, now)
@@ -613,6 +663,17 @@ async def refresh_cards(
         if skip is not None and (post.chat_id, post.telegram_message_id) == skip:
             continue
         await _edit(bot, post, text=text, reply_markup=markup)
+    chats = case_chats(runtime, case)
+    for post in await service.posts_of(session, case.id, role="copy"):
+        if not post.telegram_message_id:
+            continue
+        if skip is not None and (post.chat_id, post.telegram_message_id) == skip:
+            continue
+        t = await copy_language(session, runtime, post.chat_id)
+        copy_text, copy_markup = await render_copy(
+            session, runtime, case, now, t, with_buttons=post.chat_id in chats
+        )
+        await _edit(bot, post, text=copy_text, reply_markup=copy_markup)
 
 
 async def relay_edit(

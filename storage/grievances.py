@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import collation, drafts
@@ -839,14 +839,18 @@ async def add_post(
     key: str,
     message: GrievanceMessage | None = None,
     now: datetime,
+    state: str = "queued",
+    telegram_message_id: int | None = None,
 ) -> GrievancePost:
+    """A post the bot queued (``key`` its outbox row), or one already sent (a /case copy)."""
     post = GrievancePost(
         grievance_id=case.id,
         message_id=message.id if message else None,
         chat_id=chat_id,
         role=role,
         outbox_key=key,
-        state="queued",
+        state=state,
+        telegram_message_id=telegram_message_id,
         created_at=now,
     )
     session.add(post)
@@ -861,6 +865,28 @@ async def posts_of(
     if role is not None:
         query = query.where(GrievancePost.role == role)
     return list(await session.scalars(query.order_by(GrievancePost.id)))
+
+
+async def post_at(
+    session: AsyncSession, case_id: int, chat_id: int, telegram_message_id: int
+) -> GrievancePost | None:
+    """The post of the case that is this message (to redraw a pressed copy as a copy)."""
+    return await session.scalar(
+        select(GrievancePost)
+        .where(
+            GrievancePost.grievance_id == case_id,
+            GrievancePost.chat_id == chat_id,
+            GrievancePost.telegram_message_id == telegram_message_id,
+        )
+        .limit(1)
+    )
+
+
+async def forget_copies_in(session: AsyncSession, chat_id: int) -> None:
+    """/forget: a cadre's own /case copies are no longer kept (nor redrawn)."""
+    await session.execute(
+        delete(GrievancePost).where(GrievancePost.chat_id == chat_id, GrievancePost.role == "copy")
+    )
 
 
 async def posts_for_message(session: AsyncSession, message_id: int) -> list[GrievancePost]:

@@ -514,7 +514,8 @@ class GrievancePost(Base):
         ForeignKey("grievance_messages.id", ondelete="CASCADE"), index=True
     )
     chat_id: Mapped[int] = mapped_column(BigInteger)
-    role: Mapped[str] = mapped_column(String(8))  # card | relay
+    # card | relay | copy (a card re-posted with /case, redrawn like the card)
+    role: Mapped[str] = mapped_column(String(8))
     outbox_key: Mapped[str] = mapped_column(String(200), unique=True)
     state: Mapped[str] = mapped_column(String(8), default="queued", index=True)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
@@ -583,6 +584,8 @@ class Poll(Base):
     remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The last extension: copies delivered after it may still show the old closing time.
+    extended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The results chart is uploaded once (to the creator) and then sent by file id.
     chart_file_id: Mapped[str | None] = mapped_column(String(255))
     chart_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -648,6 +651,27 @@ class PollCopy(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
     holder: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class PollCard(Base):
+    """A manage card (⏰ extend, 🔒 close now) shown in an admin's or cadre's chat.
+
+    Kept so that closing or extending the poll redraws every card, wherever the
+    change came from: no card keeps live buttons for a closed poll or an old
+    closing time. Managers' cards only; members' copies are `PollCopy` and the outbox.
+    """
+
+    __tablename__ = "poll_cards"
+    __table_args__ = (
+        UniqueConstraint(
+            "poll_id", "chat_id", "message_id", name="uq_poll_cards_poll_id_chat_id_message_id"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
     message_id: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -494,6 +494,29 @@ async def enqueue(
     return await enqueue_many(session, [item], now=now, cipher=cipher) == 1
 
 
+async def rewrite_pending(
+    session: AsyncSession, items: Iterable[Outgoing], *, cipher: Cipher | None = None
+) -> int:
+    """Give rows not yet claimed a new payload (sealed again, for their own key and chat).
+
+    For a message that stopped being true before it was sent (a poll extended):
+    the member gets the new text, not the old one and then an edit. A row already
+    claimed keeps its payload; the caller edits it once delivered. Returns how
+    many rows were rewritten.
+    """
+    rewritten = 0
+    for item in items:
+        body = _row(item, utcnow(), cipher)["payload"]
+        result = await session.execute(
+            update(Outbox)
+            .where(Outbox.key == item.key, Outbox.status == Status.PENDING.value)
+            .values(payload=body)
+            .execution_options(synchronize_session=False)
+        )
+        rewritten += rows_changed(result)
+    return rewritten
+
+
 def on_commit(session: AsyncSession, callback: Callable[[], None]) -> None:
     """Run ``callback`` once this session's transaction commits (never on rollback).
 

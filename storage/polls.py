@@ -41,6 +41,7 @@ from storage.models import (
     OutboxStatus,
     Poll,
     PollBallot,
+    PollCard,
     PollCopy,
     PollOption,
     PollStatus,
@@ -361,6 +362,111 @@ async def closed_with_late_copies(
         if late is not None:
             due.append(int(poll_id))
     return due
+
+
+async def extended_with_late_copies(
+    session: AsyncSession, now: datetime, within: timedelta
+) -> list[int]:
+    """Open polls extended in the last ``within`` with a copy that may show the old time.
+
+    The extension rewrites what is still to send and edits what was delivered;
+    only a poll message or reminder in flight at that moment can land with the
+    old closing time, so, as for the close, a poll is looked at again while such
+    a row is in flight or was delivered after the extension.
+    """
+    extended = await session.execute(
+        select(Poll.id, Poll.extended_at)
+        .where(Poll.status == PollStatus.OPEN.value, Poll.extended_at >= now - within)
+        .order_by(Poll.id)
+    )
+    due = []
+    for poll_id, extended_at in extended.all():
+        late = await session.scalar(
+            select(Outbox.id)
+            .where(
+                Outbox.group_key == group_key(poll_id),
+                or_(
+                    Outbox.status.in_([OutboxStatus.CLAIMED.value, OutboxStatus.SENDING.value]),
+                    (Outbox.status == OutboxStatus.SENT.value)
+                    & (Outbox.finished_at >= extended_at),
+                ),
+            )
+            .limit(1)
+        )
+        if late is not None:
+            due.append(int(poll_id))
+    return due
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A poll message or reminder still waiting in the outbox, and whose it is."""
+
+    key: str
+    member: Recipient
+    reminder: bool
+
+
+async def pending_copies(
+    session: AsyncSession, poll_id: int, members: Sequence[Recipient], keys: PollKeys
+) -> list[Pending]:
+    """The poll's messages not yet claimed for sending, by the member they are for."""
+    wanted: dict[str, tuple[Recipient, bool]] = {}
+    for member in members:
+        wanted[message_key(poll_id, member.member_id)] = (member, False)
+        wanted[keys.reminder_key(poll_id, member.member_id)] = (member, True)
+    rows = await session.scalars(
+        select(Outbox.key).where(
+            Outbox.group_key == group_key(poll_id),
+            Outbox.status == OutboxStatus.PENDING.value,
+        )
+    )
+    found = []
+    for key in rows:
+        if key in wanted:
+            member, reminder = wanted[key]
+            found.append(Pending(key, member, reminder))
+    return found
+
+
+async def choices_by_voter(session: AsyncSession, poll_id: int) -> dict[str, int]:
+    """Every ballot's choice by its voter key (to redraw each member's copy as theirs)."""
+    rows = await session.execute(
+        select(PollBallot.voter_key, PollBallot.choices).where(PollBallot.poll_id == poll_id)
+    )
+    return {str(k): int(c) for k, c in rows}
+
+
+# The managers' cards ---------------------------------------------------------------
+
+
+async def record_card(session: AsyncSession, poll_id: int, chat_id: int, message_id: int) -> None:
+    """Keep a manage card where it was shown, so a close or an extension redraws it."""
+    await session.execute(
+        insert_for(session)(PollCard)
+        .values(poll_id=poll_id, chat_id=chat_id, message_id=message_id)
+        .on_conflict_do_nothing()
+    )
+
+
+async def forget_card(session: AsyncSession, chat_id: int, message_id: int) -> None:
+    """The message now shows something else (the list): no longer a card to redraw."""
+    await session.execute(
+        delete(PollCard).where(PollCard.chat_id == chat_id, PollCard.message_id == message_id)
+    )
+
+
+async def forget_cards_in(session: AsyncSession, chat_id: int) -> None:
+    """/forget: no card is kept in the chat of someone who is leaving."""
+    await session.execute(delete(PollCard).where(PollCard.chat_id == chat_id))
+
+
+async def cards_of(session: AsyncSession, poll_id: int) -> list[PollCard]:
+    return list(
+        await session.scalars(
+            select(PollCard).where(PollCard.poll_id == poll_id).order_by(PollCard.id)
+        )
+    )
 
 
 # Reading -----------------------------------------------------------------------
@@ -716,6 +822,7 @@ async def extend(session: AsyncSession, poll_id: int, by: timedelta, *, now: dat
         raise VoteRefused("closed")
     base = poll.closes_at if poll.closes_at is not None and poll.closes_at > now else now
     poll.closes_at = base + by
+    poll.extended_at = now
     if poll.remind and poll.reminded_at is None:
         poll.remind_at = remind_at(now, poll.closes_at)
     await session.flush()

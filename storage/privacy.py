@@ -3,7 +3,8 @@
 Deleting the member row takes their profile, tags and groups with it (the
 foreign keys cascade). What it does not reach is here: the sealed links from
 their grievances and from their roster entry (which the key could otherwise
-still open) and the outbox rows that carry their Telegram id.
+still open), the outbox rows that carry their Telegram id, and the messages
+kept in their chat to be redrawn (a poll's manage cards, a /case copy).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage import grievances, members, outbox, roster
+from storage import grievances, members, outbox, polls, roster
 
 
 @dataclass(frozen=True)
@@ -36,5 +37,7 @@ async def forget_member(
         session, telegram_id, member.id, now=now, pseudonym=pseudonym
     )
     await roster.forget_member(session, secret_key, member.id)
+    await polls.forget_cards_in(session, telegram_id)
+    await grievances.forget_copies_in(session, telegram_id)
     await members.forget(session, telegram_id)
     return Forgotten(unlinked, dropped)

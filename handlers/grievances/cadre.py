@@ -68,12 +68,20 @@ async def _case_for_press(
 async def _redraw_pressed(
     update: Update, scope: Scope, case: Grievance, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Redraw the card that was pressed (it may be a /case copy no table knows about)."""
+    """Redraw the card that was pressed; a /case copy stays a copy, thread and all (one
+    posted before copies were kept is redrawn as the card)."""
     message = query_message(update)
     if message is None or message.text is None:
         return
     now = scope.runtime.now()
-    text, card_markup = await relay.render_card(scope.session, scope.runtime, case, now)
+    post = await service.post_at(scope.session, case.id, message.chat_id, message.message_id)
+    if post is not None and post.role == "copy":
+        t = await relay.copy_language(scope.session, scope.runtime, message.chat_id)
+        text, card_markup = await relay.render_copy(
+            scope.session, scope.runtime, case, now, t, with_buttons=True
+        )
+    else:
+        text, card_markup = await relay.render_card(scope.session, scope.runtime, case, now)
     chosen = markup if markup is not None else card_markup
     if message.text_html == text and message.reply_markup == chosen:
         return

@@ -31,17 +31,15 @@ async def show_case(update: Update, context: Context, scope: Scope) -> None:
         return
     runtime = scope.runtime
     now = runtime.now()
-    text, markup = await relay.render_card(scope.session, runtime, case, now)
-    keys = relay.sealer(runtime)
-    messages = await service.thread(scope.session, case.id)
-    bodies = {m.id: keys.body(case, m) for m in messages[1:]}
-    lines = display.thread_lines(
-        scope.t, scope.settings.tz, case, messages[1:], bodies, member_view=False, limit=1000
+    chat = update.effective_chat
+    assert chat is not None
+    t = await relay.copy_language(scope.session, runtime, chat.id)
+    text, markup = await relay.render_copy(
+        scope.session, runtime, case, now, t, with_buttons=in_case_group(update, scope, case)
     )
-    if lines:
-        text += "\n" + display.LINE + "\n" + "\n\n".join(lines)
-    in_group = in_case_group(update, scope, case)
-    await reply(update, text, reply_markup=markup if in_group else None)
+    sent = await reply(update, text, reply_markup=markup)
+    # Kept like the card: taking, resolving, escalating or reopening redraws it too.
+    await relay.keep_copy(scope.session, case, sent.chat_id, sent.message_id, now)
 
 
 @cadre_only

@@ -14,36 +14,41 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from display import callbacks as cb
 from display import polls as display
 from handlers.common import pressed_args, reply, show_working
-from handlers.polls.base import alert, edit, keys, managed, refusal
+from handlers.polls.base import alert, edit, keys, managed
 from handlers.scope import Context, Scope, admin_only, registered
 from jobs import polls as poll_jobs
 from jobs.delivery import wake_after_commit
 from notices import polls as notices
-from storage import audiences, polls
-from storage.audiences import Audience
+from storage import polls
 from storage.poll_rules import NotOffered, VoteRefused, extension
 from storage.polls import PollView
 
 
-async def _manage_parts(scope: Scope, view: PollView) -> tuple[str, InlineKeyboardMarkup]:
-    tally = await polls.tally(scope.session, view)
-    described = await audiences.describe(
-        scope.session, Audience.from_json(view.poll.audience), scope.settings.tz
-    )
-    return (
-        display.manage_text(scope.t, view, tally, described, scope.settings.tz),
-        display.manage_keyboard(scope.t, view),
-    )
+def _shown(update: Update) -> tuple[int, int] | None:
+    """The card the presser is looking at: the handler redraws it itself."""
+    message = update.effective_message
+    return (message.chat_id, message.message_id) if message is not None else None
 
 
 async def send_manage_card(update: Update, scope: Scope, view: PollView) -> None:
-    text, markup = await _manage_parts(scope, view)
-    await reply(update, text, reply_markup=markup)
+    text, markup = await notices.manage_card(scope.session, view, scope.t, scope.settings.tz)
+    sent = await reply(update, text, reply_markup=markup)
+    # Kept, so that closing (by hand or by the job) or extending redraws it.
+    await polls.record_card(scope.session, view.id, sent.chat_id, sent.message_id)
 
 
 async def _show_manage_card(update: Update, scope: Scope, view: PollView) -> None:
-    text, markup = await _manage_parts(scope, view)
+    text, markup = await notices.manage_card(scope.session, view, scope.t, scope.settings.tz)
     await edit(update, text, markup)
+    if (shown := _shown(update)) is not None:
+        await polls.record_card(scope.session, view.id, *shown)
+
+
+async def _already_closed(update: Update, scope: Scope, view: PollView) -> None:
+    """A press on ⏰ or 🔒 of a closed poll (an old card, a forged button): nothing changes,
+    the presser is told so and the pressed card shows the poll as it is."""
+    await alert(update, scope._("This poll has already closed; nothing was changed."))
+    await _show_manage_card(update, scope, view)
 
 
 @registered
@@ -116,11 +121,23 @@ async def extend(update: Update, context: Context, scope: Scope) -> None:
     except NotOffered:
         await alert(update, scope._("This button is no longer valid."))
         return
-    try:
-        view = await polls.extend(scope.session, view.id, longer, now=scope.runtime.now())
-    except VoteRefused:
-        await alert(update, refusal(scope, "closed"))
+    if not view.is_open:
+        await _already_closed(update, scope, view)
         return
+    try:
+        view = await notices.extend_and_notify(
+            scope.session,
+            view.id,
+            longer,
+            now=scope.runtime.now(),
+            runtime=scope.runtime,
+            shown=_shown(update),
+        )
+    except VoteRefused:
+        await scope.session.refresh(view.poll)
+        await _already_closed(update, scope, view)
+        return
+    wake_after_commit(scope.session, context)
     assert update.callback_query is not None and view.poll.closes_at is not None
     await update.callback_query.answer(
         scope._("Now open until {when}.").format(
@@ -134,6 +151,9 @@ async def extend(update: Update, context: Context, scope: Scope) -> None:
 async def ask_close(update: Update, context: Context, scope: Scope) -> None:
     view = await managed(update, scope, pressed_args(update, cb.POLL_CLOSE).poll)
     if view is None:
+        return
+    if not view.is_open:
+        await _already_closed(update, scope, view)
         return
     assert update.callback_query is not None
     await update.callback_query.answer()
@@ -155,18 +175,22 @@ async def close_now(update: Update, context: Context, scope: Scope) -> None:
         return
     assert update.callback_query is not None
     closed = await notices.close_and_notify(
-        scope.session, view.id, now=scope.runtime.now(), runtime=scope.runtime
+        scope.session,
+        view.id,
+        now=scope.runtime.now(),
+        runtime=scope.runtime,
+        shown=_shown(update),
     )
-    if closed is None:
-        await alert(update, scope._("This poll is already closed."))
-    else:
-        await update.callback_query.answer(scope._("Closed. The results are on their way."))
-        wake_after_commit(scope.session, context)
-        # The chart needs the committed closing: render it right after.
-        application = context.application
-        poll_jobs.after_commit(scope.session, lambda: poll_jobs.run_soon(application))
-        view = closed
-    await _show_manage_card(update, scope, await polls.get(scope.session, view.id))
+    if closed is None:  # closed by someone else (or the job) since the card was drawn
+        await scope.session.refresh(view.poll)
+        await _already_closed(update, scope, view)
+        return
+    await update.callback_query.answer(scope._("Closed. The results are on their way."))
+    wake_after_commit(scope.session, context)
+    # The chart needs the committed closing: render it right after.
+    application = context.application
+    poll_jobs.after_commit(scope.session, lambda: poll_jobs.run_soon(application))
+    await _show_manage_card(update, scope, closed)
 
 
 @registered

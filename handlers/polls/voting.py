@@ -21,7 +21,8 @@ from handlers.common import pressed_args, reply, show_working
 from handlers.polls.base import alert, edit, keys, load, refusal
 from handlers.scope import Context, Scope, registered
 from jobs.sender import edit_done
-from storage import polls
+from notices import polls as notices
+from storage import outbox, polls
 from storage.audiences import Recipient
 from storage.poll_rules import VoteRefused, chosen, results_shown
 from storage.polls import PollView
@@ -67,6 +68,13 @@ async def vote(update: Update, context: Context, scope: Scope) -> None:
             await edit(update, text, markup)
         return
     view = outcome.view
+    # This member's copies are redrawn below, as they are now: an extension's edit of
+    # them still waiting (drawn before this vote) must not land after it.
+    await outbox.cancel_group(
+        scope.session,
+        notices.extension_group(keys(scope), view.id, scope.member.id),
+        now=scope.runtime.now(),
+    )
     picked = [view.options[i] for i in chosen(outcome.after)]
     if not picked:
         toast = scope._("Your vote was withdrawn.")
@@ -176,5 +184,8 @@ async def list_polls(update: Update, context: Context, scope: Scope) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer()
         await edit(update, text, markup)
+        message = update.effective_message
+        if message is not None:  # a manage card turned back into the list
+            await polls.forget_card(scope.session, message.chat_id, message.message_id)
     else:
         await reply(update, text, reply_markup=markup)
