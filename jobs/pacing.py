@@ -5,9 +5,10 @@ private chat, and 20 per minute to one group, and answers 429 with
 ``retry_after`` when a bot goes faster. :class:`Pacer` keeps the worker inside
 all three with room to spare:
 
-* overall: at most ``rate`` sends in any one-second window (default 25, so the
-  bot's interactive replies — which go through PTB's own path — still fit
-  under 30), and evenly spaced (one every ``1/rate`` s) rather than in bursts,
+* overall: at most ``rate`` sends in any one-second window (``TELEGRAM_RATE``
+  less ``TELEGRAM_REPLY_RESERVE``, 30 − 5 = 25 by default, so the bot's
+  interactive replies — which go through PTB's own path — still fit under 30),
+  and evenly spaced (one every ``1/rate`` s) rather than in bursts,
   so latency jitter on the way to Telegram cannot bunch them up;
 * a private chat (positive id): at least ``per_chat_interval`` (1 s) between sends;
 * a group (negative id): at most ``group_per_minute`` in any 60-second window;
@@ -27,6 +28,13 @@ recipient does not slow everyone else.
 
 Time is injected (``clock`` in seconds, ``sleep``), so tests run on a fake
 clock and never sleep for real.
+
+One :class:`Pacer` paces one process: enough on SQLite, which has one
+instance. On PostgreSQL, where any number of instances deliver, the worker uses
+:class:`SharedPacer`: the same interface over one budget in the database
+(`storage.budget`), with a local :class:`Pacer` in front for what is this
+instance's own (its optional cap ``DELIVERY_RATE``, a 429's pause, what it
+knows of each chat).
 """
 
 from __future__ import annotations
