@@ -249,6 +249,46 @@ async def test_while_the_database_is_away_nothing_is_sent_and_afterwards_no_burs
         assert b - a == pytest.approx(1.0 / RATE, abs=EPS)
 
 
+class Jumps:
+    """A clock that only moves when someone sleeps on it, at once: database waits take no time."""
+
+    def __init__(self, start: float = 3_000_000.0) -> None:
+        self.now = start
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+async def test_a_429_on_one_instance_pauses_the_other(
+    two_engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    first, second = budgets(two_engines)
+    time_ = Jumps()
+    a = SharedPacer(first, clock=time_.clock, sleep=time_.sleep)
+    b = SharedPacer(second, clock=time_.clock, sleep=time_.sleep)
+    start = time_.now
+    a.pause(5.0)  # Telegram's retry_after, seen by a
+    await a.close()  # the pause is written
+    assert await b.acquire(42) >= start + 5.0
+    await b.close()
+
+
+async def test_delivery_rate_caps_one_instance_below_the_shared_budget(
+    two_engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    (budget, _) = budgets(two_engines)
+    time_ = Jumps()
+    pacer = SharedPacer(budget, instance_rate=10, clock=time_.clock, sleep=time_.sleep)
+    slots = [await pacer.acquire(chat) for chat in range(1, 21)]
+    await pacer.close()
+    for a, b in pairwise(slots):
+        assert b - a == pytest.approx(0.1, abs=EPS)  # 10/s, though the budget allows 120/s
+
+
 # ------------------------------------------------------------------------- two workers
 
 
