@@ -630,7 +630,7 @@ def pacer_for(
         group_window=config.group_window,
     )
     if isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql":
-        return SharedPacer(SendBudget(sessions, secret, limits), instance_rate=config.instance_rate)
+        return SharedPacer(SendBudget(engine, secret, limits), instance_rate=config.instance_rate)
     return Pacer(
         rate=config.local_rate,
         per_chat_interval=config.per_chat_interval,

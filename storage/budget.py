@@ -16,35 +16,69 @@ one pacer per process, two instances had to split the rate by hand
 :meth:`SendBudget.claim` books slots for many sends at once in one short
 transaction: it locks the global row and the chats' rows (created if missing,
 locked in key order so two instances never deadlock), computes each send's
-slot in Python and writes them back — three round trips for a whole batch,
-whatever its size. A send whose chat is still busy (the other instance wrote to
+slot in Python and writes them back — four round trips (begin, lock, write,
+commit) for a whole batch, whatever its size. A send whose chat is still busy (the other instance wrote to
 it) gets no slot but the time to ask again, so the overall schedule has no holes.
 
 Times are Unix seconds of the caller's clock: instances must keep their clocks
 in step (NTP), as Telegram's own limits assume nothing finer than that.
-SQLite is one instance by construction and paces in process (`jobs.pacing.Pacer`);
-this module works there too, which only the tests use.
+PostgreSQL only (arrays, ``GREATEST``): SQLite is one instance by construction and
+paces in process (`jobs.pacing.Pacer`), leaving the table empty.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, case, delete
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.crypto import KeyedHasher
-from storage.db import insert_for, transaction
-from storage.models import SendBudgetRow
 from storage.outbox import PSEUDONYM_BASE
 
 GLOBAL = 0
 # Chat rows that constrain nothing any more (a minute after the last send) go this often.
 _PRUNE_EVERY = 30.0
 
-_table = cast(Table, SendBudgetRow.__table__)
+# Lock (creating if missing) the global row and the chats' rows in key order, so two
+# instances never wait on each other in a circle, and read them. The no-op update is
+# what locks a row that exists and returns it.
+_LOCK = text(
+    """
+    INSERT INTO send_budget (key, next_at)
+    SELECT k, CASE WHEN k = 0 THEN CAST(:now AS double precision) ELSE 0 END
+    FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k
+    ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
+    RETURNING key, next_at, recent
+    """
+)
+_WRITE = text(
+    """
+    UPDATE send_budget AS b SET next_at = v.next_at, recent = CAST(v.recent AS json)
+    FROM unnest(
+        CAST(:keys AS bigint[]), CAST(:nexts AS double precision[]), CAST(:recents AS text[])
+    ) AS v(key, next_at, recent)
+    WHERE b.key = v.key
+    """
+)
+_PAUSE = text(
+    """
+    INSERT INTO send_budget (key, next_at) VALUES (0, :until)
+    ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(send_budget.next_at, EXCLUDED.next_at)
+    """
+)
+_PRUNE = text("DELETE FROM send_budget WHERE key <> 0 AND next_at < :before")
+
+
+def _times(value: object) -> list[float]:
+    """A group's recent sends as stored (JSON; asyncpg hands json over as text)."""
+    if value is None:
+        return []
+    loaded = json.loads(value) if isinstance(value, str) else value
+    return [float(t) for t in cast(list[float], loaded)]
 
 
 @dataclass(frozen=True)
@@ -77,14 +111,9 @@ def is_group(chat_id: int) -> bool:
 class SendBudget:
     """The shared budget over one database; safe to use from any number of processes."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        secret: str | bytes,
-        limits: BudgetLimits,
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, secret: str | bytes, limits: BudgetLimits) -> None:
         self.limits = limits
-        self._sessions = sessions
+        self._engine = engine
         self._hash = KeyedHasher(secret, "send-budget")
         self._pruned_at = float("-inf")
 
@@ -98,35 +127,28 @@ class SendBudget:
             return []
         keys = [self.key(chat) for chat in chats]
         ordered = sorted({GLOBAL, *keys})
-        async with transaction(self._sessions) as session:
-            insert = insert_for(session)(_table)
-            lock = insert.values(
-                [{"key": key, "next_at": now if key == GLOBAL else 0.0} for key in ordered]
-            )
-            # A no-op update locks existing rows and returns them, in key order.
-            lock = lock.on_conflict_do_update(
-                index_elements=[_table.c.key], set_={"key": lock.excluded.key}
-            ).returning(_table.c.key, _table.c.next_at, _table.c.recent)
-            rows = (await session.execute(lock)).all()
-            state = {row.key: (float(row.next_at), list(row.recent or ())) for row in rows}
+        # Core on the engine, not an ORM session, and SQL of one shape whatever the
+        # batch (arrays, not N rows of VALUES): prepared once per connection, cheap.
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(_LOCK, {"keys": ordered, "now": now})).all()
+            state = {int(k): (float(n), _times(r)) for k, n, r in rows}
             grants, changed = self._book(chats, keys, state, now)
             if changed:
-                update = (
-                    _table.update()
-                    .where(_table.c.key == bindparam("row_key"))
-                    .values(next_at=bindparam("row_next"), recent=bindparam("row_recent"))
+                written = sorted(changed)
+                await conn.execute(
+                    _WRITE,
+                    {
+                        "keys": written,
+                        "nexts": [state[k][0] for k in written],
+                        "recents": [
+                            json.dumps(state[k][1]) if state[k][1] else None for k in written
+                        ],
+                    },
                 )
-                values = [
-                    {"row_key": key, "row_next": state[key][0], "row_recent": state[key][1] or None}
-                    for key in sorted(changed)
-                ]
-                await (await session.connection()).execute(update, values)
             if now - self._pruned_at >= _PRUNE_EVERY:
                 self._pruned_at = now
                 memory = max(self.limits.group_window, self.limits.per_chat_interval)
-                await session.execute(
-                    delete(_table).where(_table.c.key != GLOBAL, _table.c.next_at < now - memory)
-                )
+                await conn.execute(_PRUNE, {"before": now - memory})
         return grants
 
     def _book(
@@ -166,21 +188,11 @@ class SendBudget:
 
     async def pause(self, until: float) -> None:
         """Nothing new is booked before ``until`` (a 429's ``retry_after``), for every instance."""
-        async with transaction(self._sessions) as session:
-            insert = insert_for(session)(_table).values(key=GLOBAL, next_at=until)
-            await session.execute(
-                insert.on_conflict_do_update(
-                    index_elements=[_table.c.key],
-                    set_={"next_at": _greatest(_table.c.next_at, insert.excluded.next_at)},
-                )
-            )
+        async with self._engine.begin() as conn:
+            await conn.execute(_PAUSE, {"until": until})
 
     async def next_slot(self) -> float | None:
-        """The next free overall slot (for tests and the benchmark)."""
-        async with self._sessions() as session:
-            row = await session.get(SendBudgetRow, GLOBAL)
-            return None if row is None else float(row.next_at)
-
-
-def _greatest(a: ColumnElement[float], b: ColumnElement[float]) -> ColumnElement[float]:
-    return case((a < b, b), else_=a)
+        """The next free overall slot (for tests)."""
+        async with self._engine.connect() as conn:
+            found = await conn.scalar(text("SELECT next_at FROM send_budget WHERE key = 0"))
+            return None if found is None else float(found)

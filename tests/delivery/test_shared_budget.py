@@ -117,7 +117,7 @@ LIMITS = BudgetLimits(rate=RATE, per_chat_interval=0.1, group_per_minute=10, gro
 
 
 def budgets(engines: tuple[AsyncEngine, AsyncEngine]) -> list[SendBudget]:
-    return [SendBudget(make_session_factory(e), SECRET, LIMITS) for e in engines]
+    return [SendBudget(e, SECRET, LIMITS) for e in engines]
 
 
 @dataclass
@@ -227,7 +227,7 @@ async def test_while_the_database_is_away_nothing_is_sent_and_afterwards_no_burs
     engine = make_engine(pg_url, lock_timeout=0.1)
     blocker = make_engine(pg_url)
     try:
-        budget = Refusals(make_session_factory(engine), SECRET, LIMITS)
+        budget = Refusals(engine, SECRET, LIMITS)
         pacer = SharedPacer(budget, backoff=0.02, backoff_max=0.05)
         async with blocker.connect() as conn:
             transaction = await conn.begin()
