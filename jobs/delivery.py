@@ -85,8 +85,9 @@ rows) and one sending budget: on PostgreSQL the pacer is
 (`storage.budget`), so all instances together keep ``TELEGRAM_RATE`` less
 ``TELEGRAM_REPLY_RESERVE`` and each chat's limit, with no split by hand;
 ``DELIVERY_RATE`` only caps one instance if set. Sends are paced by the chat
-they really go to (a sealed row's real chat, not its pseudonym). A chat's messages go out in claim order; a row
-that is retried may be overtaken by a later one to the same chat, unless both
+they really go to (a sealed row's real chat, not its pseudonym, which is
+negative and was paced as a group). A chat's messages go out in claim order; a
+row that is retried may be overtaken by a later one to the same chat, unless both
 belong to one batch (``group_key``): the ones behind it that this worker holds
 are released to wait as long as it does, so a report's files stay behind its
 summary (`_hold_behind`).

@@ -17,8 +17,9 @@ one pacer per process, two instances had to split the rate by hand
 transaction: it locks the global row and the chats' rows (created if missing,
 locked in key order so two instances never deadlock), computes each send's
 slot in Python and writes them back — four round trips (begin, lock, write,
-commit) for a whole batch, whatever its size. A send whose chat is still busy (the other instance wrote to
-it) gets no slot but the time to ask again, so the overall schedule has no holes.
+commit) for a whole batch, whatever its size. A send whose chat is still busy
+(another instance wrote to it) gets no slot but the time to ask again, so the
+overall schedule has no holes.
 
 Times are Unix seconds of the caller's clock: instances must keep their clocks
 in step (NTP), as Telegram's own limits assume nothing finer than that.
