@@ -53,6 +53,7 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 _PRUNE_EVERY = 4096
+_SKEW_WARNING = 0.5  # seconds between this clock and the database's worth a warning
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,7 @@ class SharedPacer:
         self._claimer: asyncio.Task[None] | None = None
         self._pauses: set[asyncio.Task[None]] = set()
         self._failing = False
+        self._warned_skew = False
         self.claims = 0  # transactions that booked slots (printed by benchmarks/broadcast.py)
 
     @property
@@ -362,6 +364,13 @@ class SharedPacer:
             if self._failing:
                 self._failing = False
                 log.warning("shared budget: claiming send slots works again")
+            if abs(self.budget.skew) > _SKEW_WARNING and not self._warned_skew:
+                self._warned_skew = True
+                log.warning(
+                    "shared budget: this machine's clock is %.1f s off the database's; "
+                    "instances whose clocks disagree send closer together than the limit",
+                    -self.budget.skew,
+                )
             backoff = self._backoff
             self.claims += 1
             for (_chat, future), grant in zip(batch, grants, strict=True):

@@ -53,7 +53,7 @@ _LOCK = text(
     SELECT k, CASE WHEN k = 0 THEN CAST(:now AS double precision) ELSE 0 END
     FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k
     ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
-    RETURNING key, next_at, recent
+    RETURNING key, next_at, recent, EXTRACT(EPOCH FROM clock_timestamp())
     """
 )
 _WRITE = text(
@@ -117,6 +117,9 @@ class SendBudget:
         self._engine = engine
         self._hash = KeyedHasher(secret, "send-budget")
         self._pruned_at = float("-inf")
+        # The database's clock less the caller's at the last claim (plus a round trip):
+        # slots assume the instances' clocks agree, so a large one is worth a warning.
+        self.skew = 0.0
 
     def key(self, chat_id: int) -> int:
         """The chat's row: a keyed hash, positive and never 0 (the global row)."""
@@ -132,7 +135,8 @@ class SendBudget:
         # batch (arrays, not N rows of VALUES): prepared once per connection, cheap.
         async with self._engine.begin() as conn:
             rows = (await conn.execute(_LOCK, {"keys": ordered, "now": now})).all()
-            state = {int(k): (float(n), _times(r)) for k, n, r in rows}
+            state = {int(k): (float(n), _times(r)) for k, n, r, _ in rows}
+            self.skew = float(rows[0][3]) - now
             grants, changed = self._book(chats, keys, state, now)
             if changed:
                 written = sorted(changed)

@@ -9,6 +9,7 @@ busy machine cannot make a test pass or fail. The sandbox still enforces its
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import random
 import time
@@ -195,7 +196,7 @@ async def test_a_pause_holds_every_instance_and_chat_rows_name_no_chat(
     await first.pause(now + 5)  # a 429 seen by the first instance
     (grant,) = await second.claim([12], now + 1)
     assert grant.slot == pytest.approx(now + 5)
-    # A minute later the chat rows constrain nothing and are gone.
+    # Past the (scaled) group window the chat rows constrain nothing and are gone.
     await second.claim([13], now + 120)
     async with make_session_factory(two_engines[1])() as session:
         keys = set(await session.scalars(select(SendBudgetRow.key)))
@@ -287,6 +288,20 @@ async def test_delivery_rate_caps_one_instance_below_the_shared_budget(
     await pacer.close()
     for a, b in pairwise(slots):
         assert b - a == pytest.approx(0.1, abs=EPS)  # 10/s, though the budget allows 120/s
+
+
+async def test_a_clock_far_off_the_database_s_is_reported_once(
+    two_engines: tuple[AsyncEngine, AsyncEngine], caplog: pytest.LogCaptureFixture
+) -> None:
+    (budget, _) = budgets(two_engines)
+    time_ = Jumps()  # 1970: decades off the database's clock
+    pacer = SharedPacer(budget, clock=time_.clock, sleep=time_.sleep)
+    with caplog.at_level(logging.WARNING, logger="jobs.pacing"):
+        for chat in (1, 2, 3):
+            await pacer.acquire(chat)
+    await pacer.close()
+    warned = [r for r in caplog.records if "clock" in r.getMessage()]
+    assert len(warned) == 1
 
 
 # ------------------------------------------------------------------------- two workers
