@@ -4,10 +4,14 @@
     .venv/bin/python benchmarks/broadcast.py --rate 30 --members 2000      # quicker
     .venv/bin/python benchmarks/broadcast.py --rate 1000 --members 10000   # paid broadcast
     .venv/bin/python benchmarks/broadcast.py --database postgres ...       # scratch database
+    .venv/bin/python benchmarks/broadcast.py --database postgres --workers 2 --members 2000
 
 The sandbox (in this process) enforces ``--rate`` messages/s overall and
 Telegram's 1/s per chat; the worker (in a child process, like a bot instance)
-is configured with the same rate. Printed: enqueue time, achieved rate ÷ rate
+is configured with the same rate. With ``--workers N`` (PostgreSQL) N worker
+processes deliver the one broadcast and share that rate through the budget in
+the database (`storage.budget`), as N instances would, with no split by hand;
+the figures are for all of them together. Printed: enqueue time, achieved rate ÷ rate
 (target ≥ 0.95), 429s the sandbox sent (target 0), duplicates and losses as the
 members saw them (target 0), wall time, and the worker's memory: the tracemalloc peak of Python
 allocations, the process's own peak resident memory (VmHWM; not ru_maxrss, which
@@ -33,7 +37,8 @@ from typing import Any
 
 from sqlalchemy import insert, select, text
 
-from jobs.delivery import DeliveryConfig, DeliveryWorker
+from jobs.delivery import DeliveryConfig, DeliveryWorker, pacer_for
+from jobs.pacing import SharedPacer
 from jobs.sender import BotSender
 from sandbox import SandboxOptions, SandboxServer
 from storage import outbox
@@ -85,11 +90,14 @@ async def child(args: argparse.Namespace) -> None:
         rate=args.rate, batch=args.batch, concurrency=args.concurrency, poll=0.5, lease=args.lease
     )
     sender = TimedSender(BotSender.for_api(TOKEN, args.api_url, config))
+    sessions = make_session_factory(engine)
+    pacer = pacer_for(sessions, config, SECRET)  # the shared budget on PostgreSQL
     worker = DeliveryWorker(
-        make_session_factory(engine),
+        sessions,
         sender,  # type: ignore[arg-type]
         config=config,
         cipher=outbox.outbox_cipher(SECRET),
+        pacer=pacer,
     )
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
@@ -105,11 +113,26 @@ async def child(args: argparse.Namespace) -> None:
         "last": sender.last,
         "stats": dict(worker.stats),
         "start_commits": worker.start_commits,
+        "budget_claims": pacer.claims if isinstance(pacer, SharedPacer) else 0,
         "tracemalloc_peak": peak,
         "vmhwm_mib": proc_status("self")["VmHWM"],
         "cpu_seconds": time.process_time(),
     }
     print(json.dumps(report), flush=True)
+
+
+def combined(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The workers' reports as one: sums, the first and last send of any, the largest peaks."""
+    return {
+        "sent": sum(r["sent"] for r in reports),
+        "first": min(r["first"] for r in reports if r["sent"]),
+        "last": max(r["last"] for r in reports if r["sent"]),
+        "start_commits": sum(r["start_commits"] for r in reports),
+        "budget_claims": sum(r["budget_claims"] for r in reports),
+        "tracemalloc_peak": max(r["tracemalloc_peak"] for r in reports),
+        "vmhwm_mib": max(r["vmhwm_mib"] for r in reports),
+        "cpu_seconds": sum(r["cpu_seconds"] for r in reports),
+    }
 
 
 def proc_status(pid: int | str) -> dict[str, float]:
@@ -256,35 +279,43 @@ async def run(args: argparse.Namespace) -> None:
     try:
         enqueue_seconds = await prepare(database_url, args.members)
         print(f"enqueued {args.members} rows in {enqueue_seconds:.2f}s ({args.database})")
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            __file__,
-            "--child",
-            "--api-url",
-            base_url,
-            "--database-url",
-            database_url,
-            "--rate",
-            str(args.rate),
-            "--batch",
-            str(args.batch),
-            "--concurrency",
-            str(args.concurrency),
-            "--tracemalloc",
-            args.tracemalloc,
-            stdout=asyncio.subprocess.PIPE,
-        )
-        assert process.stdout is not None
+        processes = [
+            await asyncio.create_subprocess_exec(
+                sys.executable,
+                __file__,
+                "--child",
+                "--api-url",
+                base_url,
+                "--database-url",
+                database_url,
+                "--rate",
+                str(args.rate),
+                "--batch",
+                str(args.batch),
+                "--concurrency",
+                str(args.concurrency),
+                "--tracemalloc",
+                args.tracemalloc,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            for _ in range(args.workers)
+        ]
         started = time.monotonic()
-        assert (await process.stdout.readline()).strip() == b"ready"
+        for process in processes:
+            assert process.stdout is not None
+            assert (await process.stdout.readline()).strip() == b"ready"
         samples: list[tuple[float, float]] = []
-        sampler = asyncio.ensure_future(sample_rss(process.pid, samples))
+        sampler = asyncio.ensure_future(sample_rss(processes[0].pid, samples))
         await watch(database_url, args.members, args.rate)
         wall = time.monotonic() - started
         sampler.cancel()
-        process.send_signal(signal.SIGTERM)
-        report = json.loads((await process.stdout.readline()) or b"{}")
-        await process.wait()
+        reports = []
+        for process in processes:
+            assert process.stdout is not None
+            process.send_signal(signal.SIGTERM)
+            reports.append(json.loads((await process.stdout.readline()) or b"{}"))
+            await process.wait()
+        report = combined(reports)
         engine = make_engine(database_url)
         async with engine.connect() as conn:
             statuses = dict(
@@ -311,8 +342,11 @@ async def run(args: argparse.Namespace) -> None:
     achieved = (report["sent"] - 1) / span if span > 0 else 0.0
     print(f"members            {args.members}")
     print(
-        f"limit / worker     {args.rate:g} msg/s (batch {args.batch}, {args.concurrency} in flight)"
+        f"limit / workers    {args.rate:g} msg/s shared by {args.workers} (batch {args.batch}, "
+        f"{args.concurrency} in flight each)"
     )
+    if args.workers > 1:
+        print(f"sent by each       {' + '.join(str(r['sent']) for r in reports)}")
     print(f"achieved rate      {achieved:.1f} msg/s = {achieved / args.rate:.3f} of the limit")
     print(f"429s seen          {rate_limited}")
     print(f"duplicates         {sum(1 for n in seen if n > 1)}")
@@ -322,12 +356,16 @@ async def run(args: argparse.Namespace) -> None:
     commits = report.get("start_commits", 0)
     per_commit = report["sent"] / commits if commits else 0.0
     print(f"start marks        {commits} commits ({per_commit:.1f} rows each)")
+    claims = report.get("budget_claims", 0)
+    if claims:
+        print(f"budget claims      {claims} ({report['sent'] / claims:.1f} slots each)")
     if args.tracemalloc == "on":
         print(f"peak (tracemalloc) {report['tracemalloc_peak'] / 2**20:.1f} MiB")
     else:
         print("peak (tracemalloc) not traced at this rate (--tracemalloc on to force)")
-    print(f"peak RSS (VmHWM)   {report['vmhwm_mib']:.1f} MiB (worker process)")
-    print(f"RSS over the run   {flatness(samples)}")
+    print(f"peak RSS (VmHWM)   {report['vmhwm_mib']:.1f} MiB (worker process, the largest)")
+    print(f"RSS over the run   {flatness(samples)} (the first worker)")
+    print(f"load average       {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1, 5, 15 min)")
     cpu_ms = report["cpu_seconds"] / max(1, report["sent"]) * 1000
     print(f"worker CPU         {report['cpu_seconds']:.1f}s ({cpu_ms:.2f} ms per message)")
     print(f"sandbox CPU        {time.process_time():.1f}s (this process, with setup and checks)")
@@ -338,6 +376,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=30.0, help="msg/s: sandbox limit and worker")
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="delivery processes sharing the budget (PostgreSQL)"
+    )
     parser.add_argument("--batch", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=None)
     parser.add_argument(
@@ -352,6 +393,8 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--lease", type=float, default=60.0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.workers > 1 and args.database != "postgres":
+        parser.error("--workers above 1 shares the budget in PostgreSQL: add --database postgres")
     # Enough in hand and in flight for the rate: about 2 s of work, ~0.1 s of latency.
     args.batch = args.batch or max(50, min(5000, int(args.rate * 2)))
     args.concurrency = args.concurrency or max(16, min(64, int(args.rate / 15)))

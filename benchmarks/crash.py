@@ -217,7 +217,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--latency", type=float, default=None, help="seconds per API answer")
     parser.add_argument("--members", type=int, default=300)
     parser.add_argument("--kill-after", type=int, default=100, help="deliveries before the kill")
-    parser.add_argument("--rate", type=float, default=25.0, help="DELIVERY_RATE")
+    parser.add_argument(
+        "--rate", type=float, default=25.0, help="msg/s: TELEGRAM_RATE less the reply reserve"
+    )
     parser.add_argument("--batch", type=int, default=50, help="DELIVERY_BATCH")
     parser.add_argument("--concurrency", type=int, default=16, help="DELIVERY_CONCURRENCY")
     return parser.parse_args()

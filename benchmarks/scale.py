@@ -377,7 +377,8 @@ async def spawn(base_url: str, database_url: str, log: Path) -> asyncio.subproce
         "TELEGRAM_API_BASE_URL": base_url,
         "SECRET_KEY": SECRET,
         "DATABASE_URL": database_url,
-        "DELIVERY_RATE": "1000",
+        "TELEGRAM_RATE": "1000",  # a paid broadcast: the whole budget, no reserve
+        "TELEGRAM_REPLY_RESERVE": "0",
         "DELIVERY_CONCURRENCY": "64",
         "DELIVERY_BATCH": "500",
         "DELIVERY_POLL_SECONDS": "1",

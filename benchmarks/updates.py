@@ -59,7 +59,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.support
 
-from bot.request import OVERALL_BURST, TELEGRAM_OVERALL_RATE
+from bot.request import reply_limits
 
 UNION_TOKEN = "777000801:BENCH-updates-union-token-abcdefghij"
 BARE_TOKEN = "777000802:BENCH-updates-bare-token-abcdefghijk"
@@ -67,8 +67,8 @@ SECRET = "bench-secret-key-0123456789abcdef0123456789"
 ADMIN_ID = 660_000_000
 FIRST_USER = 660_000_001
 CADRE_CHAT = -1001660000001
-LIMIT = TELEGRAM_OVERALL_RATE  # Telegram's overall limit, which the sandbox enforces
-BUCKET = OVERALL_BURST  # what the bot's limiter lets go at once before pacing (bot.request)
+LIMIT = 30.0  # Telegram's overall limit (TELEGRAM_RATE's default), which the sandbox enforces
+BUCKET = reply_limits(LIMIT)[0]  # what the bot's limiter lets go at once (bot.request)
 SCRIPT = Path(__file__).resolve()
 ROOT = SCRIPT.parents[1]
 PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")

@@ -147,7 +147,11 @@ def build_application(
     # Two builds: the limiter changes the bot's type (ExtBot[int], not ExtBot[None]).
     application: Application[Any, Any, Any, Any, Any, Any] = (
         builder.rate_limiter(
-            CommitFirstRateLimiter(max_retries=2, chat_burst=settings.reply_chat_burst)
+            CommitFirstRateLimiter(
+                max_retries=2,
+                telegram_rate=settings.telegram_rate,
+                chat_burst=settings.reply_chat_burst,
+            )
         ).build()
         if rate_limiter
         else builder.build()

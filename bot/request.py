@@ -81,12 +81,16 @@ class CommitFirstRequest(HTTPXRequest):
         return status, body
 
 
-# Telegram's overall limit is about 30 messages a second. Replies keep just under it,
-# with a bucket 5 messages smaller than Telegram's: requests bunched on their way
-# (the limiter lets them go evenly, the network need not deliver them so) still fit.
-TELEGRAM_OVERALL_RATE = 30.0
-OVERALL_RATE = 29.5
-OVERALL_BURST = 25
+def reply_limits(telegram_rate: float) -> tuple[int, float]:
+    """PTB's overall limiter for replies: (a bucket of, seconds to refill it).
+
+    Telegram's overall limit (``TELEGRAM_RATE``, about 30 a second) with a little
+    room: a sixtieth slower (29.5 at 30) and a bucket a sixth smaller than
+    Telegram's (25 at 30). Requests bunched on their way (the limiter lets them go
+    evenly, the network need not deliver them so) then still fit.
+    """
+    burst = max(1, round(telegram_rate * 5 / 6))
+    return burst, burst / (telegram_rate * 59 / 60)
 
 
 def paced_in_chat(endpoint: str) -> bool:
@@ -144,10 +148,9 @@ class CommitFirstRateLimiter(AIORateLimiter):
     a little under Telegram's overall limit, and pacing each private chat when
     ``chat_burst`` is set."""
 
-    def __init__(self, *, chat_burst: int = 0, **kwargs: Any) -> None:
-        kwargs.setdefault("overall_max_rate", OVERALL_BURST)
-        kwargs.setdefault("overall_time_period", OVERALL_BURST / OVERALL_RATE)
-        super().__init__(**kwargs)
+    def __init__(self, *, telegram_rate: float = 30.0, chat_burst: int = 0, **kwargs: Any) -> None:
+        burst, period = reply_limits(telegram_rate)
+        super().__init__(overall_max_rate=burst, overall_time_period=period, **kwargs)
         # A tenth slower than Telegram's one a second: the slot is booked before the
         # request leaves, and jitter on the way must not bunch two messages at its end.
         self.chats = ChatPacer(burst=chat_burst, interval=1.1) if chat_burst > 0 else None

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_BASE_URL = "https://api.telegram.org"
@@ -52,8 +52,13 @@ EXPECTATIONS: dict[str, str] = {
     "REPLY_CHAT_BURST": "how many messages one private chat may get at once before the bot "
     "paces the rest at one a second, like 3 (0-20; 0: no pacing)",
     "DELIVERY_ENABLED": "true or false: whether this instance runs the delivery worker",
-    "DELIVERY_RATE": "messages per second this instance sends on its own, like 25 "
-    "(more than 0, at most 1000; split Telegram's 30/s between instances)",
+    "TELEGRAM_RATE": "messages per second Telegram allows the whole bot, like 30 "
+    "(more than 0, at most 1000; above 30 only with paid broadcasts)",
+    "TELEGRAM_REPLY_RESERVE": "messages per second of TELEGRAM_RATE kept for direct replies "
+    "to members, like 5 (0 or more, less than TELEGRAM_RATE)",
+    "DELIVERY_RATE": "an optional cap on the messages per second this instance delivers, "
+    "like 10 (more than 0, at most 1000), or empty for none: instances share "
+    "TELEGRAM_RATE without a split",
     "DELIVERY_BATCH": "how many due messages the worker takes at once, like 50 (1-5000)",
     "DELIVERY_CONCURRENCY": "how many requests the worker has in flight, like 16 (1-512)",
     "DELIVERY_MAX_ATTEMPTS": "tries before a message fails for good, like 8 (1-100)",
@@ -120,9 +125,14 @@ class Settings(BaseSettings):
     # a short burst, then about one a second; past that it answers 429 and PTB's limiter
     # then holds every chat's replies. 0 turns the pacing off (the tests' fast sandbox).
     reply_chat_burst: int = Field(default=3, ge=0, le=20)
-    # The delivery worker (jobs.delivery); the rate is per instance.
+    # Telegram's sending budget for the whole bot, however many instances send: the
+    # delivery workers share TELEGRAM_RATE less the reserve (in the database on
+    # PostgreSQL, storage.budget); the reserve is left for the replies to members' updates.
+    telegram_rate: float = Field(default=30.0, gt=0, le=1000)
+    telegram_reply_reserve: float = Field(default=5.0, ge=0, le=1000)
+    # The delivery worker (jobs.delivery); DELIVERY_RATE optionally caps this instance.
     delivery_enabled: bool = True
-    delivery_rate: float = Field(default=25.0, gt=0, le=1000)
+    delivery_rate: float | None = Field(default=None, gt=0, le=1000)
     delivery_batch: int = Field(default=50, ge=1, le=5000)
     delivery_concurrency: int = Field(default=16, ge=1, le=512)
     delivery_max_attempts: int = Field(default=8, ge=1, le=100)
@@ -192,7 +202,17 @@ class Settings(BaseSettings):
             return frozenset(int(p) for p in parts)
         return frozenset(value or ())
 
-    @field_validator("cadre_chat_id", "escalation_chat_id", "metrics_port", mode="before")
+    @field_validator("telegram_reply_reserve")
+    @classmethod
+    def _reserve_below_rate(cls, value: float, info: ValidationInfo) -> float:
+        rate = info.data.get("telegram_rate")
+        if rate is not None and value >= rate:
+            raise ValueError("the reserve leaves nothing to deliver")
+        return value
+
+    @field_validator(
+        "cadre_chat_id", "escalation_chat_id", "metrics_port", "delivery_rate", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
@@ -249,6 +269,18 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def delivery_budget(self) -> float:
+        """Messages per second the delivery workers of all instances share."""
+        return self.telegram_rate - self.telegram_reply_reserve
+
+    @property
+    def delivery_pace(self) -> float:
+        """The most one instance's worker sends per second: the shared budget or its own cap."""
+        if self.delivery_rate is None:
+            return self.delivery_budget
+        return min(self.delivery_rate, self.delivery_budget)
 
     @property
     def api_url(self) -> str:

@@ -73,7 +73,7 @@ async def refresh_progress(
 async def refresh_one(
     runtime: Runtime, bot: Bot, broadcast_id: int, now: datetime, *, wake: Wake | None = None
 ) -> None:
-    rate = runtime.settings.delivery_rate
+    rate = runtime.settings.delivery_pace
     async with transaction(runtime.sessions) as session:
         finished = await broadcasts.finish_if_done(session, broadcast_id, now=now, rate=rate)
         if finished is not None:

@@ -21,7 +21,11 @@ if TYPE_CHECKING:
 class DeliveryConfig:
     """How the worker paces, batches and retries (all from settings in production)."""
 
+    # Messages per second the whole bot's deliveries share (TELEGRAM_RATE less
+    # TELEGRAM_REPLY_RESERVE): in process on SQLite, in the database on PostgreSQL.
     rate: float = 25.0
+    # DELIVERY_RATE: this instance's own cap, if any.
+    instance_rate: float | None = None
     batch: int = 50
     concurrency: int = 16
     max_attempts: int = 8
@@ -34,6 +38,7 @@ class DeliveryConfig:
     # Seconds between two sends of one outbox kind (the demo paces broadcasts).
     kind_interval: tuple[tuple[str, float], ...] = ()
     group_per_minute: int = 20
+    group_window: float = 60.0  # the "minute" of group_per_minute; tests scale it down
     # Outcomes are written together after this long (or sooner when many wait):
     # one transaction per few messages instead of one each.
     record_delay: float = 0.2
@@ -45,7 +50,8 @@ class DeliveryConfig:
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryConfig:
         return cls(
-            rate=settings.delivery_rate,
+            rate=settings.delivery_budget,
+            instance_rate=settings.delivery_rate,
             batch=settings.delivery_batch,
             concurrency=settings.delivery_concurrency,
             max_attempts=settings.delivery_max_attempts,
@@ -58,6 +64,13 @@ class DeliveryConfig:
                 else ()
             ),
         )
+
+    @property
+    def local_rate(self) -> float:
+        """What one instance sends at most per second: the budget, or its cap if lower."""
+        if self.instance_rate is None:
+            return self.rate
+        return min(self.rate, self.instance_rate)
 
     def backoff(self, attempt: int) -> timedelta:
         """Wait before retry number ``attempt`` (1-based): base·2^(n-1), capped."""

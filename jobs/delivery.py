@@ -80,9 +80,14 @@ from the server such as a 5xx) are always retried. When it may have
 is retried, accepting a possible duplicate rather than a loss.
 
 Several instances share one PostgreSQL safely (claims skip each other's locked
-rows) but pace independently: ``DELIVERY_RATE`` is per instance, so split the
-budget (e.g. 12 + 12 for two). A chat's messages go out in claim order; a row
-that is retried may be overtaken by a later one to the same chat, unless both
+rows) and one sending budget: on PostgreSQL the pacer is
+`jobs.pacing.SharedPacer`, which books every send's slot in the database
+(`storage.budget`), so all instances together keep ``TELEGRAM_RATE`` less
+``TELEGRAM_REPLY_RESERVE`` and each chat's limit, with no split by hand;
+``DELIVERY_RATE`` only caps one instance if set. Sends are paced by the chat
+they really go to (a sealed row's real chat, not its pseudonym, which is
+negative and was paced as a group). A chat's messages go out in claim order; a
+row that is retried may be overtaken by a later one to the same chat, unless both
 belong to one batch (``group_key``): the ones behind it that this worker holds
 are released to wait as long as it does, so a report's files stay behind its
 summary (`_hold_behind`).
@@ -116,9 +121,10 @@ from core.metrics import Metrics
 from core.runtime import runtime_of
 from jobs.config import DeliveryConfig
 from jobs.outcomes import Kind, Outcome, classify
-from jobs.pacing import Pacer
+from jobs.pacing import Pacer, SendPacer, SharedPacer
 from jobs.sender import BotSender, Sender
 from storage import outbox
+from storage.budget import BudgetLimits, SendBudget
 from storage.crypto import Cipher
 from storage.db import checkpoint, transaction
 from storage.models import utcnow
@@ -136,6 +142,7 @@ __all__ = [
     "DeliveryWorker",
     "Sender",
     "delivery_of",
+    "pacer_for",
     "start_delivery",
     "stop_delivery",
     "wake_after_commit",
@@ -176,7 +183,7 @@ class DeliveryWorker:
         config: DeliveryConfig | None = None,
         cipher: Cipher | None = None,
         clock: Callable[[], datetime] = utcnow,
-        pacer: Pacer | None = None,
+        pacer: SendPacer | None = None,
         worker_id: str | None = None,
         metrics: Metrics | None = None,
     ) -> None:
@@ -193,10 +200,11 @@ class DeliveryWorker:
         self._cipher = cipher
         self._now = clock
         self._kind_interval = dict(self.config.kind_interval)
-        self._pacer = pacer or Pacer(
-            rate=self.config.rate,
+        self._pacer: SendPacer = pacer or Pacer(
+            rate=self.config.local_rate,
             per_chat_interval=self.config.per_chat_interval,
             group_per_minute=self.config.group_per_minute,
+            group_window=self.config.group_window,
         )
         self._slots = asyncio.Semaphore(self.config.concurrency)
         self._chats: dict[int, _Chat] = {}
@@ -261,6 +269,7 @@ class DeliveryWorker:
             await asyncio.gather(*runners, return_exceptions=True)
         self._writer_wake.set()
         await asyncio.gather(writer, return_exceptions=True)
+        await self._pacer.close()
         await self._sender.close()
         log.info("delivery worker stopped: %s", dict(self.stats) or "nothing sent")
 
@@ -372,9 +381,10 @@ class DeliveryWorker:
         interval = self._kind_interval.get(message.kind, 0.0)
         if interval > 0:
             await self._pacer.space(message.kind, interval)
-        await self._pacer.wait_chat(message.chat_id)  # without holding a connection slot
+        to = _paced_chat(params, message.chat_id)
+        await self._pacer.wait_chat(to)  # without holding a connection slot
         async with self._slots:
-            await self._pacer.acquire(message.chat_id)
+            await self._pacer.acquire(to)
             if self._stopping or not await self._start(message):
                 # No request made: the row is free to wait again (if still ours).
                 return Outcome(Kind.RELEASE, attempted=False)
@@ -603,6 +613,33 @@ class DeliveryWorker:
         )
 
 
+def _paced_chat(params: dict[str, Any], row_chat: int) -> int:
+    """The chat a request really goes to: a sealed row names its chat by a pseudonym."""
+    to = params.get("chat_id", row_chat)
+    return to if isinstance(to, int) else row_chat
+
+
+def pacer_for(
+    sessions: async_sessionmaker[AsyncSession], config: DeliveryConfig, secret: str
+) -> SendPacer:
+    """The shared budget on PostgreSQL (any number of instances), the in-process pacer on SQLite."""
+    engine = sessions.kw.get("bind")
+    limits = BudgetLimits(
+        rate=config.rate,
+        per_chat_interval=config.per_chat_interval,
+        group_per_minute=config.group_per_minute,
+        group_window=config.group_window,
+    )
+    if isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql":
+        return SharedPacer(SendBudget(engine, secret, limits), instance_rate=config.instance_rate)
+    return Pacer(
+        rate=config.local_rate,
+        per_chat_interval=config.per_chat_interval,
+        group_per_minute=config.group_per_minute,
+        group_window=config.group_window,
+    )
+
+
 def _final(outcome: Outcome) -> bool:
     return outbox.TRANSITIONS[_EVENTS[outcome.kind]][1] in outbox.FINAL
 
@@ -650,6 +687,7 @@ async def start_delivery(application: Application[Any, Any, Any, Any, Any, Any])
         config=config,
         cipher=outbox.outbox_cipher(settings.secret_key),
         clock=runtime.clock,
+        pacer=pacer_for(runtime.sessions, config, settings.secret_key),
         metrics=runtime.metrics,
     )
     await worker.start()

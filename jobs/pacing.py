@@ -5,9 +5,10 @@ private chat, and 20 per minute to one group, and answers 429 with
 ``retry_after`` when a bot goes faster. :class:`Pacer` keeps the worker inside
 all three with room to spare:
 
-* overall: at most ``rate`` sends in any one-second window (default 25, so the
-  bot's interactive replies — which go through PTB's own path — still fit
-  under 30), and evenly spaced (one every ``1/rate`` s) rather than in bursts,
+* overall: at most ``rate`` sends in any one-second window (``TELEGRAM_RATE``
+  less ``TELEGRAM_REPLY_RESERVE``, 30 − 5 = 25 by default, so the bot's
+  interactive replies — which go through PTB's own path — still fit under 30),
+  and evenly spaced (one every ``1/rate`` s) rather than in bursts,
   so latency jitter on the way to Telegram cannot bunch them up;
 * a private chat (positive id): at least ``per_chat_interval`` (1 s) between sends;
 * a group (negative id): at most ``group_per_minute`` in any 60-second window;
@@ -27,19 +28,51 @@ recipient does not slow everyone else.
 
 Time is injected (``clock`` in seconds, ``sleep``), so tests run on a fake
 clock and never sleep for real.
+
+One :class:`Pacer` paces one process: enough on SQLite, which has one
+instance. On PostgreSQL, where any number of instances deliver, the worker uses
+:class:`SharedPacer`: the same interface over one budget in the database
+(`storage.budget`), with a local :class:`Pacer` in front for what is this
+instance's own (its optional cap ``DELIVERY_RATE``, a 429's pause, what it
+knows of each chat).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from storage.budget import Grant, SendBudget
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 _PRUNE_EVERY = 4096
+_SKEW_WARNING = 0.5  # seconds between this clock and the database's worth a warning
+
+log = logging.getLogger(__name__)
+
+
+class SendPacer(Protocol):
+    """What the delivery worker asks of a pacer: in process (`Pacer`) or shared (`SharedPacer`)."""
+
+    @property
+    def paused_until(self) -> float: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+    async def space(self, stream: str, interval: float) -> None: ...
+
+    async def wait_chat(self, chat_id: int) -> None: ...
+
+    async def acquire(self, chat_id: int) -> float: ...
+
+    async def close(self) -> None: ...
 
 
 class Pacer:
@@ -51,6 +84,7 @@ class Pacer:
         rate: float = 25.0,
         per_chat_interval: float = 1.0,
         group_per_minute: int = 20,
+        group_window: float = 60.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -59,6 +93,7 @@ class Pacer:
         self.rate = float(rate)
         self.per_chat_interval = float(per_chat_interval)
         self.group_per_minute = int(group_per_minute)
+        self.group_window = float(group_window)  # 60 s; tests scale it down
         self._clock = clock
         self._sleep = sleep
         self._spacing = 1.0 / self.rate
@@ -69,6 +104,7 @@ class Pacer:
         self._chat_last: dict[int, float] = {}
         self._stream_next: dict[str, float] = {}
         self._group_recent: dict[int, deque[float]] = {}
+        self._held: dict[int, float] = {}
         self._since_prune = 0
 
     # -------------------------------------------------------------- inspection
@@ -80,11 +116,14 @@ class Pacer:
 
     def chat_ready_at(self, chat_id: int) -> float:
         """The earliest clock time the chat's own limit allows another send."""
+        held = self._held.get(chat_id)
+        if held is not None and held > self._clock():
+            return held
         if chat_id < 0:
             recent = self._group_recent.get(chat_id)
             if recent is None or len(recent) < self.group_per_minute:
                 return float("-inf")
-            return recent[0] + 60.0
+            return recent[0] + self.group_window
         last = self._chat_last.get(chat_id)
         return float("-inf") if last is None else last + self.per_chat_interval
 
@@ -135,9 +174,29 @@ class Pacer:
                 continue  # a 429 arrived while we waited: the slot is void
             return slot
 
+    async def close(self) -> None:
+        """Nothing to let go: the in-process pacer holds no task or connection."""
+
+    def hold_chat(self, chat_id: int, until: float) -> None:
+        """Someone else (another instance) has the chat until ``until``: wait for it too."""
+        self._held[chat_id] = max(until, self._held.get(chat_id, float("-inf")))
+
+    def record(self, slot: float, chat_id: int) -> None:
+        """Count a send booked elsewhere (the shared budget) toward the chat's own limit."""
+        self._record_chat(slot, chat_id)
+        self._since_prune += 1
+        if self._since_prune >= _PRUNE_EVERY:
+            self._prune(slot)
+
     def _reserve(self, slot: float, chat_id: int) -> None:
         self._recent.append(slot)
         self._next = slot + self._spacing
+        self._record_chat(slot, chat_id)
+        self._since_prune += 1
+        if self._since_prune >= _PRUNE_EVERY:
+            self._prune(slot)
+
+    def _record_chat(self, slot: float, chat_id: int) -> None:
         if chat_id < 0:
             recent = self._group_recent.get(chat_id)
             if recent is None:
@@ -145,14 +204,189 @@ class Pacer:
             recent.append(slot)
         else:
             self._chat_last[chat_id] = slot
-        self._since_prune += 1
-        if self._since_prune >= _PRUNE_EVERY:
-            self._prune(slot)
 
     def _prune(self, now: float) -> None:
         """Forget chats whose limits no longer constrain anything (bounded memory)."""
         self._since_prune = 0
         horizon = now - self.per_chat_interval
         self._chat_last = {c: t for c, t in self._chat_last.items() if t > horizon}
-        minute = now - 60.0
+        minute = now - self.group_window
         self._group_recent = {c: r for c, r in self._group_recent.items() if r[-1] > minute}
+        self._held = {c: t for c, t in self._held.items() if t > now}
+
+
+class SharedPacer:
+    """Paces this instance's sends inside the bot's one budget in the database (`storage.budget`).
+
+    Used by the delivery worker on PostgreSQL, where any number of instances
+    deliver: every send takes a slot from :class:`storage.budget.SendBudget`, so
+    all of them together keep the overall rate and each chat's limit. In front of
+    it a local :class:`Pacer` keeps what is this instance's own: the optional
+    per-instance cap (``instance_rate``, ``DELIVERY_RATE``), a 429's pause, the
+    demo's broadcast spacing, and what it knows of each chat, so a sender whose
+    chat is busy waits without holding a connection slot.
+
+    Round trips: concurrent senders ask together. The first one to ask starts a
+    claim that waits for company (or until ``max_batch`` ask), then books them
+    all in one transaction. The wait is ``gather`` seconds, or half the time
+    until the last slot this instance already holds when that is longer (up to
+    ``max_gather``): while earlier slots are still ahead, asking later costs no
+    send its place, and one claim books several slots instead of one each.
+
+    Failing safe: while the database does not answer, nobody gets a slot and
+    nothing is sent; claims are retried after ``backoff`` seconds, doubling to
+    ``backoff_max``. Slots are never booked in the past, so what waited goes
+    out at the normal pace afterwards, never in a burst.
+
+    ``clock`` is Unix seconds (``time.time``): slots are compared across
+    processes and machines, so the instances' clocks must agree (NTP).
+    """
+
+    def __init__(
+        self,
+        budget: SendBudget,
+        *,
+        instance_rate: float | None = None,
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        gather: float = 0.005,
+        max_gather: float = 0.25,
+        max_batch: int = 64,
+        backoff: float = 0.5,
+        backoff_max: float = 8.0,
+    ) -> None:
+        limits = budget.limits
+        self.budget = budget
+        self._capped = instance_rate is not None
+        self._local = Pacer(
+            rate=instance_rate if instance_rate is not None else limits.rate,
+            per_chat_interval=limits.per_chat_interval,
+            group_per_minute=limits.group_per_minute,
+            group_window=limits.group_window,
+            clock=clock,
+            sleep=sleep,
+        )
+        self._clock = clock
+        self._sleep = sleep
+        self._gather = gather
+        self._max_gather = max_gather
+        self._booked_until = float("-inf")  # the latest slot this instance holds
+        self._max_batch = max_batch
+        self._backoff = backoff
+        self._backoff_max = backoff_max
+        self._asking: list[tuple[int, asyncio.Future[Grant]]] = []
+        self._claimer: asyncio.Task[None] | None = None
+        self._pauses: set[asyncio.Task[None]] = set()
+        self._failing = False
+        self._warned_skew = False
+        self.claims = 0  # transactions that booked slots (printed by benchmarks/broadcast.py)
+
+    @property
+    def paused_until(self) -> float:
+        return self._local.paused_until
+
+    def pause(self, seconds: float) -> None:
+        """Hold this instance now, and every instance from its next claim (Telegram's 429)."""
+        self._local.pause(seconds)
+        task = asyncio.get_running_loop().create_task(self._share_pause(self.paused_until))
+        self._pauses.add(task)
+        task.add_done_callback(self._pauses.discard)
+
+    async def _share_pause(self, until: float) -> None:
+        try:
+            await self.budget.pause(until)
+        except Exception as error:  # the local pause holds; the others learn from their own 429
+            log.warning("shared budget: the pause was not written (%s)", type(error).__name__)
+
+    async def space(self, stream: str, interval: float) -> None:
+        await self._local.space(stream, interval)
+
+    async def wait_chat(self, chat_id: int) -> None:
+        await self._local.wait_chat(chat_id)
+
+    async def acquire(self, chat_id: int) -> float:
+        """Book a slot in the shared budget that keeps every limit, sleep until it, return it."""
+        while True:
+            if self._capped:
+                await self._local.acquire(chat_id)  # this instance's own cap first
+            else:
+                await self._local.wait_chat(chat_id)
+                await self._wait_pause()
+            grant = await self._claim(chat_id)
+            if grant.slot is None:
+                self._local.hold_chat(chat_id, grant.not_before)  # another instance has it
+                await self._local.wait_chat(chat_id)
+                continue
+            self._local.record(grant.slot, chat_id)
+            wait = grant.slot - self._clock()
+            if wait > 0:
+                await self._sleep(wait)
+            if self._local.paused_until > self._clock():
+                continue  # a 429 arrived while we waited: the slot is void
+            return grant.slot
+
+    async def _wait_pause(self) -> None:
+        while (wait := self._local.paused_until - self._clock()) > 0:
+            await self._sleep(wait)
+
+    async def _claim(self, chat_id: int) -> Grant:
+        future: asyncio.Future[Grant] = asyncio.get_running_loop().create_future()
+        self._asking.append((chat_id, future))
+        if self._claimer is None or self._claimer.done():
+            self._claimer = asyncio.get_running_loop().create_task(self._claim_all())
+        return await future
+
+    async def _claim_all(self) -> None:
+        """Book slots for everyone asking, a batch per transaction, until no one asks."""
+        backoff = self._backoff
+        while self._asking:
+            if len(self._asking) < self._max_batch:
+                ahead = (self._booked_until - self._clock()) / 2
+                await self._sleep(min(self._max_gather, max(self._gather, ahead)))
+            batch = [(c, f) for c, f in self._asking[: self._max_batch] if not f.done()]
+            del self._asking[: self._max_batch]
+            if not batch:
+                continue
+            try:
+                grants = await self.budget.claim([c for c, _ in batch], self._clock())
+            except Exception as error:  # no slot without the database: send nothing, retry
+                if not self._failing:
+                    self._failing = True
+                    log.error(
+                        "shared budget: claiming send slots failed with %s; "
+                        "nothing is sent until it answers (retrying)",
+                        type(error).__name__,
+                    )
+                self._asking[:0] = batch
+                await self._sleep(backoff)
+                backoff = min(self._backoff_max, backoff * 2)
+                continue
+            if self._failing:
+                self._failing = False
+                log.warning("shared budget: claiming send slots works again")
+            if abs(self.budget.skew) > _SKEW_WARNING and not self._warned_skew:
+                self._warned_skew = True
+                log.warning(
+                    "shared budget: this machine's clock is %.1f s off the database's; "
+                    "instances whose clocks disagree send closer together than the limit",
+                    -self.budget.skew,
+                )
+            backoff = self._backoff
+            self.claims += 1
+            for (_chat, future), grant in zip(batch, grants, strict=True):
+                if grant.slot is not None:
+                    self._booked_until = max(self._booked_until, grant.slot)
+                if not future.done():
+                    future.set_result(grant)  # a sender cancelled meanwhile leaves a slot unused
+
+    async def close(self) -> None:
+        """Stop claiming (the worker is stopping) and let the last pause be written."""
+        if self._claimer is not None and not self._claimer.done():
+            self._claimer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._claimer
+        for _chat, future in self._asking:
+            future.cancel()
+        self._asking.clear()
+        if self._pauses:
+            await asyncio.gather(*self._pauses, return_exceptions=True)

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -1168,3 +1169,21 @@ class HandbookMonthMiss(Base):
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     query: Mapped[str] = mapped_column(String(128), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SendBudgetRow(Base):
+    """Telegram's sending budget, one for the whole bot however many instances send.
+
+    Used on PostgreSQL only (`storage.budget`): ``key`` 0 is the overall
+    budget (``next_at``: the next free send slot), any other key is a keyed hash
+    of one chat (``next_at``: its next allowed send; for a group ``recent`` holds
+    its sends of the last minute). Times are Unix seconds. Chat rows are deleted
+    once they constrain nothing (a minute), so the table names no chat and keeps
+    no history of who was sent what when.
+    """
+
+    __tablename__ = "send_budget"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    next_at: Mapped[float] = mapped_column(Double)
+    recent: Mapped[list[float] | None] = mapped_column(JSON(none_as_null=True), nullable=True)

@@ -138,7 +138,7 @@ async def stop(update: Update, context: Context, scope: Scope) -> None:
         return
     # Nothing in flight: finished at once, so the report need not wait for the job.
     finished = await broadcasts.finish_if_done(
-        scope.session, broadcast.id, now=now, rate=scope.settings.delivery_rate
+        scope.session, broadcast.id, now=now, rate=scope.settings.delivery_pace
     )
     if finished is not None:
         await notices.enqueue_report(scope.session, scope.runtime, finished, now)

@@ -1,0 +1,203 @@
+"""Telegram's sending budget, one for the whole bot, in the database every instance shares.
+
+Telegram allows about 30 messages a second to a bot, one a second to one
+private chat and 20 a minute to one group, whichever instance sends them. With
+one pacer per process, two instances had to split the rate by hand
+(``DELIVERY_RATE`` 12 + 12); here the budget is rows of ``send_budget``:
+
+* key 0: ``next_at``, the next free send slot of the whole bot. Slots are
+  instants ``1/rate`` apart, handed out in order, so all instances together
+  send evenly spaced and never faster than ``rate`` in any window — a
+  virtual-clock ("GCRA") token bucket without burst;
+* a row per chat written to in the last minute, keyed by a keyed hash of the
+  chat (never its id): a private chat's next allowed send, a group's sends of
+  the last minute (at most ``group_per_minute`` in any 60 s).
+
+:meth:`SendBudget.claim` books slots for many sends at once in one short
+transaction: it locks the global row and the chats' rows (created if missing,
+locked in key order so two instances never deadlock), computes each send's
+slot in Python and writes them back — four round trips (begin, lock, write,
+commit) for a whole batch, whatever its size. A send whose chat is still busy
+(another instance wrote to it) gets no slot but the time to ask again, so the
+overall schedule has no holes.
+
+Times are Unix seconds of the caller's clock: instances must keep their clocks
+in step (NTP), as Telegram's own limits assume nothing finer than that.
+PostgreSQL only (arrays, ``GREATEST``): SQLite is one instance by construction and
+paces in process (`jobs.pacing.Pacer`), leaving the table empty.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import cast
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.crypto import KeyedHasher
+from storage.outbox import PSEUDONYM_BASE
+
+GLOBAL = 0
+# Chat rows that constrain nothing any more (a minute after the last send) go this often.
+_PRUNE_EVERY = 30.0
+
+# Lock (creating if missing) the global row and the chats' rows in key order, so two
+# instances never wait on each other in a circle, and read them. The no-op update is
+# what locks a row that exists and returns it.
+_LOCK = text(
+    """
+    INSERT INTO send_budget (key, next_at)
+    SELECT k, CASE WHEN k = 0 THEN CAST(:now AS double precision) ELSE 0 END
+    FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k
+    ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
+    RETURNING key, next_at, recent, EXTRACT(EPOCH FROM clock_timestamp())
+    """
+)
+_WRITE = text(
+    """
+    UPDATE send_budget AS b SET next_at = v.next_at, recent = CAST(v.recent AS json)
+    FROM unnest(
+        CAST(:keys AS bigint[]), CAST(:nexts AS double precision[]), CAST(:recents AS text[])
+    ) AS v(key, next_at, recent)
+    WHERE b.key = v.key
+    """
+)
+_PAUSE = text(
+    """
+    INSERT INTO send_budget (key, next_at) VALUES (0, :until)
+    ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(send_budget.next_at, EXCLUDED.next_at)
+    """
+)
+_PRUNE = text("DELETE FROM send_budget WHERE key <> 0 AND next_at < :before")
+
+
+def _times(value: object) -> list[float]:
+    """A group's recent sends as stored (JSON; asyncpg hands json over as text)."""
+    if value is None:
+        return []
+    loaded = json.loads(value) if isinstance(value, str) else value
+    return [float(t) for t in cast(list[float], loaded)]
+
+
+@dataclass(frozen=True)
+class BudgetLimits:
+    """What the whole bot may send: ``rate`` per second overall, and each chat's own limit."""
+
+    rate: float
+    per_chat_interval: float = 1.0
+    group_per_minute: int = 20
+    group_window: float = 60.0  # a minute; tests scale it down
+
+    def __post_init__(self) -> None:
+        if self.rate <= 0 or self.per_chat_interval < 0 or self.group_per_minute <= 0:
+            raise ValueError("rates must be positive")
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A booked send slot, or (``slot`` None) the chat's next free moment to ask again."""
+
+    slot: float | None
+    not_before: float = 0.0
+
+
+def is_group(chat_id: int) -> bool:
+    """Groups have negative ids; outbox pseudonyms (below any id) stand for private chats."""
+    return -PSEUDONYM_BASE < chat_id < 0
+
+
+class SendBudget:
+    """The shared budget over one database; safe to use from any number of processes."""
+
+    def __init__(self, engine: AsyncEngine, secret: str | bytes, limits: BudgetLimits) -> None:
+        self.limits = limits
+        self._engine = engine
+        self._hash = KeyedHasher(secret, "send-budget")
+        self._pruned_at = float("-inf")
+        # The database's clock less the caller's at the last claim (plus a round trip):
+        # slots assume the instances' clocks agree, so a large one is worth a warning.
+        self.skew = 0.0
+
+    def key(self, chat_id: int) -> int:
+        """The chat's row: a keyed hash, positive and never 0 (the global row)."""
+        return int(self._hash(str(chat_id))[:15], 16) + 1
+
+    async def claim(self, chats: Sequence[int], now: float) -> list[Grant]:
+        """Book a slot for a send to each chat (in order); one grant per chat given."""
+        if not chats:
+            return []
+        keys = [self.key(chat) for chat in chats]
+        ordered = sorted({GLOBAL, *keys})
+        # Core on the engine, not an ORM session, and SQL of one shape whatever the
+        # batch (arrays, not N rows of VALUES): prepared once per connection, cheap.
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(_LOCK, {"keys": ordered, "now": now})).all()
+            state = {int(k): (float(n), _times(r)) for k, n, r, _ in rows}
+            self.skew = float(rows[0][3]) - now
+            grants, changed = self._book(chats, keys, state, now)
+            if changed:
+                written = sorted(changed)
+                await conn.execute(
+                    _WRITE,
+                    {
+                        "keys": written,
+                        "nexts": [state[k][0] for k in written],
+                        "recents": [
+                            json.dumps(state[k][1]) if state[k][1] else None for k in written
+                        ],
+                    },
+                )
+            if now - self._pruned_at >= _PRUNE_EVERY:
+                self._pruned_at = now
+                memory = max(self.limits.group_window, self.limits.per_chat_interval)
+                await conn.execute(_PRUNE, {"before": now - memory})
+        return grants
+
+    def _book(
+        self,
+        chats: Sequence[int],
+        keys: Sequence[int],
+        state: dict[int, tuple[float, list[float]]],
+        now: float,
+    ) -> tuple[list[Grant], set[int]]:
+        limits = self.limits
+        spacing = 1.0 / limits.rate
+        slot = max(state[GLOBAL][0], now)
+        grants: list[Grant] = []
+        changed: set[int] = set()
+        for chat, key in zip(chats, keys, strict=True):
+            next_at, recent = state[key]
+            group = is_group(chat)
+            if group:
+                full = len(recent) >= limits.group_per_minute
+                ready = recent[-limits.group_per_minute] + limits.group_window if full else 0.0
+            else:
+                ready = next_at
+            if ready > slot:
+                grants.append(Grant(None, ready))  # busy: the overall slot goes to the next
+                continue
+            grants.append(Grant(slot))
+            if group:
+                state[key] = (slot, [*recent, slot][-limits.group_per_minute :])
+            else:
+                state[key] = (slot + limits.per_chat_interval, [])
+            changed.add(key)
+            slot += spacing
+        if changed:
+            state[GLOBAL] = (slot, [])
+            changed.add(GLOBAL)
+        return grants, changed
+
+    async def pause(self, until: float) -> None:
+        """Nothing new is booked before ``until`` (a 429's ``retry_after``), for every instance."""
+        async with self._engine.begin() as conn:
+            await conn.execute(_PAUSE, {"until": until})
+
+    async def next_slot(self) -> float | None:
+        """The next free overall slot (for tests)."""
+        async with self._engine.connect() as conn:
+            found = await conn.scalar(text("SELECT next_at FROM send_budget WHERE key = 0"))
+            return None if found is None else float(found)
