@@ -42,6 +42,7 @@ class Case:
     answer_hours: float | None = None
     rating: int | None = None
     take_breached: bool = False
+    finish_hours: float | None = None  # resolved or closed so many hours after opening
 
 
 async def add_cases(source: Source, cases: Sequence[Case]) -> None:
@@ -63,6 +64,9 @@ async def add_cases(source: Source, cases: Sequence[Case]) -> None:
                     "answer_due_at": case.at + timedelta(hours=72),
                     "taken_at": taken,
                     "answered_at": answered,
+                    "finished_at": case.at + timedelta(hours=case.finish_hours)
+                    if case.finish_hours
+                    else None,
                     "take_breached_at": case.at + timedelta(hours=24)
                     if case.take_breached
                     else None,
