@@ -20,6 +20,7 @@ from tests.support.report import (
     Case,
     add_activity_with_signups,
     add_cases,
+    add_poll,
     add_searches,
     add_training_with_ratings,
 )
@@ -58,6 +59,10 @@ async def _seed(bot: BotHarness) -> dict[str, float]:
     november_stars = [5, 4, 4, 5, 3, 4]
     await add_training_with_ratings(bot, shanghai(2026, 11, 12, 14), people[:8], november_stars)
     await add_training_with_ratings(bot, shanghai(2026, 10, 15, 14), people[:3], [1, 1, 1])
+    # Polls: November's two count, 9 ballots of 12 recipients; October's does not.
+    await add_poll(bot, shanghai(2026, 11, 5, 9), 8, 6)
+    await add_poll(bot, shanghai(2026, 11, 25, 9), 4, 3)
+    await add_poll(bot, shanghai(2026, 10, 5, 9), 10, 10)
     # Handbook: November's searches count; October's and December's do not.
     await add_searches(bot, date(2026, 11, 1), 40, 30, {"年假": 7, "加班费怎么算": 2})
     await add_searches(bot, date(2026, 10, 1), 9, 1, {"年假": 8})
@@ -119,6 +124,7 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
     assert "4.50" in text  # the six ratings
     assert "年假：7" in text and "加班费怎么算" not in text  # searched twice: not shown
     assert "婚假" not in text  # December's
+    assert "发起投票：2，投票：12 人中 9 人（75%）" in text
     assert "搜索：40，有结果：30（75%）" in text
     assert "无结果的搜索：10" in text
     assert "按整月" not in text  # a whole month: nothing to explain
@@ -149,6 +155,13 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
     assert grievances["解决用时第 90 百分位（小时）"] == [expected["resolve_p90"]]
     assert 1 not in grievances["💰 工资"][1:] and 2 not in grievances["⏱ 工作量"][1:]
     assert grievances["💰 工资"][0] == 12 and grievances["⏱ 工作量"][0] == 2
+    assert _rows(book["投票"]) == {
+        "指标": ["数值"],
+        "发起的投票": [2],
+        "收到投票的人数": [12],
+        "投票数": [9],
+        "投票率": [0.75],
+    }
     assert _rows(book["服务手册"]) == {
         "指标": ["数值"],
         "统计月份": ["2026-11"],
