@@ -10,12 +10,13 @@ from openpyxl import load_workbook
 from sqlalchemy import update
 
 from storage.db import transaction
-from storage.models import Member, Role
+from storage.models import Member, PulseMonth, Role
 from tests.support.bot import BotHarness
 from tests.support.chat import registered, registered_cadre
 from tests.support.clock import shanghai
 from tests.support.config import CADRE_CHAT
 from tests.support.members import add_members, set_role
+from tests.support.pulse import seed_answers
 from tests.support.report import (
     Case,
     add_activity_with_signups,
@@ -59,6 +60,16 @@ async def _seed(bot: BotHarness) -> dict[str, float]:
     november_stars = [5, 4, 4, 5, 3, 4]
     await add_training_with_ratings(bot, shanghai(2026, 11, 12, 14), people[:8], november_stars)
     await add_training_with_ratings(bot, shanghai(2026, 10, 15, 14), people[:3], [1, 1, 1])
+    # Pulse: November's five answers have a mean (4.0).
+    async with transaction(bot.runtime.sessions) as session:
+        pulse_month = PulseMonth(
+            month="2026-11",
+            sent_at=shanghai(2026, 11, 2, 10),
+            closes_at=shanghai(2026, 12, 1),
+            recipients=10,
+        )
+        session.add(pulse_month)
+    await seed_answers(bot, pulse_month.id, [5, 4, 4, 3, 4], first=people[0])
     # Polls: November's two count, 9 ballots of 12 recipients; October's does not.
     await add_poll(bot, shanghai(2026, 11, 5, 9), 8, 6)
     await add_poll(bot, shanghai(2026, 11, 25, 9), 4, 3)
@@ -131,6 +142,8 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
     # Enrolled in November: the eight of November's course (October's three before it).
     assert "培训报名：8，培训学时：12" in text  # six attended two hours
     # Satisfaction: November's six training ratings have a mean; October's three do not.
+    assert "月度满意度调查：最近 4.00 ⭐（2026-11）" in text
+    assert "诉求评分：最近 4.50 ⭐（2026-11）" in text
     assert "活动评分：最近 4.00 ⭐（2026-11）" in text
     assert f"培训评分：最近 {expected['training_mean']:.2f} ⭐（2026-11）" in text
     # The one new wages case is a slice of one: nowhere to be seen; workload's two neither.
@@ -174,7 +187,7 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
     }
     satisfaction = _rows(book["满意度"])
     assert satisfaction["月份"] == ["月度满意度调查", "诉求评分", "活动评分", "培训评分"]
-    assert satisfaction["2026-11"][2:] == [4, expected["training_mean"]]
+    assert satisfaction["2026-11"] == [4, 4.5, 4, expected["training_mean"]]
     assert satisfaction["2026-10"][3] == "—"  # three ratings: no mean
 
     # A range of whole months adds them up: 年假 searched 7 + 8 times.
