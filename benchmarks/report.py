@@ -221,6 +221,7 @@ async def _seed(sessions: Any, members: int, cases: int) -> None:
                     "answer_due_at": opened + timedelta(hours=72),
                     "taken_at": opened + timedelta(hours=1 + n % 30) if n % 5 else None,
                     "answered_at": opened + timedelta(hours=20 + n % 90) if n % 5 > 1 else None,
+                    "finished_at": opened + timedelta(hours=44 + n % 90) if n % 5 > 2 else None,
                     "take_breached_at": opened + timedelta(hours=24)
                     if n % 5 and n % 30 > 23
                     else None,

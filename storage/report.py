@@ -306,10 +306,11 @@ async def _grievances(session: AsyncSession, start: datetime, end: datetime) -> 
     table = [[counts.get((row.id, s.value), 0) for s in STATUSES] for row in categories]
     # A cadre sees every case card, so the cases per category are known anyway.
     protected = protect(table, row_totals=Totals.KNOWN) if table else protect([[0] * 5])
-    # Only the two durations of the period's cases are read, never whole rows.
+    # Only the two durations of the period's cases are read, never whole rows. Resolving
+    # is finishing (resolved or closed, as /grievance_stats counts it), not the first answer.
     times = (
         await session.execute(
-            select(Grievance.created_at, Grievance.taken_at, Grievance.answered_at).where(
+            select(Grievance.created_at, Grievance.taken_at, Grievance.finished_at).where(
                 *in_period
             )
         )

@@ -144,3 +144,30 @@ async def test_members_cannot_edit_and_cancel_saves_nothing(bot: BotHarness) -> 
             await session.scalar(select(HandbookEntry).where(HandbookEntry.title_zh == "草稿标题"))
             is None
         )
+
+
+async def test_an_entry_carries_a_document_that_members_get(bot: BotHarness) -> None:
+    admin = await registered_admin(bot)
+    await open_handbook(admin)
+    await admin.press("📂 常见问题")
+    await admin.press("➕ 条目")
+    await admin.send("入会申请表")
+    await admin.send("填好后交到工会办公室。")
+    await admin.send("Membership form")
+    await admin.send("Hand it in at the union office.")
+    await admin.send_document(b"%PDF-1.4\n%form\n", "membership-form.pdf")
+    messages = await admin.bot_messages()
+    assert messages[-2].media is not None and messages[-2].media.kind == "document"
+    await admin.send("✅ 保存")
+    async with bot.runtime.sessions() as session:
+        entry = await session.scalar(
+            select(HandbookEntry).where(HandbookEntry.title_zh == "入会申请表")
+        )
+    assert entry is not None and entry.file_kind == "document" and entry.file_id
+
+    wang = await registered(bot, "王小明")
+    await search(wang, "申请表")
+    await wang.press("📄 入会申请表")
+    sent = await wang.bot_messages()
+    document = next(m.media for m in reversed(sent) if m.media is not None)
+    assert document.kind == "document" and document.file_name == "membership-form.pdf"

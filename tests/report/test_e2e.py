@@ -10,16 +10,18 @@ from openpyxl import load_workbook
 from sqlalchemy import update
 
 from storage.db import transaction
-from storage.models import Member, Role
+from storage.models import Member, PulseMonth, Role
 from tests.support.bot import BotHarness
 from tests.support.chat import registered, registered_cadre
 from tests.support.clock import shanghai
 from tests.support.config import CADRE_CHAT
 from tests.support.members import add_members, set_role
+from tests.support.pulse import seed_answers
 from tests.support.report import (
     Case,
     add_activity_with_signups,
     add_cases,
+    add_poll,
     add_searches,
     add_training_with_ratings,
 )
@@ -32,11 +34,23 @@ def _p90(values: list[float]) -> float:
 
 async def _seed(bot: BotHarness) -> dict[str, float]:
     november = shanghai(2026, 11, 3, 9)
+    # Resolved (or closed) later than first answered: the report's resolve time is the former.
     cases = [
-        Case("wages", "resolved", november + timedelta(days=n), n + 1, 10 * (n + 1), 4 + n % 2)
+        Case(
+            "wages",
+            "resolved",
+            november + timedelta(days=n),
+            n + 1,
+            10 * (n + 1),
+            4 + n % 2,
+            finish_hours=12 * (n + 1) + 5,
+        )
         for n in range(6)
     ]
-    cases += [Case("wages", "closed", november + timedelta(days=n), 2, 30) for n in range(5)]
+    cases += [
+        Case("wages", "closed", november + timedelta(days=n), 2, 30, finish_hours=48)
+        for n in range(5)
+    ]
     cases += [Case("wages", "new", november, take_breached=True)]  # a single one: hidden
     cases += [Case("workload", "taken", november, 3) for _ in range(2)]
     cases += [Case("wages", "resolved", shanghai(2026, 10, 5), 1, 5) for _ in range(3)]
@@ -46,6 +60,20 @@ async def _seed(bot: BotHarness) -> dict[str, float]:
     november_stars = [5, 4, 4, 5, 3, 4]
     await add_training_with_ratings(bot, shanghai(2026, 11, 12, 14), people[:8], november_stars)
     await add_training_with_ratings(bot, shanghai(2026, 10, 15, 14), people[:3], [1, 1, 1])
+    # Pulse: November's five answers have a mean (4.0).
+    async with transaction(bot.runtime.sessions) as session:
+        pulse_month = PulseMonth(
+            month="2026-11",
+            sent_at=shanghai(2026, 11, 2, 10),
+            closes_at=shanghai(2026, 12, 1),
+            recipients=10,
+        )
+        session.add(pulse_month)
+    await seed_answers(bot, pulse_month.id, [5, 4, 4, 3, 4], first=people[0])
+    # Polls: November's two count, 9 ballots of 12 recipients; October's does not.
+    await add_poll(bot, shanghai(2026, 11, 5, 9), 8, 6)
+    await add_poll(bot, shanghai(2026, 11, 25, 9), 4, 3)
+    await add_poll(bot, shanghai(2026, 10, 5, 9), 10, 10)
     # Handbook: November's searches count; October's and December's do not.
     await add_searches(bot, date(2026, 11, 1), 40, 30, {"年假": 7, "加班费怎么算": 2})
     await add_searches(bot, date(2026, 10, 1), 9, 1, {"年假": 8})
@@ -54,12 +82,12 @@ async def _seed(bot: BotHarness) -> dict[str, float]:
         await session.execute(update(Member).values(created_at=shanghai(2026, 11, 10)))
     november_cases = cases[:14]
     take = [c.take_hours for c in november_cases if c.take_hours]
-    answer = [c.answer_hours for c in november_cases if c.answer_hours]
+    resolve = [c.finish_hours for c in november_cases if c.finish_hours]
     return {
         "take_median": statistics.median(take),
         "take_p90": _p90(take),
-        "answer_median": statistics.median(answer),
-        "answer_p90": _p90(answer),
+        "resolve_median": statistics.median(resolve),
+        "resolve_p90": _p90(resolve),
         "training_mean": round(statistics.mean(november_stars), 2),
     }
 
@@ -101,17 +129,21 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
     assert "活动报名：10，签到：7（70%）" in text
     assert "本期新增诉求：14" in text
     assert f"中位数 {expected['take_median']:g} 小时" in text
-    assert f"{expected['answer_p90']:g} 小时" in text
+    assert f"解决用时：中位数 {expected['resolve_median']:g} 小时" in text
+    assert f"{expected['resolve_p90']:g} 小时" in text
     assert "接手超时 1 件" in text
     assert "4.50" in text  # the six ratings
     assert "年假：7" in text and "加班费怎么算" not in text  # searched twice: not shown
     assert "婚假" not in text  # December's
+    assert "发起投票：2，投票：12 人中 9 人（75%）" in text
     assert "搜索：40，有结果：30（75%）" in text
     assert "无结果的搜索：10" in text
     assert "按整月" not in text  # a whole month: nothing to explain
     # Enrolled in November: the eight of November's course (October's three before it).
     assert "培训报名：8，培训学时：12" in text  # six attended two hours
     # Satisfaction: November's six training ratings have a mean; October's three do not.
+    assert "月度满意度调查：最近 4.00 ⭐（2026-11）" in text
+    assert "诉求评分：最近 4.50 ⭐（2026-11）" in text
     assert "活动评分：最近 4.00 ⭐（2026-11）" in text
     assert f"培训评分：最近 {expected['training_mean']:.2f} ⭐（2026-11）" in text
     # The one new wages case is a slice of one: nowhere to be seen; workload's two neither.
@@ -132,9 +164,17 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
     grievances = _rows(book["诉求"])
     assert grievances["本期新增诉求"] == [14]
     assert grievances["受理用时中位数（小时）"] == [expected["take_median"]]
-    assert grievances["解决用时第 90 百分位（小时）"] == [expected["answer_p90"]]
+    assert grievances["解决用时中位数（小时）"] == [expected["resolve_median"]]
+    assert grievances["解决用时第 90 百分位（小时）"] == [expected["resolve_p90"]]
     assert 1 not in grievances["💰 工资"][1:] and 2 not in grievances["⏱ 工作量"][1:]
     assert grievances["💰 工资"][0] == 12 and grievances["⏱ 工作量"][0] == 2
+    assert _rows(book["投票"]) == {
+        "指标": ["数值"],
+        "发起的投票": [2],
+        "收到投票的人数": [12],
+        "投票数": [9],
+        "投票率": [0.75],
+    }
     assert _rows(book["服务手册"]) == {
         "指标": ["数值"],
         "统计月份": ["2026-11"],
@@ -147,7 +187,7 @@ async def test_a_report_on_seeded_data(bot: BotHarness) -> None:
     }
     satisfaction = _rows(book["满意度"])
     assert satisfaction["月份"] == ["月度满意度调查", "诉求评分", "活动评分", "培训评分"]
-    assert satisfaction["2026-11"][2:] == [4, expected["training_mean"]]
+    assert satisfaction["2026-11"] == [4, 4.5, 4, expected["training_mean"]]
     assert satisfaction["2026-10"][3] == "—"  # three ratings: no mean
 
     # A range of whole months adds them up: 年假 searched 7 + 8 times.

@@ -113,6 +113,26 @@ async def test_a_broken_file_is_reported_by_row_and_column_and_nothing_imported(
     assert "共 3 行，没有错误" in (await newest(admin)).content
 
 
+async def test_a_broken_xlsx_is_reported_by_row_and_column_and_nothing_imported(
+    bot: BotHarness,
+) -> None:
+    admin = await registered_admin(bot)
+    broken = [
+        ["张伟", "装配车间", "A001", "1988-13-01", ""],
+        ["李娜", "质检部", "A001", "", ""],
+        ["王芳", "", "A003", "", "bad tag!"],
+    ]
+    await admin.send("/roster")
+    await admin.send_document(roster_xlsx(broken), "花名册.xlsx")
+    report = (await newest(admin)).content
+    assert "未导入任何内容" in report
+    assert "第 2 行，生日" in report
+    assert "第 3 行，工号：与前面某行的工号重复" in report
+    assert "第 4 行，标签：标签只能包含文字、数字和短横线" in report
+    await admin.send("✅ 应用")
+    assert await entries(bot) == []
+
+
 async def test_files_that_cannot_be_taken_get_a_clear_answer(bot: BotHarness) -> None:
     admin = await registered_admin(bot)
     await admin.send("/roster")

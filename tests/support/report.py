@@ -20,6 +20,8 @@ from storage.models import (
     HandbookMonthMiss,
     HandbookSearchMonth,
     OutboxFile,
+    Poll,
+    PollBallot,
     Training,
     TrainingAttendance,
     TrainingEnrolment,
@@ -42,6 +44,7 @@ class Case:
     answer_hours: float | None = None
     rating: int | None = None
     take_breached: bool = False
+    finish_hours: float | None = None  # resolved or closed so many hours after opening
 
 
 async def add_cases(source: Source, cases: Sequence[Case]) -> None:
@@ -63,6 +66,9 @@ async def add_cases(source: Source, cases: Sequence[Case]) -> None:
                     "answer_due_at": case.at + timedelta(hours=72),
                     "taken_at": taken,
                     "answered_at": answered,
+                    "finished_at": case.at + timedelta(hours=case.finish_hours)
+                    if case.finish_hours
+                    else None,
                     "take_breached_at": case.at + timedelta(hours=24)
                     if case.take_breached
                     else None,
@@ -121,6 +127,22 @@ async def add_activity_with_signups(
                 ],
             )
         return activity.id
+
+
+async def add_poll(source: Source, at: datetime, recipients: int, ballots: int) -> None:
+    """An anonymous poll created at ``at`` for so many recipients, with so many ballots
+    and one withdrawn vote (choices 0), which is no ballot."""
+    async with transaction(sessions_of(source)) as session:
+        poll = Poll(question="报告测试投票", audience={}, recipients=recipients, created_at=at)
+        session.add(poll)
+        await session.flush()
+        await session.execute(
+            insert(PollBallot),
+            [
+                {"poll_id": poll.id, "voter_key": secrets.token_hex(16), "choices": 1 if n else 0}
+                for n in range(ballots + 1)
+            ],
+        )
 
 
 async def add_training_with_ratings(
