@@ -319,11 +319,27 @@ class DeliveryWorker:
         if message.member_blocked:
             self._finish(message, Outcome(Kind.BLOCKED, _SKIPPED_MEMBER, attempted=False))
             return
-        chat = self._chats.get(message.chat_id)
+        to = self._chat_of(message)
+        chat = self._chats.get(to)
         if chat is None:
-            chat = self._chats[message.chat_id] = _Chat()
-            chat.task = asyncio.create_task(self._run_chat(message.chat_id, chat))
+            chat = self._chats[to] = _Chat()
+            chat.task = asyncio.create_task(self._run_chat(to, chat))
         chat.queue.append(message)
+
+    def _chat_of(self, message: ClaimedMessage) -> int:
+        """The chat a row really goes to: rows of one chat are sent in order by one task.
+
+        A sealed row names its chat by a pseudonym, one per row; queued by that,
+        a member's rows (a vote's redraw of a poll copy, then the close's edit of
+        it) raced each other for the chat's pace and the older edit could land last.
+        """
+        if not message.sensitive:
+            return message.chat_id
+        try:
+            _, params = message.open(self._cipher)
+        except PayloadError:
+            return message.chat_id  # _deliver says why it cannot be sent
+        return _paced_chat(params, message.chat_id)
 
     async def _run_chat(self, chat_id: int, chat: _Chat) -> None:
         """Send this chat's rows in order; one task per chat keeps its 1/s limit cheap."""

@@ -346,22 +346,27 @@ async def closed_with_late_copies(
         .where(Poll.status == PollStatus.CLOSED.value, Poll.closed_at >= now - within)
         .order_by(Poll.id)
     )
-    due = []
-    for poll_id, closed_at in closed.all():
-        late = await session.scalar(
-            select(Outbox.id)
-            .where(
-                Outbox.group_key == group_key(poll_id),
-                or_(
-                    Outbox.status.in_([OutboxStatus.CLAIMED.value, OutboxStatus.SENDING.value]),
-                    (Outbox.status == OutboxStatus.SENT.value) & (Outbox.finished_at >= closed_at),
-                ),
-            )
-            .limit(1)
+    return [int(p) for p, since in closed.all() if await _copy_in_flight_since(session, p, since)]
+
+
+async def _copy_in_flight_since(
+    session: AsyncSession, poll_id: int, since: datetime | None
+) -> bool:
+    """A poll message or reminder being sent now, or delivered after ``since``."""
+    if since is None:  # the queries ask for a time; a row without one is not theirs
+        return False
+    late = await session.scalar(
+        select(Outbox.id)
+        .where(
+            Outbox.group_key == group_key(poll_id),
+            or_(
+                Outbox.status.in_([OutboxStatus.CLAIMED.value, OutboxStatus.SENDING.value]),
+                (Outbox.status == OutboxStatus.SENT.value) & (Outbox.finished_at >= since),
+            ),
         )
-        if late is not None:
-            due.append(int(poll_id))
-    return due
+        .limit(1)
+    )
+    return late is not None
 
 
 async def extended_with_late_copies(
@@ -379,23 +384,7 @@ async def extended_with_late_copies(
         .where(Poll.status == PollStatus.OPEN.value, Poll.extended_at >= now - within)
         .order_by(Poll.id)
     )
-    due = []
-    for poll_id, extended_at in extended.all():
-        late = await session.scalar(
-            select(Outbox.id)
-            .where(
-                Outbox.group_key == group_key(poll_id),
-                or_(
-                    Outbox.status.in_([OutboxStatus.CLAIMED.value, OutboxStatus.SENDING.value]),
-                    (Outbox.status == OutboxStatus.SENT.value)
-                    & (Outbox.finished_at >= extended_at),
-                ),
-            )
-            .limit(1)
-        )
-        if late is not None:
-            due.append(int(poll_id))
-    return due
+    return [int(p) for p, since in extended.all() if await _copy_in_flight_since(session, p, since)]
 
 
 @dataclass(frozen=True)
