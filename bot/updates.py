@@ -22,6 +22,8 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
+from bot.request import tls_context
+
 log = logging.getLogger(__name__)
 
 # Fields of an update Telegram defines; anything else is named "unknown" in the log.
@@ -100,6 +102,7 @@ class UpdatesRequest(HTTPXRequest):
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("connection_pool_size", 1)  # what PTB gives getUpdates by default
+        kwargs.setdefault("httpx_kwargs", {"verify": tls_context()})
         super().__init__(**kwargs)
         self._once = Once()
 
