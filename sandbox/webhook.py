@@ -119,6 +119,7 @@ class WebhookDelivery:
         self.timeout = timeout
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self.targets: dict[int, Targets] = {}  # bot id -> the balancer's pool, if set
+        self._running: dict[int, Targets] = {}  # bot id -> the pool its task delivers to
 
     def set_targets(self, bot: BotAccount, targets: Targets | None) -> None:
         """Deliver ``bot``'s updates to ``targets`` (None: back to its webhook URL)."""
@@ -129,23 +130,35 @@ class WebhookDelivery:
         self.webhook_changed(bot)
 
     def webhook_changed(self, bot: BotAccount) -> None:
-        """Restart delivery for ``bot`` with its current webhook (or stop it)."""
-        task = self._tasks.pop(bot.id, None)
+        """Restart delivery for ``bot`` with its current webhook (or stop it).
+
+        With targets set, an instance calling setWebhook again (each does at
+        start) changes nothing in flight: the balancer goes on, and each attempt
+        sends the secret token of the webhook set at that moment.
+        """
+        targets = self.targets.get(bot.id)
+        task = self._tasks.get(bot.id)
+        running = task is not None and not task.done()
+        if targets is not None and bot.webhook is not None and running:
+            if self._running.get(bot.id) is targets:
+                return
+        self._tasks.pop(bot.id, None)
+        self._running.pop(bot.id, None)
         if task is not None:
             task.cancel()
         if bot.webhook is not None and not self.world.closed:
-            targets = self.targets.get(bot.id)
             run = self._run(bot, bot.webhook) if targets is None else self._spread(bot, targets)
             self._tasks[bot.id] = asyncio.create_task(run, name=f"sandbox-webhook-{bot.id}")
+            if targets is not None:
+                self._running[bot.id] = targets
 
     async def _spread(self, bot: BotAccount, targets: Targets) -> None:
         """Deliver to the targets: up to ``concurrency`` updates at once, one per chat."""
-        hook = bot.webhook
         queue = bot.updates
         flying: dict[int, asyncio.Task[None]] = {}  # update id -> its delivery
         busy_chats: set[int] = set()
         try:
-            while bot.webhook is hook and not self.world.closed:
+            while self._balancing(bot, targets):
                 started = False
                 for update in list(queue.pending):
                     if len(flying) >= targets.concurrency:
@@ -161,9 +174,7 @@ class WebhookDelivery:
                     if chat is not None:
                         busy_chats.add(chat)
                     queue.mark_fetched([update])
-                    flying[update_id] = asyncio.create_task(
-                        self._deliver(bot, hook, targets, update)
-                    )
+                    flying[update_id] = asyncio.create_task(self._deliver(bot, targets, update))
                     started = True
                 busy_chats.clear()
                 if started:
@@ -180,16 +191,20 @@ class WebhookDelivery:
             for task in flying.values():
                 task.cancel()
 
-    async def _deliver(
-        self, bot: BotAccount, hook: WebhookConfig | None, targets: Targets, update: dict[str, Any]
-    ) -> None:
+    def _balancing(self, bot: BotAccount, targets: Targets) -> bool:
+        return (
+            bot.webhook is not None
+            and self.targets.get(bot.id) is targets
+            and not self.world.closed
+        )
+
+    async def _deliver(self, bot: BotAccount, targets: Targets, update: dict[str, Any]) -> None:
         """One update to the targets until one answers 2xx, each attempt to the next target."""
-        assert hook is not None
         backoff = self.initial_backoff
-        while bot.webhook is hook and not self.world.closed:
+        while (hook := bot.webhook) is not None and self._balancing(bot, targets):
             url = targets.next_url()
             error = await self._post(hook, update, url)
-            if bot.webhook is not hook:
+            if not self._balancing(bot, targets):
                 return
             if error is None:
                 targets.delivered[url] = targets.delivered.get(url, 0) + 1

@@ -86,6 +86,11 @@ async def test_alternate_sends_in_turn_with_the_webhooks_secret(
     assert a.secrets == b.secrets == {"tok-1"}
     seen = await driver.webhook_targets()
     assert seen is not None and seen["delivered"] == {a.url: 2, b.url: 2}
+    # An instance restarting sets its webhook again: the balancer goes on, new secret and all.
+    await bot.set_webhook("http://127.0.0.1:9/also-ignored", secret_token="tok-2")
+    await alice.send("m4")
+    await driver.wait_for(lambda: len(a.received) == 3, timeout=10)
+    assert _texts(a)[-1] == "m4" and "tok-2" in a.secrets
     # Back to the URL setWebhook named (nothing listens there).
     await driver.unbalance_webhook()
     assert await driver.webhook_targets() is None
