@@ -139,9 +139,8 @@ class WebhookDelivery:
         targets = self.targets.get(bot.id)
         task = self._tasks.get(bot.id)
         running = task is not None and not task.done()
-        if targets is not None and bot.webhook is not None and running:
-            if self._running.get(bot.id) is targets:
-                return
+        if running and bot.webhook is not None and self._running.get(bot.id) is targets:
+            return
         self._tasks.pop(bot.id, None)
         self._running.pop(bot.id, None)
         if task is not None:

@@ -15,12 +15,13 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from sqlalchemy import text
 
 from sandbox import SandboxDriver, SandboxUser
 from storage.db import make_engine
-from tests.support.config import ADMIN_ID, CADRE_CHAT, TOKEN
+from tests.support.config import ADMIN_ID, CADRE_CHAT
 from tests.support.metrics import wait_serving
 from tests.support.processes import ROOT, bot_env, free_port
 
@@ -128,13 +129,13 @@ async def answered(user: SandboxUser, action: Callable[[], Awaitable[object]]) -
 
 async def register(user: SandboxUser, name: str) -> None:
     """Registration through the chat, each step answered before the next."""
-    await answered(user, lambda: user.send("/start"))
-    await answered(user, lambda: user.press("简体中文"))
+    await answered(user, partial(user.send, "/start"))
+    await answered(user, partial(user.press, "简体中文"))
     for typed in (name, "装配车间", "⏭ 跳过", "✅ 确认"):
-        await answered(user, lambda typed=typed: user.send(typed))  # type: ignore[misc]
+        await answered(user, partial(user.send, typed))
 
 
 async def submit_grievance(user: SandboxUser, story: str) -> None:
     """An anonymous grievance through the chat, up to its receipt."""
     for typed in ("📝 提交诉求", "💰 工资", "🟢 普通", story, "📝 只发文字", "✅ 匿名发送"):
-        await answered(user, lambda typed=typed: user.send(typed))  # type: ignore[misc]
+        await answered(user, partial(user.send, typed))
