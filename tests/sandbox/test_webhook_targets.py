@@ -168,12 +168,13 @@ def _order(a: Instance, b: Instance, name: str) -> bool:
 
 
 async def test_targets_refused_when_malformed(driver: SandboxDriver) -> None:
-    for body in (
+    bodies: list[dict[str, Any]] = [
         {"urls": []},
         {"urls": ["ftp://x"]},
         {"urls": ["http://x"], "policy": "sticky"},
         {"urls": ["http://x"], "concurrency": 0},
         {"urls": "http://x"},
-    ):
+    ]
+    for body in bodies:
         with pytest.raises(SandboxError):
             await driver.request("PUT", "/webhook/targets", json=body)
