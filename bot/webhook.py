@@ -14,7 +14,10 @@ machine) loses them: Telegram counts them delivered. Answering after handling
 makes an instance that dies leave its updates unanswered, and Telegram (or the
 balancer) sends them again, to another instance. The cost is the in-flight
 window: an update whose handling had already begun when its instance died may
-be handled twice (at most the updates that instance was handling right then).
+be handled twice (at most the updates that instance was handling right then),
+and one whose step was saved but not yet answered is read again against the
+step it moved on to. Closing that would take the handled update ids in the
+database, written with the step.
 """
 
 from __future__ import annotations
