@@ -101,6 +101,17 @@ Diagnostics and faults
                                        (connection closed, no answer); each also rate?=1 (share
                                        of matching calls it fires on), seed? -> rule
     DELETE /faults                     remove all rules;  DELETE /faults/{rule_id}  remove one
+
+Several instances (the sandbox as their load balancer)
+    GET    /webhook/targets            ?bot_id  the pool (or null) with attempts and deliveries
+                                       per URL
+    PUT    /webhook/targets            {urls, policy?=alternate|random, seed?, concurrency?=1,
+                                       bot_id?}  while a webhook is set, deliver its updates to
+                                       these URLs instead of the one from setWebhook (its secret
+                                       token is kept): each attempt, a retry too, to the next URL
+                                       in turn or drawn with ``seed``; ``concurrency`` updates in
+                                       flight at once, never two of one chat -> targets
+    DELETE /webhook/targets            ?bot_id  back to setWebhook's URL
 """
 
 from __future__ import annotations
@@ -122,6 +133,7 @@ from sandbox.errors import ApiError, ControlError
 from sandbox.files import store_file
 from sandbox.limits import FaultInjector, RateLimiter
 from sandbox.state import ChatRecord, MessageRecord, World
+from sandbox.webhook import Targets, WebhookDelivery
 
 PREFIX = "/sandbox/api"
 ACTION_SECONDS = 5.0  # Telegram shows a chat action for five seconds
@@ -217,12 +229,14 @@ class ControlApi:
         limiter: RateLimiter,
         faults: FaultInjector,
         user_info: people.UserInfo | None = None,
+        webhooks: WebhookDelivery | None = None,
     ) -> None:
         self.world = world
         self.actions = actions
         self.limiter = limiter
         self.faults = faults
         self.user_info = user_info
+        self.webhooks = webhooks
 
     def app(self) -> web.Application:
         """The control API as an application to mount at ``/sandbox/api``."""
@@ -269,6 +283,9 @@ class ControlApi:
         r.add_post("/faults", self.add_fault)
         r.add_delete("/faults", self.clear_faults)
         r.add_delete("/faults/{rule_id}", self.remove_fault)
+        r.add_get("/webhook/targets", self.get_targets)
+        r.add_put("/webhook/targets", self.set_targets)
+        r.add_delete("/webhook/targets", self.clear_targets)
         return app
 
     # ================================================================== helpers
@@ -839,4 +856,37 @@ class ControlApi:
     async def remove_fault(self, request: web.Request) -> web.Response:
         if not self.faults.remove(_path_int(request, "rule_id")):
             raise ControlError(404, "fault rule not found")
+        return _reply({"ok": True})
+
+    # ================================================================== several instances
+
+    def _webhooks(self) -> WebhookDelivery:
+        if self.webhooks is None:
+            raise ControlError(404, "this sandbox delivers no webhooks")
+        return self.webhooks
+
+    async def get_targets(self, request: web.Request) -> web.Response:
+        targets = self._webhooks().targets.get(self._bot_id(request.query))
+        return _reply(targets.to_json() if targets is not None else None)
+
+    async def set_targets(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        bot = self.actions.bot(_int(body, "bot_id"))
+        urls = body.get("urls")
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise ControlError(400, "urls is a list of URLs")
+        try:
+            targets = Targets(
+                urls=list(urls),
+                policy=str(body.get("policy") or "alternate"),
+                seed=_int(body, "seed"),
+                concurrency=_int(body, "concurrency", 1) or 0,
+            )
+        except ValueError as error:
+            raise ControlError(400, str(error)) from None
+        self._webhooks().set_targets(bot, targets)
+        return _reply(targets.to_json())
+
+    async def clear_targets(self, request: web.Request) -> web.Response:
+        self._webhooks().set_targets(self.actions.bot(_int(request.query, "bot_id")), None)
         return _reply({"ok": True})

@@ -482,6 +482,30 @@ class SandboxDriver:
     async def clear_faults(self) -> None:
         await self.request("DELETE", "/faults")
 
+    async def balance_webhook(
+        self,
+        urls: list[str],
+        *,
+        policy: str = "alternate",
+        seed: int | None = None,
+        concurrency: int = 1,
+    ) -> dict[str, Any]:
+        """Deliver the webhook's updates to several instances, as a load balancer would.
+
+        ``policy`` "alternate" (in turn) or "random" (drawn from ``seed``), each
+        attempt to the next; ``concurrency`` updates at once, never two of one chat.
+        """
+        body = {"urls": urls, "policy": policy, "seed": seed, "concurrency": concurrency}
+        return dict(await self.request("PUT", "/webhook/targets", json=body))
+
+    async def webhook_targets(self) -> dict[str, Any] | None:
+        """The pool set by `balance_webhook` with attempts and deliveries per URL, or None."""
+        found = await self.request("GET", "/webhook/targets")
+        return dict(found) if found is not None else None
+
+    async def unbalance_webhook(self) -> None:
+        await self.request("DELETE", "/webhook/targets")
+
 
 class SandboxUser:
     """A person in the sandbox; every method acts as them."""

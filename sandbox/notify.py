@@ -22,6 +22,10 @@ class Notifier:
             self._event = asyncio.Event()
         return self._event
 
+    def next_change(self) -> asyncio.Event:
+        """The event the next :meth:`notify` sets, taken now: no change after this call is missed."""
+        return self._current()
+
     def notify(self) -> None:
         """Wake all current waiters."""
         if self._event is not None:

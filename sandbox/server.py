@@ -148,7 +148,12 @@ class SandboxServer:
         )
         app.add_routes(bot_api.routes())
         control = ControlApi(
-            self.state, self.actions, self.limiter, self.faults, self.options.user_info
+            self.state,
+            self.actions,
+            self.limiter,
+            self.faults,
+            self.options.user_info,
+            self.webhooks,
         )
         app.add_subapp(PREFIX, control.app())
         app.router.add_get("/", self._index)

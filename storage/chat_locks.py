@@ -64,7 +64,16 @@ _UNLOCK = "SELECT pg_advisory_unlock($1)"
 
 
 # What a lock statement may meet: the server's refusal (lock_timeout), a broken connection.
-_BROKEN = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# A backend terminated in the middle of a statement (pg_terminate_backend, a restart)
+# can leave asyncpg's protocol mid-operation, and the next statement on that connection
+# raises InternalClientError ("another operation is in progress"): broken too.
+_BROKEN = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 def _dsn(url: str) -> str:
@@ -150,14 +159,18 @@ class _Shard:
             connection.terminate()
 
     async def fetch(self, statement: str, *args: Any) -> list[Any]:
+        """A read on this shard's connection; opened again once if it broke (reads repeat)."""
         async with self.lock:
-            if self._connection is None or self._connection.is_closed():
-                self._connection = await self._connections.open()
-            try:
-                return list(await self._connection.fetch(statement, *args))
-            except _BROKEN:
-                self._drop()
-                raise
+            for attempt in (1, 2):
+                if self._connection is None or self._connection.is_closed():
+                    self._connection = await self._connections.open()
+                try:
+                    return list(await self._connection.fetch(statement, *args))
+                except _BROKEN:
+                    self._drop()
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         async with self.lock:

@@ -293,6 +293,71 @@ async def test_webhook_skips_what_it_cannot_parse(
     assert "777000777" not in caplog.text and "私密内容" not in caplog.text
 
 
+async def test_webhook_answers_only_once_the_update_is_handled(bot: BotHarness) -> None:
+    """An instance killed with an update taken but not handled must not have answered 200.
+
+    PTB's own server answers as soon as the update is queued: a `kill -9` then
+    loses every queued update, as Telegram counts them delivered. Found by the
+    chaos test (`tests/e2e/test_chaos.py`).
+    """
+    import asyncio
+    import json
+
+    import aiohttp
+    from aiohttp import web
+    from telegram import Update
+
+    from bot.webhook import SECRET_HEADER, webhook_app
+
+    runner = web.AppRunner(webhook_app(bot.application, "hook", "hook-secret"))
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    user = await bot.driver.create_user("Held", language_code="en")
+    await user.send("hello")  # by polling: a bot may only write to who wrote first
+    inside, go_on = asyncio.Event(), asyncio.Event()
+
+    async def hold(update: Update) -> None:
+        if update.update_id == 10**8:
+            inside.set()
+            await go_on.wait()
+
+    processor = bot.application.update_processor
+    processor.before_each.append(hold)  # type: ignore[attr-defined]  # PerChatUpdateProcessor
+    update = {
+        "update_id": 10**8,
+        "message": {
+            "message_id": 10**6,
+            "date": 1_800_000_000,
+            "chat": {"id": user.id, "type": "private", "first_name": "Held"},
+            "from": {"id": user.id, "is_bot": False, "first_name": "Held"},
+            "text": "/help",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
+        },
+    }
+    before = len(await user.bot_messages())
+    try:
+        async with aiohttp.ClientSession() as session:
+            post = asyncio.ensure_future(
+                session.post(
+                    f"http://127.0.0.1:{port}/hook",
+                    data=json.dumps(update),
+                    headers={SECRET_HEADER: "hook-secret"},
+                )
+            )
+            await asyncio.wait_for(inside.wait(), 15)
+            assert not post.done()  # taken, being handled: no answer yet
+            go_on.set()
+            async with await asyncio.wait_for(post, 15) as response:
+                assert response.status == 200
+            # The 200 came after the handler's reply: handled, not merely queued.
+            assert len(await user.bot_messages()) > before
+    finally:
+        go_on.set()
+        processor.before_each.remove(hold)  # type: ignore[attr-defined]
+        await runner.cleanup()
+
+
 async def test_failing_handler_logs_one_line_without_identities(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
