@@ -249,6 +249,11 @@ async def _default_handbook(runtime: Runtime) -> None:
 
 async def _on_stop(application: Application) -> None:
     runtime = runtime_of(application)
+    # A bot stopped within a second of starting: its dictionary thread finishes on its
+    # own (the loop's executor waits for it); the task is not left pending.
+    for task in list(_BACKGROUND):
+        task.cancel()
+    await asyncio.gather(*_BACKGROUND, return_exceptions=True)
     if runtime.health_server is not None:
         await runtime.health_server.stop()
         runtime.health_server = None
