@@ -12,6 +12,7 @@ session's loop (see ``pytest_collection_modifyitems``).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 from collections.abc import AsyncIterator
@@ -25,7 +26,9 @@ from pytest_asyncio import is_async_test
 
 from bot.demo import DEMO_TOKEN, Demo, DemoOptions
 from bot.processor import PerChatUpdateProcessor
+from core.runtime import runtime_of
 from sandbox import SandboxDriver
+from storage import outbox
 from tests.support.bot import UpdateTracker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,9 +66,29 @@ async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
     running = Demo(DemoOptions(port=0, data_dir=tmp_path / "demo"))
     try:
         await running.start()
+        await _seeded_messages_delivered(running)
         yield running
     finally:
         await running.stop()
+
+
+async def _seeded_messages_delivered(demo: Demo) -> None:
+    """Wait until what the demo queued at its start (this month's pulse question to
+    everyone, notices) has gone out: paced a second apart in each chat, it would
+    otherwise land in the middle of a test, below the answer the test looks for."""
+    assert demo.application is not None
+    runtime = runtime_of(demo.application)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + WAIT_MS / 1000
+    while True:
+        async with runtime.sessions() as session:
+            behind = await outbox.oldest_due(session, runtime.now())
+            depth = await outbox.depth(session)
+        if behind is None and not any(depth[status] for status in outbox.IN_HAND):
+            return
+        if loop.time() > deadline:
+            raise TimeoutError(f"the demo's seeded messages still going out: {depth}")
+        await asyncio.sleep(0.1)  # polling for a condition, with a deadline
 
 
 @pytest_asyncio.fixture(loop_scope="session")
