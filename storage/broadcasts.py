@@ -408,6 +408,26 @@ async def set_progress_message(
     )
 
 
+async def keep_progress_message(
+    session: AsyncSession, broadcast_id: int, message_id: int, *, now: datetime
+) -> bool:
+    """Record the ONE progress message the job edits; True if the broadcast had finished.
+
+    A small broadcast can be done before its progress message is even out (the reply
+    waits its turn in the admin's chat): the job then had nothing to edit, so the
+    caller draws the final state. One UPDATE: it waits for a finishing transaction's
+    row lock, so either the job sees this message or this sees the finish.
+    """
+    result = await session.execute(
+        update(Broadcast)
+        .where(Broadcast.id == broadcast_id)
+        .values(progress_message_id=message_id, progress_at=now)
+        .returning(Broadcast.finished_at)
+        .execution_options(synchronize_session=False)
+    )
+    return result.scalar_one() is not None
+
+
 async def admin_language(session: AsyncSession, broadcast: Broadcast, default: str) -> str:
     """The language of the admin who sent it (an admin from settings may not be registered)."""
     language = await session.scalar(

@@ -539,9 +539,16 @@ async def _create(
         scope.session, scope.runtime, scope.t, broadcast, now
     )
     status = await reply(update, text, reply_markup=markup)
-    # This is the ONE message the progress job edits from now on.
-    broadcast.progress_message_id = status.message_id
-    broadcast.progress_at = now
+    # This is the ONE message the progress job edits from now on — unless the job
+    # finished the broadcast while it was on its way: then it shows the end here.
+    if await broadcasts.keep_progress_message(
+        scope.session, broadcast.id, status.message_id, now=now
+    ):
+        await scope.session.refresh(broadcast)
+        text, markup = await notices.render_status(
+            scope.session, scope.runtime, scope.t, broadcast, scope.runtime.now()
+        )
+        await edit(status, text, markup)
     return ConversationHandler.END
 
 
