@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from telegram.ext import Application, CallbackContext
 
     from core.runtime import Runtime
+    from storage.models import Broadcast
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +92,7 @@ async def refresh_one(
         create = broadcast.progress_message_id is None and (
             await broadcasts.claim_progress_message(session, broadcast_id)
         )
-        language = await broadcasts.admin_language(
-            session, broadcast, runtime.settings.default_language
-        )
-        text, markup = await notices.render_status(
-            session, runtime, translator(language), broadcast, now
-        )
+        text, markup = await _status(session, runtime, broadcast, now)
         chat_id, message_id = broadcast.admin_chat_id, broadcast.progress_message_id
     if create:
         await _send_progress(runtime, bot, broadcast_id, chat_id, text, markup, now)
@@ -121,8 +117,26 @@ async def _send_progress(
     except TelegramError as error:
         # None lets the next run try again; the report still goes through the outbox.
         log.info("progress message not sent: %s", type(error).__name__)
+    final: tuple[str, InlineKeyboardMarkup | None] | None = None
     async with transaction(runtime.sessions) as session:
-        await broadcasts.set_progress_message(session, broadcast_id, message_id, now=now)
+        finished = await broadcasts.set_progress_message(session, broadcast_id, message_id, now=now)
+        if finished and message_id is not None:
+            # Another instance finished it while this message was on its way, and had
+            # nothing to edit: the end is drawn here.
+            broadcast = await broadcasts.get(session, broadcast_id)
+            final = await _status(session, runtime, broadcast, now)
+    if final is not None and message_id is not None:
+        await edit_progress(bot, chat_id, message_id, *final)
+
+
+async def _status(
+    session: AsyncSession, runtime: Runtime, broadcast: Broadcast, now: datetime
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The progress message as it reads now, in the language of the admin who sent it."""
+    language = await broadcasts.admin_language(
+        session, broadcast, runtime.settings.default_language
+    )
+    return await notices.render_status(session, runtime, translator(language), broadcast, now)
 
 
 async def edit_progress(

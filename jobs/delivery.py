@@ -200,12 +200,7 @@ class DeliveryWorker:
         self._cipher = cipher
         self._now = clock
         self._kind_interval = dict(self.config.kind_interval)
-        self._pacer: SendPacer = pacer or Pacer(
-            rate=self.config.local_rate,
-            per_chat_interval=self.config.per_chat_interval,
-            group_per_minute=self.config.group_per_minute,
-            group_window=self.config.group_window,
-        )
+        self._pacer: SendPacer = pacer or local_pacer(self.config)
         self._slots = asyncio.Semaphore(self.config.concurrency)
         self._chats: dict[int, _Chat] = {}
         self._in_hand = 0
@@ -648,6 +643,11 @@ def pacer_for(
     )
     if isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql":
         return SharedPacer(SendBudget(engine, secret, limits), instance_rate=config.instance_rate)
+    return local_pacer(config)
+
+
+def local_pacer(config: DeliveryConfig) -> Pacer:
+    """This process's own pacer (SQLite: one instance), at the budget or the instance's cap."""
     return Pacer(
         rate=config.local_rate,
         per_chat_interval=config.per_chat_interval,

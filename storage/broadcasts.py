@@ -399,17 +399,6 @@ async def claim_progress_message(session: AsyncSession, broadcast_id: int) -> bo
 
 async def set_progress_message(
     session: AsyncSession, broadcast_id: int, message_id: int | None, *, now: datetime
-) -> None:
-    await session.execute(
-        update(Broadcast)
-        .where(Broadcast.id == broadcast_id)
-        .values(progress_message_id=message_id, progress_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def keep_progress_message(
-    session: AsyncSession, broadcast_id: int, message_id: int, *, now: datetime
 ) -> bool:
     """Record the ONE progress message the job edits; True if the broadcast had finished.
 

@@ -541,7 +541,7 @@ async def _create(
     status = await reply(update, text, reply_markup=markup)
     # This is the ONE message the progress job edits from now on — unless the job
     # finished the broadcast while it was on its way: then it shows the end here.
-    if await broadcasts.keep_progress_message(
+    if await broadcasts.set_progress_message(
         scope.session, broadcast.id, status.message_id, now=now
     ):
         await scope.session.refresh(broadcast)
