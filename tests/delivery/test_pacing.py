@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from itertools import pairwise
 
 from hypothesis import given, settings
@@ -11,6 +10,7 @@ from hypothesis import strategies as st
 
 from jobs.pacing import Pacer
 from tests.support.clock import VirtualTime
+from tests.support.delivery import assert_chat_limits
 
 
 def assert_within_limits(
@@ -21,17 +21,7 @@ def assert_within_limits(
     for i in range(len(times) - rate):
         # rate+1 consecutive sends inside (t-1, t] would be one too many.
         assert times[i + rate] - times[i] >= 1.0 - 1e-9, (i, times[i], times[i + rate])
-    by_chat: dict[int, list[float]] = defaultdict(list)
-    for t, chat in sends:
-        by_chat[chat].append(t)
-    for chat, chat_times in by_chat.items():
-        chat_times.sort()
-        if chat > 0:
-            for a, b in pairwise(chat_times):
-                assert b - a >= per_chat - 1e-9, (chat, a, b)
-        else:
-            for i in range(len(chat_times) - per_group):
-                assert chat_times[i + per_group] - chat_times[i] >= 60.0 - 1e-9, chat
+    assert_chat_limits(sends, per_chat=per_chat, per_group=per_group)
 
 
 async def test_thousand_sequential_sends_never_exceed_any_rate() -> None:

@@ -13,7 +13,6 @@ import logging
 import os
 import random
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -38,7 +37,9 @@ from tests.support.databases import clean_database
 from tests.support.delivery import (
     BOT_ID,
     DELIVERY_TOKEN,
+    SCALED_LIMITS,
     DeliverySandbox,
+    assert_chat_limits,
     enqueue,
     settle,
     text_item,
@@ -47,15 +48,7 @@ from tests.support.members import add_members
 
 GROUP = -1001234567890
 
-# Telegram's limits scaled ten times (the sandbox's, as in test_worker_sandbox), and a
-# budget for the two workers together well above what one alone would need.
-SCALED_LIMITS: dict[str, Any] = {
-    "enforce": True,
-    "global_rate": 300,
-    "per_chat_rate": 10,
-    "per_chat_burst": 3,
-    "group_per_minute": 200,
-}
+# A budget for the two workers together well above what one alone would need.
 RATE = 120.0
 PACING: dict[str, Any] = {
     "rate": RATE,
@@ -84,17 +77,7 @@ def assert_within(
     times = sorted(t for t, _ in sends)
     for a, b in pairwise(times):
         assert b - a >= 1.0 / rate - EPS, (a, b)
-    by_chat: dict[int, list[float]] = defaultdict(list)
-    for t, chat in sends:
-        by_chat[chat].append(t)
-    for chat, chat_times in by_chat.items():
-        chat_times.sort()
-        if chat > 0:
-            for a, b in pairwise(chat_times):
-                assert b - a >= per_chat - EPS, (chat, a, b)
-        else:
-            for i in range(len(chat_times) - per_group):
-                assert chat_times[i + per_group] - chat_times[i] >= window - EPS, chat
+    assert_chat_limits(sends, per_chat=per_chat, per_group=per_group, window=window, eps=EPS)
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from storage.db import transaction
 from storage.models import Member, Outbox
 from tests.support.delivery import (
     DELIVERY_TOKEN,
+    SCALED_LIMITS,
     DeliverySandbox,
     enqueue,
     make_worker,
@@ -31,13 +32,6 @@ from tests.support.delivery import (
 )
 from tests.support.members import add_members
 
-SCALED_LIMITS: dict[str, Any] = {
-    "enforce": True,
-    "global_rate": 300,
-    "per_chat_rate": 10,
-    "per_chat_burst": 3,
-    "group_per_minute": 200,
-}
 SCALED_PACING: dict[str, Any] = {
     "rate": 250,
     "per_chat_interval": 0.1,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -21,6 +23,39 @@ from tests.support.config import SECRET
 DELIVERY_TOKEN = "555000111:DELIVERY-test-token-abcdefghijklmnop"
 BOT_ID = 555000111
 FIRST_USER = 700_000_001
+
+
+# Telegram's limits scaled ten times, for the sandbox a test's worker sends into.
+SCALED_LIMITS: dict[str, Any] = {
+    "enforce": True,
+    "global_rate": 300,
+    "per_chat_rate": 10,
+    "per_chat_burst": 3,
+    "group_per_minute": 200,
+}
+
+
+def assert_chat_limits(
+    sends: list[tuple[float, int]],
+    *,
+    per_chat: float,
+    per_group: int,
+    window: float = 60.0,
+    eps: float = 1e-9,
+) -> None:
+    """Each private chat's sends ``per_chat`` apart; no group ``window`` holds more than
+    ``per_group``. ``sends`` are (time, chat) pairs; groups have negative ids."""
+    by_chat: dict[int, list[float]] = defaultdict(list)
+    for t, chat in sends:
+        by_chat[chat].append(t)
+    for chat, chat_times in by_chat.items():
+        chat_times.sort()
+        if chat > 0:
+            for a, b in pairwise(chat_times):
+                assert b - a >= per_chat - eps, (chat, a, b)
+        else:
+            for i in range(len(chat_times) - per_group):
+                assert chat_times[i + per_group] - chat_times[i] >= window - eps, chat
 
 
 @dataclass
