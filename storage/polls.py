@@ -278,16 +278,23 @@ class Copy:
     private: bool
 
 
+def _message_keys(
+    poll_id: int, members: Sequence[Recipient], keys: PollKeys
+) -> dict[str, tuple[Recipient, bool]]:
+    """The outbox keys of each member's poll message and reminder: (member, is the reminder)."""
+    wanted: dict[str, tuple[Recipient, bool]] = {}
+    for member in members:
+        wanted[message_key(poll_id, member.member_id)] = (member, False)
+        wanted[keys.reminder_key(poll_id, member.member_id)] = (member, True)
+    return wanted
+
+
 async def delivered_copies(
     session: AsyncSession, poll_id: int, members: Sequence[Recipient], keys: PollKeys
 ) -> list[Copy]:
     """Every copy of the poll that Telegram took for these members, in message order."""
-    wanted: dict[str, tuple[Recipient, bool]] = {}
-    holders: dict[str, Recipient] = {}
-    for member in members:
-        wanted[message_key(poll_id, member.member_id)] = (member, False)
-        wanted[keys.reminder_key(poll_id, member.member_id)] = (member, True)
-        holders[keys.holder_key(poll_id, member.member_id)] = member
+    wanted = _message_keys(poll_id, members, keys)
+    holders = {keys.holder_key(poll_id, member.member_id): member for member in members}
     names = list(wanted)
     found: list[Copy] = []
     held = list(holders)
@@ -400,10 +407,7 @@ async def pending_copies(
     session: AsyncSession, poll_id: int, members: Sequence[Recipient], keys: PollKeys
 ) -> list[Pending]:
     """The poll's messages not yet claimed for sending, by the member they are for."""
-    wanted: dict[str, tuple[Recipient, bool]] = {}
-    for member in members:
-        wanted[message_key(poll_id, member.member_id)] = (member, False)
-        wanted[keys.reminder_key(poll_id, member.member_id)] = (member, True)
+    wanted = _message_keys(poll_id, members, keys)
     rows = await session.scalars(
         select(Outbox.key).where(
             Outbox.group_key == group_key(poll_id),
