@@ -161,6 +161,10 @@ class Settings(BaseSettings):
     pulse_hour: int = Field(default=10, ge=0, le=19)
     # Activity and training reminders (jobs.reminders), in minutes before the start.
     reminder_offsets: Annotated[tuple[int, ...], NoDecode] = (24 * 60, 60)
+    # Seconds between two looks of every scheduled job (greetings, report, pulse, polls,
+    # reminders, due broadcasts), replacing each one's own cadence (jobs.cadence). Unset in
+    # production; a demo or a test sets it so that what is due goes out within seconds.
+    jobs_check_seconds: float | None = Field(default=None, gt=0, le=3600)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -211,7 +215,12 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "cadre_chat_id", "escalation_chat_id", "metrics_port", "delivery_rate", mode="before"
+        "cadre_chat_id",
+        "escalation_chat_id",
+        "metrics_port",
+        "delivery_rate",
+        "jobs_check_seconds",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:

@@ -32,6 +32,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from core.i18n import translator
 from core.runtime import runtime_of
+from jobs.cadence import cadence
 from jobs.delivery import wake_after_commit
 from notices import broadcasts as notices
 from storage import broadcasts
@@ -199,9 +200,8 @@ def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     queue = application.job_queue
     if queue is None:
         raise RuntimeError("python-telegram-bot[job-queue] is required for broadcasts")
-    queue.run_repeating(
-        _start_due_job, interval=START_INTERVAL, first=1.0, name="broadcasts: start due"
-    )
+    every, first = cadence(application, START_INTERVAL, 1.0)
+    queue.run_repeating(_start_due_job, interval=every, first=first, name="broadcasts: start due")
     queue.run_repeating(
         _progress_job,
         interval=PROGRESS_INTERVAL,

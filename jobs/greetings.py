@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.runtime import Runtime, runtime_of
 from display.greeting_text import in_force
+from jobs.cadence import repeat
 from jobs.delivery import wake_after_commit
 from notices import greetings as notices
 from storage import greetings
@@ -140,10 +141,4 @@ async def _tick(context: CallbackContext[Any, Any, Any, Any]) -> None:
 
 def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Have PTB's JobQueue run the job every few minutes (errors reach the error handler)."""
-    job_queue = application.job_queue
-    if job_queue is None:
-        log.warning(
-            "no JobQueue: greetings will not be sent (install python-telegram-bot[job-queue])"
-        )
-        return
-    job_queue.run_repeating(_tick, interval=INTERVAL, first=FIRST_RUN, name=JOB_NAME)
+    repeat(application, _tick, every=INTERVAL, first=FIRST_RUN, name=JOB_NAME)

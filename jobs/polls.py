@@ -35,6 +35,7 @@ from core.i18n import translator
 from core.runtime import runtime_of
 from display import charts
 from display import polls as display
+from jobs.cadence import repeat
 from jobs.delivery import wake_after_commit
 from notices import polls as notices
 from storage import polls
@@ -196,5 +197,4 @@ async def tick(context: Any) -> None:
 
 
 def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    if application.job_queue is not None:
-        application.job_queue.run_repeating(tick, interval=INTERVAL, first=FIRST_RUN, name="polls")
+    repeat(application, tick, every=INTERVAL, first=FIRST_RUN, name="polls")

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from core.runtime import Runtime, runtime_of
+from jobs.cadence import repeat
 from jobs.delivery import wake_after_commit
 from notices import pulse as notices
 from storage import pulse
@@ -61,10 +62,4 @@ async def _tick(context: CallbackContext[Any, Any, Any, Any]) -> None:
 
 def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Have PTB's JobQueue run the job every few minutes (errors reach the error handler)."""
-    job_queue = application.job_queue
-    if job_queue is None:
-        log.warning(
-            "no JobQueue: the pulse will not be sent (install python-telegram-bot[job-queue])"
-        )
-        return
-    job_queue.run_repeating(_tick, interval=INTERVAL, first=FIRST_RUN, name=JOB_NAME)
+    repeat(application, _tick, every=INTERVAL, first=FIRST_RUN, name=JOB_NAME)

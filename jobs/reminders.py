@@ -37,6 +37,7 @@ from sqlalchemy import Select, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from display import callbacks as cb
+from jobs.cadence import repeat
 from jobs.delivery import wake_after_commit
 from notices import activities as activity_notices
 from notices import enrolment as enrolment_notices
@@ -372,9 +373,4 @@ async def scheduled(context: Any) -> None:
 
 def schedule(application: Any) -> None:
     """Wake :func:`run_due` every minute (the database says what is due)."""
-    if application.job_queue is None:
-        log.warning("no JobQueue: activity reminders are not scheduled")
-        return
-    application.job_queue.run_repeating(
-        scheduled, interval=INTERVAL, first=FIRST_RUN, name="activity-reminders"
-    )
+    repeat(application, scheduled, every=INTERVAL, first=FIRST_RUN, name="activity-reminders")

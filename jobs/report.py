@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from core.i18n import translator
 from core.runtime import Runtime, runtime_of
 from display import report as show
+from jobs.cadence import repeat
 from jobs.delivery import wake_after_commit
 from notices import report as notices
 from storage import report
@@ -78,8 +79,4 @@ async def _tick(context: CallbackContext[Any, Any, Any, Any]) -> None:
 
 def schedule(application: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Have PTB's JobQueue look every few minutes whether the month's report is due."""
-    job_queue = application.job_queue
-    if job_queue is None:
-        log.warning("no JobQueue: the monthly report will not be sent")
-        return
-    job_queue.run_repeating(_tick, interval=INTERVAL, first=FIRST_RUN, name=JOB_NAME)
+    repeat(application, _tick, every=INTERVAL, first=FIRST_RUN, name=JOB_NAME)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.app import JOBS, build_application
-from core.settings import Settings, load_settings
+from core.settings import Settings, SettingsError, load_settings
 
 
 @pytest.fixture
@@ -55,3 +57,45 @@ def test_every_conversation_has_its_state_diagram_beside_it(settings: Settings) 
         diagrams = [p.read_text() for p in folder.glob("*.mmd")]
         named = re.compile(rf"\b{re.escape(conversation.name or '')}\b")
         assert any(named.search(text) for text in diagrams), conversation.name
+
+
+def test_jobs_check_seconds_replaces_every_jobs_cadence(settings: Settings) -> None:
+    """JOBS_CHECK_SECONDS (jobs.cadence): each job looks that often, and first that soon."""
+    from datetime import timedelta
+
+    def triggers(application: object) -> dict[str, Any]:
+        queue = application.job_queue  # type: ignore[attr-defined]
+        found = {job.name: job.job.trigger for job in queue.jobs()}
+        return {name: t for name, t in found.items() if hasattr(t, "interval")}
+
+    def cadences(application: object) -> dict[str, timedelta]:
+        return {name: trigger.interval for name, trigger in triggers(application).items()}
+
+    checked = ("greetings", "report", "pulse", "polls", "activity-reminders")
+    production = build_application(settings, rate_limiter=False, takes_updates=False)
+    own = cadences(production)
+    assert own["greetings"] == timedelta(minutes=5) and own["report"] == timedelta(minutes=10)
+    quick = settings.model_copy(update={"jobs_check_seconds": 2.0})
+    application = build_application(quick, rate_limiter=False, takes_updates=False)
+    fast = cadences(application)
+    for name in (*checked, "broadcasts: start due"):
+        assert fast[name] == timedelta(seconds=2), name
+    # Only the looks for due work: the broadcasts' progress edits keep their own pace.
+    assert fast["broadcasts: progress"] == own["broadcasts: progress"]
+    # And the first look comes as soon: two seconds, not the job's own minute or more.
+    starts = [triggers(application)[name].start_date for name in checked]
+    own_start = triggers(production)["greetings"].start_date
+    assert max(starts) - min(starts) < timedelta(seconds=1)
+    assert own_start - max(starts) > timedelta(seconds=50)
+
+
+def test_jobs_check_seconds_is_optional_and_bounded() -> None:
+    base = {
+        "telegram_bot_token": "987654321:TEST-union-bot-token-abcdefghijklmnop",
+        "secret_key": "k" * 32,
+    }
+    assert load_settings(**base, jobs_check_seconds="").jobs_check_seconds is None
+    assert load_settings(**base, jobs_check_seconds="0.5").jobs_check_seconds == 0.5
+    for wrong in ("0", "-1", "7200"):
+        with pytest.raises(SettingsError):
+            load_settings(**base, jobs_check_seconds=wrong)
