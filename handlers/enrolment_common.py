@@ -11,9 +11,10 @@ services in storage decide whether an answer holds, and these steps word it.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Protocol, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ReplyKeyboardMarkup, Update
 from telegram.ext import ConversationHandler
 
@@ -43,6 +44,9 @@ SAVE_DRAFT_LABEL = N_("📝 Save as draft")
 CONFIRM_CHOICES = (PUBLISH_ANNOUNCE_LABEL, PUBLISH_QUIET_LABEL, SAVE_DRAFT_LABEL)
 
 D = TypeVar("D")
+Offered = TypeVar("Offered")
+Got = TypeVar("Got", covariant=True)
+Told = TypeVar("Told", contravariant=True)
 
 
 class Answers(Protocol):
@@ -224,6 +228,42 @@ def created_text(scope: Scope, choice: str, sent: int) -> str:
     if choice == PUBLISH_ANNOUNCE_LABEL:
         return scope._("Published and announced to {count} members.").format(count=sent)
     return scope._("Published.")
+
+
+class Offerings(Protocol[Got]):
+    """`storage.activities` or `storage.trainings`: publishing one and reading it again."""
+
+    async def publish(self, session: AsyncSession, offering_id: int, now: datetime, /) -> bool: ...
+
+    async def get(self, session: AsyncSession, offering_id: int, /) -> Got: ...
+
+
+class Announcer(Protocol[Told]):
+    """`notices.activities` or `notices.trainings`: the new one told to its audience."""
+
+    async def announce(
+        self, session: AsyncSession, offering: Told, /, *, zone: tzinfo, now: datetime
+    ) -> int: ...
+
+
+async def publish_offering(
+    context: Context,
+    scope: Scope,
+    offering_id: int,
+    announce: bool,
+    *,
+    book: Offerings[Offered],
+    notices: Announcer[Offered],
+) -> tuple[bool, int]:
+    """Publish (once) and, if asked, announce to the audience: (published now, rows written)."""
+    now = now_of(scope)
+    published = await book.publish(scope.session, offering_id, now)
+    sent = 0
+    if published and announce:
+        offering = await book.get(scope.session, offering_id)
+        sent = await notices.announce(scope.session, offering, zone=scope.settings.tz, now=now)
+        delivering(scope, context, sent)
+    return published, sent
 
 
 async def publish_toast(

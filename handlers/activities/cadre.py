@@ -17,7 +17,13 @@ from display import activities as show
 from display import callbacks as cb
 from handlers.activities.views import link_to, render_manage
 from handlers.common import pressed_args, reply, show_panel, show_working
-from handlers.enrolment_common import answer, delivering, now_of, publish_toast
+from handlers.enrolment_common import (
+    answer,
+    delivering,
+    now_of,
+    publish_offering,
+    publish_toast,
+)
 from handlers.scope import Context, Scope, cadre_only
 from notices import activities as tell
 from storage import activities
@@ -59,14 +65,9 @@ async def publish_now(
     context: Context, scope: Scope, activity_id: int, announce: bool
 ) -> tuple[bool, int]:
     """Publish (once) and, if asked, announce to the audience: (published now, rows written)."""
-    now = now_of(scope)
-    published = await activities.publish(scope.session, activity_id, now)
-    sent = 0
-    if published and announce:
-        activity = await activities.get(scope.session, activity_id)
-        sent = await tell.announce(scope.session, activity, zone=scope.settings.tz, now=now)
-        delivering(scope, context, sent)
-    return published, sent
+    return await publish_offering(
+        context, scope, activity_id, announce, book=activities, notices=tell
+    )
 
 
 @cadre_only

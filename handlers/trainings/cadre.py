@@ -15,7 +15,13 @@ from telegram import InputFile, Update
 from display import callbacks as cb
 from display import trainings as show
 from handlers.common import pressed_args, reply, show_panel, show_working
-from handlers.enrolment_common import answer, delivering, now_of, publish_toast
+from handlers.enrolment_common import (
+    answer,
+    delivering,
+    now_of,
+    publish_offering,
+    publish_toast,
+)
 from handlers.scope import Context, Scope, cadre_only
 from handlers.trainings.views import gone, link_to, render_manage
 from notices import trainings as tell
@@ -48,14 +54,9 @@ async def publish_now(
     context: Context, scope: Scope, training_id: int, announce: bool
 ) -> tuple[bool, int]:
     """Publish (once) and, if asked, announce to every member: (published now, rows written)."""
-    now = now_of(scope)
-    published = await trainings.publish(scope.session, training_id, now)
-    sent = 0
-    if published and announce:
-        training = await trainings.get(scope.session, training_id)
-        sent = await tell.announce(scope.session, training, zone=scope.settings.tz, now=now)
-        delivering(scope, context, sent)
-    return published, sent
+    return await publish_offering(
+        context, scope, training_id, announce, book=trainings, notices=tell
+    )
 
 
 @cadre_only
