@@ -15,8 +15,10 @@ inside itself.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from html import escape
+from typing import TypeVar
 
 from telegram import Update
 from telegram.ext import (
@@ -570,16 +572,34 @@ async def choose_entry_place(update: Update, context: Context, scope: Scope) -> 
     )
 
 
-@admin_only
-async def move_entry(update: Update, context: Context, scope: Scope) -> None:
-    args = pressed_args(update, cb.HANDBOOK_MOVE_ENTRY_TO)
+Changed = TypeVar("Changed", HandbookEntry, HandbookTopic)
+
+
+async def _changed(
+    update: Update,
+    scope: Scope,
+    change: Awaitable[Changed],
+    toast: str,
+    shown_after: Callable[[Changed], int],
+) -> None:
+    """A move or a deletion from its button: the toast and the topic it leaves, or why not."""
     try:
-        entry = await handbook.move_entry(scope.session, args.entry, args.topic)
+        done = await change
     except HandbookNotFound:
         await _gone(update, scope)
         return
-    await answer(update, scope._("Moved."))
-    await render_topic(update, scope, entry.topic_id)
+    except HandbookRefused as refused:
+        await answer(update, display.refusal(scope.t, refused.reason), True)
+        return
+    await answer(update, toast)
+    await render_topic(update, scope, shown_after(done))
+
+
+@admin_only
+async def move_entry(update: Update, context: Context, scope: Scope) -> None:
+    args = pressed_args(update, cb.HANDBOOK_MOVE_ENTRY_TO)
+    moved = handbook.move_entry(scope.session, args.entry, args.topic)
+    await _changed(update, scope, moved, scope._("Moved."), lambda entry: entry.topic_id)
 
 
 @admin_only
@@ -609,16 +629,8 @@ async def choose_topic_place(update: Update, context: Context, scope: Scope) -> 
 @admin_only
 async def move_topic(update: Update, context: Context, scope: Scope) -> None:
     args = pressed_args(update, cb.HANDBOOK_MOVE_TOPIC_TO)
-    try:
-        topic = await handbook.move_topic(scope.session, args.topic, args.parent or None)
-    except HandbookNotFound:
-        await _gone(update, scope)
-        return
-    except HandbookRefused as refused:
-        await answer(update, display.refusal(scope.t, refused.reason), True)
-        return
-    await answer(update, scope._("Moved."))
-    await render_topic(update, scope, topic.id)
+    moved = handbook.move_topic(scope.session, args.topic, args.parent or None)
+    await _changed(update, scope, moved, scope._("Moved."), lambda topic: topic.id)
 
 
 @admin_only
@@ -642,15 +654,9 @@ async def ask_delete_entry(update: Update, context: Context, scope: Scope) -> No
 
 @admin_only
 async def delete_entry(update: Update, context: Context, scope: Scope) -> None:
-    try:
-        entry = await handbook.delete_entry(
-            scope.session, pressed_args(update, cb.HANDBOOK_DELETE_ENTRY_OK).entry
-        )
-    except HandbookNotFound:
-        await _gone(update, scope)
-        return
-    await answer(update, scope._("Deleted."))
-    await render_topic(update, scope, entry.topic_id)
+    entry_id = pressed_args(update, cb.HANDBOOK_DELETE_ENTRY_OK).entry
+    deleted = handbook.delete_entry(scope.session, entry_id)
+    await _changed(update, scope, deleted, scope._("Deleted."), lambda entry: entry.topic_id)
 
 
 @admin_only
@@ -672,18 +678,9 @@ async def ask_delete_topic(update: Update, context: Context, scope: Scope) -> No
 
 @admin_only
 async def delete_topic(update: Update, context: Context, scope: Scope) -> None:
-    try:
-        topic = await handbook.delete_topic(
-            scope.session, pressed_args(update, cb.HANDBOOK_DELETE_TOPIC_OK).topic
-        )
-    except HandbookNotFound:
-        await _gone(update, scope)
-        return
-    except HandbookRefused as refused:
-        await answer(update, display.refusal(scope.t, refused.reason), True)
-        return
-    await answer(update, scope._("Deleted."))
-    await render_topic(update, scope, topic.parent_id or 0)
+    topic_id = pressed_args(update, cb.HANDBOOK_DELETE_TOPIC_OK).topic
+    deleted = handbook.delete_topic(scope.session, topic_id)
+    await _changed(update, scope, deleted, scope._("Deleted."), lambda t: t.parent_id or 0)
 
 
 def register(application: Application) -> None:
