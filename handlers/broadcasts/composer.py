@@ -124,12 +124,24 @@ async def _take(
 # ENGLISH -----------------------------------------------------------------------------
 
 
+async def _pressed_draft(
+    update: Update, context: Context, scope: Scope, nonce: int
+) -> NewBroadcast | None:
+    """The draft a button belongs to, or None after saying the button is stale."""
+    draft = _draft(context, nonce)
+    if draft is None or not draft.has_content:
+        await stale(update, scope)
+        return None
+    return draft
+
+
 @admin_only
 async def add_english(update: Update, context: Context, scope: Scope) -> int | None:
     """➕ English version: asks for the English text (or caption)."""
-    draft = _draft(context, pressed_args(update, cb.BROADCAST_ENGLISH).nonce)
-    if draft is None or not draft.has_content:
-        await stale(update, scope)
+    draft = await _pressed_draft(
+        update, context, scope, pressed_args(update, cb.BROADCAST_ENGLISH).nonce
+    )
+    if draft is None:
         return None
     assert update.callback_query is not None
     await update.callback_query.answer()
@@ -145,9 +157,9 @@ async def add_english(update: Update, context: Context, scope: Scope) -> int | N
 @admin_only
 async def skip_english(update: Update, context: Context, scope: Scope) -> int | None:
     """⏭ Skip: no English version; asks who should receive it."""
-    draft = _draft(context, pressed_args(update, cb.BROADCAST_NO_ENGLISH).nonce)
-    if draft is None or not draft.has_content:
-        await stale(update, scope)
+    nonce = pressed_args(update, cb.BROADCAST_NO_ENGLISH).nonce
+    draft = await _pressed_draft(update, context, scope, nonce)
+    if draft is None:
         return None
     assert update.callback_query is not None
     await update.callback_query.answer()
@@ -232,9 +244,8 @@ async def _show_picker(
 async def toggle(update: Update, context: Context, scope: Scope) -> int | None:
     """Stores one pick (or turns the picker's page), asks again."""
     pressed = pressed_args(update, cb.BROADCAST_AUDIENCE)
-    draft = _draft(context, pressed.nonce)
-    if draft is None or not draft.has_content:
-        await stale(update, scope)
+    draft = await _pressed_draft(update, context, scope, pressed.nonce)
+    if draft is None:
         return None
     if pressed.source == display.PAGE:
         draft.turn_page(pressed.item)
@@ -256,9 +267,10 @@ async def to_preview(update: Update, context: Context, scope: Scope) -> int | No
     """Checks the audience reaches someone, sends the preview, asks: now or later?"""
     query = update.callback_query
     assert query is not None
-    draft = _draft(context, pressed_args(update, cb.BROADCAST_NEXT).nonce)
-    if draft is None or not draft.has_content:
-        await stale(update, scope)
+    draft = await _pressed_draft(
+        update, context, scope, pressed_args(update, cb.BROADCAST_NEXT).nonce
+    )
+    if draft is None:
         return None
     try:
         await audience_picks.recipients(scope.session, draft.audience)
@@ -334,21 +346,10 @@ async def send_like_members(bot: Bot, chat_id: int, content: Content) -> Message
 # PREVIEW -----------------------------------------------------------------------------
 
 
-async def _previewed(
-    update: Update, context: Context, scope: Scope, nonce: int
-) -> NewBroadcast | None:
-    """The draft a preview button belongs to, or None after saying the button is stale."""
-    draft = _draft(context, nonce)
-    if draft is None or not draft.has_content:
-        await stale(update, scope)
-        return None
-    return draft
-
-
 @admin_only
 async def toggle_format(update: Update, context: Context, scope: Scope) -> int | None:
     """Stores plain or formatted, sends the preview again (or says why not)."""
-    draft = await _previewed(
+    draft = await _pressed_draft(
         update, context, scope, pressed_args(update, cb.BROADCAST_FORMAT).nonce
     )
     if draft is None:
@@ -374,7 +375,7 @@ async def toggle_format(update: Update, context: Context, scope: Scope) -> int |
 @admin_only
 async def edit_english(update: Update, context: Context, scope: Scope) -> int | None:
     """➕ Add / ✏️ Replace the English version (from the preview): asks for its text."""
-    draft = await _previewed(
+    draft = await _pressed_draft(
         update, context, scope, pressed_args(update, cb.BROADCAST_ENGLISH_EDIT).nonce
     )
     if draft is None:
@@ -393,7 +394,7 @@ async def edit_english(update: Update, context: Context, scope: Scope) -> int | 
 @admin_only
 async def drop_english(update: Update, context: Context, scope: Scope) -> int | None:
     """🗑 Remove the English version: every member gets the Chinese; the preview again."""
-    draft = await _previewed(
+    draft = await _pressed_draft(
         update, context, scope, pressed_args(update, cb.BROADCAST_ENGLISH_DROP).nonce
     )
     if draft is None:
@@ -411,7 +412,7 @@ async def drop_english(update: Update, context: Context, scope: Scope) -> int | 
 @admin_only
 async def back_to_preview(update: Update, context: Context, scope: Scope) -> int | None:
     """« Back to the preview, instead of typing the English text: nothing changes."""
-    draft = await _previewed(
+    draft = await _pressed_draft(
         update, context, scope, pressed_args(update, cb.BROADCAST_ENGLISH_BACK).nonce
     )
     if draft is None or not draft.previewed:
@@ -427,7 +428,9 @@ async def back_to_preview(update: Update, context: Context, scope: Scope) -> int
 @admin_only
 async def back_to_audience(update: Update, context: Context, scope: Scope) -> int | None:
     """Asks who should receive it, again."""
-    draft = await _previewed(update, context, scope, pressed_args(update, cb.BROADCAST_BACK).nonce)
+    draft = await _pressed_draft(
+        update, context, scope, pressed_args(update, cb.BROADCAST_BACK).nonce
+    )
     if draft is None:
         return None
     assert update.callback_query is not None
@@ -440,7 +443,9 @@ async def back_to_audience(update: Update, context: Context, scope: Scope) -> in
 @admin_only
 async def send_now(update: Update, context: Context, scope: Scope) -> int | None:
     """Sends it to whoever the audience reaches now; ends."""
-    draft = await _previewed(update, context, scope, pressed_args(update, cb.BROADCAST_SEND).nonce)
+    draft = await _pressed_draft(
+        update, context, scope, pressed_args(update, cb.BROADCAST_SEND).nonce
+    )
     if draft is None:
         return None
     query = update.callback_query
@@ -460,7 +465,7 @@ async def send_now(update: Update, context: Context, scope: Scope) -> int | None
 @admin_only
 async def ask_time(update: Update, context: Context, scope: Scope) -> int | None:
     """Asks when it should go out."""
-    draft = await _previewed(
+    draft = await _pressed_draft(
         update, context, scope, pressed_args(update, cb.BROADCAST_SCHEDULE).nonce
     )
     if draft is None:
