@@ -7,7 +7,6 @@ numbers are `storage.report`'s, the words, charts and workbook `display.report`'
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from telegram import InputFile, Update
@@ -29,14 +28,13 @@ async def _send(update: Update, scope: Scope, period: report.Period) -> None:
     zone = scope.settings.tz
     built = await report.build(scope.session, period, now=scope.runtime.now(), zone=zone)
     await show_working(update, ChatAction.UPLOAD_PHOTO)
-    pictures = await asyncio.to_thread(show.pictures, scope.t, built)
-    book = await asyncio.to_thread(show.workbook, scope.t, built)
+    drawn = await show.files(scope.t, built)  # in a child process (display.rendering)
     message = update.effective_message
     assert message is not None
     await message.reply_text(show.text(scope.t, built), reply_markup=show.keyboard(scope.t, period))
-    for picture in pictures:
+    for picture in drawn.pictures:
         await message.reply_photo(InputFile(picture.png, filename=f"{picture.name}.png"))
-    await message.reply_document(InputFile(book, filename=show.file_name(built)))
+    await message.reply_document(InputFile(drawn.workbook, filename=show.file_name(built)))
 
 
 @cadre_only
