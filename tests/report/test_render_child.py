@@ -4,9 +4,13 @@ what it drew, and surfaces like any failed step (`display.rendering`)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
+import signal
 import sys
+from asyncio.subprocess import Process
+from typing import Any
 
 import pytest
 from openpyxl import load_workbook
@@ -144,16 +148,51 @@ async def test_a_failing_child_raises_render_failed_and_is_logged_once(
     ]
 
 
-async def test_a_child_that_hangs_is_killed(
+def _spy_on_children(monkeypatch: pytest.MonkeyPatch) -> tuple[list[Process], asyncio.Event]:
+    """The child processes `draw` starts, and an event set once one has started."""
+    started: list[Process] = []
+    running = asyncio.Event()
+    real = asyncio.create_subprocess_exec
+
+    async def spy(*args: Any, **kwargs: Any) -> Process:
+        process = await real(*args, **kwargs)
+        started.append(process)
+        running.set()
+        return process
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", spy)
+    return started, running
+
+
+HANGS = "import signal; signal.pause()"
+
+
+async def test_a_child_past_its_limit_is_killed_and_logged_once(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(rendering, "command", lambda: _child("import signal; signal.pause()"))
+    monkeypatch.setattr(rendering, "command", lambda: _child(HANGS))
+    started, _ = _spy_on_children(monkeypatch)
     with (
         caplog.at_level(logging.ERROR, logger="display.rendering"),
-        pytest.raises(rendering.RenderFailed, match=r"took longer than 0\.5 s"),
+        pytest.raises(rendering.RenderFailed, match="took longer than 0 s and was killed"),
     ):
-        await rendering.draw(CHART, limit=0.5)
+        await rendering.draw(CHART, limit=0)  # a limit already past: no waiting in the test
     assert len(caplog.records) == 1
+    assert [p.returncode for p in started] == [-signal.SIGKILL]
+
+
+async def test_a_drawing_no_one_waits_for_any_more_kills_its_child(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(rendering, "command", lambda: _child(HANGS))
+    started, running = _spy_on_children(monkeypatch)
+    drawing = asyncio.ensure_future(rendering.draw(CHART))
+    await running.wait()
+    drawing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await drawing
+    assert [p.returncode for p in started] == [-signal.SIGKILL]
+    assert caplog.records == []  # cancelled, not failed: nothing to log
 
 
 async def test_an_error_in_the_child_is_named_by_its_class_only(
