@@ -27,6 +27,7 @@ so a rush of reports does not start twenty interpreters on a small machine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import logging
 import os
@@ -97,10 +98,20 @@ def _exit_reason(code: int) -> str:
 
 async def draw(*drawings: Drawing, limit: float = TIMEOUT) -> list[bytes]:
     """Every drawing's bytes (PNG for a chart, XLSX for a book), drawn in a child process."""
-    kinds = ",".join(type(d).__name__ for d in drawings)
     payload = pickle.dumps(list(drawings), protocol=pickle.HIGHEST_PROTOCOL)
-    how: str | None = None
     async with _gate():
+        out = await _run_child(payload, limit)
+    answer = out if isinstance(out, str) else _files(out, len(drawings))
+    if isinstance(answer, str):
+        kinds = ",".join(type(d).__name__ for d in drawings)
+        log.error("drawing %s in the render child failed: %s", kinds, answer)
+        raise RenderFailed(answer)
+    return answer
+
+
+async def _run_child(payload: bytes, limit: float) -> bytes | str:
+    """The child's stdout once it exited normally, else how it failed."""
+    try:
         process = await asyncio.create_subprocess_exec(
             *command(),
             stdin=asyncio.subprocess.PIPE,
@@ -109,38 +120,35 @@ async def draw(*drawings: Drawing, limit: float = TIMEOUT) -> list[bytes]:
             stderr=asyncio.subprocess.DEVNULL,
             env=_environment(),
         )
-        try:
-            out, _ = await asyncio.wait_for(process.communicate(payload), limit)
-        except TimeoutError:
-            how, out = f"took longer than {limit:g} s and was killed", b""
-        finally:
-            if process.returncode is None:  # timed out, or the caller was cancelled
+    except OSError as error:
+        return f"the child could not be started ({type(error).__name__})"
+    try:
+        out, _ = await asyncio.wait_for(process.communicate(payload), limit)
+    except TimeoutError:
+        return f"the child took longer than {limit:g} s and was killed"
+    finally:
+        if process.returncode is None:  # timed out, or the caller was cancelled
+            with contextlib.suppress(ProcessLookupError):
                 process.kill()
-                await process.wait()
-    how = how or _failure(process.returncode, out, len(drawings))
-    if how is not None:
-        log.error("drawing %s in the render child failed: the child %s", kinds, how)
-        raise RenderFailed(how)
-    files: list[bytes] = pickle.loads(out)[1]
-    return files
+            await process.wait()
+    code = process.returncode
+    return f"the child {_exit_reason(code)}" if code else out
 
 
-def _failure(code: int | None, out: bytes, count: int) -> str | None:
-    """How the child failed, or None when its answer holds ``count`` drawings."""
-    if code:
-        return _exit_reason(code)
+def _files(out: bytes, count: int) -> list[bytes] | str:
+    """The ``count`` files in the child's answer, or how the answer failed."""
     try:
         answer = pickle.loads(out)
     except Exception:
-        return "answered something unreadable"
+        return "the child answered something unreadable"
     match answer:
         case ("ok", list() as files) if len(files) == count and all(
             isinstance(f, bytes) for f in files
         ):
-            return None
+            return files
         case ("error", str() as name):
-            return f"raised {name}"
-    return "answered something unreadable"
+            return f"the child raised {name}"
+    return "the child answered something unreadable"
 
 
 def main() -> None:

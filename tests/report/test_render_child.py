@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from asyncio.subprocess import Process
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -221,3 +222,15 @@ async def test_the_child_draws_in_the_order_asked() -> None:
     rows = list(read["第一页"].iter_rows(values_only=True))
     assert rows == [("姓名", "票数"), ("'=1+1", 2)]
     assert read["第一页"]["A1"].font.bold and not read["第一页"]["A2"].font.bold
+
+
+async def test_a_child_that_cannot_start_is_a_render_failure(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(rendering, "command", lambda: [str(tmp_path / "no-python")])
+    with (
+        caplog.at_level(logging.ERROR, logger="display.rendering"),
+        pytest.raises(rendering.RenderFailed, match=r"could not be started \(FileNotFoundError\)"),
+    ):
+        await rendering.draw(CHART)
+    assert len(caplog.records) == 1
