@@ -15,7 +15,10 @@ Target: under 10 s and 200 MB.
 Measured here (2 cores): SQLite 0.52 s, PostgreSQL 0.48 s (1.2–1.3 s cold,
 in a fresh process); peak Python allocations 11-12 MiB during a report; the
 fresh process peaks at 165–166 MiB (104 MiB after imports: matplotlib,
-openpyxl, NumPy and HiGHS load at the first report).
+openpyxl, NumPy and HiGHS load at the first report). Those figures predate
+the render child: charts and the workbook are now drawn in a child process
+(`display.rendering`), so the times include starting it and the RSS printed
+here is without matplotlib and openpyxl, which load only in the child.
 """
 
 from __future__ import annotations
@@ -237,9 +240,8 @@ async def _report(sessions: Any, period: Period) -> tuple[int, int]:
     async with sessions() as session:
         built = await build(session, period, now=NOW, zone=ZONE)
     message = show.text(t, built)
-    pictures = show.pictures(t, built)
-    book = show.workbook(t, built)
-    return len(message), sum(len(p.png) for p in pictures) + len(book)
+    drawn = await show.files(t, built)
+    return len(message), sum(len(p.png) for p in drawn.pictures) + len(drawn.workbook)
 
 
 async def run(database: str, members: int, cases: int) -> None:

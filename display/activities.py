@@ -535,7 +535,7 @@ def roster_csv(t: Translator, zone: tzinfo, lines: Sequence[RosterLine]) -> byte
 
 def roster_xlsx(
     t: Translator, zone: tzinfo, activity: Activity, lines: Sequence[RosterLine]
-) -> bytes:
+) -> sheets.Book:
     book = sheets.Book(title=activity.title)
     sheet = book.sheet(t.gettext("Roster"))
     sheet.header(_headers(t))
@@ -543,7 +543,7 @@ def roster_xlsx(
         sheet.row(_row(t, zone, line))
     sheet.widths(16, 16, 18, 10, 10, 8, 8, 18)
     sheet.freeze_header()
-    return book.to_bytes()
+    return book
 
 
 def export_name(activity: Activity, extension: str) -> str:

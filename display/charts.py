@@ -1,13 +1,15 @@
 """Bar charts of poll results as PNG bytes, with a font that has Chinese characters.
 
 Why this shape: matplotlib's object API (a `Figure` with an Agg canvas, no
-`pyplot`) keeps no global state and never opens a window, so charts can be
-drawn in a worker thread while the bot goes on answering. Matplotlib's default font (DejaVu Sans) has no
+`pyplot`) keeps no global state and never opens a window. The bot itself never
+calls `render`: it hands the chart (plain values) to `display.rendering.draw`,
+which draws it in a child process while the bot goes on answering. Matplotlib's default font (DejaVu Sans) has no
 CJK glyphs and would draw every Chinese option as empty boxes; we look for an
 installed CJK font (Debian's `fonts-noto-cjk`, which the Makefile installs)
 through `matplotlib.font_manager` and put it first, with DejaVu after it for
-the few symbols CJK fonts lack. Matplotlib is imported on the first chart, not
-with the bot: it is 30 MB of memory that a bot nobody asks for a chart never needs.
+the few symbols CJK fonts lack. Matplotlib is imported on the first chart, and so
+only in the render child: with NumPy it is the bot's heaviest import, and
+memory a process once touched mostly stays with it.
 """
 
 from __future__ import annotations

@@ -747,7 +747,7 @@ def stats_text(t: Translator, stats: Stats) -> str:
     return "\n".join(lines)
 
 
-def stats_workbook(t: Translator, stats: Stats) -> bytes:
+def stats_workbook(t: Translator, stats: Stats) -> sheets.Book:
     """Summary and department slices; no identities, small department counts hidden."""
     book = sheets.Book()
     summary = book.sheet(t.gettext("Summary"))
@@ -802,7 +802,7 @@ def stats_workbook(t: Translator, stats: Stats) -> bytes:
             )
         ]
     )
-    return book.to_bytes()
+    return book
 
 
 SETTING_REFUSALS: dict[SettingProblem, str] = {

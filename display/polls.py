@@ -626,7 +626,7 @@ def export_xlsx(
     zone: tzinfo,
     votes: Sequence[NamedVote] | None,
     departments: Breakdown | None,
-) -> bytes:
+) -> sheets.Book:
     """A workbook: totals, results by department, and — for a named poll only — who
     voted what. An anonymous poll's workbook has totals only; it has nothing more."""
     _ = t.gettext
@@ -668,7 +668,7 @@ def export_xlsx(
                 ]
             )
         named.widths(20, 20)
-    return book.to_bytes()
+    return book
 
 
 def _department_sheet(

@@ -17,7 +17,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from core.i18n import N_, Translator
 from display import callbacks as cb
-from display.charts import BarChart, LineChart, render, render_lines
+from display import rendering
+from display.charts import BarChart, LineChart
 from display.grievances import CATEGORY_NAMES
 from display.sheets import Book
 from storage.disclosure import THRESHOLD
@@ -244,12 +245,28 @@ def satisfaction_chart(t: Translator, report: Report) -> LineChart:
     )
 
 
-def pictures(t: Translator, report: Report) -> list[Picture]:
-    """Every chart as PNG: slow (matplotlib), so the handler runs it in a thread."""
-    return [
-        Picture("categories", render(category_chart(t, report))),
-        Picture("satisfaction", render_lines(satisfaction_chart(t, report))),
-    ]
+def charts(t: Translator, report: Report) -> dict[str, BarChart | LineChart]:
+    """What each chart shows, by the name its PNG is sent under."""
+    return {
+        "categories": category_chart(t, report),
+        "satisfaction": satisfaction_chart(t, report),
+    }
+
+
+@dataclass(frozen=True)
+class Files:
+    """The report's charts as PNG and its workbook as XLSX bytes."""
+
+    pictures: list[Picture]
+    workbook: bytes
+
+
+async def files(t: Translator, report: Report) -> Files:
+    """Every chart and the workbook, drawn in one render child (`display.rendering`):
+    matplotlib and openpyxl never load in the bot. Raises `rendering.RenderFailed`."""
+    drawings = charts(t, report)
+    *pngs, book = await rendering.draw(*drawings.values(), workbook(t, report))
+    return Files([Picture(n, png) for n, png in zip(drawings, pngs, strict=True)], book)
 
 
 def file_name(report: Report) -> str:
@@ -301,7 +318,7 @@ def _cell(value: int | float | None) -> int | float | str:
     return HIDDEN if value is None else value
 
 
-def workbook(t: Translator, report: Report) -> bytes:
+def workbook(t: Translator, report: Report) -> Book:
     """One sheet per section, the same numbers as the message."""
     p, g, polls, hb = report.participation, report.grievances, report.polls, report.handbook
     book = Book(t.gettext("Union report: {period}").format(period=period_name(t, report.period)))
@@ -384,7 +401,7 @@ def workbook(t: Translator, report: Report) -> bytes:
     for query, count in hb.top:
         sheet.row([query, count])
     sheet.widths(28, 14)
-    return book.to_bytes()
+    return book
 
 
 def group_only(t: Translator) -> str:

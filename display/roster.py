@@ -199,7 +199,7 @@ def codes_book(
     expires: datetime,
     zone: tzinfo,
     bot_username: str | None,
-) -> bytes:
+) -> Book:
     """The printable list: one row a person, their code and the link that opens it."""
     book = Book(t.gettext("One-time codes"))
     sheet = book.sheet(t.gettext("One-time codes"))
@@ -219,7 +219,7 @@ def codes_book(
         sheet.row([issued.name, issued.department, issued.employee_no, issued.code, until, link])
     sheet.widths(16, 16, 16, 12, 12, 44)
     sheet.freeze_header()
-    return book.to_bytes()
+    return book
 
 
 def join_text(t: Translator, name: str, department: str, birthday: date | None) -> str:

@@ -7,8 +7,9 @@ plant a link in a cadre's roster. OWASP's CSV-injection advice is to prefix such
 text with a single quote, which shows the text as typed and never evaluates it.
 Doing that in one writer, not at each export, is what keeps a new export safe.
 
-openpyxl (and NumPy, which it imports when present) is loaded at the first
-workbook, not with the bot: about 20 MB of memory until someone exports.
+A `Book` is plain values; openpyxl (and NumPy, which it imports when present)
+is loaded only to write one to bytes, in the render child (`display.rendering`),
+so the bot process never loads it.
 """
 
 from __future__ import annotations
@@ -17,10 +18,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from openpyxl.worksheet.worksheet import Worksheet
+from dataclasses import dataclass, field
 
 Cell = str | int | float | None
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -44,60 +42,76 @@ def xlsx_cell(value: Cell) -> Cell:
     return disarm(value)
 
 
+@dataclass
 class Sheet:
-    """One worksheet: every cell written goes through :func:`xlsx_cell`."""
+    """One worksheet as plain values: every cell written goes through :func:`xlsx_cell`."""
 
-    def __init__(self, worksheet: Worksheet) -> None:
-        self._sheet = worksheet
+    title: str
+    rows: list[list[Cell]] = field(default_factory=list)
+    bold: list[int] = field(default_factory=list)  # indexes into `rows`
+    column_widths: dict[int, int] = field(default_factory=dict)  # 1-based column: width
+    frozen: bool = False
 
     def header(self, values: Sequence[Cell]) -> None:
-        from openpyxl.styles import Font
-
+        self.bold.append(len(self.rows))
         self.row(values)
-        bold = Font(bold=True)
-        for cell in self._sheet[self._sheet.max_row]:
-            cell.font = bold
 
     def row(self, values: Iterable[Cell] = ()) -> None:
-        self._sheet.append([xlsx_cell(value) for value in values])
+        self.rows.append([xlsx_cell(value) for value in values])
 
     def widths(self, *widths: int) -> None:
-        from openpyxl.utils import get_column_letter
-
-        for index, width in enumerate(widths, start=1):
-            self._sheet.column_dimensions[get_column_letter(index)].width = width
+        self.column_widths.update(enumerate(widths, start=1))
 
     def freeze_header(self) -> None:
-        self._sheet.freeze_panes = "A2"
+        self.frozen = True
 
 
+@dataclass
 class Book:
-    """An XLSX workbook whose sheets write only disarmed cells."""
+    """An XLSX workbook as plain values, whose sheets hold only disarmed cells.
 
-    def __init__(self, title: str | None = None) -> None:
-        from openpyxl import Workbook
+    Built anywhere (it is lists of text and numbers, so it pickles); written to
+    bytes by :meth:`to_bytes`, which loads openpyxl and so runs in the render
+    child (`display.rendering.draw`), never in the bot.
+    """
 
-        self._book = Workbook()
-        self._fresh = True
-        if title is not None:
-            self._book.properties.title = title
+    title: str | None = None
+    sheets: list[Sheet] = field(default_factory=list)
 
     def sheet(self, title: str) -> Sheet:
-        from openpyxl.worksheet.worksheet import Worksheet
-
-        if self._fresh:
-            # openpyxl starts with one empty sheet: the first sheet asked for is that one.
-            worksheet = self._book.active
-            assert isinstance(worksheet, Worksheet)
-            worksheet.title = title[:SHEET_TITLE_MAX]
-            self._fresh = False
-        else:
-            worksheet = self._book.create_sheet(title[:SHEET_TITLE_MAX])
-        return Sheet(worksheet)
+        sheet = Sheet(title[:SHEET_TITLE_MAX])
+        self.sheets.append(sheet)
+        return sheet
 
     def to_bytes(self) -> bytes:
+        from openpyxl import Workbook
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+        from openpyxl.worksheet.worksheet import Worksheet
+
+        book = Workbook()
+        if self.title is not None:
+            book.properties.title = self.title
+        bold = Font(bold=True)
+        for index, sheet in enumerate(self.sheets):
+            if index == 0:
+                # openpyxl starts with one empty sheet: the first sheet asked for is that one.
+                worksheet = book.active
+                assert isinstance(worksheet, Worksheet)
+                worksheet.title = sheet.title
+            else:
+                worksheet = book.create_sheet(sheet.title)
+            for values in sheet.rows:
+                worksheet.append(values)
+            for row in sheet.bold:
+                for column in range(1, len(sheet.rows[row]) + 1):
+                    worksheet.cell(row=row + 1, column=column).font = bold
+            for column, width in sheet.column_widths.items():
+                worksheet.column_dimensions[get_column_letter(column)].width = width
+            if sheet.frozen:
+                worksheet.freeze_panes = "A2"
         out = io.BytesIO()
-        self._book.save(out)
+        book.save(out)
         return out.getvalue()
 
 

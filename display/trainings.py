@@ -422,7 +422,7 @@ def enrolment_xlsx(
     training: Training,
     sessions: Sequence[TrainingSession],
     lines: Sequence[EnrolmentLine],
-) -> bytes:
+) -> sheets.Book:
     """Two sheets: every enrolment, and completion of those who have a place."""
     book = sheets.Book(title=training.title)
     first = book.sheet(t.gettext("Enrolment"))
@@ -474,7 +474,7 @@ def enrolment_xlsx(
     for sheet in (first, second):
         sheet.widths(*([18] * 6))
         sheet.freeze_header()
-    return book.to_bytes()
+    return book
 
 
 # Notices ------------------------------------------------------------------------------------------

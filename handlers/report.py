@@ -29,14 +29,21 @@ async def _send(update: Update, scope: Scope, period: report.Period) -> None:
     zone = scope.settings.tz
     built = await report.build(scope.session, period, now=scope.runtime.now(), zone=zone)
     await show_working(update, ChatAction.UPLOAD_PHOTO)
-    pictures = await asyncio.to_thread(show.pictures, scope.t, built)
-    book = await asyncio.to_thread(show.workbook, scope.t, built)
+    # Drawn in a child process (display.rendering) while the summary goes out; a
+    # failed drawing raises here, after the summary, and the error handler says so.
+    drawing = asyncio.ensure_future(show.files(scope.t, built))
     message = update.effective_message
     assert message is not None
-    await message.reply_text(show.text(scope.t, built), reply_markup=show.keyboard(scope.t, period))
-    for picture in pictures:
+    try:
+        await message.reply_text(
+            show.text(scope.t, built), reply_markup=show.keyboard(scope.t, period)
+        )
+        drawn = await drawing
+    finally:
+        drawing.cancel()  # the summary failed: the child is killed (nothing once done)
+    for picture in drawn.pictures:
         await message.reply_photo(InputFile(picture.png, filename=f"{picture.name}.png"))
-    await message.reply_document(InputFile(book, filename=show.file_name(built)))
+    await message.reply_document(InputFile(drawn.workbook, filename=show.file_name(built)))
 
 
 @cadre_only

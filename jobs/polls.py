@@ -21,7 +21,6 @@ the `FakeClock`. It is safe to run twice, or on two instances at once:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,8 +32,8 @@ from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from core.i18n import translator
 from core.runtime import runtime_of
-from display import charts
 from display import polls as display
+from display import rendering
 from jobs.cadence import repeat
 from jobs.delivery import wake_after_commit
 from notices import polls as notices
@@ -101,7 +100,7 @@ async def publish_chart(
             audience = await polls.audience_members(session, view.poll)
     language = creator.language if creator is not None else settings.default_language
     t = translator(language)
-    png = await asyncio.to_thread(charts.render, display.chart(t, view, tally))
+    (png,) = await rendering.draw(display.chart(t, view, tally))
     # The creator gets the chart; if that fails for good (the creator left, or blocked
     # the bot), the cadre group does, so the voters can still receive it by file id.
     chats = [c for c in (creator.telegram_id if creator else None, settings.cadre_chat_id) if c]

@@ -1,7 +1,7 @@
 """The monthly report to the cadre group: first working day of the month, from 09:00 local.
 
 `run(runtime, now)` builds last month's report when it is due, draws its charts
-and workbook (in a thread, before any transaction), then enqueues the summary,
+and workbook (in a child process, before any transaction), then enqueues the summary,
 every chart and the workbook in one transaction under unique outbox keys
 (`notices.report`). The delivery worker sends them, uploads included, and
 retries them like any row: run twice, on two instances, or killed after the
@@ -10,7 +10,6 @@ commit, the group gets each part once. Nothing is sent without a cadre group.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -51,17 +50,16 @@ async def run(
         if await notices.posted(session, label):
             return False  # the usual case on the day: nothing to build
         built = await report.build(session, period, now=now, zone=settings.tz)
-    # Slow (matplotlib, openpyxl): in a thread, and outside any transaction.
-    pictures = await asyncio.to_thread(show.pictures, t, built)
-    book = await asyncio.to_thread(show.workbook, t, built)
+    # Slow (matplotlib, openpyxl): in a child process, and outside any transaction.
+    drawn = await show.files(t, built)
     async with transaction(runtime.sessions) as session:
         won = await notices.post(
             session,
             chat_id=chat_id,
             label=label,
             text=show.text(t, built),
-            pictures=pictures,
-            workbook=book,
+            pictures=drawn.pictures,
+            workbook=drawn.workbook,
             workbook_name=show.file_name(built),
             now=now,
         )

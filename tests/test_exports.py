@@ -86,7 +86,7 @@ def test_activity_roster_xlsx_and_csv() -> None:
         for i, (name, department) in enumerate(zip(HOSTILE, reversed(HOSTILE), strict=True))
     ]
     activity = Activity(id=1, title="=cmd|' /C calc'!A0")
-    _assert_safe(activity_display.roster_xlsx(t, ZONE, activity, lines))
+    _assert_safe(activity_display.roster_xlsx(t, ZONE, activity, lines).to_bytes())
     rows = list(csv.reader(io.StringIO(activity_display.roster_csv(t, ZONE, lines).decode())))
     for row in rows:
         for value in row:
@@ -100,7 +100,7 @@ def test_training_enrolment_xlsx() -> None:
         for i, name in enumerate(HOSTILE)
     ]
     training = Training(id=1, title="=1")
-    _assert_safe(training_display.enrolment_xlsx(t, ZONE, training, [], lines))
+    _assert_safe(training_display.enrolment_xlsx(t, ZONE, training, [], lines).to_bytes())
 
 
 def test_named_poll_export() -> None:
@@ -109,7 +109,8 @@ def test_named_poll_export() -> None:
     view = PollView(poll, ("=A1", "@B2"))
     votes = [NamedVote(name, name, (0,), AT) for name in HOSTILE]
     departments = breakdown({name: [1] * 5 + [2] * 6 for name in HOSTILE}, 2, departments=HOSTILE)
-    data = poll_display.export_xlsx(t, view, Tally((4, 3), 7), ZONE, votes, departments)
+    book = poll_display.export_xlsx(t, view, Tally((4, 3), 7), ZONE, votes, departments)
+    data = book.to_bytes()
     _assert_safe(data)
     assert {"'=2*3", "'=A1", "'@B2"} <= _texts(data)
 
@@ -128,7 +129,7 @@ def test_grievance_statistics_export() -> None:
             )
         ],
     )
-    data = grievance_display.stats_workbook(t, stats)
+    data = grievance_display.stats_workbook(t, stats).to_bytes()
     _assert_safe(data)
     assert "'=WEBSERVICE(1)" in _texts(data)
 

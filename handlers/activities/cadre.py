@@ -15,6 +15,7 @@ from telegram import InputFile, Update
 
 from display import activities as show
 from display import callbacks as cb
+from display import rendering
 from handlers.activities.views import link_to, render_manage
 from handlers.common import pressed_args, reply, show_panel, show_working
 from handlers.enrolment_common import (
@@ -189,7 +190,7 @@ async def export(update: Update, context: Context, scope: Scope) -> None:
     if pressed.format == "csv":
         data = show.roster_csv(scope.t, zone, lines)
     else:
-        data = show.roster_xlsx(scope.t, zone, activity, lines)
+        (data,) = await rendering.draw(show.roster_xlsx(scope.t, zone, activity, lines))
     message = update.effective_message
     assert message is not None
     await message.reply_document(

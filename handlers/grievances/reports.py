@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from display import grievances as display
+from display import rendering
 from handlers.common import PRIVATE, reply, show_working
 from handlers.grievances.shared import in_case_group
 from handlers.scope import Context, Scope, admin_only, cadre_only
@@ -57,8 +58,9 @@ async def grievance_stats(update: Update, context: Context, scope: Scope) -> Non
     message = update.effective_message
     assert message is not None
     day = runtime.now().astimezone(scope.settings.tz).date().isoformat()
+    (data,) = await rendering.draw(display.stats_workbook(scope.t, stats))
     await message.reply_document(
-        display.stats_workbook(scope.t, stats),
+        data,
         filename=f"grievances-{day}.xlsx",
         caption=scope._("Grievance statistics, without identities."),
     )

@@ -13,6 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from display import callbacks as cb
 from display import polls as display
+from display import rendering
 from handlers.common import pressed_args, reply, show_working
 from handlers.polls.base import alert, edit, keys, managed
 from handlers.scope import Context, Scope, admin_only, registered
@@ -99,7 +100,8 @@ async def export(update: Update, context: Context, scope: Scope) -> None:
             scope.session, view, keys(scope), no_department=scope._("No department")
         )
     )
-    data = display.export_xlsx(scope.t, view, tally, scope.settings.tz, votes, rows)
+    book = display.export_xlsx(scope.t, view, tally, scope.settings.tz, votes, rows)
+    (data,) = await rendering.draw(book)
     caption = (
         scope._("Totals only: the poll is anonymous, so nobody's vote can be exported.")
         if view.poll.anonymous

@@ -7,7 +7,6 @@ presser in the audience and the results visible, unless they manage the poll.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from telegram import InlineKeyboardMarkup, Update
@@ -15,8 +14,8 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 
 from display import callbacks as cb
-from display import charts
 from display import polls as display
+from display import rendering
 from handlers.common import pressed_args, reply, show_working
 from handlers.polls.base import alert, edit, keys, load, refusal
 from handlers.scope import Context, Scope, registered
@@ -132,7 +131,7 @@ async def _send_results(update: Update, scope: Scope, view: PollView) -> None:
         await message.reply_photo(view.poll.chart_file_id, caption=caption)
         return
     await show_working(update, ChatAction.UPLOAD_PHOTO)
-    png = await asyncio.to_thread(charts.render, display.chart(scope.t, view, tally))
+    (png,) = await rendering.draw(display.chart(scope.t, view, tally))
     await message.reply_photo(png, caption=caption, filename=f"poll-{view.id}.png")
 
 

@@ -26,6 +26,7 @@ from core import drafts
 from core.i18n import N_
 from core.runtime import CommandSpec, runtime_of
 from display import callbacks as cb
+from display import rendering
 from display import roster as show
 from handlers.common import (
     CANCEL_LABEL,
@@ -174,8 +175,9 @@ async def confirm(update: Update, context: Context, scope: Scope) -> int | None:
             zone=scope.settings.tz,
             bot_username=message.get_bot().username,
         )
+        (data,) = await rendering.draw(book)
         name = show.codes_filename(scope.t, now.astimezone(scope.settings.tz).date())
-        await message.reply_document(InputFile(book, filename=name))
+        await message.reply_document(InputFile(data, filename=name))
     return ConversationHandler.END
 
 

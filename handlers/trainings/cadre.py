@@ -13,6 +13,7 @@ from html import escape
 from telegram import InputFile, Update
 
 from display import callbacks as cb
+from display import rendering
 from display import trainings as show
 from handlers.common import pressed_args, reply, show_panel, show_working
 from handlers.enrolment_common import (
@@ -126,7 +127,8 @@ async def export(update: Update, context: Context, scope: Scope) -> None:
     await show_working(update)
     found = await trainings.sessions_of(scope.session, training.id)
     lines = await trainings.enrolment_report(scope.session, training.id)
-    data = show.enrolment_xlsx(scope.t, scope.settings.tz, training, found, lines)
+    book = show.enrolment_xlsx(scope.t, scope.settings.tz, training, found, lines)
+    (data,) = await rendering.draw(book)
     message = update.effective_message
     assert message is not None
     await message.reply_document(
