@@ -186,3 +186,21 @@ def test_webhook_refuses_metrics_on_its_own_port() -> None:
         "union-bot: METRICS_PORT is the webhook's port, which serves /healthz and /metrics "
         "already: leave METRICS_PORT empty or pick another port."
     ]
+
+
+def test_the_readmes_configuration_table_names_every_setting_and_no_other() -> None:
+    """The README's table is how an operator learns a setting exists: it must stay true."""
+    import re
+    from pathlib import Path
+
+    from core.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[
+        readme.index("## Configuration") : readme.index(
+            "\n## ", readme.index("## Configuration") + 1
+        )
+    ]
+    listed = re.findall(r"^\| `([A-Z0-9_]+)` \|", section, re.MULTILINE)
+    assert len(listed) == len(set(listed)), "a setting is listed twice"
+    assert set(listed) == {name.upper() for name in Settings.model_fields}
