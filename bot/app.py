@@ -27,7 +27,7 @@ from bot.metrics import MeasuredJobQueue, added_since, count_updates, handlers_o
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.request import CommitFirstRateLimiter, bot_request
-from bot.updates import UpdatesRequest
+from bot.updates import Backlog, UpdatesRequest
 from core.runtime import RUNTIME_KEY, Runtime, runtime_of
 from core.settings import Settings
 from handlers import (
@@ -120,6 +120,7 @@ def build_application(
     processor: PerChatUpdateProcessor | None = None,
     rate_limiter: bool = True,
     takes_updates: bool = True,
+    backlog: Backlog | None = None,
 ) -> Application:
     """The bot as `union-bot run` and `webhook` run it; `takes_updates=False` for `worker`.
 
@@ -130,6 +131,10 @@ def build_application(
     warnings.filterwarnings("ignore", message="If 'per_message=False'", category=PTBUserWarning)
     persistence = DatabasePersistence(enabled=takes_updates)
     request = bot_request()
+    processor = processor or PerChatUpdateProcessor()
+    # Polling fetches more only while the bot has room (bot.updates.Backlog).
+    updates_request = UpdatesRequest(backlog=backlog)
+    processor.listeners.append(updates_request.backlog.finished)
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token)
@@ -137,8 +142,8 @@ def build_application(
         .base_file_url(settings.file_url)
         .request(request)  # commits before each request leaves (bot.request)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
-        .get_updates_request(UpdatesRequest())
-        .concurrent_updates(processor or PerChatUpdateProcessor())
+        .get_updates_request(updates_request)
+        .concurrent_updates(processor)
         .post_init(_on_start)
         .post_shutdown(_on_stop)
         .persistence(persistence)

@@ -54,3 +54,44 @@ def test_one_line_per_bad_update_and_no_content(caplog: pytest.LogCaptureFixture
         "skipped an update without an id: not an object (list)",
     ]
     assert "4242424242" not in caplog.text and "秘密" not in caplog.text
+
+
+async def test_the_backlog_waits_for_room_and_a_finished_update_makes_it() -> None:
+    import asyncio
+
+    from bot.updates import Backlog
+
+    backlog = Backlog(limit=3)
+    await asyncio.wait_for(backlog.room(), 1)  # empty: room at once
+    backlog.taken(3)
+    waiting = asyncio.create_task(backlog.room())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    backlog.finished()
+    await asyncio.wait_for(waiting, 1)
+    backlog.finished()
+    backlog.finished()
+    backlog.finished()  # one more than taken (a webhook's update): never below 0
+    assert (backlog.in_hand, backlog.most) == (0, 3)
+
+
+async def test_polling_fetches_more_only_while_the_bot_has_room(sqlite_url: str) -> None:
+    """A rush larger than the bound: the bot never holds more than the bound plus one
+    getUpdates answer (100), and every update is still answered, in each chat's order."""
+    import asyncio
+
+    from bot.updates import Backlog
+    from tests.support.bot import running_bot
+
+    backlog = Backlog(limit=5)
+    async with running_bot(sqlite_url, backlog=backlog) as bot:
+        users = [await bot.driver.create_user(f"U{i}") for i in range(30)]
+        await asyncio.gather(*(user.send(f"/help {n}") for n in range(10) for user in users))
+
+        async def all_answered() -> bool:
+            counts = [len(await user.bot_messages()) for user in users]
+            return all(count >= 10 for count in counts)
+
+        await bot.driver.wait_for(all_answered, timeout=120, what="300 answers")
+        assert 5 <= backlog.most <= 5 - 1 + 100, backlog.most
+        assert backlog.in_hand == 0

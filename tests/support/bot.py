@@ -20,6 +20,7 @@ from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES, build_application
 from bot.processor import PerChatUpdateProcessor
+from bot.updates import Backlog
 from core.runtime import Runtime, runtime_of
 from core.settings import Settings
 from sandbox import SandboxDriver, SandboxOptions, SandboxServer
@@ -110,13 +111,14 @@ async def bot_on(
     *,
     rate_limiter: bool = False,
     stage: Stage | None = None,
+    backlog: Backlog | None = None,
 ) -> AsyncIterator[BotHarness]:
     """One life of the bot, polling a sandbox that is already running; fails on a broken rule."""
     assert server.base_url is not None, "start the sandbox first"
     processor = PerChatUpdateProcessor()
     tracker = UpdateTracker(processor)
     application = build_application(
-        settings, clock=clock, processor=processor, rate_limiter=rate_limiter
+        settings, clock=clock, processor=processor, rate_limiter=rate_limiter, backlog=backlog
     )
     driver = SandboxDriver(server.base_url, TOKEN, settle=tracker.wait)
     with RuleWatch() as watch:
@@ -155,7 +157,11 @@ def union_settings(database_url: str, base_url: str, **overrides: Any) -> Settin
 
 @asynccontextmanager
 async def running_bot(
-    database_url: str, *, rate_limiter: bool = False, **overrides: Any
+    database_url: str,
+    *,
+    rate_limiter: bool = False,
+    backlog: Backlog | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[BotHarness]:
     """A sandbox of its own and the bot on it, with an admin and the cadre and escalation groups."""
     clock = FakeClock()
@@ -164,7 +170,7 @@ async def running_bot(
     try:
         settings = union_settings(database_url, base_url, **overrides)
         async with bot_on(
-            server, settings, clock, rate_limiter=rate_limiter, stage=union_stage
+            server, settings, clock, rate_limiter=rate_limiter, stage=union_stage, backlog=backlog
         ) as harness:
             yield harness
     finally:
