@@ -17,12 +17,27 @@ from storage import segmenter
 HEAVY = ("matplotlib", "openpyxl", "numpy", "scipy", "highspy", "pypdf", "dateparser")
 # Imported with the bot, but without its 44 MB phrase dictionary (core/collation.py).
 PHRASES = "pypinyin.phrases_dict"
+# Needed only when used: Alembic when there is something to migrate (storage.migrate),
+# aiohttp's server for /healthz on a port (bot.health) or the webhook (bot.webhook).
+# About 0.2 s of every start-up between them.
+WHEN_USED = ("alembic", "aiohttp.web")
 
 
 def test_starting_the_bot_loads_no_heavy_library() -> None:
     probe = (
         "import json, sys, bot.app, bot.cli;"
         f"print(json.dumps(sorted(m for m in {(*HEAVY, PHRASES)!r} if m in sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_starting_the_bot_loads_neither_alembic_nor_a_web_server() -> None:
+    probe = (
+        "import json, sys, bot.app, bot.cli, bot.health;"
+        f"print(json.dumps(sorted(m for m in {WHEN_USED!r} if m in sys.modules)))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
