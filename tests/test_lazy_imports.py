@@ -7,11 +7,15 @@ Importing them all with the bot took its resident memory from about 125 MB to
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bot.cli import loading
 from storage import segmenter
 
 HEAVY = ("matplotlib", "openpyxl", "numpy", "scipy", "highspy", "pypdf", "dateparser")
@@ -57,3 +61,20 @@ def test_the_trimmed_dictionary_is_written_once_and_keeps_frequent_words(tmp_pat
     assert segmenter.trimmed_dictionary(tmp_path) == path
     assert path.stat().st_mtime_ns == made
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no scratch file left
+
+
+def test_the_collector_is_off_while_the_bot_loads_and_back_on_after() -> None:
+    assert gc.isenabled()
+    with loading():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(SystemExit), loading():  # a settings error stops the start
+        raise SystemExit(2)
+    assert gc.isenabled()
+    gc.disable()  # whoever turned it off keeps it off
+    try:
+        with loading():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
