@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/scale.py                       # SQLite and PostgreSQL
     .venv/bin/python benchmarks/scale.py --database sqlite
     .venv/bin/python benchmarks/scale.py --quick               # 10,000 members, fewer taps
+    .venv/bin/python benchmarks/scale.py --startup-only        # seed, then start-ups only
 
 Builds, with bulk inserts through the storage models in a scratch database
 (`benchmarks/scratch.py`): 100,000 members, 12 months of history (the seeding of
@@ -10,11 +11,17 @@ Builds, with bulk inserts through the storage models in a scratch database
 trainings, polls with ballots, pulse answers), 760 upcoming activities (1,000
 in all) and 10,000 grievance cases whose link, department and text are sealed
 with `storage.grievances.Sealer` as `create_case` seals them, each with its
-first message. Then starts the real bot (`union-bot run`, long polling) against
-the sandbox in this process and prints:
+first message. The outbox holds what 12 months leave there (`seed_start_up_history`:
+6 broadcasts to every member, sent; 62 days of birthday greetings, sent, but
+yesterday's still pending, as a bot down overnight leaves them; 600 rows a crashed
+worker had in hand) and the conversations table 2,000 live conversations and 2,000
+that expired while the bot was down: what the start-up sweeps, recovers and loads.
+Then starts the real bot (`union-bot run`, long polling) against the sandbox in
+this process and prints:
 
 * start-up: from spawning the process to the answer to a `/help` that was
-  waiting for it (target < 3 s);
+  waiting for it (target < 3 s), and the bot's CPU until then (`--startup-only`:
+  that alone, for the first start after the crash and for `--restarts` more);
 * resident memory of the bot process, VmHWM (peak) and VmRSS (now) from
   /proc, after all the phases (target < 200 MB);
 * p50/p99 latency, from the update being queued in the sandbox to the bot's
@@ -58,15 +65,19 @@ from notices import polls as poll_notices
 from sandbox import SandboxOptions, SandboxServer
 from sandbox.events import Event
 from sandbox.state import ChatRecord, MessageRecord
-from storage import grievances, polls
+from storage import conversations, grievances, polls
 from storage.audiences import Audience
+from storage.broadcasts import KIND as BROADCAST_KIND
 from storage.db import make_session_factory, transaction
+from storage.greetings import day_group
 from storage.models import (
     Activity,
+    ConversationState,
     Department,
     Grievance,
     GrievanceMessage,
     Member,
+    Outbox,
     Poll,
     PollBallot,
     Role,
@@ -200,6 +211,7 @@ async def seed(
             ],
         )
     telegram = [FIRST_TELEGRAM + n for n in range(members)]  # in member id order
+    await seed_start_up_history(sessions, list(zip(ids, telegram, strict=True)), now)
     return Seeded(
         admin=telegram[0],
         voters=telegram[1 : 1 + voters],
@@ -208,6 +220,80 @@ async def seed(
         upcoming=upcoming,
         seconds=time.perf_counter() - began,
     )
+
+
+def _outbox_row(
+    key: str, group: str | None, member: tuple[int, int], status: str, at: datetime, **more: Any
+) -> dict[str, Any]:
+    final = status in ("sent", "blocked")
+    return {
+        "key": key,
+        "kind": more.pop("kind", BROADCAST_KIND),
+        "chat_id": member[1],
+        "member_id": member[0],
+        "group_key": group,
+        "payload": {"method": "sendMessage", "params": {"text": "工会通知"}},
+        "priority": 100,
+        "not_before": at,
+        "status": status,
+        "attempts": 1 if final else 0,
+        "created_at": at,
+        "sent_at": at if status == "sent" else None,
+        "finished_at": at if final else None,
+        "at_most_once": True,
+        **more,
+    }
+
+
+async def seed_start_up_history(
+    sessions: Any, members: list[tuple[int, int]], now: datetime, *, broadcasts: int = 6
+) -> None:
+    """What a year leaves in the outbox and conversations (member id, Telegram id pairs)."""
+    for b in range(broadcasts):
+        at = now - timedelta(days=60 * b + 30)
+        async with transaction(sessions) as session:
+            await bulk(
+                session,
+                insert(Outbox),
+                [
+                    _outbox_row(f"bench:b{b}:{m[0]}", f"bench:broadcast:{b}", m,
+                                "sent" if n % 50 else "blocked", at)
+                    for n, m in enumerate(members)
+                ],
+            )  # fmt: skip
+    per_day = max(1, len(members) // 365)
+    rows = []
+    today = now.astimezone(ZONE).date()
+    for back in range(63):
+        day = today - timedelta(days=back)
+        status = "pending" if back == 1 else "sent"  # yesterday's missed: the bot was down
+        for n in range(per_day):
+            member = members[(back * per_day + n) % len(members)]
+            rows.append(_outbox_row(f"bench:g{day}:{member[0]}", day_group(day), member, status,
+                                    now - timedelta(days=back), kind="greeting"))  # fmt: skip
+    stale = now - timedelta(hours=1)
+    for n in range(600):  # a crashed worker's: started, at most once, so never resent
+        rows.append(_outbox_row(f"bench:crash:{n}", None, members[(7 * n) % len(members)],
+                                "sending", stale, claimed_by="crashed", claimed_at=stale))  # fmt: skip
+    sealer = conversations.Sealer(SECRET)
+    states = []
+    for n in range(min(4000, len(members) // 2)):  # the last members: none browses or votes
+        telegram_id = members[-1 - n][1]
+        expires = now + timedelta(minutes=20) if n % 2 else now - timedelta(minutes=1 + n % 600)
+        for key, sealed in (
+            sealer.seal_conversation(
+                conversations.ConversationRow(
+                    "profile_edit", (telegram_id, telegram_id), 1, expires
+                )
+            ),
+            sealer.seal_user(conversations.UserRow(telegram_id, {"draft_profile_field": "name"})),
+        ):
+            states.append(
+                {"key": key, "sealed": sealed, "expires_at": conversations.coarse(expires)}
+            )
+    async with transaction(sessions) as session:
+        await bulk(session, insert(Outbox), rows)
+        await bulk(session, insert(ConversationState), states)
 
 
 # Watching the sandbox -----------------------------------------------------------------
@@ -530,6 +616,41 @@ async def poll_rush(
     return lines, len(targets)
 
 
+async def start_ups(
+    server: SandboxServer,
+    watch: Watch,
+    admin: Person,
+    base_url: str,
+    url: str,
+    log: Path,
+    restarts: int,
+) -> None:
+    """The start-up alone: the first after the seeded crash, then ``restarts`` more."""
+    for n in range(1 + restarts):
+        watch.first_call.clear()
+        first = watch.expect(admin.id, from_bot("message"))
+        began = time.perf_counter()
+        server.actions.send_message(admin.chat, admin.id, text="/help")  # waiting for it
+        process = await spawn(base_url, url, log.with_suffix(f".{n}.log"))
+        try:
+            startup = await admin._wait(first, since=began, wait=120)
+            cpu = cpu_seconds(process.pid)
+            rss = proc_status(process.pid)["VmRSS"]
+            get_me = watch.first_call.get("getMe", float("nan")) - began
+        finally:
+            await stop(process)
+        label = "first start" if n == 0 else f"restart {n}"
+        print(
+            f"start-up           {label}: {startup:.2f} s to the first answer, getMe after "
+            f"{get_me:.2f} s, bot CPU {cpu:.2f} s, VmRSS {rss:.0f} MiB "
+            f"(load average {os.getloadavg()[0]:.1f})"
+            if startup is not None
+            else f"start-up           {label}: no answer within 120 s",
+            flush=True,
+        )
+        await asyncio.sleep(1)  # the answered /help's neighbours settle before the next start
+
+
 def _scale_of(args: argparse.Namespace) -> dict[str, int]:
     if args.quick:
         scale = {"members": 10_000, "activities": 1_000, "cases": 1_000, "voters": 1_000}
@@ -568,6 +689,12 @@ async def run(database: str, args: argparse.Namespace) -> None:
         )
         admin = Person(server, watch, seeded.admin)
         log = Path("/tmp") / f"scale-{database}-{os.getpid()}.log"
+        if args.startup_only:
+            try:
+                await start_ups(server, watch, admin, base_url, url, log, args.restarts)
+            finally:
+                await server.stop()
+            return
         first = watch.expect(admin.id, from_bot("message"))
         began = time.perf_counter()
         server.actions.send_message(admin.chat, admin.id, text="/help")  # waiting for it
@@ -640,6 +767,10 @@ def main() -> None:
     parser.add_argument("--browsers", type=int, default=12, help="members browsing at once")
     parser.add_argument("--voters", type=int, default=0, help="members in the poll rush")
     parser.add_argument("--spread", type=float, default=0.0, help="seconds the rush's taps span")
+    parser.add_argument(
+        "--startup-only", action="store_true", help="seed, then measure start-ups and stop"
+    )
+    parser.add_argument("--restarts", type=int, default=2, help="start-ups after the first")
     args = parser.parse_args()
     for database in args.database:
         asyncio.run(run(database, args))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from bot.logs import configure_logging
 from core.settings import Settings, SettingsError, load_settings
@@ -23,23 +24,43 @@ def _settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import ALLOWED_UPDATES, build_application
+@contextlib.contextmanager
+def loading() -> Iterator[None]:
+    """The garbage collector off while the bot's modules load and the bot is built.
 
-    settings = _settings()
-    configure_logging(settings.log_level, [settings.telegram_bot_token, settings.secret_key])
-    application = build_application(settings)
+    Loading makes some hundreds of thousands of objects and next to no garbage, yet
+    the collector went over them again and again: 0.1 s of the 0.75 s `import bot.app`
+    takes on a quiet machine, 0.06 s of a 1 s start-up at 100,000 members. What
+    loading leaves is collected as usual afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    with loading():
+        from bot.app import ALLOWED_UPDATES, build_application
+
+        settings = _settings()
+        configure_logging(settings.log_level, [settings.telegram_bot_token, settings.secret_key])
+        application = build_application(settings)
     log.info("polling %s for updates", settings.telegram_api_base_url)
     application.run_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
     return 0
 
 
 def cmd_webhook(args: argparse.Namespace) -> int:
-    from bot.app import ALLOWED_UPDATES, build_application
-    from bot.webhook import serve
+    with loading():
+        from bot.app import ALLOWED_UPDATES, build_application
+        from bot.webhook import serve
 
-    settings = _settings()
-    configure_logging(settings.log_level, [settings.telegram_bot_token, settings.secret_key])
+        settings = _settings()
+        configure_logging(settings.log_level, [settings.telegram_bot_token, settings.secret_key])
     if not settings.webhook_url:
         print(
             "union-bot: WEBHOOK_URL is not set: expected the public https URL "
@@ -54,7 +75,8 @@ def cmd_webhook(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    application = build_application(settings)
+    with loading():
+        application = build_application(settings)
     url = settings.webhook_url.rstrip("/")
     if not url.endswith("/" + settings.webhook_path):
         url = f"{url}/{settings.webhook_path}"
@@ -88,11 +110,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """
     import signal
 
-    from bot.app import build_application
+    with loading():
+        from bot.app import build_application
 
-    settings = _settings()
-    configure_logging(settings.log_level, [settings.telegram_bot_token, settings.secret_key])
-    application = build_application(settings, takes_updates=False)
+        settings = _settings()
+        configure_logging(settings.log_level, [settings.telegram_bot_token, settings.secret_key])
+        application = build_application(settings, takes_updates=False)
 
     async def main() -> None:
         stop = asyncio.Event()

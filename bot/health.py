@@ -22,9 +22,8 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from telegram.ext import Application
@@ -32,6 +31,9 @@ from telegram.ext import Application
 from core.runtime import Runtime, runtime_of
 from jobs.delivery import delivery_of
 from storage import conversations, outbox
+
+if TYPE_CHECKING:  # aiohttp's server is imported when a server is built, not with the bot
+    from aiohttp import web
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +130,7 @@ def add_routes(
     app: web.Application, application: Application[Any, Any, Any, Any, Any, Any]
 ) -> None:
     """GET `/healthz` and `/metrics` for ``application``, on an aiohttp app (the webhook's)."""
+    from aiohttp import web
 
     async def healthz(request: web.Request) -> web.Response:
         health = await check(application)
@@ -150,11 +153,15 @@ class HealthServer:
     """`/healthz` and `/metrics` on a port of their own (`union-bot run`, `worker`)."""
 
     def __init__(self, application: Application[Any, Any, Any, Any, Any, Any]) -> None:
+        from aiohttp import web
+
         app = web.Application()
         add_routes(app, application)
         self._runner = web.AppRunner(app, access_log=None)
 
     async def start(self, listen: str, port: int) -> None:
+        from aiohttp import web
+
         await self._runner.setup()
         try:
             await web.TCPSite(self._runner, listen, port).start()

@@ -194,6 +194,9 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         now = runtime.now()
         loaded: dict[str, dict[ConversationKey, object]] = {}
         async with transaction(runtime.sessions) as session:
+            # What expired while no instance ran goes in one statement (as the minute's
+            # sweep would have it), so only rows that may be live are opened.
+            swept = await store.delete_expired(session, now)
             found = await store.load_all(session, sealer)
             doomed = set(found.unreadable)
             users: dict[str, store.UserRow] = {}
@@ -221,7 +224,7 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
         log.info(
             "conversations restored: %d live, %d ended or unreadable",
             sum(len(v) for v in self._live.values()),
-            len(doomed),
+            swept + len(doomed),
         )
         return loaded
 

@@ -14,6 +14,10 @@ for what is an ordering key. So it is left out (`PYPINYIN_NO_PHRASES`, read
 when pypinyin is first imported) and the few phrases that open workplace names
 with another reading are given here (`PHRASES`); any other character reads as
 its most common reading, which can only move a name within its letter.
+
+pypinyin itself (its character dictionary: about 0.06 s, several times that on a
+loaded machine) is imported at the first name read, not with the bot: nothing
+before the first answer needs a name's place in a list.
 """
 
 from __future__ import annotations
@@ -21,12 +25,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
-from functools import lru_cache
+from functools import cache, lru_cache, partial
 from typing import TypeVar
 
+# Read by pypinyin when it is first imported (`_reader`), wherever that happens.
 os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
-
-from pypinyin import Style, lazy_pinyin, load_phrases_dict
 
 T = TypeVar("T")
 _TONE = re.compile(r"([a-zü]+)([1-5]?)$")
@@ -77,7 +80,6 @@ PHRASES: dict[str, list[list[str]]] = {
     "供应": [["gōng"], ["yìng"]],
     "校长": [["xiào"], ["zhǎng"]],
 }
-load_phrases_dict(PHRASES)
 
 Key = tuple[tuple[str, ...], tuple[str, ...], str]
 
@@ -107,8 +109,17 @@ def _key(text: str, read: Callable[[str, bool], list[str]]) -> Key:
     return tuple(letters), tuple(tones), text
 
 
+@cache
+def _reader() -> Callable[[str], list[str]]:
+    """pypinyin, imported and given `PHRASES` when the first name is read."""
+    from pypinyin import Style, lazy_pinyin, load_phrases_dict
+
+    load_phrases_dict(PHRASES)
+    return partial(lazy_pinyin, style=Style.TONE3, neutral_tone_with_five=True)
+
+
 def _pinyin(text: str) -> list[str]:
-    return lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True)
+    return _reader()(text)
 
 
 @lru_cache(maxsize=4096)

@@ -194,7 +194,10 @@ class OutboxStatus(enum.StrEnum):
 
 
 _PENDING_ONLY = text("status = 'pending'")
-_IN_HAND_ONLY = text("status IN ('claimed', 'sending')")
+# Queries over the rows in hand repeat this very term (`storage.outbox`): SQLite uses a
+# partial index only when the query's WHERE has the index's own, and a bound
+# `status IN (?, ?)` is not it (a bound `status = ?` is: the pending index needs nothing).
+IN_HAND_ONLY = text("status IN ('claimed', 'sending')")
 
 
 class Outbox(Base):
@@ -222,8 +225,8 @@ class Outbox(Base):
             "ix_outbox_in_hand",
             "claimed_by",
             "claimed_at",
-            postgresql_where=_IN_HAND_ONLY,
-            sqlite_where=_IN_HAND_ONLY,
+            postgresql_where=IN_HAND_ONLY,
+            sqlite_where=IN_HAND_ONLY,
         ),
         # Progress, pause, resume and cancel of one batch (a broadcast).
         Index("ix_outbox_group_key_status", "group_key", "status"),

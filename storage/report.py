@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import Enum
+from typing import TYPE_CHECKING
 
-import holidays
 from sqlalchemy import func, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +38,9 @@ from storage.models import (
     TrainingSession,
 )
 from storage.pulse import SeriesPoint, satisfaction_series
+
+if TYPE_CHECKING:
+    import holidays
 
 TREND_MONTHS = 12
 TOP_MISSES = 10
@@ -432,7 +435,10 @@ REPORT_HOUR = 9  # the scheduled report goes to the cadre group from 09:00 local
 @functools.cache
 def _working_calendar(year: int) -> holidays.HolidayBase:
     # China's public holidays and its adjusted working days (调休: a Saturday or
-    # Sunday worked to bridge a holiday), as the `holidays` package knows them.
+    # Sunday worked to bridge a holiday), as the `holidays` package knows them
+    # (imported here, not with the bot: `storage.occasions` says why).
+    import holidays
+
     return holidays.country_holidays("CN", years=year)
 
 

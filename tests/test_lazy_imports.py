@@ -7,22 +7,43 @@ Importing them all with the bot took its resident memory from about 125 MB to
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bot.cli import loading
 from storage import segmenter
 
 HEAVY = ("matplotlib", "openpyxl", "numpy", "scipy", "highspy", "pypdf", "dateparser")
 # Imported with the bot, but without its 44 MB phrase dictionary (core/collation.py).
 PHRASES = "pypinyin.phrases_dict"
+# Needed only when used, not before the first answer: Alembic when there is something
+# to migrate (storage.migrate), aiohttp's server for /healthz on a port (bot.health) or
+# the webhook, the calendars for a greeting's or a report's dates (storage.occasions)
+# and pypinyin for a name's place in a list (core.collation). About 0.3 s of every
+# start-up between them on a quiet machine.
+WHEN_USED = ("alembic", "aiohttp.web", "holidays", "lunar_python", "pypinyin")
 
 
 def test_starting_the_bot_loads_no_heavy_library() -> None:
     probe = (
         "import json, sys, bot.app, bot.cli;"
         f"print(json.dumps(sorted(m for m in {(*HEAVY, PHRASES)!r} if m in sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_starting_the_bot_loads_what_only_some_updates_need_when_they_come() -> None:
+    probe = (
+        "import json, sys, bot.app, bot.cli, bot.health;"
+        f"print(json.dumps(sorted(m for m in {WHEN_USED!r} if m in sys.modules)))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
@@ -40,3 +61,20 @@ def test_the_trimmed_dictionary_is_written_once_and_keeps_frequent_words(tmp_pat
     assert segmenter.trimmed_dictionary(tmp_path) == path
     assert path.stat().st_mtime_ns == made
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no scratch file left
+
+
+def test_the_collector_is_off_while_the_bot_loads_and_back_on_after() -> None:
+    assert gc.isenabled()
+    with loading():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(SystemExit), loading():  # a settings error stops the start
+        raise SystemExit(2)
+    assert gc.isenabled()
+    gc.disable()  # whoever turned it off keeps it off
+    try:
+        with loading():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

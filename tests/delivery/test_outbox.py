@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from storage import members, outbox
 from storage.db import make_engine, make_session_factory, transaction
+from storage.migrate import upgrade
 from storage.models import Outbox, utc_day
 from tests.support.clock import T0
 from tests.support.config import SECRET
@@ -326,3 +328,44 @@ async def test_parallel_claims_never_share_a_row(database_url: str, engine: Asyn
     every = [i for got in results for i in got]
     assert len(every) == 1500 == len(set(every))
     assert sum(1 for got in results if got) >= 2  # the claims really interleaved
+
+
+async def test_what_a_start_and_each_lease_ask_of_rows_in_hand_reads_no_sent_row(
+    sqlite_url: str,
+) -> None:
+    """Recovery (at every start), lease renewal and the depth gauge use the partial index.
+
+    SQLite takes a partial index only for a query carrying the index's own WHERE
+    term; a bound `status IN (?, ?)` is not it, and each of these then read the
+    whole outbox: every sent row of a year of broadcasts, at each start.
+    """
+    engine = make_engine(sqlite_url)
+    try:
+        await upgrade(engine)
+        sessions = make_session_factory(engine)
+        await add(sessions, *(item(n, at_most_once=n % 2 == 0) for n in range(6)))
+        claimed = await outbox.claim(sessions, "dead", T0, 4)
+        async with transaction(sessions) as session:
+            await outbox.start(session, [claimed[0].id, claimed[1].id], "dead", now=T0)
+        plans: list[str] = []
+
+        @event.listens_for(engine.sync_engine, "after_cursor_execute")
+        def explain(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+            if not statement.startswith("EXPLAIN"):
+                found = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+                plans.extend(f"{statement.split()[0]}: {row[-1]}" for row in found)
+
+        async with transaction(sessions) as session:
+            recovered = await outbox.recover_interrupted(
+                session, now=T0 + timedelta(minutes=5), lease=timedelta(seconds=60)
+            )
+            await outbox.renew_claims(session, "alive", T0)
+            depth = await outbox.depth(session)
+        event.remove(engine.sync_engine, "after_cursor_execute", explain)
+    finally:
+        await engine.dispose()
+    assert (recovered.dropped, recovered.resent, recovered.released) == (1, 1, 2)
+    assert depth[outbox.Status.PENDING] == 5  # one dropped (at-most-once, started)
+    touching = [p for p in plans if "outbox" in p]
+    assert len(touching) >= 6  # the select, three moves, the renewal and the gauge
+    assert [p for p in touching if p.endswith("SCAN outbox")] == []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import AbstractAsyncContextManager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from handlers import membership
 from handlers.grievances import writing
 from sandbox import SandboxServer
 from storage import conversations as store
+from storage.db import make_engine, make_session_factory, transaction
+from storage.migrate import upgrade
 from storage.models import ConversationState, Member
 from storage.registration import RegistrationDraft
 from tests.support.bot import BotHarness, bot_on, sandbox_server
@@ -258,3 +261,36 @@ async def test_a_new_instance_continues_and_restored_conversations_still_time_ou
             assert "您叫什么名字" not in (await idle.last_bot_message()).text
     finally:
         await server.stop()
+
+
+async def test_rows_that_expired_while_no_one_ran_are_deleted_unopened(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """At start, expired rows go in one statement; only the others are opened and read."""
+    await clean_database(database_url)
+    clock = FakeClock()
+    engine = make_engine(database_url)
+    try:
+        await upgrade(engine)
+        async with transaction(make_session_factory(engine)) as session:
+            await store.write(
+                session,
+                {  # neither opens (another key, a damaged dump); the first expired long ago
+                    "expired": ("not sealed", clock.now - timedelta(hours=2)),
+                    "live": ("not sealed", clock.now + timedelta(hours=2)),
+                },
+                [],
+            )
+    finally:
+        await engine.dispose()
+    server = sandbox_server(clock)
+    await server.start()
+    try:
+        with caplog.at_level(logging.INFO, logger="bot.persistence"):
+            async with life(server, database_url, clock) as bot:
+                assert await row_count(bot.runtime) == 0
+    finally:
+        await server.stop()
+    messages = [r.getMessage() for r in caplog.records if r.name == "bot.persistence"]
+    assert "dropped 1 conversation rows that do not open" in messages
+    assert "conversations restored: 0 live, 2 ended or unreadable" in messages

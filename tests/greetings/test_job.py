@@ -198,3 +198,44 @@ async def test_a_year_on_a_controlled_clock_greets_each_occasion_once(
     assert sent_on[f"greeting:laba:2025:{member}"] == date(2026, 1, 26)
     assert sent_on[f"greeting:xiaonian:2025:{member}"] == date(2026, 2, 10)
     assert sent_on[f"greeting:winter_solstice:2026:{member}"] == date(2026, 12, 22)
+
+
+async def test_start_up_cancels_the_62_days_before_today_in_one_sweep(
+    engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    runtime = make_runtime(engine)
+    runtime.clock.now = shanghai(2026, 3, 20, 7)
+    today = date(2026, 3, 20)
+    cipher = outbox.outbox_cipher(runtime.settings.secret_key)
+    message = outbox.payload("sendMessage", text="x")
+    backs = (0, 1, 2, 30, 62, 63)
+    rows = [
+        outbox.Outgoing(
+            key=f"g:{back}",
+            kind="greeting",
+            chat_id=100 + back,
+            payload=message,
+            group_key=greetings.day_group(today - timedelta(days=back)),
+        )
+        for back in backs
+    ]
+    rows.append(outbox.Outgoing(key="other", kind="test", chat_id=1, payload=message))
+    async with transaction(runtime.sessions) as session:
+        await outbox.enqueue_many(session, rows, now=runtime.now(), cipher=cipher)
+    claimed = await outbox.claim(sessions, "w", runtime.now(), 7)
+    (held,) = [m for m in claimed if m.key == "g:2"]
+    async with transaction(sessions) as session:
+        await outbox.release(session, [m for m in claimed if m is not held])
+        await outbox.start(session, [held.id], "w", now=runtime.now())
+        await outbox.record_sent(session, held, now=runtime.now(), telegram_message_id=1)
+    assert await expire_at_start(runtime) == 3  # days 1, 30 and 62; day 2 was sent
+    statuses = {r.key: r.status for r in await outbox_rows(sessions)}
+    assert statuses == {
+        "g:0": "pending",  # today's: still to be sent
+        "g:1": "cancelled",
+        "g:2": "sent",
+        "g:30": "cancelled",
+        "g:62": "cancelled",
+        "g:63": "pending",  # beyond the sweep, as before (the job's own expiry is 7 days)
+        "other": "pending",
+    }

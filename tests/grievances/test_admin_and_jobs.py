@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from jobs import grievances as jobs
 from notices.grievances import sealer
 from storage import grievances as service
 from storage.db import transaction
 from storage.grievance_rules import Urgency
+from storage.models import Role
 from tests.support.chat import register
-from tests.support.config import ADMIN_ID, CADRE_CHAT
+from tests.support.config import ADMIN_ID, CADRE_CHAT, make_runtime
 from tests.support.grievances import World, cases, submit, tick
 from tests.support.members import new_member
+from tests.support.outbox import outbox_rows
 
 
 async def test_daily_limit_set_by_an_admin(world: World) -> None:
@@ -94,3 +99,32 @@ async def test_stats_hide_small_department_slices_and_retention_destroys_links(
     assert sum(1 for c in rows if c.link is None) == 2
     async with bot.runtime.sessions() as session:
         assert len(await service.cases_of(session, keys, big.id)) == 5
+
+
+async def test_cases_waiting_for_a_group_alert_the_admins_once_a_day(engine: AsyncEngine) -> None:
+    runtime = make_runtime(engine, cadre_chat_id=None, escalation_chat_id=None)
+    keys = sealer(runtime)
+    now = runtime.now()
+    async with transaction(runtime.sessions) as session:
+        session.add(new_member(ADMIN_ID, name="管理员", role=Role.ADMIN))
+        author = new_member(1, name="甲")
+        session.add(author)
+        await session.flush()
+        await session.refresh(author, ["department"])
+        (category, *_) = await service.list_categories(session)
+        codes = []
+        for n in range(3):
+            case = await service.create_case(
+                session, keys, member=author, category=category,
+                urgency=Urgency.NORMAL, text=f"问题{n}", text_ref=None, attachments=[],
+                route_chat_id=None, now=now,
+            )  # fmt: skip
+            codes.append(case.code)
+    assert await jobs.post_waiting(runtime, now) == 0
+    assert await jobs.post_waiting(runtime, now + timedelta(minutes=1)) == 0
+    alerts = [r for r in await outbox_rows(runtime.sessions) if r.key.startswith("ga:nogroup:")]
+    assert [r.chat_id for r in alerts] == [ADMIN_ID]  # one, for the day, naming the first case
+    assert alerts[0].payload is not None and codes[0] in alerts[0].payload["params"]["text"]
+    assert await jobs.post_waiting(runtime, now + timedelta(days=1)) == 0
+    alerts = [r for r in await outbox_rows(runtime.sessions) if r.key.startswith("ga:nogroup:")]
+    assert len(alerts) == 2  # and one the next day while they still wait

@@ -3,10 +3,13 @@ is offered entries for text the bot could not place; cadres read what was not fo
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
+import pytest
 from sqlalchemy import func, select
 
+from storage import handbook
 from storage.models import HandbookMiss, HandbookMonthMiss, HandbookSearchMonth
 from tests.support.bot import BotHarness
 from tests.support.chat import buttons, registered, registered_admin, registered_cadre
@@ -147,3 +150,25 @@ async def test_free_text_is_offered_entries_first(bot: BotHarness) -> None:
     await wang.send("qwertyuiop")  # nothing matches: not understood, and the menu
     assert "没有看懂" in (await wang.last_bot_message()).text
     assert await entry_id(bot, "工资被拖欠怎么办") > 0
+
+
+async def test_the_dictionary_loads_after_start_up_not_during_it(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its thread would slow the first answers; a search before it has loaded still works."""
+    from bot import app
+    from tests.support.bot import fresh_bot
+
+    warmed: list[str] = []
+    monkeypatch.setattr(handbook.segmenter, "_tokenizer", None)
+    monkeypatch.setattr(handbook, "warm_up", lambda: warmed.append("loaded"))
+    monkeypatch.setattr(app, "WARM_UP_AFTER", 3600.0)
+    async with fresh_bot(sqlite_url) as bot:
+        wang = await registered(bot, "王小明")
+        assert warmed == []  # started and answering, not loading it yet
+        assert entry_buttons(await search(wang, "工资"))[0] == "工资被拖欠怎么办"
+        assert handbook.segmenter._tokenizer is not None  # the search loaded it itself
+    monkeypatch.setattr(app, "WARM_UP_AFTER", 0.0)
+    async with fresh_bot(sqlite_url) as bot:
+        await asyncio.gather(*app._BACKGROUND)
+        assert warmed == ["loaded"]  # no search: loaded all the same
