@@ -40,6 +40,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import PoolResetState
 
+from storage import sqlite_driver
+
 # Defaults of `core.settings` (DATABASE_POOL_SIZE, …), repeated for scripts and tests.
 POOL_SIZE = 10
 MAX_OVERFLOW = 10
@@ -72,6 +74,8 @@ def make_engine(
         # The pool's rollback of every returned connection is a round trip to aiosqlite's
         # thread; `_rollback_if_open` does it only when a transaction is still open.
         kwargs.setdefault("pool_reset_on_return", None)
+        if url.startswith("sqlite+aiosqlite"):
+            kwargs.setdefault("module", sqlite_driver.dbapi())  # a statement, one hop
         engine = create_async_engine(url, connect_args={"timeout": lock_timeout}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(lock_timeout))
         event.listen(engine.sync_engine, "reset", _rollback_if_open)
