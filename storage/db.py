@@ -38,7 +38,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import ORMExecuteState, Session
-from sqlalchemy.pool import PoolResetState
 
 from storage import sqlite_driver
 
@@ -71,14 +70,12 @@ def make_engine(
             kwargs.setdefault("pool_size", pool_size)
             kwargs.setdefault("max_overflow", max_overflow)
             kwargs.setdefault("pool_timeout", pool_timeout)
-        # The pool's rollback of every returned connection is a round trip to aiosqlite's
-        # thread; `_rollback_if_open` does it only when a transaction is still open.
-        kwargs.setdefault("pool_reset_on_return", None)
         if url.startswith("sqlite+aiosqlite"):
-            kwargs.setdefault("module", sqlite_driver.dbapi())  # a statement, one hop
+            # A statement is one hop to aiosqlite's thread, a commit with nothing to
+            # commit none (`storage.sqlite_driver`).
+            kwargs.setdefault("module", sqlite_driver.dbapi())
         engine = create_async_engine(url, connect_args={"timeout": lock_timeout}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(lock_timeout))
-        event.listen(engine.sync_engine, "reset", _rollback_if_open)
     else:
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", pool_size)
@@ -106,24 +103,6 @@ def _sqlite_pragmas(lock_timeout: float) -> Callable[[Any, Any], None]:
         cursor.close()
 
     return pragmas
-
-
-def _rollback_if_open(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
-    """SQLite: roll back a connection given back to the pool only if it is in a transaction.
-
-    SQLAlchemy's default rolls back every returned connection whose transaction it did
-    not end itself, so also each one a commit had just left clean: on aiosqlite one more
-    hop to its thread (70 µs of CPU here) per unit of work, a third of what a /help
-    costs in the database (`benchmarks/updates.py`). SQLite says whether a transaction
-    is open (``in_transaction``, read without a hop); SQLAlchemy's own reset, when it
-    has already rolled back, and a connection it may not touch from here (garbage
-    collected, ``asyncio_safe`` false) are left as its default leaves them.
-    """
-    if state.transaction_was_reset or not state.asyncio_safe:
-        return
-    driver = getattr(dbapi_connection, "driver_connection", None)
-    if getattr(driver, "in_transaction", True):
-        dbapi_connection.rollback()
 
 
 async def checkpoint(engine: AsyncEngine) -> bool:

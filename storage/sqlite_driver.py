@@ -6,9 +6,11 @@ adapter SQLAlchemy ships makes four trips for every statement (open a cursor,
 execute, fetch all rows, close), so a unit of work that reads one member cost
 six trips, more CPU than the query itself (`benchmarks/updates.py`). Here the
 cursor's execute runs all four steps in one function on that thread and brings
-back the rows, the description, ``rowcount`` and ``lastrowid``; everything else
-(errors and their translation, the per-connection mutex, server-side cursors,
-transactions) is SQLAlchemy's, unchanged.
+back the rows, the description, ``rowcount`` and ``lastrowid``. A commit or a
+rollback with no transaction open (a unit of work that only read; the pool's
+rollback of every connection given back, after a commit too) makes no trip:
+sqlite3 would do nothing with it. Everything else (errors and their
+translation, the per-connection mutex, server-side cursors) is SQLAlchemy's.
 
 `storage.db.make_engine` passes :func:`dbapi` as the engine's ``module`` for
 ``sqlite+aiosqlite`` URLs.
@@ -94,6 +96,20 @@ class OneTripCursor(AsyncAdapt_aiosqlite_cursor):
 class OneTripConnection(AsyncAdapt_aiosqlite_connection):
     __slots__ = ()
     _cursor_cls = OneTripCursor
+
+    def _in_transaction(self) -> bool:
+        """SQLite's own word (no hop): a read alone opens no transaction, a commit ends it."""
+        raw = self._connection._connection
+        return raw is not None and bool(raw.in_transaction)
+
+    def commit(self) -> None:
+        if self._in_transaction():  # else sqlite3's commit does nothing, after a hop
+            super().commit()
+
+    def rollback(self) -> None:
+        # Also the pool's rollback of every connection given back, a commit's included.
+        if self._in_transaction():
+            super().rollback()
 
 
 class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):

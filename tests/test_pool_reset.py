@@ -1,7 +1,7 @@
 """SQLite connections go back to the pool rolled back only when a transaction is open.
 
-`storage.db._rollback_if_open`: SQLAlchemy's default rollback on return is one more
-hop to aiosqlite's thread for every unit of work, a commit's included.
+`storage.sqlite_driver`: SQLAlchemy's rollback on return was one more hop to
+aiosqlite's thread for every unit of work, a commit's included.
 """
 
 from __future__ import annotations

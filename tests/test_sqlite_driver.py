@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import make_engine
+from storage.db import make_engine, make_session_factory, transaction
 
 
 @pytest.fixture
@@ -72,3 +72,18 @@ async def test_errors_are_sqlalchemy_s_and_the_transaction_rolls_back(
             await conn.execute(text("INSERT INTO t (x) VALUES ('a')"))
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT x FROM t"))).scalars().all() == ["a"]
+
+
+async def test_a_unit_of_work_that_only_reads_makes_no_trip_to_commit(
+    engine: AsyncEngine, trips: list[str]
+) -> None:
+    sessions = make_session_factory(engine)
+    async with transaction(sessions) as session:
+        await session.execute(text("SELECT 1"))  # the pooled connection's first statement
+    trips.clear()
+    async with transaction(sessions) as session:
+        await session.execute(text("SELECT count(*) FROM t"))
+    assert trips == ["_run"]  # no commit, no rollback when given back
+    async with transaction(sessions) as session:
+        await session.execute(text("INSERT INTO t (x) VALUES ('a')"))
+    assert trips == ["_run", "_run", "commit"]
