@@ -22,6 +22,7 @@ import collections
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import aiosqlite
@@ -121,3 +122,13 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
 
 def dbapi() -> OneTripDBAPI:
     return OneTripDBAPI(aiosqlite, sqlite3)
+
+
+_HERE = Path(__file__).resolve()
+
+
+def is_plumbing(filename: str) -> bool:
+    """Whether a traceback's frame is this module's: the driver's, like SQLAlchemy's adapter
+    it stands in for, so the logs that name where an error happened in our code skip it
+    (`bot.errors.where`, the delivery worker's log)."""
+    return Path(filename).resolve() == _HERE

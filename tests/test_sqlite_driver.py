@@ -9,7 +9,7 @@ from typing import Any
 import aiosqlite
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.db import make_engine, make_session_factory, transaction
@@ -87,3 +87,14 @@ async def test_a_unit_of_work_that_only_reads_makes_no_trip_to_commit(
     async with transaction(sessions) as session:
         await session.execute(text("INSERT INTO t (x) VALUES ('a')"))
     assert trips == ["_run", "_run", "commit"]
+
+
+async def test_logs_that_name_where_an_error_happened_skip_the_driver(
+    engine: AsyncEngine,
+) -> None:
+    from bot.errors import where
+
+    with pytest.raises(OperationalError) as raised:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT * FROM no_such_table"))
+    assert "sqlite_driver" not in where(raised.value)
