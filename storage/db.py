@@ -73,7 +73,9 @@ def make_engine(
         if url.startswith("sqlite+aiosqlite"):
             # A statement is one hop to aiosqlite's thread, a commit with nothing to
             # commit none (`storage.sqlite_driver`).
-            kwargs.setdefault("module", sqlite_driver.dbapi())
+            module = sqlite_driver.dbapi()
+            if module is not None:
+                kwargs.setdefault("module", module)
         engine = create_async_engine(url, connect_args={"timeout": lock_timeout}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(lock_timeout))
     else:

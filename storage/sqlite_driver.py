@@ -13,7 +13,8 @@ sqlite3 would do nothing with it. Everything else (errors and their
 translation, the per-connection mutex, server-side cursors) is SQLAlchemy's.
 
 `storage.db.make_engine` passes :func:`dbapi` as the engine's ``module`` for
-``sqlite+aiosqlite`` URLs.
+``sqlite+aiosqlite`` URLs. It subclasses SQLAlchemy 2.1's adapter, private parts
+included; on an older SQLAlchemy (the requirement allows 2.0) the stock one is used.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import aiosqlite
+import sqlalchemy
 from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_connection,
     AsyncAdapt_aiosqlite_cursor,
@@ -120,7 +122,12 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
         return adapted
 
 
-def dbapi() -> OneTripDBAPI:
+def dbapi() -> OneTripDBAPI | None:
+    """The module for the engine, or None (SQLAlchemy's own adapter) on a SQLAlchemy older
+    than the adapter this one is written against (2.1: the cursor's slots and ``await_``)."""
+    major, minor = (int(part) for part in sqlalchemy.__version__.split(".")[:2])
+    if (major, minor) < (2, 1):
+        return None
     return OneTripDBAPI(aiosqlite, sqlite3)
 
 

@@ -9,9 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import text
 
+from storage import sqlite_driver
 from storage.db import make_engine, make_session_factory, transaction
+
+pytestmark = pytest.mark.skipif(
+    sqlite_driver.dbapi() is None, reason="SQLAlchemy before 2.1 keeps its own aiosqlite adapter"
+)
 
 
 async def test_a_committed_unit_costs_no_rollback_and_an_open_one_is_rolled_back(

@@ -12,7 +12,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from storage import sqlite_driver
 from storage.db import make_engine, make_session_factory, transaction
+
+pytestmark = pytest.mark.skipif(
+    sqlite_driver.dbapi() is None, reason="SQLAlchemy before 2.1 keeps its own aiosqlite adapter"
+)
 
 
 @pytest.fixture
