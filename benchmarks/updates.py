@@ -359,7 +359,11 @@ async def help_phase(
 async def burst_phase(
     watch: Watch, driver: Any, users: list[Any], each: int
 ) -> tuple[int, float, int]:
-    """Every user sends ``each`` /help at once; replies, their rate ÷ the limit, 429s."""
+    """Every user sends ``each`` /help at once; replies, their rate ÷ the limit, 429s.
+
+    No users (``--burst 0``) or none each: no burst, no replies, a rate of nan."""
+    if not users or each <= 0:
+        return 0, float("nan"), 0
     bot_id = driver.bot_id
     limited = watch.rate_limited()
     sends = watch.sends.setdefault(bot_id, [])
@@ -369,7 +373,7 @@ async def burst_phase(
     expected = len(users) * each
     await until(lambda: len(sends) - first >= expected, 120 + expected / LIMIT, "burst replies")
     times = sorted(at for _, at in sends[first:] if at >= began)
-    span = times[-1] - times[0]
+    span = times[-1] - times[0] if times else 0.0
     # Fewer replies than the bucket holds say nothing about the rate: nan.
     achieved = (
         (len(times) - BUCKET) / span / LIMIT

@@ -23,6 +23,7 @@ from core.i18n import N_, language_from_telegram, translator
 from core.runtime import runtime_of
 from display import callbacks as cb
 from handlers.scope import PARTLY_SAVED_NOTE
+from storage import sqlite_driver
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ def _ours(frame: traceback.FrameSummary) -> str | None:
         path = Path(frame.filename).resolve().relative_to(_PROJECT)
     except ValueError:
         return None
-    if path.parts[0] not in _PACKAGES:
+    if path.parts[0] not in _PACKAGES or sqlite_driver.is_plumbing(frame.filename):
         return None
     module = ".".join(path.with_suffix("").parts)
     return f"{module}.{frame.name}:{frame.lineno}"

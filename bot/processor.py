@@ -25,6 +25,15 @@ lock is taken inside the in-process lock (one waiter per chat per instance)
 and, for an update in a line, only once its turn came: who holds a chat's lock
 never waits for a line, so two instances' lines cannot wait on each other.
 
+Waiting for a chat's lock or a line's turn takes none of the
+``max_concurrent_updates`` places: those bound the updates being handled (each
+may hold a pooled connection), and a place is taken only once the update may
+run. PTB's own bound (`BaseUpdateProcessor`) counted waiting updates too, so a
+burst of one member's messages took every place and the next members' updates
+waited behind it, unseen, for seconds: in the benchmark's burst (fifty members,
+ten each) the last chats began eight seconds late and finished alone, at their
+own chat's pace, far below the bot's rate (`benchmarks/updates.py`).
+
 `before_each` hooks run with both locks held, before any handler sees the
 update: the conversation persistence re-reads the member's conversation there
 (`bot.persistence.DatabasePersistence.refresh_for_update`), so an instance
@@ -87,9 +96,15 @@ class _Turn:
             self._queue[0].ready.set_result(None)
 
 
+# PTB's bound on updates in hand, waiting included: only so large that it never binds (every
+# update is a task either way); ``max_concurrent_updates`` bounds the ones running.
+_IN_HAND = 1_000_000
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     def __init__(self, max_concurrent_updates: int = 256) -> None:
-        super().__init__(max_concurrent_updates)
+        super().__init__(_IN_HAND)
+        self._running = asyncio.Semaphore(max_concurrent_updates)
         self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
         self._lines: dict[Hashable, deque[_Turn]] = {}
         self.line_keys: list[LineKey] = []
@@ -151,13 +166,27 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def _run(
         self, update: object, key: int | None, coroutine: Awaitable[Any], turn: _Turn | None
     ) -> None:
-        """Wait for the turn, take the chat across instances, refresh, handle, flush, let go."""
+        """Wait for the turn and a place, take the chat across instances, refresh, handle,
+        flush, let go."""
         try:
             if turn is not None:
                 await turn.ready
         except BaseException:
             _close(coroutine)
             raise
+        try:
+            await self._running.acquire()
+        except BaseException:
+            _close(coroutine)
+            raise
+        try:
+            await self._handle(update, key, coroutine, turn)
+        finally:
+            self._running.release()
+
+    async def _handle(
+        self, update: object, key: int | None, coroutine: Awaitable[Any], turn: _Turn | None
+    ) -> None:
         locks = self.chat_locks if key is not None else None
         held = None
         try:

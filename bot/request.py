@@ -112,6 +112,13 @@ class ChatPacer:
     that is at most ``burst - 1`` intervals ahead. The schedule is booked
     before waiting (no ``await`` in between), so concurrent replies to one chat
     queue in order instead of racing. Time is injected for the tests.
+
+    A booked message may still wait behind the whole bot's limit (PTB's
+    limiter, after this one) and leave seconds later; :meth:`sent`, called as
+    it leaves, moves the schedule on from there. Booked alone, three replies
+    queued behind a burst of other chats' left together with the next ones,
+    booked when they were already due, and Telegram answered 429 (the
+    benchmark's burst, `benchmarks/updates.py`).
     """
 
     def __init__(
@@ -145,6 +152,12 @@ class ChatPacer:
         if wait > 0:
             await self._sleep(wait)
 
+    def sent(self, chat_id: int) -> None:
+        """The chat's message leaves now: the next one is on schedule an interval later at
+        the earliest, however early this one was booked."""
+        now = self._clock()
+        self._due[chat_id] = max(self._due.get(chat_id, now), now + self._interval)
+
 
 class CommitFirstRateLimiter(AIORateLimiter):
     """PTB's rate limiter, committing first (waiting for a free slot holds no connection),
@@ -175,7 +188,18 @@ class CommitFirstRateLimiter(AIORateLimiter):
             and chat_id > 0
             and paced_in_chat(endpoint)
         ):
-            await self.chats.acquire(chat_id)
+            chats = self.chats
+            await chats.acquire(chat_id)
+
+            async def leaving(
+                *call_args: Any, **call_kwargs: Any
+            ) -> bool | JSONDict | list[JSONDict]:
+                chats.sent(chat_id)  # past the overall limit: the message leaves now
+                return await callback(*call_args, **call_kwargs)
+
+            return await super().process_request(
+                leaving, args, kwargs, endpoint, data, rate_limit_args
+            )
         return await super().process_request(
             callback, args, kwargs, endpoint, data, rate_limit_args
         )

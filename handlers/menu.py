@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup
@@ -24,13 +25,20 @@ def visible_items(runtime: Runtime, scope: Scope) -> list[MenuItem]:
 
 
 def main_menu(scope: Scope) -> ReplyKeyboardMarkup:
-    labels = [scope._(item.label) for item in visible_items(scope.runtime, scope)]
+    labels = tuple(scope._(item.label) for item in visible_items(scope.runtime, scope))
+    return _keyboard(labels, scope._("Choose from the menu"))
+
+
+@functools.lru_cache(maxsize=64)
+def _keyboard(labels: tuple[str, ...], placeholder: str) -> ReplyKeyboardMarkup:
+    """One keyboard per set of labels (a language and a role): PTB's objects are frozen,
+    and building one is a dozen objects for every reply that shows the menu."""
     rows = [labels[i : i + COLUMNS] for i in range(0, len(labels), COLUMNS)]
     return ReplyKeyboardMarkup(
         [[KeyboardButton(label) for label in row] for row in rows],
         resize_keyboard=True,
         is_persistent=True,
-        input_field_placeholder=scope._("Choose from the menu"),
+        input_field_placeholder=placeholder,
     )
 
 

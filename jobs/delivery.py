@@ -123,7 +123,7 @@ from jobs.config import DeliveryConfig
 from jobs.outcomes import Kind, Outcome, classify
 from jobs.pacing import Pacer, SendPacer, SharedPacer
 from jobs.sender import BotSender, Sender
-from storage import outbox
+from storage import outbox, sqlite_driver
 from storage.budget import BudgetLimits, SendBudget
 from storage.crypto import Cipher
 from storage.db import checkpoint, transaction
@@ -611,7 +611,12 @@ class DeliveryWorker:
             return
         self._logged.add(kind)
         frames = traceback.extract_tb(error.__traceback__)
-        ours = [f for f in frames if Path(f.filename).parent.name in ("jobs", "storage")]
+        ours = [
+            f
+            for f in frames
+            if Path(f.filename).parent.name in ("jobs", "storage")
+            and not sqlite_driver.is_plumbing(f.filename)
+        ]
         last = (ours or list(frames))[-1:]
         where = f"{Path(last[0].filename).name}:{last[0].lineno}" if last else "?"
         row = f" row {row_id}" if row_id is not None else ""

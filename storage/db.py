@@ -39,6 +39,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from storage import sqlite_driver
+
 # Defaults of `core.settings` (DATABASE_POOL_SIZE, …), repeated for scripts and tests.
 POOL_SIZE = 10
 MAX_OVERFLOW = 10
@@ -68,6 +70,12 @@ def make_engine(
             kwargs.setdefault("pool_size", pool_size)
             kwargs.setdefault("max_overflow", max_overflow)
             kwargs.setdefault("pool_timeout", pool_timeout)
+        if url.startswith("sqlite+aiosqlite"):
+            # A statement is one hop to aiosqlite's thread, a commit with nothing to
+            # commit none (`storage.sqlite_driver`).
+            module = sqlite_driver.dbapi()
+            if module is not None:
+                kwargs.setdefault("module", module)
         engine = create_async_engine(url, connect_args={"timeout": lock_timeout}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(lock_timeout))
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.request import ChatPacer, CommitFirstRateLimiter, paced_in_chat
@@ -56,6 +56,34 @@ def test_no_window_ever_holds_more_than_the_burst_plus_the_rate(gaps: list[float
         for j in range(i, len(sent)):
             span = sent[j] - start
             assert j - i + 1 <= 3 + span + 1e-9
+
+
+@given(
+    st.lists(
+        st.tuples(st.floats(min_value=0, max_value=3), st.floats(min_value=0, max_value=3)),
+        min_size=1,
+        max_size=40,
+    )
+)
+@example([(0.0, 3.0), (0.0, 0.0), (0.0, 0.0), (0.0, 0.0)])  # held up, then three at once
+def test_a_reply_held_up_after_booking_still_keeps_the_bucket(
+    steps: list[tuple[float, float]],
+) -> None:
+    """One chat's replies one after the other (its updates are), each booked, then held
+    up behind the whole bot's limit for a while before it leaves (`sent`): the times
+    they leave keep Telegram's bucket, however long each was held up."""
+    clock = FakeTime()
+    pacer = ChatPacer(burst=3, interval=1.0, clock=clock, sleep=clock.sleep)
+    left: list[float] = []
+    for gap, held in steps:
+        clock.now += gap
+        clock.now += pacer.book(1)
+        clock.now += held
+        pacer.sent(1)
+        left.append(clock.now)
+    for i, start in enumerate(left):
+        for j in range(i, len(left)):
+            assert j - i + 1 <= 3 + (left[j] - start) + 1e-9
 
 
 def test_only_messages_count() -> None:
