@@ -29,26 +29,24 @@ PHRASES = "pypinyin.phrases_dict"
 WHEN_USED = ("alembic", "aiohttp.web", "holidays", "lunar_python", "pypinyin")
 
 
-def test_starting_the_bot_loads_no_heavy_library() -> None:
+def _loaded(modules: tuple[str, ...], imports: str = "bot.app, bot.cli") -> list[str]:
+    """Which of ``modules`` a fresh interpreter holds once it imported ``imports``."""
     probe = (
-        "import json, sys, bot.app, bot.cli;"
-        f"print(json.dumps(sorted(m for m in {(*HEAVY, PHRASES)!r} if m in sys.modules)))"
+        f"import json, sys, {imports};"
+        f"print(json.dumps(sorted(m for m in {modules!r} if m in sys.modules)))"
     )
     out = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
     )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    return list(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_starting_the_bot_loads_no_heavy_library() -> None:
+    assert _loaded((*HEAVY, PHRASES)) == []
 
 
 def test_starting_the_bot_loads_what_only_some_updates_need_when_they_come() -> None:
-    probe = (
-        "import json, sys, bot.app, bot.cli, bot.health;"
-        f"print(json.dumps(sorted(m for m in {WHEN_USED!r} if m in sys.modules)))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+    assert _loaded(WHEN_USED, "bot.app, bot.cli, bot.health") == []
 
 
 def test_the_trimmed_dictionary_is_written_once_and_keeps_frequent_words(tmp_path: Path) -> None:
