@@ -36,16 +36,21 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 from telegram.ext import AIORateLimiter
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
-from storage.db import commit_before_io, report_if_holding
+from jobs.transport import AiohttpRequest
+from storage.db import commit_before_io
 
 if TYPE_CHECKING:
     from telegram._utils.types import JSONDict, ODVInput
 
 
-class CommitFirstRequest(HTTPXRequest):
-    """PTB's HTTPX request that commits the handler's transaction before sending.
+class CommitFirstRequest(AiohttpRequest):
+    """The bot's request object: commits the handler's transaction before sending.
+
+    Over aiohttp (`jobs.transport`), as the delivery worker's, not PTB's httpx:
+    httpx cost about 1 ms of CPU a request, a third of what a reply to `/help`
+    costs the bot in all (`benchmarks/updates.py`).
 
     ``on_rate_limited`` is told of each answer 429 (`bot.app` counts them for
     /metrics): PTB's rate limiter retries those inside the request, so nothing
@@ -68,8 +73,7 @@ class CommitFirstRequest(HTTPXRequest):
         connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        await commit_before_io()
-        report_if_holding(url)
+        await commit_before_io()  # the base reports a request made while still holding
         status, body = await super().do_request(
             url,
             method,
@@ -213,5 +217,8 @@ def tls_context() -> ssl.SSLContext:
 
 
 def bot_request() -> CommitFirstRequest:
-    """The request object for the bot's API calls, sized as PTB's builder would size it."""
-    return CommitFirstRequest(connection_pool_size=256, httpx_kwargs={"verify": tls_context()})
+    """The request object for the bot's API calls, sized and timed as PTB's builder would
+    (256 connections; 5 s to connect and to read, 1 s to wait for a free connection)."""
+    return CommitFirstRequest(
+        connections=256, read_timeout=5.0, connect_timeout=5.0, pool_timeout=1.0, ssl=tls_context()
+    )

@@ -32,9 +32,10 @@ from collections import OrderedDict
 from typing import Any
 
 from telegram import Bot, Update
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
 from bot.request import tls_context
+from jobs.transport import AiohttpRequest
 
 log = logging.getLogger(__name__)
 
@@ -145,14 +146,22 @@ class Backlog:
             await self._room.wait()
 
 
-class UpdatesRequest(HTTPXRequest):
+class UpdatesRequest(AiohttpRequest):
     """The getUpdates connection (`ApplicationBuilder.get_updates_request`), with the check
-    and the :class:`Backlog`'s bound."""
+    and the :class:`Backlog`'s bound; over aiohttp, as the bot's other requests
+    (`bot.request.CommitFirstRequest`), timed as PTB times its own (one connection, 5 s
+    to connect and to read beyond the long poll's wait, 1 s for the connection)."""
 
-    def __init__(self, backlog: Backlog | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("connection_pool_size", 1)  # what PTB gives getUpdates by default
-        kwargs.setdefault("httpx_kwargs", {"verify": tls_context()})
-        super().__init__(**kwargs)
+    __slots__ = ("_once", "backlog")
+
+    def __init__(self, backlog: Backlog | None = None) -> None:
+        super().__init__(
+            connections=1,
+            read_timeout=5.0,
+            connect_timeout=5.0,
+            pool_timeout=1.0,
+            ssl=tls_context(),
+        )
         self._once = Once()
         self.backlog = backlog or Backlog()
 

@@ -17,6 +17,7 @@ reached Telegram.
 
 from __future__ import annotations
 
+from ssl import SSLContext
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -38,7 +39,14 @@ def _given(value: ODVInput[float], default: float | None) -> float | None:
 class AiohttpRequest(BaseRequest):
     """A `BaseRequest` over one `aiohttp.ClientSession` with a bounded connection pool."""
 
-    __slots__ = ("_connect_timeout", "_connections", "_pool_timeout", "_read_timeout", "_session")
+    __slots__ = (
+        "_connect_timeout",
+        "_connections",
+        "_pool_timeout",
+        "_read_timeout",
+        "_session",
+        "_ssl",
+    )
 
     def __init__(
         self,
@@ -47,11 +55,13 @@ class AiohttpRequest(BaseRequest):
         read_timeout: float | None = 15.0,
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 15.0,
+        ssl: SSLContext | bool = True,
     ) -> None:
         self._connections = connections
         self._read_timeout = read_timeout
         self._connect_timeout = connect_timeout
         self._pool_timeout = pool_timeout
+        self._ssl = ssl
         self._session: aiohttp.ClientSession | None = None
 
     @property
@@ -60,7 +70,9 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._connections, enable_cleanup_closed=True)
+            connector = aiohttp.TCPConnector(
+                limit=self._connections, enable_cleanup_closed=True, ssl=self._ssl
+            )
             self._session = aiohttp.ClientSession(connector=connector)
 
     async def shutdown(self) -> None:
