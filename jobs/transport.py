@@ -1,4 +1,5 @@
-"""An aiohttp transport for python-telegram-bot, used by the delivery worker's own bot.
+"""An aiohttp transport for python-telegram-bot: the delivery worker's, the replies' and
+getUpdates' (`bot.request.CommitFirstRequest`, `bot.updates.UpdatesRequest`).
 
 Why not PTB's default (httpx): measured with `benchmarks/broadcast.py`, httpx
 spent about 1 ms of CPU per request in the worker — its connection pool walks
