@@ -127,7 +127,9 @@ def _body(request_data: RequestData | None) -> aiohttp.FormData | dict[str, str]
     files = request_data.multipart_data
     if not files:
         return fields
-    form = aiohttp.FormData()
+    # Names as they are (UTF-8, RFC 7578), as httpx sends them: aiohttp would percent-encode
+    # 附件-2.pdf, and the client would show the escapes.
+    form = aiohttp.FormData(quote_fields=False)
     for name, value in fields.items():
         form.add_field(name, value)
     for name, (filename, content, mime_type) in files.items():
