@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from datetime import date
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -88,14 +87,24 @@ def test_search_never_crashes_on_any_text(query: str, groups: list[list[str]]) -
     assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
 
 
-def test_search_is_fast() -> None:
-    """Recomputed per query: 300 entries, segmentation cached by text."""
+def test_a_query_segments_only_itself() -> None:
+    """Recomputed per query: 300 entries, segmentation cached by text.
+
+    Each query after the first document pass costs the segmenter only its own
+    text; the entries' words come from the cache. How fast that is in seconds
+    belongs to a benchmark, not here.
+    """
+    from storage.handbook import _words
+
     entries = _entries(300)
     [document(e) for e in entries]  # warm: what the first query after an edit pays
-    started = time.perf_counter()
-    for query in ("工资被拖欠怎么办", "legal aid", "困难帮扶", "会费"):
+    queries = ("工资被拖欠怎么办", "legal aid", "困难帮扶", "会费")
+    before = _words.cache_info()
+    for query in queries:
         rank([document(e) for e in entries], expand(words(query), GROUPS))
-    assert (time.perf_counter() - started) / 4 < 0.05
+    after = _words.cache_info()
+    assert after.misses - before.misses <= len(queries) + sum(len(g) for g in GROUPS)
+    assert after.hits - before.hits >= len(queries) * len(entries)
 
 
 NASTY = [
