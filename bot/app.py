@@ -58,7 +58,7 @@ from jobs import polls as poll_jobs
 from jobs import pulse as pulse_jobs
 from jobs import reminders as reminder_jobs
 from jobs import report as report_jobs
-from jobs.delivery import start_delivery, stop_delivery
+from jobs.delivery import reply_slots, start_delivery, stop_delivery
 from jobs.greetings import expire_at_start
 from storage import handbook as handbook_service
 from storage.chat_locks import ChatLocks
@@ -217,6 +217,9 @@ async def _on_start(application: Application) -> None:
     # Yesterday's unsent greetings are cancelled before the worker could send them late.
     await expire_at_start(runtime)
     await start_delivery(application)
+    limiter = application.bot.rate_limiter
+    if isinstance(limiter, CommitFirstRateLimiter):  # replies share the deliveries' budget
+        limiter.replies = reply_slots(application)
     settings = runtime.settings
     if settings.metrics_port is not None:
         server = HealthServer(application)
@@ -274,6 +277,10 @@ async def _on_stop(application: Application) -> None:
     if runtime.health_server is not None:
         await runtime.health_server.stop()
         runtime.health_server = None
+    limiter = application.bot.rate_limiter
+    if isinstance(limiter, CommitFirstRateLimiter) and limiter.replies is not None:
+        await limiter.replies.close()
+        limiter.replies = None
     # Before the engine goes: the worker records what it still has in hand.
     await stop_delivery(application)
     await runtime_of(application).engine.dispose()

@@ -19,7 +19,11 @@ paces each private chat (:class:`ChatPacer`), which PTB's limiter does not:
 Telegram takes a short burst into one chat, then about one message a second,
 and answers 429 past that — and PTB's limiter then holds *every* chat's
 replies for the whole ``retry_after``. So one member tapping quickly would
-stall everyone; paced, only their own replies wait. And the
+stall everyone; paced, only their own replies wait. Each message a reply
+posts also takes its slot of the whole bot's rate from the budget the
+delivery workers book in (`jobs.pacing.ReplySlots`: in process on SQLite, in
+the database on PostgreSQL), so replies and broadcasts, of every instance,
+stay under ``TELEGRAM_RATE`` together. And the
 request checks the rule it keeps: a request made while the task still holds a
 connection (a job that calls the bot inside its own ``transaction(...)``) is
 logged as an error by :func:`report_if_holding`; the e2e tests fail on that line.
@@ -35,9 +39,12 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from telegram.error import RetryAfter
 from telegram.ext import AIORateLimiter
 from telegram.request import BaseRequest, RequestData
 
+from jobs.outcomes import retry_after_seconds
+from jobs.pacing import ReplySlots
 from jobs.transport import AiohttpRequest
 from storage.db import commit_before_io
 
@@ -108,6 +115,27 @@ def paced_in_chat(endpoint: str) -> bool:
     return name.startswith(("send", "edit")) or name in ("copymessage", "forwardmessage")
 
 
+def counted_overall(endpoint: str) -> int:
+    """How many messages of the bot's overall rate a Bot API method posts (edits: none)."""
+    name = endpoint.lower()
+    if name == "sendchataction" or not (
+        name.startswith("send") or name in ("copymessage", "forwardmessage")
+    ):
+        return 0
+    return 1
+
+
+def _messages(endpoint: str, data: dict[str, Any]) -> int:
+    """A media group posts one message per item."""
+    media = data.get("media")
+    if endpoint.lower() == "sendmediagroup" and isinstance(media, list):
+        return max(1, len(media))
+    return counted_overall(endpoint)
+
+
+Call = Callable[..., Coroutine[Any, Any, "bool | JSONDict | list[JSONDict]"]]
+
+
 class ChatPacer:
     """A burst of ``burst`` messages per private chat, then one every ``interval`` seconds.
 
@@ -174,10 +202,13 @@ class CommitFirstRateLimiter(AIORateLimiter):
         # A tenth slower than Telegram's one a second: the slot is booked before the
         # request leaves, and jitter on the way must not bunch two messages at its end.
         self.chats = ChatPacer(burst=chat_burst, interval=1.1) if chat_burst > 0 else None
+        # The bot's shared budget, set once the delivery pacer exists (`bot.app`);
+        # until then (and in tests without it) PTB's overall limit alone.
+        self.replies: ReplySlots | None = None
 
     async def process_request(
         self,
-        callback: Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]],
+        callback: Call,
         args: Any,
         kwargs: dict[str, Any],
         endpoint: str,
@@ -185,6 +216,7 @@ class CommitFirstRateLimiter(AIORateLimiter):
         rate_limit_args: int | None,
     ) -> bool | JSONDict | list[JSONDict]:
         await commit_before_io()
+        call = callback
         chat_id = data.get("chat_id")
         if (
             self.chats is not None
@@ -192,21 +224,33 @@ class CommitFirstRateLimiter(AIORateLimiter):
             and chat_id > 0
             and paced_in_chat(endpoint)
         ):
-            chats = self.chats
-            await chats.acquire(chat_id)
+            await self.chats.acquire(chat_id)
+            call = _leaving(call, self.chats, chat_id)
+        if self.replies is not None and (messages := _messages(endpoint, data)):
+            call = _booked(call, self.replies, messages)
+        return await super().process_request(call, args, kwargs, endpoint, data, rate_limit_args)
 
-            async def leaving(
-                *call_args: Any, **call_kwargs: Any
-            ) -> bool | JSONDict | list[JSONDict]:
-                chats.sent(chat_id)  # past the overall limit: the message leaves now
-                return await callback(*call_args, **call_kwargs)
 
-            return await super().process_request(
-                leaving, args, kwargs, endpoint, data, rate_limit_args
-            )
-        return await super().process_request(
-            callback, args, kwargs, endpoint, data, rate_limit_args
-        )
+def _leaving(call: Call, chats: ChatPacer, chat_id: int) -> Call:
+    async def leaving(*args: Any, **kwargs: Any) -> bool | JSONDict | list[JSONDict]:
+        chats.sent(chat_id)  # past the overall limits: the message leaves now
+        return await call(*args, **kwargs)
+
+    return leaving
+
+
+def _booked(call: Call, replies: ReplySlots, messages: int) -> Call:
+    """Past PTB's own limit (this instance's), the slot in the bot's budget, then out."""
+
+    async def booked(*args: Any, **kwargs: Any) -> bool | JSONDict | list[JSONDict]:
+        await replies.take(messages)
+        try:
+            return await call(*args, **kwargs)
+        except RetryAfter as error:  # PTB retries it; every sender of the bot waits too
+            replies.pause(retry_after_seconds(error))
+            raise
+
+    return booked
 
 
 @functools.cache

@@ -54,8 +54,8 @@ EXPECTATIONS: dict[str, str] = {
     "DELIVERY_ENABLED": "true or false: whether this instance runs the delivery worker",
     "TELEGRAM_RATE": "messages per second Telegram allows the whole bot, like 30 "
     "(more than 0, at most 1000; above 30 only with paid broadcasts)",
-    "TELEGRAM_REPLY_RESERVE": "messages per second of TELEGRAM_RATE kept for direct replies "
-    "to members, like 5 (0 or more, less than TELEGRAM_RATE)",
+    "TELEGRAM_REPLY_RESERVE": "messages per second of TELEGRAM_RATE the delivery workers "
+    "leave to direct replies to members, like 5 (0 or more, less than TELEGRAM_RATE)",
     "DELIVERY_RATE": "an optional cap on the messages per second this instance delivers, "
     "like 10 (more than 0, at most 1000), or empty for none: instances share "
     "TELEGRAM_RATE without a split",

@@ -26,6 +26,11 @@ class DeliveryConfig:
     rate: float = 25.0
     # DELIVERY_RATE: this instance's own cap, if any.
     instance_rate: float | None = None
+    # TELEGRAM_RATE: the whole bot's, replies to members included (None: ``rate``).
+    total_rate: float | None = None
+    # Deliveries book their slots at most this far ahead, so a reply to a member,
+    # booked in the same budget, waits no longer behind a broadcast.
+    lookahead: float = 0.25
     batch: int = 50
     concurrency: int = 16
     max_attempts: int = 8
@@ -52,6 +57,7 @@ class DeliveryConfig:
         return cls(
             rate=settings.delivery_budget,
             instance_rate=settings.delivery_rate,
+            total_rate=settings.telegram_rate,
             batch=settings.delivery_batch,
             concurrency=settings.delivery_concurrency,
             max_attempts=settings.delivery_max_attempts,

@@ -83,7 +83,9 @@ Several instances share one PostgreSQL safely (claims skip each other's locked
 rows) and one sending budget: on PostgreSQL the pacer is
 `jobs.pacing.SharedPacer`, which books every send's slot in the database
 (`storage.budget`), so all instances together keep ``TELEGRAM_RATE`` less
-``TELEGRAM_REPLY_RESERVE`` and each chat's limit, with no split by hand;
+``TELEGRAM_REPLY_RESERVE`` and each chat's limit, with no split by hand, and
+with every instance's replies to members (booked there too, `reply_slots`)
+``TELEGRAM_RATE``;
 ``DELIVERY_RATE`` only caps one instance if set. Sends are paced by the chat
 they really go to (a sealed row's real chat, not its pseudonym, which is
 negative and was paced as a group). A chat's messages go out in claim order; a
@@ -121,7 +123,7 @@ from core.metrics import Metrics
 from core.runtime import runtime_of
 from jobs.config import DeliveryConfig
 from jobs.outcomes import Kind, Outcome, classify
-from jobs.pacing import Pacer, SendPacer, SharedPacer
+from jobs.pacing import Pacer, ReplySlots, SendPacer, SharedPacer
 from jobs.sender import BotSender, Sender
 from storage import outbox, sqlite_driver
 from storage.budget import BudgetLimits, SendBudget
@@ -143,6 +145,7 @@ __all__ = [
     "Sender",
     "delivery_of",
     "pacer_for",
+    "reply_slots",
     "start_delivery",
     "stop_delivery",
     "wake_after_commit",
@@ -218,6 +221,11 @@ class DeliveryWorker:
         self._logged: set[str] = set()
 
     # ------------------------------------------------------------------ life cycle
+
+    @property
+    def pacer(self) -> SendPacer:
+        """The worker's pacer: replies to members book their slots in it too (`reply_slots`)."""
+        return self._pacer
 
     @property
     def running(self) -> bool:
@@ -641,7 +649,9 @@ def pacer_for(
     """The shared budget on PostgreSQL (any number of instances), the in-process pacer on SQLite."""
     engine = sessions.kw.get("bind")
     limits = BudgetLimits(
-        rate=config.rate,
+        rate=config.total_rate or config.rate,
+        delivery_rate=config.rate,
+        lookahead=config.lookahead,
         per_chat_interval=config.per_chat_interval,
         group_per_minute=config.group_per_minute,
         group_window=config.group_window,
@@ -655,6 +665,8 @@ def local_pacer(config: DeliveryConfig) -> Pacer:
     """This process's own pacer (SQLite: one instance), at the budget or the instance's cap."""
     return Pacer(
         rate=config.local_rate,
+        total_rate=max(config.total_rate or config.rate, config.local_rate),
+        lookahead=config.lookahead,
         per_chat_interval=config.per_chat_interval,
         group_per_minute=config.group_per_minute,
         group_window=config.group_window,
@@ -713,6 +725,18 @@ async def start_delivery(application: Application[Any, Any, Any, Any, Any, Any])
     )
     await worker.start()
     runtime.delivery = worker
+
+
+def reply_slots(application: Application[Any, Any, Any, Any, Any, Any]) -> ReplySlots:
+    """Where this instance's replies to members book their slots: the worker's pacer, so
+    replies and deliveries share one rate (with no worker here, a pacer of their own on
+    SQLite, the database's budget on PostgreSQL, which other instances' workers book in)."""
+    worker = delivery_of(application)
+    if isinstance(worker, DeliveryWorker):
+        return worker.pacer.replies()
+    runtime = runtime_of(application)
+    config = DeliveryConfig.from_settings(runtime.settings)
+    return pacer_for(runtime.sessions, config, runtime.settings.secret_key).replies()
 
 
 async def stop_delivery(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -53,7 +53,8 @@ class Outcome:
     attempted: bool = True
 
 
-def _retry_after(error: RetryAfter) -> float:
+def retry_after_seconds(error: RetryAfter) -> float:
+    """Seconds Telegram asked to wait, however this PTB hands them over."""
     # PTB 22 warns that `retry_after` will become a timedelta; accept both, quietly.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)
@@ -100,7 +101,7 @@ def classify(error: BaseException, message: ClaimedMessage, config: DeliveryConf
     """Turn what a send raised into the outcome to record (pure, for tests)."""
     attempt = message.attempts + 1
     if isinstance(error, RetryAfter):
-        seconds = max(1.0, _retry_after(error))
+        seconds = max(1.0, retry_after_seconds(error))
         return Outcome(
             Kind.RETRY,
             f"rate limited: retry after {seconds:g}s",

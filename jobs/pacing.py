@@ -6,10 +6,14 @@ private chat, and 20 per minute to one group, and answers 429 with
 all three with room to spare:
 
 * overall: at most ``rate`` sends in any one-second window (``TELEGRAM_RATE``
-  less ``TELEGRAM_REPLY_RESERVE``, 30 − 5 = 25 by default, so the bot's
-  interactive replies — which go through PTB's own path — still fit under 30),
-  and evenly spaced (one every ``1/rate`` s) rather than in bursts,
-  so latency jitter on the way to Telegram cannot bunch them up;
+  less ``TELEGRAM_REPLY_RESERVE``, 30 − 5 = 25 by default), and evenly spaced
+  (one every ``1/rate`` s) rather than in bursts, so latency jitter on the way
+  to Telegram cannot bunch them up;
+* the whole bot: the replies to members (PTB's path, `bot.request`) take their
+  slots of ``total_rate`` (``TELEGRAM_RATE``) from the same pacer
+  (:meth:`Pacer.replies`), so replies and deliveries together keep it; a
+  delivery is booked at most ``lookahead`` seconds ahead, so a reply never
+  waits behind more of a broadcast than that;
 * a private chat (positive id): at least ``per_chat_interval`` (1 s) between sends;
 * a group (negative id): at most ``group_per_minute`` in any 60-second window;
 * after a 429, :meth:`Pacer.pause` stops every send of this worker until the
@@ -74,6 +78,24 @@ class SendPacer(Protocol):
 
     async def close(self) -> None: ...
 
+    def replies(self) -> ReplySlots:
+        """The slots replies to members take from the same budget as the deliveries."""
+        ...
+
+
+class ReplySlots(Protocol):
+    """What a reply to a member asks before it leaves: its slot of the bot's overall rate."""
+
+    async def take(self, count: int = 1) -> None:
+        """Wait for ``count`` messages' slots (a media group is several messages)."""
+        ...
+
+    def pause(self, seconds: float) -> None:
+        """Telegram answered a reply 429: hold every send, replies and deliveries."""
+        ...
+
+    async def close(self) -> None: ...
+
 
 class Pacer:
     """Reserves send slots that respect the overall, per-chat and per-group limits."""
@@ -85,12 +107,22 @@ class Pacer:
         per_chat_interval: float = 1.0,
         group_per_minute: int = 20,
         group_window: float = 60.0,
+        total_rate: float | None = None,
+        lookahead: float | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if rate <= 0 or per_chat_interval < 0 or group_per_minute <= 0:
             raise ValueError("rates must be positive")
+        if total_rate is not None and total_rate < rate:
+            raise ValueError("the total rate is at least the deliveries' rate")
         self.rate = float(rate)
+        # The whole bot's rate, replies to members included (`replies`); deliveries keep
+        # ``rate`` of it and book at most ``lookahead`` s ahead, so a reply waits no longer.
+        self.total_rate = float(total_rate if total_rate is not None else rate)
+        self._total_spacing = 1.0 / self.total_rate
+        self._total_next = float("-inf")
+        self._lookahead = lookahead
         self.per_chat_interval = float(per_chat_interval)
         self.group_per_minute = int(group_per_minute)
         self.group_window = float(group_window)  # 60 s; tests scale it down
@@ -128,7 +160,7 @@ class Pacer:
         return float("-inf") if last is None else last + self.per_chat_interval
 
     def _overall_ready_at(self) -> float:
-        ready = max(self._next, self._paused_until)
+        ready = max(self._next, self._paused_until, self._total_next)
         if len(self._recent) >= self._window_size:
             ready = max(ready, self._recent[0] + 1.0)
         return ready
@@ -167,12 +199,31 @@ class Pacer:
             # No await between the chat check and the booking: no one can slip in.
             now = self._clock()
             slot = max(now, self._overall_ready_at())
+            if self._lookahead is not None and slot - now > self._lookahead:
+                await self._sleep(slot - now - self._lookahead)  # leave the room to replies
+                continue
             self._reserve(slot, chat_id)
             if slot > now:
                 await self._sleep(slot - now)
             if self._paused_until > self._clock():
                 continue  # a 429 arrived while we waited: the slot is void
             return slot
+
+    async def take_reply(self, count: int = 1) -> float:
+        """Book ``count`` overall slots for a reply (no chat limit: `bot.request` paces
+        chats), sleep until the first, return it."""
+        while True:
+            now = self._clock()
+            slot = max(now, self._total_next, self._paused_until)
+            self._total_next = slot + count * self._total_spacing
+            if slot > now:
+                await self._sleep(slot - now)
+            if self._paused_until > self._clock():
+                continue
+            return slot
+
+    def replies(self) -> ReplySlots:
+        return LocalReplies(self)
 
     async def close(self) -> None:
         """Nothing to let go: the in-process pacer holds no task or connection."""
@@ -191,6 +242,7 @@ class Pacer:
     def _reserve(self, slot: float, chat_id: int) -> None:
         self._recent.append(slot)
         self._next = slot + self._spacing
+        self._total_next = slot + self._total_spacing
         self._record_chat(slot, chat_id)
         self._since_prune += 1
         if self._since_prune >= _PRUNE_EVERY:
@@ -213,6 +265,22 @@ class Pacer:
         minute = now - self.group_window
         self._group_recent = {c: r for c, r in self._group_recent.items() if r[-1] > minute}
         self._held = {c: t for c, t in self._held.items() if t > now}
+
+
+class LocalReplies:
+    """Replies' slots in this process's pacer (SQLite: one instance, deliveries alongside)."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        self._pacer = pacer
+
+    async def take(self, count: int = 1) -> None:
+        await self._pacer.take_reply(count)
+
+    def pause(self, seconds: float) -> None:
+        self._pacer.pause(seconds)
+
+    async def close(self) -> None:
+        """Nothing to let go."""
 
 
 class SharedPacer:
@@ -259,7 +327,7 @@ class SharedPacer:
         self.budget = budget
         self._capped = instance_rate is not None
         self._local = Pacer(
-            rate=instance_rate if instance_rate is not None else limits.rate,
+            rate=instance_rate if instance_rate is not None else limits.deliveries_rate,
             per_chat_interval=limits.per_chat_interval,
             group_per_minute=limits.group_per_minute,
             group_window=limits.group_window,
@@ -379,6 +447,9 @@ class SharedPacer:
                 if not future.done():
                     future.set_result(grant)  # a sender cancelled meanwhile leaves a slot unused
 
+    def replies(self) -> ReplySlots:
+        return SharedReplies(self.budget, pause=self.pause, clock=self._clock, sleep=self._sleep)
+
     async def close(self) -> None:
         """Stop claiming (the worker is stopping) and let the last pause be written."""
         if self._claimer is not None and not self._claimer.done():
@@ -390,3 +461,88 @@ class SharedPacer:
         self._asking.clear()
         if self._pauses:
             await asyncio.gather(*self._pauses, return_exceptions=True)
+
+
+class SharedReplies:
+    """Replies' slots in the bot's one budget in the database (`SendBudget.claim_replies`).
+
+    Replies that leave together are booked together: the first to ask starts a
+    claim at once, and whoever asks while it is in flight goes in the next one,
+    so a burst of members costs a transaction per round trip, not per reply.
+    A reply is never held for the database: if the claim fails, it leaves
+    unbooked (under this instance's own limit, PTB's, after it) and the failure
+    is logged once until claims work again (a claim taking over ``timeout``
+    seconds counts as failed) — a member waiting matters more than
+    a retried 429. ``pause`` is the delivery pacer's: a 429 to a reply holds
+    this instance's deliveries and, through the budget, every instance's.
+    """
+
+    def __init__(
+        self,
+        budget: SendBudget,
+        *,
+        pause: Callable[[float], None],
+        clock: Clock = time.time,
+        sleep: Sleep = asyncio.sleep,
+        timeout: float = 2.0,
+    ) -> None:
+        self._budget = budget
+        self._pause = pause
+        self._timeout = timeout
+        self._clock = clock
+        self._sleep = sleep
+        self._asking: list[tuple[int, asyncio.Future[float | None]]] = []
+        self._claimer: asyncio.Task[None] | None = None
+        self._failing = False
+        self.claims = 0  # transactions that booked reply slots
+
+    async def take(self, count: int = 1) -> None:
+        future: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
+        self._asking.append((max(1, count), future))
+        if self._claimer is None or self._claimer.done():
+            self._claimer = asyncio.get_running_loop().create_task(self._claim_all())
+        slot = await future
+        if slot is not None and (wait := slot - self._clock()) > 0:
+            await self._sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        self._pause(seconds)
+
+    async def _claim_all(self) -> None:
+        while self._asking:
+            batch, self._asking = self._asking, []
+            try:
+                async with asyncio.timeout(self._timeout):
+                    slots = await self._budget.claim_replies(
+                        sum(n for n, _ in batch), self._clock()
+                    )
+            except Exception as error:  # never hold a member's reply for the budget
+                if not self._failing:
+                    self._failing = True
+                    log.error(
+                        "shared budget: booking replies failed with %s; "
+                        "replies leave unbooked until it answers",
+                        type(error).__name__,
+                    )
+                for _count, future in batch:
+                    if not future.done():
+                        future.set_result(None)
+                continue
+            if self._failing:
+                self._failing = False
+                log.warning("shared budget: booking replies works again")
+            self.claims += 1
+            first = 0
+            for count, future in batch:
+                if not future.done():
+                    future.set_result(slots[first])
+                first += count
+
+    async def close(self) -> None:
+        if self._claimer is not None and not self._claimer.done():
+            self._claimer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._claimer
+        for _count, future in self._asking:
+            future.cancel()
+        self._asking.clear()

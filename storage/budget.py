@@ -8,7 +8,14 @@ one pacer per process, two instances had to split the rate by hand
 * key 0: ``next_at``, the next free send slot of the whole bot. Slots are
   instants ``1/rate`` apart, handed out in order, so all instances together
   send evenly spaced and never faster than ``rate`` in any window — a
-  virtual-clock ("GCRA") token bucket without burst;
+  virtual-clock ("GCRA") token bucket without burst. Deliveries and replies to
+  members both take their slots here (:meth:`SendBudget.claim`,
+  :meth:`SendBudget.claim_replies`);
+* key -1: the deliveries' own ``next_at``, ``1/delivery_rate`` apart: what
+  the workers of all instances send stays under ``delivery_rate``
+  (``TELEGRAM_RATE`` less ``TELEGRAM_REPLY_RESERVE``), so members' replies
+  always find room. Deliveries book at most ``lookahead`` seconds ahead, so
+  a reply never queues behind more than that of a broadcast;
 * a row per chat written to in the last minute, keyed by a keyed hash of the
   chat (never its id): a private chat's next allowed send, a group's sends of
   the last minute (at most ``group_per_minute`` in any 60 s).
@@ -35,12 +42,13 @@ from dataclasses import dataclass
 from typing import cast
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.crypto import KeyedHasher
 from storage.outbox import PSEUDONYM_BASE
 
 GLOBAL = 0
+DELIVERIES = -1  # never a chat's key: those are positive
 # Chat rows that constrain nothing any more (a minute after the last send) go this often.
 _PRUNE_EVERY = 30.0
 
@@ -50,7 +58,7 @@ _PRUNE_EVERY = 30.0
 _LOCK = text(
     """
     INSERT INTO send_budget (key, next_at)
-    SELECT k, CASE WHEN k = 0 THEN CAST(:now AS double precision) ELSE 0 END
+    SELECT k, CASE WHEN k <= 0 THEN CAST(:now AS double precision) ELSE 0 END
     FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k
     ON CONFLICT (key) DO UPDATE SET key = EXCLUDED.key
     RETURNING key, next_at, recent, EXTRACT(EPOCH FROM clock_timestamp())
@@ -71,7 +79,7 @@ _PAUSE = text(
     ON CONFLICT (key) DO UPDATE SET next_at = GREATEST(send_budget.next_at, EXCLUDED.next_at)
     """
 )
-_PRUNE = text("DELETE FROM send_budget WHERE key <> 0 AND next_at < :before")
+_PRUNE = text("DELETE FROM send_budget WHERE key > 0 AND next_at < :before")
 
 
 def _times(value: object) -> list[float]:
@@ -90,15 +98,29 @@ class BudgetLimits:
     per_chat_interval: float = 1.0
     group_per_minute: int = 20
     group_window: float = 60.0  # a minute; tests scale it down
+    # What deliveries together may send (the rest of ``rate`` is the replies' reserve);
+    # None: all of it.
+    delivery_rate: float | None = None
+    # How far ahead of now a delivery's slot may be booked (None: any distance).
+    lookahead: float | None = None
 
     def __post_init__(self) -> None:
         if self.rate <= 0 or self.per_chat_interval < 0 or self.group_per_minute <= 0:
             raise ValueError("rates must be positive")
+        if self.delivery_rate is not None and not 0 < self.delivery_rate <= self.rate:
+            raise ValueError("the deliveries' rate must be positive and at most the rate")
+        if self.lookahead is not None and self.lookahead <= 0:
+            raise ValueError("the lookahead must be positive")
+
+    @property
+    def deliveries_rate(self) -> float:
+        return self.rate if self.delivery_rate is None else self.delivery_rate
 
 
 @dataclass(frozen=True)
 class Grant:
-    """A booked send slot, or (``slot`` None) the chat's next free moment to ask again."""
+    """A booked send slot, or (``slot`` None) the next moment worth asking again: the
+    chat's next free one, or the lookahead's."""
 
     slot: float | None
     not_before: float = 0.0
@@ -130,7 +152,7 @@ class SendBudget:
         if not chats:
             return []
         keys = [self.key(chat) for chat in chats]
-        ordered = sorted({GLOBAL, *keys})
+        ordered = sorted({DELIVERIES, GLOBAL, *keys})
         # Core on the engine, not an ORM session, and SQL of one shape whatever the
         # batch (arrays, not N rows of VALUES): prepared once per connection, cheap.
         async with self._engine.begin() as conn:
@@ -139,22 +161,44 @@ class SendBudget:
             self.skew = float(rows[0][3]) - now
             grants, changed = self._book(chats, keys, state, now)
             if changed:
-                written = sorted(changed)
-                await conn.execute(
-                    _WRITE,
-                    {
-                        "keys": written,
-                        "nexts": [state[k][0] for k in written],
-                        "recents": [
-                            json.dumps(state[k][1]) if state[k][1] else None for k in written
-                        ],
-                    },
-                )
+                await self._write(conn, state, changed)
             if now - self._pruned_at >= _PRUNE_EVERY:
                 self._pruned_at = now
                 memory = max(self.limits.group_window, self.limits.per_chat_interval)
                 await conn.execute(_PRUNE, {"before": now - memory})
         return grants
+
+    async def claim_replies(self, count: int, now: float) -> list[float]:
+        """Book ``count`` slots of the whole bot's rate for replies to members, in order.
+
+        Only the overall row: a reply's chat is paced where its updates are
+        handled (one at a time per chat, `bot.request.ChatPacer`), and replies
+        keep no lookahead — they are booked as they leave.
+        """
+        if count <= 0:
+            return []
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(_LOCK, {"keys": [GLOBAL], "now": now})).all()
+            self.skew = float(rows[0][3]) - now
+            spacing = 1.0 / self.limits.rate
+            first = max(float(rows[0][1]), now)
+            slots = [first + i * spacing for i in range(count)]
+            await self._write(conn, {GLOBAL: (first + count * spacing, [])}, {GLOBAL})
+        return slots
+
+    @staticmethod
+    async def _write(
+        conn: AsyncConnection, state: dict[int, tuple[float, list[float]]], changed: set[int]
+    ) -> None:
+        written = sorted(changed)
+        await conn.execute(
+            _WRITE,
+            {
+                "keys": written,
+                "nexts": [state[k][0] for k in written],
+                "recents": [json.dumps(state[k][1]) if state[k][1] else None for k in written],
+            },
+        )
 
     def _book(
         self,
@@ -165,10 +209,16 @@ class SendBudget:
     ) -> tuple[list[Grant], set[int]]:
         limits = self.limits
         spacing = 1.0 / limits.rate
-        slot = max(state[GLOBAL][0], now)
+        lane_spacing = 1.0 / limits.deliveries_rate
+        overall, lane = state[GLOBAL][0], state[DELIVERIES][0]
+        horizon = float("inf") if limits.lookahead is None else now + limits.lookahead
         grants: list[Grant] = []
         changed: set[int] = set()
         for chat, key in zip(chats, keys, strict=True):
+            slot = max(overall, lane, now)
+            if slot > horizon:  # too far ahead: a reply may want the room before then
+                grants.append(Grant(None, slot - (horizon - now)))
+                continue
             next_at, recent = state[key]
             group = is_group(chat)
             if group:
@@ -185,10 +235,11 @@ class SendBudget:
             else:
                 state[key] = (slot + limits.per_chat_interval, [])
             changed.add(key)
-            slot += spacing
+            overall, lane = slot + spacing, slot + lane_spacing
         if changed:
-            state[GLOBAL] = (slot, [])
-            changed.add(GLOBAL)
+            state[GLOBAL] = (overall, [])
+            state[DELIVERIES] = (lane, [])
+            changed |= {GLOBAL, DELIVERIES}
         return grants, changed
 
     async def pause(self, until: float) -> None:

@@ -171,3 +171,53 @@ async def test_a_paced_stream_keeps_its_interval_and_others_keep_their_pace() ->
     assert all(b - a >= 1.0 - 1e-9 for a, b in pairwise(paced))
     assert paced[-1] - paced[0] < 12
     assert max(other) - start < 1.0  # 20 sends at 25/s are not held up by the paced stream
+
+
+async def test_replies_share_the_bot_s_rate_and_wait_no_longer_than_the_lookahead() -> None:
+    """A broadcast's 16 senders at the deliveries' 20/s, and replies to members now and
+    then: together never faster than the bot's 30/s, deliveries within their 20/s, and
+    a reply waits behind at most the lookahead's deliveries (and the replies before it)."""
+    vt = VirtualTime()
+    pacer = Pacer(rate=20, total_rate=30, lookahead=0.25, clock=vt.clock, sleep=vt.sleep)
+    replies = pacer.replies()
+    rng = random.Random(30)
+    deliveries: list[float] = []
+    answered: list[tuple[float, float]] = []  # (asked, left)
+
+    async def sender(first: int) -> None:
+        for chat in range(first, first + 25):
+            await pacer.acquire(chat)
+            deliveries.append(vt.now)
+
+    async def member() -> None:
+        for _ in range(40):
+            await vt.sleep(rng.choice((0.0, 0.05, 0.3, 0.7)))
+            asked = vt.now
+            await replies.take()
+            answered.append((asked, vt.now))
+
+    await vt.run(*(sender(k * 1000) for k in range(16)), member())
+    everything = sorted([*deliveries, *(left for _, left in answered)])
+    for a, b in pairwise(everything):
+        assert b - a >= 1 / 30 - 1e-9
+    for a, b in pairwise(sorted(deliveries)):
+        assert b - a >= 1 / 20 - 1e-9
+    assert len(deliveries) == 400 and len(answered) == 40
+    assert max(left - asked for asked, left in answered) <= 0.25 + 2 / 30 + 1e-9
+
+
+async def test_a_pause_holds_replies_too() -> None:
+    vt = VirtualTime()
+    pacer = Pacer(rate=20, total_rate=30, clock=vt.clock, sleep=vt.sleep)
+    start = vt.now
+    pacer.replies().pause(2.0)  # Telegram answered a reply 429
+
+    async def reply() -> float:
+        await pacer.replies().take()
+        return vt.now
+
+    async def delivery() -> float:
+        await pacer.acquire(5)
+        return vt.now
+
+    assert min(await vt.run(reply(), delivery())) >= start + 2.0

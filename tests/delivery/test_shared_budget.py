@@ -25,11 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.settings import SettingsError, load_settings
 from jobs.delivery import DeliveryConfig, DeliveryWorker, pacer_for
-from jobs.pacing import Pacer, SendPacer, SharedPacer
+from jobs.pacing import Pacer, ReplySlots, SendPacer, SharedPacer, SharedReplies
 from jobs.sender import BotSender
 from sandbox import SandboxDriver
 from storage import outbox
-from storage.budget import GLOBAL, BudgetLimits, Grant, SendBudget
+from storage.budget import DELIVERIES, GLOBAL, BudgetLimits, Grant, SendBudget
 from storage.db import make_engine, make_session_factory
 from storage.models import Outbox, SendBudgetRow
 from tests.support.config import SECRET
@@ -132,6 +132,9 @@ class Recording:
     async def close(self) -> None:
         await self.pacer.close()
 
+    def replies(self) -> ReplySlots:
+        return self.pacer.replies()
+
 
 # ------------------------------------------------------------------------- the budget
 
@@ -167,6 +170,89 @@ async def test_two_instances_claiming_at_once_share_one_schedule(
     assert await first.next_slot() == pytest.approx(now + len(slots) / RATE)
 
 
+SPLIT = BudgetLimits(
+    rate=30.0,
+    delivery_rate=20.0,
+    lookahead=0.5,
+    per_chat_interval=0.1,
+    group_per_minute=10,
+    group_window=1.0,
+)
+
+
+async def test_replies_and_deliveries_of_two_instances_share_the_rate(
+    two_engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """Deliveries and replies booked by two instances at random moments: every slot of the
+    bot 1/30 s from the next, the deliveries' 1/20 s, none booked past the lookahead; a
+    reply waits behind no more than the lookahead's deliveries and the replies before it."""
+    rng = random.Random(22)
+    budgets = [SendBudget(e, SECRET, SPLIT) for e in two_engines]
+    now = 1_000_000.0
+    deliveries: list[float] = []
+    replies: list[float] = []
+    for _ in range(150):
+        budget = rng.choice(budgets)
+        now += rng.choice((0.0, 0.01, 0.05, 0.2))
+        if rng.random() < 0.6:
+            batch = rng.sample(range(1, 2000), rng.randint(1, 12))
+            for grant in await budget.claim(batch, now):
+                if grant.slot is None:
+                    assert grant.not_before > now  # asked again later, never lost
+                else:
+                    assert now - EPS <= grant.slot <= now + SPLIT.lookahead + EPS
+                    deliveries.append(grant.slot)
+        else:
+            count = rng.randint(1, 4)
+            slots = await budget.claim_replies(count, now)
+            latest = max(replies, default=float("-inf"))
+            assert len(slots) == count and slots[0] >= now - EPS
+            assert slots[0] <= max(now + SPLIT.lookahead, latest) + 1 / 30 + EPS
+            replies.extend(slots)
+    assert len(deliveries) > 100 and len(replies) > 50
+    for a, b in pairwise(sorted([*deliveries, *replies])):
+        assert b - a >= 1 / 30 - EPS
+    for a, b in pairwise(sorted(deliveries)):
+        assert b - a >= 1 / 20 - EPS
+
+
+async def test_replies_asking_together_are_booked_together(pg_url: str) -> None:
+    """A burst of 50 members' replies: a few transactions, 50 slots one after the other."""
+    engine = make_engine(pg_url)
+    try:
+        budget = SendBudget(engine, SECRET, SPLIT)
+        slots = SharedReplies(budget, pause=lambda _seconds: None, sleep=_no_sleep)
+        started = time.time()
+        await asyncio.gather(*(slots.take() for _ in range(50)))
+        assert slots.claims <= 5
+        booked = await budget.next_slot()
+        assert booked is not None and booked >= started + 50 / 30 - 0.01
+        await slots.close()
+    finally:
+        await engine.dispose()
+
+
+async def _no_sleep(_seconds: float) -> None:
+    """The slots' times are what is checked; nobody needs to wait for them here."""
+
+
+async def test_a_reply_is_never_held_for_an_unreachable_budget(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The database away: replies leave unbooked, and the log says so once."""
+    engine = make_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
+    try:
+        slots = SharedReplies(SendBudget(engine, SECRET, SPLIT), pause=lambda _seconds: None)
+        with caplog.at_level(logging.ERROR, logger="jobs.pacing"):
+            for _ in range(3):
+                await asyncio.wait_for(slots.take(), 10)
+        failures = [r for r in caplog.records if "booking replies failed" in r.getMessage()]
+        assert len(failures) == 1 and slots.claims == 0
+        await slots.close()
+    finally:
+        await engine.dispose()
+
+
 async def test_a_pause_holds_every_instance_and_chat_rows_name_no_chat(
     two_engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
@@ -175,7 +261,8 @@ async def test_a_pause_holds_every_instance_and_chat_rows_name_no_chat(
     await first.claim([11, GROUP], now)
     async with make_session_factory(two_engines[0])() as session:
         keys = set(await session.scalars(select(SendBudgetRow.key)))
-    assert keys == {GLOBAL, first.key(11), first.key(GROUP)} and not keys & {11, GROUP}
+    assert keys == {GLOBAL, DELIVERIES, first.key(11), first.key(GROUP)}
+    assert not keys & {11, GROUP}
     await first.pause(now + 5)  # a 429 seen by the first instance
     (grant,) = await second.claim([12], now + 1)
     assert grant.slot == pytest.approx(now + 5)
@@ -183,7 +270,7 @@ async def test_a_pause_holds_every_instance_and_chat_rows_name_no_chat(
     await second.claim([13], now + 120)
     async with make_session_factory(two_engines[1])() as session:
         keys = set(await session.scalars(select(SendBudgetRow.key)))
-    assert keys == {GLOBAL, first.key(13)}
+    assert keys == {GLOBAL, DELIVERIES, first.key(13)}
 
 
 class Refusals(SendBudget):
