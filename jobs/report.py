@@ -5,7 +5,9 @@ and workbook (in a child process, before any transaction), then enqueues the sum
 every chart and the workbook in one transaction under unique outbox keys
 (`notices.report`). The delivery worker sends them, uploads included, and
 retries them like any row: run twice, on two instances, or killed after the
-commit, the group gets each part once. Nothing is sent without a cadre group.
+commit, the group gets each part once. Two instances finding it due at once do
+not both draw it: the run holds an advisory lock (`storage.db.claim_long_run`)
+from the check to the enqueue, and the other instance leaves it. Nothing is sent without a cadre group.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from jobs.cadence import repeat
 from jobs.delivery import wake_after_commit
 from notices import report as notices
 from storage import report
-from storage.db import transaction
+from storage.db import claim_long_run, transaction
 
 if TYPE_CHECKING:
     from telegram.ext import Application, CallbackContext
@@ -45,6 +47,22 @@ async def run(
     if chat_id is None or period is None or period.month is None:
         return False
     label = period.month
+    # Two instances finding it due at once: one builds and draws, the other goes on.
+    async with claim_long_run(runtime.engine, f"report:{label}") as ours:
+        if not ours:
+            return False
+        return await _build_and_post(runtime, now, application, period, label, chat_id)
+
+
+async def _build_and_post(
+    runtime: Runtime,
+    now: datetime,
+    application: Application[Any, Any, Any, Any, Any, Any] | None,
+    period: report.Period,
+    label: str,
+    chat_id: int,
+) -> bool:
+    settings = runtime.settings
     t = translator(settings.default_language)
     async with transaction(runtime.sessions) as session:
         if await notices.posted(session, label):

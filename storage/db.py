@@ -137,6 +137,38 @@ def insert_for(session: AsyncSession) -> Callable[..., Any]:
     return dialect_insert(session.bind.dialect.name if session.bind is not None else "sqlite")
 
 
+def _job_key(job: str) -> int:
+    digest = hashlib.sha256(f"job\x00{job}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@asynccontextmanager
+async def claim_long_run(engine: AsyncEngine, job: str) -> AsyncIterator[bool]:
+    """:func:`claim_run` for work that must not sit in a transaction: one instance at a
+    time through a session-level advisory lock, on a connection of its own, outside
+    any transaction, until the block ends.
+
+    For a job that builds something slow between two transactions (the monthly
+    report draws its charts in a child process) and that two instances would
+    otherwise both build, one of them for nothing. The connection stays idle
+    meanwhile; if the instance dies, PostgreSQL lets the lock go with it. Always
+    True on SQLite (one instance).
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = _job_key(job)
+    async with engine.connect() as conn:
+        won = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
+        await conn.commit()  # the lock is the session's: no transaction stays open
+        try:
+            yield won
+        finally:
+            if won:
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                await conn.commit()
+
+
 async def claim_run(session: AsyncSession, job: str) -> bool:
     """Whether this transaction may do ``job``'s work now: one instance at a time.
 
@@ -150,9 +182,9 @@ async def claim_run(session: AsyncSession, job: str) -> bool:
     bind = session.bind
     if bind is None or bind.dialect.name != "postgresql":
         return True
-    digest = hashlib.sha256(f"job\x00{job}".encode()).digest()
-    key = int.from_bytes(digest[:8], "big", signed=True)
-    result = await session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": key})
+    result = await session.execute(
+        text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _job_key(job)}
+    )
     return bool(result.scalar())
 
 

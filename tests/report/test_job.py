@@ -4,9 +4,11 @@ summary then charts then workbook, all through the outbox (retried, never lost).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -17,6 +19,7 @@ from openpyxl import load_workbook
 
 from jobs import report as report_jobs
 from jobs.delivery import stop_delivery
+from storage.db import make_engine, make_session_factory
 from storage.report import first_working_day, scheduled_period
 from tests.support.bot import BotHarness
 from tests.support.chat import registered_cadre
@@ -121,6 +124,37 @@ async def test_the_report_reaches_the_cadre_group_once(bot: BotHarness) -> None:
     assert not await report_jobs.run(bot.runtime, bot.clock.now, bot.application)
     bot.clock.now = shanghai(2026, 11, 2, 15)
     assert not await report_jobs.run(bot.runtime, bot.clock.now, bot.application)
+    await delivered(bot)
+    await _arrived_once_in_order(bot)
+
+
+async def test_two_instances_finding_it_due_draw_it_once(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the run holds an advisory lock from the check to the enqueue: the
+    instance that finds it held leaves the report, instead of drawing it for nothing."""
+    if bot.runtime.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one instance")
+    await _seed(bot)
+    drawn: list[object] = []
+    real = report_jobs.show.files
+
+    async def counted(t: Any, built: Any) -> Any:
+        drawn.append(built)
+        return await real(t, built)
+
+    monkeypatch.setattr(report_jobs.show, "files", counted)
+    other = dataclasses.replace(bot.runtime, engine=make_engine(bot.settings.database_url))
+    other.sessions = make_session_factory(other.engine)
+    bot.clock.now = shanghai(2026, 11, 2, 9, 5)
+    try:
+        won = await asyncio.gather(
+            report_jobs.run(bot.runtime, bot.clock.now, bot.application),
+            report_jobs.run(other, bot.clock.now, None),
+        )
+    finally:
+        await other.engine.dispose()
+    assert sorted(won) == [False, True] and len(drawn) == 1
     await delivered(bot)
     await _arrived_once_in_order(bot)
 
