@@ -10,8 +10,6 @@ answered once, logged once and then left behind.
 from __future__ import annotations
 
 import logging
-import traceback
-from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -19,11 +17,11 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.ext import ContextTypes
 
+from core.frames import our_frames
 from core.i18n import N_, language_from_telegram, translator
 from core.runtime import runtime_of
 from display import callbacks as cb
 from handlers.scope import PARTLY_SAVED_NOTE
-from storage import sqlite_driver
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +49,6 @@ _KINDS = (
     "my_chat_member",
     "chat_member",
 )
-_PROJECT = Path(__file__).resolve().parents[1]
-_PACKAGES = ("bot", "core", "display", "handlers", "jobs", "notices", "storage")
 
 
 def _command(text: str | None) -> str | None:
@@ -80,23 +76,11 @@ def describe(update: object) -> str:
     return f"update {update.update_id} {kind} in {chat} chat{detail}"
 
 
-def _ours(frame: traceback.FrameSummary) -> str | None:
-    """``module.function:line`` for a frame of the project's own code, else None."""
-    try:
-        path = Path(frame.filename).resolve().relative_to(_PROJECT)
-    except ValueError:
-        return None
-    if path.parts[0] not in _PACKAGES or sqlite_driver.is_plumbing(frame.filename):
-        return None
-    module = ".".join(path.with_suffix("").parts)
-    return f"{module}.{frame.name}:{frame.lineno}"
-
-
 def where(error: BaseException | None) -> str:
     """The handler that failed (first frame in ``handlers``) and where (last frame of ours)."""
     if error is None:
         return "unknown place"
-    frames = [f for f in (_ours(s) for s in traceback.extract_tb(error.__traceback__)) if f]
+    frames = our_frames(error)
     # The scope's wrapper runs every handler: the feature's own frame is the one to name.
     handler = next(
         (f for f in frames if f.startswith("handlers.") and not f.startswith("handlers.scope.")),

@@ -108,24 +108,23 @@ import os
 import secrets
 import socket
 import time
-import traceback
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.error import RetryAfter, TelegramError
 
+from core.frames import our_frames
 from core.metrics import Metrics
 from core.runtime import runtime_of
 from jobs.config import DeliveryConfig
 from jobs.outcomes import Kind, Outcome, classify
 from jobs.pacing import Pacer, ReplySlots, SendPacer, SharedPacer
 from jobs.sender import BotSender, Sender
-from storage import outbox, sqlite_driver
+from storage import outbox
 from storage.budget import BudgetLimits, SendBudget
 from storage.crypto import Cipher
 from storage.db import checkpoint, transaction
@@ -618,15 +617,7 @@ class DeliveryWorker:
         if kind in self._logged:
             return
         self._logged.add(kind)
-        frames = traceback.extract_tb(error.__traceback__)
-        ours = [
-            f
-            for f in frames
-            if Path(f.filename).parent.name in ("jobs", "storage")
-            and not sqlite_driver.is_plumbing(f.filename)
-        ]
-        last = (ours or list(frames))[-1:]
-        where = f"{Path(last[0].filename).name}:{last[0].lineno}" if last else "?"
+        where = (our_frames(error) or ["outside the project's code"])[-1]
         row = f" row {row_id}" if row_id is not None else ""
         log.error(
             "delivery worker: %s%s failed with %s at %s (logged once; retrying)",

@@ -23,7 +23,6 @@ import collections
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, cast
 
 import aiosqlite
@@ -34,6 +33,8 @@ from sqlalchemy.dialects.sqlite.aiosqlite import (
     AsyncAdapt_aiosqlite_dbapi,
 )
 from sqlalchemy.util import EMPTY_DICT
+
+from core import frames
 
 
 @dataclass
@@ -131,11 +132,5 @@ def dbapi() -> OneTripDBAPI | None:
     return OneTripDBAPI(aiosqlite, sqlite3)
 
 
-_HERE = Path(__file__).resolve()
-
-
-def is_plumbing(filename: str) -> bool:
-    """Whether a traceback's frame is this module's: the driver's, like SQLAlchemy's adapter
-    it stands in for, so the logs that name where an error happened in our code skip it
-    (`bot.errors.where`, the delivery worker's log)."""
-    return Path(filename).resolve() == _HERE
+# Errors are logged at the caller's line, not this adapter's (`core.frames`).
+frames.plumbing(__file__)

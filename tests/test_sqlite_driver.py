@@ -98,8 +98,11 @@ async def test_logs_that_name_where_an_error_happened_skip_the_driver(
     engine: AsyncEngine,
 ) -> None:
     from bot.errors import where
+    from core.frames import our_frames
 
     with pytest.raises(OperationalError) as raised:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT * FROM no_such_table"))
     assert "sqlite_driver" not in where(raised.value)
+    # The delivery worker's log names the same places (`DeliveryWorker._log_once`).
+    assert not any("sqlite_driver" in frame for frame in our_frames(raised.value))
