@@ -96,11 +96,32 @@ def readable_updates(result: list[Any], once: Once | None = None) -> list[Any]:
     and confirmed by the next update's offset. It logs once however often it
     comes back.
     """
-    kept: list[Any] = []
+    return [raw for raw, _update in _readable(result, once, None)]
+
+
+def parsed_updates(result: list[Any], bot: Bot, once: Once | None = None) -> list[Update]:
+    """:func:`readable_updates`, parsed for ``bot``: each update read once (the webhook's)."""
+    return [
+        update if update is not None else _empty(raw["update_id"], bot)
+        for raw, update in _readable(result, once, bot)
+    ]
+
+
+def _empty(update_id: int, bot: Bot) -> Update:
+    """An unreadable update as its id alone: no handler takes it, and it is answered."""
+    update = Update(update_id=update_id)
+    update.set_bot(bot)
+    return update
+
+
+def _readable(
+    result: list[Any], once: Once | None, bot: Bot | None
+) -> list[tuple[Any, Update | None]]:
+    kept: list[tuple[Any, Update | None]] = []
     for raw in result:
-        update, why = check(raw)
+        update, why = check(raw, bot)
         if update is not None:
-            kept.append(raw)
+            kept.append((raw, update))
             continue
         update_id = update_id_of(raw)
         key = str(update_id) if update_id is not None else repr(raw)[:2000]
@@ -110,7 +131,7 @@ def readable_updates(result: list[Any], once: Once | None = None) -> list[Any]:
             else:
                 log.warning("skipped update %d: %s", update_id, why)
         if update_id is not None:
-            kept.append({"update_id": update_id})
+            kept.append(({"update_id": update_id}, None))
     return kept
 
 

@@ -31,12 +31,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiohttp import web
-from telegram import Update
 from telegram.ext import Application
 
 from bot.health import add_routes
 from bot.processor import PerChatUpdateProcessor
-from bot.updates import Once, readable_updates
+from bot.updates import Once, parsed_updates
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +101,7 @@ def webhook_app(application: Application, path: str, secret_token: str | None) -
             if once.first("not json"):
                 log.warning("skipped a webhook request whose body is not JSON")
             return web.Response(status=200)
-        taken = [Update.de_json(u, application.bot) for u in readable_updates([raw], once)]
+        taken = parsed_updates([raw], application.bot, once)
         for update in taken:
             if handled.tracking:
                 handled.expect(update)
