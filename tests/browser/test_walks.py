@@ -125,6 +125,25 @@ class Walk:
     def reply(self, msgid: str) -> Locator:
         return self.page.get_by_test_id("reply-button").filter(has_text=exactly(self._(msgid)))
 
+    async def answered(self, button: Locator) -> Locator:
+        """Press ``button`` and wait for the bot's answer: the first message newer than the
+        press (a message already on the screen, such as a card the demo sent at the
+        start, is not an answer)."""
+        before = await self.newest_id()
+        await button.click()
+        await self.page.wait_for_function(
+            """before => [...document.querySelectorAll('[data-from="bot"]')].some(
+                n => (Number(n.dataset.testid.replace('message-', '')) || 0) > before)""",
+            arg=before,
+        )
+        first = await self.page.locator('[data-from="bot"]').evaluate_all(
+            """(nodes, before) => Math.min(...nodes
+                .map(n => Number(n.dataset.testid.replace('message-', '')) || 0)
+                .filter(id => id > before))""",
+            before,
+        )
+        return self.page.get_by_test_id(f"message-{first}")
+
     async def newest_id(self) -> int:
         ids = await self.page.locator('[data-from="bot"]').evaluate_all(
             "nodes => nodes.map(n => Number(n.dataset.testid.replace('message-', '')) || 0)"
@@ -250,18 +269,13 @@ async def test_walk_member(page: Page, screens: Screens, lang: str) -> None:
     await expect(card).to_be_visible()
     await walk.shot("activity-card", scroll_to=card)
 
-    await walk.reply("🗳 Polls").click()
-    poll = (
-        walk.page.locator('[data-from="bot"]')
-        .filter(has_text="职工食堂午餐最希望增加哪类菜品")
-        .last
-    )
-    await expect(poll).to_be_visible()
-    await walk.shot("polls", scroll_to=poll)
+    polls = await walk.answered(walk.reply("🗳 Polls"))
+    await expect(polls).to_be_visible()
+    await walk.shot("polls", scroll_to=polls)
 
-    await walk.reply("📂 My cases").click()
-    await expect(walk.page.locator('[data-from="bot"]').last).to_be_visible()
-    await walk.shot("my-cases")
+    cases = await walk.answered(walk.reply("📂 My cases"))
+    await expect(cases).to_be_visible()
+    await walk.shot("my-cases", scroll_to=cases)
 
     await walk.reply("👤 My profile").click()
     profile = walk.bot_message("Your profile")
