@@ -30,7 +30,7 @@ class DeliveryConfig:
     total_rate: float | None = None
     # Deliveries book their slots at most this far ahead, so a reply to a member,
     # booked in the same budget, waits no longer behind a broadcast.
-    lookahead: float = 0.25
+    lookahead: float = 0.5
     batch: int = 50
     concurrency: int = 16
     max_attempts: int = 8
