@@ -111,6 +111,13 @@ class Metrics:
             ["source"],
             registry=r,
         )
+        self.reply_slots = Counter(
+            "union_bot_reply_slots",
+            "Messages replies to members posted: `booked` in the bot's sending budget, "
+            "or `unbooked` (the budget's database did not answer in time).",
+            ["outcome"],
+            registry=r,
+        )
         self.job_runs = Counter(
             "union_bot_job_runs", "Runs of scheduled jobs, by job.", ["job"], registry=r
         )
@@ -204,6 +211,9 @@ class Metrics:
 
     def rate_limit(self, source: str) -> None:
         self.rate_limited.labels(source).inc()
+
+    def reply_slot(self, *, booked: bool, count: int = 1) -> None:
+        self.reply_slots.labels("booked" if booked else "unbooked").inc(count)
 
     def job_ran(self, job: str, seconds: float, *, failed: bool) -> None:
         self.job_runs.labels(job).inc()

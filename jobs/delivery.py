@@ -723,11 +723,12 @@ def reply_slots(application: Application[Any, Any, Any, Any, Any, Any]) -> Reply
     replies and deliveries share one rate (with no worker here, a pacer of their own on
     SQLite, the database's budget on PostgreSQL, which other instances' workers book in)."""
     worker = delivery_of(application)
-    if isinstance(worker, DeliveryWorker):
-        return worker.pacer.replies()
     runtime = runtime_of(application)
+    if isinstance(worker, DeliveryWorker):
+        return worker.pacer.replies(runtime.metrics)
     config = DeliveryConfig.from_settings(runtime.settings)
-    return pacer_for(runtime.sessions, config, runtime.settings.secret_key).replies()
+    pacer = pacer_for(runtime.sessions, config, runtime.settings.secret_key)
+    return pacer.replies(runtime.metrics)
 
 
 async def stop_delivery(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -51,6 +51,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from core.metrics import Metrics
 from storage.budget import Grant, SendBudget
 
 Clock = Callable[[], float]
@@ -78,8 +79,9 @@ class SendPacer(Protocol):
 
     async def close(self) -> None: ...
 
-    def replies(self) -> ReplySlots:
-        """The slots replies to members take from the same budget as the deliveries."""
+    def replies(self, metrics: Metrics | None = None) -> ReplySlots:
+        """The slots replies to members take from the same budget as the deliveries
+        (counted in ``metrics``, booked or not)."""
         ...
 
 
@@ -222,8 +224,8 @@ class Pacer:
                 continue
             return slot
 
-    def replies(self) -> ReplySlots:
-        return LocalReplies(self)
+    def replies(self, metrics: Metrics | None = None) -> ReplySlots:
+        return LocalReplies(self, metrics)
 
     async def close(self) -> None:
         """Nothing to let go: the in-process pacer holds no task or connection."""
@@ -270,11 +272,14 @@ class Pacer:
 class LocalReplies:
     """Replies' slots in this process's pacer (SQLite: one instance, deliveries alongside)."""
 
-    def __init__(self, pacer: Pacer) -> None:
+    def __init__(self, pacer: Pacer, metrics: Metrics | None = None) -> None:
         self._pacer = pacer
+        self._metrics = metrics
 
     async def take(self, count: int = 1) -> None:
         await self._pacer.take_reply(count)
+        if self._metrics is not None:
+            self._metrics.reply_slot(booked=True, count=count)
 
     def pause(self, seconds: float) -> None:
         self._pacer.pause(seconds)
@@ -447,8 +452,10 @@ class SharedPacer:
                 if not future.done():
                     future.set_result(grant)  # a sender cancelled meanwhile leaves a slot unused
 
-    def replies(self) -> ReplySlots:
-        return SharedReplies(self.budget, pause=self.pause, clock=self._clock, sleep=self._sleep)
+    def replies(self, metrics: Metrics | None = None) -> ReplySlots:
+        return SharedReplies(
+            self.budget, pause=self.pause, clock=self._clock, sleep=self._sleep, metrics=metrics
+        )
 
     async def close(self) -> None:
         """Stop claiming (the worker is stopping) and let the last pause be written."""
@@ -485,10 +492,12 @@ class SharedReplies:
         clock: Clock = time.time,
         sleep: Sleep = asyncio.sleep,
         timeout: float = 2.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._budget = budget
         self._pause = pause
         self._timeout = timeout
+        self._metrics = metrics
         self._clock = clock
         self._sleep = sleep
         self._asking: list[tuple[int, asyncio.Future[float | None]]] = []
@@ -502,6 +511,8 @@ class SharedReplies:
         if self._claimer is None or self._claimer.done():
             self._claimer = asyncio.get_running_loop().create_task(self._claim_all())
         slot = await future
+        if self._metrics is not None:
+            self._metrics.reply_slot(booked=slot is not None, count=count)
         if slot is not None and (wait := slot - self._clock()) > 0:
             await self._sleep(wait)
 

@@ -58,6 +58,10 @@ async def test_a_burst_of_members_during_a_broadcast_gets_no_429(database_url: s
         await _delivered(bot, recipients, at_least=len(recipients))
         limited = (await bot.driver.stats())["calls"]["rate_limited"] - before
         assert limited == 0
+        exposed = bot.runtime.metrics.exposition().decode()
+        booked = [line for line in exposed.splitlines() if 'outcome="booked"' in line]
+        assert booked and float(booked[0].split()[-1]) >= len(members)
+        assert 'outcome="unbooked"' not in exposed
 
 
 async def _delivered(bot: BotHarness, chats: list[int], *, at_least: int) -> None:

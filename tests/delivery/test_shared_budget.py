@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from core.metrics import Metrics
 from core.settings import SettingsError, load_settings
 from jobs.delivery import DeliveryConfig, DeliveryWorker, pacer_for
 from jobs.pacing import Pacer, ReplySlots, SendPacer, SharedPacer, SharedReplies
@@ -132,8 +133,8 @@ class Recording:
     async def close(self) -> None:
         await self.pacer.close()
 
-    def replies(self) -> ReplySlots:
-        return self.pacer.replies()
+    def replies(self, metrics: Metrics | None = None) -> ReplySlots:
+        return self.pacer.replies(metrics)
 
 
 # ------------------------------------------------------------------------- the budget
@@ -242,12 +243,15 @@ async def test_a_reply_is_never_held_for_an_unreachable_budget(
     """The database away: replies leave unbooked, and the log says so once."""
     engine = make_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")
     try:
-        slots = SharedReplies(SendBudget(engine, SECRET, SPLIT), pause=lambda _seconds: None)
+        metrics = Metrics()
+        budget = SendBudget(engine, SECRET, SPLIT)
+        slots = SharedReplies(budget, pause=lambda _seconds: None, metrics=metrics)
         with caplog.at_level(logging.ERROR, logger="jobs.pacing"):
             for _ in range(3):
                 await asyncio.wait_for(slots.take(), 10)
         failures = [r for r in caplog.records if "booking replies failed" in r.getMessage()]
         assert len(failures) == 1 and slots.claims == 0
+        assert b'union_bot_reply_slots_total{outcome="unbooked"} 3.0' in metrics.exposition()
         await slots.close()
     finally:
         await engine.dispose()
