@@ -161,7 +161,7 @@ async def test_a_broken_database_is_logged_once_and_never_crashes(
     messages = [r.getMessage() for r in caplog.records]
     assert len([m for m in messages if "claiming due rows" in m]) == 1
     assert all("OperationalError" in m for m in messages)
-    assert "outbox.py" in messages[0]  # where, in our code
+    assert "at storage.outbox." in messages[0]  # where, in our code
     assert all("SELECT" not in m and "UPDATE" not in m for m in messages)  # no SQL, no data
 
 
