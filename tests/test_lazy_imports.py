@@ -18,7 +18,7 @@ import pytest
 from bot.cli import loading
 from storage import segmenter
 
-HEAVY = ("matplotlib", "openpyxl", "numpy", "scipy", "pypdf", "dateparser")
+HEAVY = ("matplotlib", "openpyxl", "numpy", "scipy", "pypdf", "PIL", "dateparser")
 # Imported with the bot, but without its 44 MB phrase dictionary (core/collation.py).
 PHRASES = "pypinyin.phrases_dict"
 # Needed only when used, not before the first answer: Alembic when there is something
