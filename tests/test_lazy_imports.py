@@ -49,6 +49,12 @@ def test_starting_the_bot_loads_what_only_some_updates_need_when_they_come() -> 
     assert _loaded(WHEN_USED, "bot.app, bot.cli, bot.health") == []
 
 
+def test_the_dictionary_loads_without_pkg_resources() -> None:
+    """jieba would load it (4.8 MiB) only to open its own files."""
+    loads = "storage.segmenter; storage.segmenter.cut_for_search('工伤认定怎么申请')"
+    assert _loaded(("jieba", "pkg_resources"), loads) == ["jieba"]
+
+
 def test_the_trimmed_dictionary_is_written_once_and_keeps_frequent_words(tmp_path: Path) -> None:
     path = segmenter.trimmed_dictionary(tmp_path)
     words = {line.split()[0]: int(line.split()[1]) for line in path.read_text("utf-8").splitlines()}
