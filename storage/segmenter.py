@@ -226,7 +226,10 @@ def frequencies(directory: Path | None = None) -> Frequencies:
     table = Frequencies.load(path)
     if table is None:
         table = Frequencies.read(dictionary)
-        table.save(path)
+        try:
+            table.save(path)
+        except OSError:  # another user's file there, a full disk: made again next time
+            logging.getLogger(__name__).warning("could not save the dictionary's table")
     return table
 
 
