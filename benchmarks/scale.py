@@ -439,12 +439,12 @@ class Person:
 
 
 def proc_status(pid: int) -> dict[str, float]:
-    """VmHWM and VmRSS of a process, in MiB (its own, not carried over from a parent)."""
+    """VmHWM, VmRSS and its anonymous and file parts, in MiB (its own, not a parent's)."""
     found: dict[str, float] = {}
     with open(f"/proc/{pid}/status", encoding="ascii") as status:
         for line in status:
             key = line.split(":", 1)[0]
-            if key in ("VmHWM", "VmRSS"):
+            if key in ("VmHWM", "VmRSS", "RssAnon", "RssFile"):
                 found[key] = int(line.split()[1]) / 1024
     return found
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import gc
 import logging
 import sys
@@ -40,6 +41,27 @@ def loading() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+# glibc's mallopt parameter for the number of heaps (<malloc.h>: M_ARENA_MAX).
+_M_ARENA_MAX = -8
+
+
+def fewer_heaps(arenas: int = 2) -> bool:
+    """Ask glibc's malloc for at most ``arenas`` heaps (before any thread starts).
+
+    glibc gives each thread that allocates a heap of its own, up to eight per core,
+    and a heap keeps what was freed in it. aiosqlite runs a thread per connection
+    (20 with the pool full), and SQLite's page caches and the rows it reads are
+    allocated there, so the bot held the leftovers of many heaps. With two:
+    `scale.py --quick --database sqlite` VmHWM 162 -> 156 MiB, all of it in the
+    poll rush, with every connection busy. Elsewhere than glibc, nothing changes.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
+    except (OSError, AttributeError):  # no such C library, or no mallopt in it
+        return False
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -247,6 +269,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    fewer_heaps()
     args = parser().parse_args(argv)
     return int(args.func(args))
 

@@ -20,8 +20,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from PIL import Image, ImageOps, UnidentifiedImageError
-
 # Telegram lets bots download files up to 20 MB.
 MAX_BYTES = 20 * 1024 * 1024
 # Decompression bombs: a few kilobytes that decode to gigapixels.
@@ -94,6 +92,9 @@ def clean(data: bytes, file_name: str | None) -> CleanFile:
 
 
 def _image_format(data: bytes) -> str | None:
+    # Pillow at the first attachment, not with the bot: 2.2 MiB few updates need.
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             found = image.format
@@ -105,6 +106,8 @@ def _image_format(data: bytes) -> str | None:
 def _clean_image(data: bytes, kind: str) -> bytes:
     """Only the pixels survive: a fresh image, turned the way EXIF said, saved without
     EXIF, XMP, ICC, PNG text chunks or comments."""
+    from PIL import Image, ImageOps
+
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.width * image.height > MAX_PIXELS:

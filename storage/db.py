@@ -46,6 +46,7 @@ POOL_SIZE = 10
 MAX_OVERFLOW = 10
 POOL_TIMEOUT = 30.0
 LOCK_TIMEOUT = 30.0
+SQLITE_CACHE_KIB = 512  # each SQLite connection's page cache (see _sqlite_pragmas)
 
 
 def make_engine(
@@ -102,6 +103,11 @@ def _sqlite_pragmas(lock_timeout: float) -> Callable[[Any, Any], None]:
         # What /forget deletes is overwritten with zeros, not left in free pages for
         # a copy of the file to read back.
         cursor.execute("PRAGMA secure_delete=ON")
+        # Each connection keeps its own page cache, 2 MiB by default: with the pool's
+        # 20 connections warm, 40 MiB of the bot's memory holding copies of pages the
+        # system's file cache holds anyway. 12 /report at 100,000 members on 10
+        # connections in turn: +45 MiB resident at 2 MiB, +30 at 512 KiB, no slower.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 
     return pragmas

@@ -17,17 +17,22 @@ The reader is taken to know every shown count, every published total, and
 the totals they know anyway (a cadre sees every case card, so counts per
 category are never secret); of a hidden count only that it is not negative
 (a hidden cell does not say whether it is small or was hidden to protect
-another — the a-priori bounds of statistical offices' cell suppression). The
-row and column equations then form a transportation polytope, whose matrix
-is totally unimodular, so a linear programme's least and greatest value for a
-cell are whole numbers, exactly what an integer search would find. That is
-why a plain LP is enough; the property tests check it against an integer
-solver written apart from this module (SciPy's MILP, a test dependency only).
+another — the a-priori bounds of statistical offices' cell suppression).
 
-The LPs go straight to HiGHS through `highspy`'s thin binding: SciPy's
-``linprog`` calls the same solver but importing ``scipy.optimize`` costs about
-40 MB of resident memory, a fifth of the bot's budget, against 5 MB here. Both
-are imported when the first table is protected, not when the bot starts.
+The row and column equations are those of a flow: a row total runs from a
+source to its row, a cell from its row to its column, a column total from its
+column to a sink, and the grand total from the sink back to the source, each
+node taking in what it gives out. The reader's tables are the circulations
+that agree with what is shown. A hidden count can take another value exactly
+when a cycle through it can carry flow: to raise it, a way back from its head
+to its tail along hidden counts (forward always, backward only through one
+that is above 0, since it cannot go below); to lower it (if above 0), a way
+from its tail to its head. So whether a count is pinned is a search in a graph
+of a few dozen nodes, in whole numbers, exactly what an integer programme
+would find; the property tests check it against one written apart from this
+module (SciPy's MILP, a test dependency only). Earlier this was a pair of
+linear programmes per count on HiGHS, whose NumPy and solver took about 24 MiB
+of the bot's memory from the first report on.
 
 A count pinned by the known totals alone (one department: its counts are the
 category totals) is the reader's own knowledge; no table is needed for it.
@@ -41,7 +46,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
 
 THRESHOLD = 5
 
@@ -79,6 +83,23 @@ class Protected:
 Key = tuple[int, int]
 
 
+# The flow's nodes: the source and the sink, and a node per row and per column.
+_SOURCE: tuple[str, int] = ("source", 0)
+_SINK: tuple[str, int] = ("sink", 0)
+
+
+def _arc(key: Key) -> tuple[tuple[str, int], tuple[str, int]]:
+    """The count ``key`` as an arc of the flow: (from, to)."""
+    r, c = key
+    if r >= 0 and c >= 0:
+        return ("row", r), ("column", c)
+    if r >= 0:
+        return _SOURCE, ("row", r)
+    if c >= 0:
+        return ("column", c), _SINK
+    return _SINK, _SOURCE
+
+
 @dataclass
 class _Model:
     counts: dict[Key, int]
@@ -86,80 +107,34 @@ class _Model:
 
     def pinned(self, key: Key, shown: set[Key]) -> bool:
         """Whether the attacker's exact bounds leave the hidden ``key`` only one value."""
-        hidden = sorted({k for line in self.lines for k in line if k not in shown})
+        hidden = {k for line in self.lines for k in line if k not in shown}
         if key not in hidden:
             return False  # on no line at all: nothing pins it
-        index = {k: i for i, k in enumerate(hidden)}
-        rows: list[dict[int, float]] = []
-        rhs: list[float] = []
-        for total, *inner in self.lines:
-            coefficients: dict[int, float] = {}
-            constant = 0.0
-            for k in inner:
-                if k in index:
-                    coefficients[index[k]] = coefficients.get(index[k], 0.0) + 1
-                else:
-                    constant += self.counts[k]
-            if total in index:
-                coefficients[index[total]] = coefficients.get(index[total], 0.0) - 1
-            else:
-                constant -= self.counts[total]
-            coefficients = {i: v for i, v in coefficients.items() if v}
-            if coefficients:
-                rows.append(coefficients)
-                rhs.append(-constant)
-        if not rows:
-            return False
-        # The true table is one solution, so the cell is free as soon as one side of
-        # its true value is reachable: most cells need a single programme, not two.
-        solver = _Programme(len(hidden), rows, rhs)
-        true = self.counts[key]
-        for sign in (-1.0, 1.0):
-            value = solver.minimum(index[key], sign)
-            if value is None or round(sign * value) != true:
-                return False  # unbounded, or another value fits
-        return True
+        tail, head = _arc(key)
+        raised = self._reaches(head, tail, hidden - {key})
+        lowered = self.counts[key] > 0 and self._reaches(tail, head, hidden - {key})
+        return not (raised or lowered)
 
-
-class _Programme:
-    """``min sign·x[i]`` subject to the line equations, every hidden count ``x ≥ 0``.
-
-    Counts are never negative; beyond that the reader knows nothing of a hidden one.
-    """
-
-    def __init__(self, width: int, rows: list[dict[int, float]], rhs: list[float]) -> None:
-        import numpy as np
-        from highspy import _core as highs
-
-        self._highs = highs
-        self._solver: Any = highs._Highs()
-        self._solver.setOptionValue("output_flag", False)
-        lp = highs.HighsLp()
-        lp.num_col_ = width
-        lp.num_row_ = len(rows)
-        lp.col_cost_ = np.zeros(width)
-        lp.col_lower_ = np.zeros(width)
-        lp.col_upper_ = np.full(width, highs.kHighsInf)
-        lp.row_lower_ = np.array(rhs)
-        lp.row_upper_ = np.array(rhs)
-        lp.a_matrix_.format_ = highs.MatrixFormat.kRowwise
-        lp.a_matrix_.start_ = np.cumsum([0, *(len(row) for row in rows)], dtype=np.int32)
-        lp.a_matrix_.index_ = np.array([i for row in rows for i in row], dtype=np.int32)
-        lp.a_matrix_.value_ = np.array([v for row in rows for v in row.values()])
-        self._solver.passModel(lp)
-        self._column: int | None = None
-
-    def minimum(self, column: int, sign: float) -> float | None:
-        """The least value of ``sign·x[column]``; None when unbounded or not solved."""
-        solver = self._solver
-        if self._column not in (None, column):
-            solver.changeColCost(self._column, 0.0)
-        self._column = column
-        solver.changeColCost(column, sign)
-        solver.run()
-        if solver.getModelStatus() != self._highs.HighsModelStatus.kOptimal:
-            return None
-        return float(solver.getInfo().objective_function_value)
+    def _reaches(self, start: tuple[str, int], goal: tuple[str, int], free: set[Key]) -> bool:
+        """Whether flow can go round from ``start`` to ``goal`` through the ``free`` counts:
+        along an arc always, against it only while its count is above 0."""
+        ways: dict[tuple[str, int], list[tuple[str, int]]] = {}
+        for k in free:
+            tail, head = _arc(k)
+            ways.setdefault(tail, []).append(head)
+            if self.counts[k] > 0:
+                ways.setdefault(head, []).append(tail)
+        seen = {start}
+        todo = [start]
+        while todo:
+            node = todo.pop()
+            if node == goal:
+                return True
+            for following in ways.get(node, ()):
+                if following not in seen:
+                    seen.add(following)
+                    todo.append(following)
+        return False
 
 
 def protect(

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, tzinfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import enrolment_rules
@@ -338,10 +338,11 @@ class SeriesPoint:
 SOURCES = ("pulse", "grievances", "activities", "trainings")
 
 
-def _point(month: str, stars: Sequence[int]) -> SeriesPoint:
-    if len(stars) < THRESHOLD:
-        return SeriesPoint(month, len(stars), None)
-    return SeriesPoint(month, len(stars), round(sum(stars) / len(stars), 2))
+def _point(month: str, count: int, total: int) -> SeriesPoint:
+    """A month's point from how many stars were given and their sum."""
+    if count < THRESHOLD:
+        return SeriesPoint(month, count, None)
+    return SeriesPoint(month, count, round(total / count, 2))
 
 
 def _labels(now: datetime, zone: tzinfo, months: int) -> list[str]:
@@ -369,33 +370,42 @@ async def satisfaction_series(
     under way.
     """
     labels = _labels(now if until is None or until > now else until, zone, months)
-    since = month_start(labels[0], zone)
-    buckets: dict[str, dict[str, list[int]]] = {s: {m: [] for m in labels} for s in SOURCES}
+    # Per source and month: [how many stars, their sum], counted by the database (at
+    # 100,000 members a year holds 36,000 pulse answers and 18,000 activity ratings:
+    # 16 MiB of Python at the peak when they were fetched as rows, under 1 MiB now).
+    buckets: dict[str, dict[str, list[int]]] = {s: {m: [0, 0] for m in labels} for s in SOURCES}
     pulse_rows = await session.execute(
-        select(PulseMonth.month, PulseMonth.closes_at, PulseAnswer.stars)
+        select(PulseMonth.month, PulseMonth.closes_at, func.count(), func.sum(PulseAnswer.stars))
         .join(PulseAnswer, PulseAnswer.month_id == PulseMonth.id)
         .where(PulseMonth.month.in_(labels))
+        .group_by(PulseMonth.month, PulseMonth.closes_at)
     )
     open_months: set[str] = set()
-    for month, closes_at, stars in pulse_rows:
-        buckets["pulse"][month].append(int(stars))
+    for month, closes_at, count, total in pulse_rows:
+        buckets["pulse"][month] = [count, int(total or 0)]  # the month is unique
         if now < closes_at:
             open_months.add(month)
-    rated = await session.execute(
-        select(Grievance.rated_at, Grievance.rating).where(
-            Grievance.rating.is_not(None), Grievance.rated_at >= since
-        )
+    # A rating counts in its local month: between the UTC instants the months start.
+    starts = [month_start(m, zone) for m in labels]
+    starts.append(month_start(next_month(labels[-1]), zone))
+    rated = (
+        ("grievances", Grievance.rated_at, Grievance.rating),
+        ("activities", ActivityRating.created_at, ActivityRating.stars),
+        ("trainings", TrainingRating.created_at, TrainingRating.stars),
     )
-    for rated_at, rating in rated:
-        if rated_at is not None and rating is not None:
-            buckets["grievances"].get(month_label(rated_at, zone), []).append(int(rating))
-    for source, model in (("activities", ActivityRating), ("trainings", TrainingRating)):
-        given = await session.execute(
-            select(model.created_at, model.stars).where(model.created_at >= since)
+    for source, at, stars in rated:
+        in_month = case(*((at < starts[i + 1], label) for i, label in enumerate(labels)))
+        given = (
+            select(in_month.label("month"), stars.label("stars"))
+            .where(stars.is_not(None), at >= starts[0], at < starts[-1])
+            .subquery()
         )
-        for created_at, stars in given:
-            buckets[source].get(month_label(created_at, zone), []).append(int(stars))
-    series = {s: [_point(m, buckets[s][m]) for m in labels] for s in SOURCES}
+        counted = await session.execute(
+            select(given.c.month, func.count(), func.sum(given.c.stars)).group_by(given.c.month)
+        )
+        for label, count, total in counted:
+            buckets[source][label] = [count, int(total or 0)]
+    series = {s: [_point(m, *buckets[s][m]) for m in labels] for s in SOURCES}
     series["pulse"] = [
         SeriesPoint(p.month, p.count, None) if p.month in open_months else p
         for p in series["pulse"]

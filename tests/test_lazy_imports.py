@@ -18,7 +18,7 @@ import pytest
 from bot.cli import loading
 from storage import segmenter
 
-HEAVY = ("matplotlib", "openpyxl", "numpy", "scipy", "highspy", "pypdf", "dateparser")
+HEAVY = ("matplotlib", "openpyxl", "numpy", "scipy", "pypdf", "PIL", "dateparser")
 # Imported with the bot, but without its 44 MB phrase dictionary (core/collation.py).
 PHRASES = "pypinyin.phrases_dict"
 # Needed only when used, not before the first answer: Alembic when there is something
@@ -47,6 +47,12 @@ def test_starting_the_bot_loads_no_heavy_library() -> None:
 
 def test_starting_the_bot_loads_what_only_some_updates_need_when_they_come() -> None:
     assert _loaded(WHEN_USED, "bot.app, bot.cli, bot.health") == []
+
+
+def test_the_dictionary_loads_without_pkg_resources() -> None:
+    """jieba would load it (4.8 MiB) only to open its own files."""
+    loads = "storage.segmenter; storage.segmenter.cut_for_search('工伤认定怎么申请')"
+    assert _loaded(("jieba", "pkg_resources"), loads) == ["jieba"]
 
 
 def test_the_trimmed_dictionary_is_written_once_and_keeps_frequent_words(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from storage import sqlite_driver
-from storage.db import make_engine, make_session_factory, transaction
+from storage.db import SQLITE_CACHE_KIB, make_engine, make_session_factory, transaction
 
 pytestmark = pytest.mark.skipif(
     sqlite_driver.dbapi() is None, reason="SQLAlchemy before 2.1 keeps its own aiosqlite adapter"
@@ -56,5 +56,17 @@ async def test_a_committed_unit_costs_no_rollback_and_an_open_one_is_rolled_back
             raw = await conn.get_raw_connection()
             assert not raw.driver_connection.in_transaction
             assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+    finally:
+        await engine.dispose()
+
+
+async def test_every_connection_keeps_a_small_page_cache(tmp_path: Path) -> None:
+    """The bot's memory: SQLite's 2 MiB default a connection, times the pool, was 40 MiB."""
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'cache.sqlite3'}")
+    try:
+        async with engine.connect() as one, engine.connect() as two:
+            for conn in (one, two):
+                cache = (await conn.exec_driver_sql("PRAGMA cache_size")).scalar_one()
+                assert cache == -SQLITE_CACHE_KIB
     finally:
         await engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import date
+from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage import handbook
+from storage import handbook, segmenter
 from storage import handbook_default as default
 from storage.handbook import clean_query, clean_synonyms, document, expand, rank, words, would_cycle
 from storage.models import HandbookEntry, HandbookSearchMonth, HandbookTopic
@@ -217,3 +218,33 @@ def test_moving_topics_never_makes_a_cycle(
             assert node not in seen
             seen.add(node)
             node = tree[node]
+
+
+def test_the_compact_prefix_table_answers_as_jiebas_own(tmp_path: Path) -> None:
+    """`segmenter.Frequencies` against the dict `jieba.Tokenizer.gen_pfdict` builds."""
+    import jieba
+
+    lines = [f"{w} {n} n" for w, n in (("劳动", 900), ("劳动合同", 7), ("合同", 500), ("a", 3))]
+    lines += [f"词{i}语{i} {i + 5}" for i in range(3000)]  # enough to grow the table
+    path = tmp_path / "dict.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with path.open("rb") as f:
+        expected, total = jieba.Tokenizer.gen_pfdict(f)
+    table = segmenter.Frequencies.read(path)
+    assert len(table) == len(expected) and table.total == total
+    for key, count in expected.items():
+        assert key in table and table[key] == count and table.get(key) == count
+    assert table["劳动合"] == 0  # a prefix of a word, no word itself
+    for absent in ("劳动者", "合同法", "", "b", "词3000"):
+        assert absent not in table and table.get(absent) is None and table.get(absent, 1) == 1
+    with pytest.raises(KeyError):
+        table["合同法"]
+    saved = tmp_path / "dict.table"
+    table.save(saved)
+    loaded = segmenter.Frequencies.load(saved)
+    assert loaded is not None and len(loaded) == len(table) and loaded.total == total
+    assert all(loaded.get(key) == count for key, count in expected.items())
+    assert "合同法" not in loaded
+    saved.write_bytes(saved.read_bytes()[:-1])  # cut short: made again, never half read
+    assert segmenter.Frequencies.load(saved) is None
+    assert segmenter.Frequencies.load(tmp_path / "none.table") is None
