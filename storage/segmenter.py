@@ -10,8 +10,11 @@ query are cut the same way, so the ranking matches them just as well, and
 `tests/handbook/test_search.py` holds the searches that must keep working.
 
 The trimmed file is made once from the dictionary jieba ships, written
-atomically to the temporary directory, so several processes share the work
-and never see half a file.
+atomically to a folder of this user's in the temporary directory, so several
+processes share the work and never see half a file. The folder is used only if
+it is this user's and nobody else may write in it (`private_folder`): a file
+another local user put in a shared ``/tmp`` could otherwise change what the
+handbook finds, or, as a table with no free slot, stall every search.
 
 Why compact: jieba keeps the words and every prefix of them (178,962 keys)
 in a dict of str to int, 27 MiB of the bot's memory even trimmed. `Frequencies`
@@ -29,9 +32,11 @@ never searches the handbook never pays.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import os
+import stat
 import struct
 import sys
 import tempfile
@@ -48,6 +53,18 @@ if TYPE_CHECKING:
 MIN_FREQUENCY = 5
 
 _lock = threading.Lock()
+_folder_lock = threading.Lock()
+_private: Path | None = None
+
+
+def _folder() -> Path:
+    global _private
+    with _folder_lock:
+        if _private is None:
+            _private = private_folder()
+        return _private
+
+
 _importing = threading.Lock()
 _tokenizer: jieba.Tokenizer | None = None
 
@@ -77,12 +94,31 @@ def _source() -> Path:
     return Path(str(jieba.__file__)).with_name(jieba.DEFAULT_DICT_NAME)
 
 
+def private_folder(base: Path | None = None) -> Path:
+    """``union-bot-<uid>`` in the temporary directory, made if missing; if someone else
+    owns it or may write in it, a new folder of this process's own instead."""
+    root = base or Path(tempfile.gettempdir())
+    uid = os.getuid()
+    folder = root / f"union-bot-{uid}"
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700)
+    found = folder.lstat()
+    if stat.S_ISDIR(found.st_mode) and found.st_uid == uid and not found.st_mode & 0o022:
+        return folder
+    logging.getLogger(__name__).warning(
+        "%s is not this user's own: the dictionary is made in a folder of this process's",
+        folder,
+    )
+    return Path(tempfile.mkdtemp(prefix="union-bot-", dir=root))
+
+
 def trimmed_dictionary(directory: Path | None = None) -> Path:
     """The path of the trimmed dictionary, written first if it is not there yet."""
     source = _source()
-    stat = source.stat()
-    tag = hashlib.sha256(f"{source}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
-    folder = directory or Path(tempfile.gettempdir())
+    shipped = source.stat()
+    made = f"{source}:{shipped.st_size}:{shipped.st_mtime_ns}"
+    tag = hashlib.sha256(made.encode()).hexdigest()[:12]
+    folder = directory or _folder()
     path = folder / f"union-bot-jieba-{MIN_FREQUENCY}-{tag}.txt"
     if path.exists():
         return path
@@ -165,7 +201,13 @@ class Frequencies:
                 whole = data.readinto(table._keys) == size and not data.read(1)
         except (OSError, EOFError, struct.error):
             return None
-        return table if whole and slots and not slots & (slots - 1) else None
+        if not whole or not slots or slots & (slots - 1):
+            return None
+        # Every key number in range and a free slot left, or a lookup would fail or
+        # probe for ever: a file not of `save`'s making is made again instead.
+        if -1 not in table._slots or max(table._slots) >= keys:
+            return None
+        return table
 
     def _slot(self, key: bytes) -> int:
         """The slot holding ``key``, or the free slot where it would go."""

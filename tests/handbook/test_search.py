@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
+from array import array
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -248,3 +251,42 @@ def test_the_compact_prefix_table_answers_as_jiebas_own(tmp_path: Path) -> None:
     saved.write_bytes(saved.read_bytes()[:-1])  # cut short: made again, never half read
     assert segmenter.Frequencies.load(saved) is None
     assert segmenter.Frequencies.load(tmp_path / "none.table") is None
+
+
+def test_a_table_not_of_save_s_making_is_refused(tmp_path: Path) -> None:
+    """Whole and well sized, but every slot taken (a lookup of a missing key would probe
+    for ever) or a key number out of range (it would fail): made again instead."""
+    table = segmenter.Frequencies.read(_dictionary(tmp_path))
+    header = len(segmenter.Frequencies._MAGIC) + segmenter.Frequencies._HEADER.size
+    for forged in (0, 10_000):
+        table.save(tmp_path / "good.table")
+        data = bytearray((tmp_path / "good.table").read_bytes())
+        slots = len(table._slots)
+        data[header : header + 4 * slots] = array("i", [forged] * slots).tobytes()
+        (tmp_path / "forged.table").write_bytes(bytes(data))
+        assert segmenter.Frequencies.load(tmp_path / "forged.table") is None
+    assert segmenter.Frequencies.load(tmp_path / "good.table") is not None
+
+
+def _dictionary(folder: Path) -> Path:
+    path = folder / "dict.txt"
+    path.write_text("劳动 900 n\n合同 500 n\n", encoding="utf-8")
+    return path
+
+
+def test_the_dictionary_folder_must_be_this_user_s_alone(tmp_path: Path) -> None:
+    """Another user's folder, or one others may write in, is not used: a file there could
+    change what the handbook finds."""
+    own = segmenter.private_folder(tmp_path)
+    assert own == tmp_path / f"union-bot-{os.getuid()}"
+    assert stat.S_IMODE(own.stat().st_mode) == 0o700
+    assert segmenter.private_folder(tmp_path) == own  # the same one next time
+    own.chmod(0o777)
+    shared = segmenter.private_folder(tmp_path)
+    assert (
+        shared != own and shared.parent == tmp_path and stat.S_IMODE(shared.stat().st_mode) == 0o700
+    )
+    own.rmdir()
+    (tmp_path / "elsewhere").mkdir()
+    own.symlink_to(tmp_path / "elsewhere")  # a link planted under the expected name
+    assert segmenter.private_folder(tmp_path) not in (own, tmp_path / "elsewhere")
