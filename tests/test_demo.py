@@ -76,7 +76,9 @@ async def test_seeded_members_open_on_their_main_menu(demo: Demo) -> None:
             assert t.gettext("👤 My profile") in labels, person.name
             assert (t.gettext("🛠 Admin") in labels) is (person.role is Role.ADMIN)
             # The welcome; the seeded poll's card may come before it or after.
-            assert any(person.name in (m.text or "") for m in await user.bot_messages()), person.name
+            assert any(person.name in (m.text or "") for m in await user.bot_messages()), (
+                person.name
+            )
 
 
 async def test_running_again_duplicates_nothing(tmp_path: Path) -> None:
