@@ -49,7 +49,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.metrics import Metrics
 from storage.budget import Grant, SendBudget
@@ -459,13 +459,7 @@ class SharedPacer:
 
     async def close(self) -> None:
         """Stop claiming (the worker is stopping) and let the last pause be written."""
-        if self._claimer is not None and not self._claimer.done():
-            self._claimer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._claimer
-        for _chat, future in self._asking:
-            future.cancel()
-        self._asking.clear()
+        await _stop_claiming(self._claimer, self._asking)
         if self._pauses:
             await asyncio.gather(*self._pauses, return_exceptions=True)
 
@@ -550,10 +544,17 @@ class SharedReplies:
                 first += count
 
     async def close(self) -> None:
-        if self._claimer is not None and not self._claimer.done():
-            self._claimer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._claimer
-        for _count, future in self._asking:
-            future.cancel()
-        self._asking.clear()
+        await _stop_claiming(self._claimer, self._asking)
+
+
+async def _stop_claiming(
+    claimer: asyncio.Task[None] | None, asking: list[tuple[int, asyncio.Future[Any]]]
+) -> None:
+    """Cancel the claim in flight and let down whoever still waits for one."""
+    if claimer is not None and not claimer.done():
+        claimer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await claimer
+    for _number, future in asking:
+        future.cancel()
+    asking.clear()
