@@ -125,7 +125,7 @@ def counted_overall(endpoint: str) -> int:
     return 1
 
 
-def _messages(endpoint: str, data: dict[str, Any]) -> int:
+def messages_posted(endpoint: str, data: dict[str, Any]) -> int:
     """A media group posts one message per item."""
     media = data.get("media")
     if endpoint.lower() == "sendmediagroup" and isinstance(media, list):
@@ -226,7 +226,7 @@ class CommitFirstRateLimiter(AIORateLimiter):
         ):
             await self.chats.acquire(chat_id)
             call = _leaving(call, self.chats, chat_id)
-        if self.replies is not None and (messages := _messages(endpoint, data)):
+        if self.replies is not None and (messages := messages_posted(endpoint, data)):
             call = _booked(call, self.replies, messages)
         return await super().process_request(call, args, kwargs, endpoint, data, rate_limit_args)
 

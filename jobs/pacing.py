@@ -52,7 +52,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from core.metrics import Metrics
-from storage.budget import Grant, SendBudget
+from storage.budget import Grant, SendBudget, reply_schedule
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -216,8 +216,10 @@ class Pacer:
         chats), sleep until the first, return it."""
         while True:
             now = self._clock()
-            slot = max(now, self._total_next, self._paused_until)
-            self._total_next = slot + count * self._total_spacing
+            slots, self._total_next = reply_schedule(
+                self._total_next, max(now, self._paused_until), count, self._total_spacing
+            )
+            slot = slots[0]
             if slot > now:
                 await self._sleep(slot - now)
             if self._paused_until > self._clock():

@@ -49,6 +49,30 @@ from storage.outbox import PSEUDONYM_BASE
 
 GLOBAL = 0
 DELIVERIES = -1  # never a chat's key: those are positive
+# How far ahead of the schedule replies may go: a short burst (6 messages at 30/s), as
+# Telegram's own bucket takes. Without it, two members answered within 1/30 s of each
+# other had the second wait for its slot (+33 ms on the p99 of `/help`).
+REPLY_BURST = 0.2
+
+
+def reply_schedule(
+    next_at: float, now: float, count: int, spacing: float, burst: float = REPLY_BURST
+) -> tuple[list[float], float]:
+    """Slots for ``count`` reply messages and the schedule's next slot after them.
+
+    The virtual-clock bucket with a burst: a slot may be up to ``burst`` seconds
+    ahead of the schedule (never before ``now``), and each slot moves the schedule
+    on by ``spacing`` from where it was, so over any span the rate still holds and
+    at most ``burst / spacing`` more messages fit in it.
+    """
+    slots: list[float] = []
+    for _ in range(count):
+        slot = max(now, next_at - burst)
+        slots.append(slot)
+        next_at = max(next_at, slot) + spacing
+    return slots, next_at
+
+
 # Chat rows that constrain nothing any more (a minute after the last send) go this often.
 _PRUNE_EVERY = 30.0
 
@@ -173,17 +197,16 @@ class SendBudget:
 
         Only the overall row: a reply's chat is paced where its updates are
         handled (one at a time per chat, `bot.request.ChatPacer`), and replies
-        keep no lookahead — they are booked as they leave.
+        keep no lookahead — they are booked as they leave, a short burst allowed
+        (`reply_schedule`).
         """
         if count <= 0:
             return []
         async with self._engine.begin() as conn:
             rows = (await conn.execute(_LOCK, {"keys": [GLOBAL], "now": now})).all()
             self.skew = float(rows[0][3]) - now
-            spacing = 1.0 / self.limits.rate
-            first = max(float(rows[0][1]), now)
-            slots = [first + i * spacing for i in range(count)]
-            await self._write(conn, {GLOBAL: (first + count * spacing, [])}, {GLOBAL})
+            slots, following = reply_schedule(float(rows[0][1]), now, count, 1.0 / self.limits.rate)
+            await self._write(conn, {GLOBAL: (following, [])}, {GLOBAL})
         return slots
 
     @staticmethod

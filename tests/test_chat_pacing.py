@@ -13,7 +13,13 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.request import ChatPacer, CommitFirstRateLimiter, paced_in_chat
+from bot.request import (
+    ChatPacer,
+    CommitFirstRateLimiter,
+    counted_overall,
+    messages_posted,
+    paced_in_chat,
+)
 from tests.support.bot import fresh_bot
 from tests.support.chat import registered
 
@@ -91,6 +97,16 @@ def test_only_messages_count() -> None:
     assert paced_in_chat("sendPhoto") and paced_in_chat("copyMessage")
     assert not paced_in_chat("sendChatAction") and not paced_in_chat("answerCallbackQuery")
     assert not paced_in_chat("getUpdates")
+
+
+def test_only_new_messages_take_a_slot_of_the_bot_s_rate() -> None:
+    """Telegram's overall limit counts messages posted, not edits or button answers; a
+    media group posts one message per item."""
+    assert [counted_overall(m) for m in ("sendMessage", "sendDocument", "copyMessage")] == [1] * 3
+    for method in ("editMessageText", "answerCallbackQuery", "sendChatAction", "getUpdates"):
+        assert counted_overall(method) == 0, method
+    assert messages_posted("sendMediaGroup", {"media": [{}, {}, {}]}) == 3
+    assert messages_posted("sendMessage", {"text": "x"}) == 1
 
 
 @pytest.mark.parametrize("burst", [0, 3])
