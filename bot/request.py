@@ -23,7 +23,9 @@ stall everyone; paced, only their own replies wait. Each message a reply
 posts also takes its slot of the whole bot's rate from the budget the
 delivery workers book in (`jobs.pacing.ReplySlots`: in process on SQLite, in
 the database on PostgreSQL), so replies and broadcasts, of every instance,
-stay under ``TELEGRAM_RATE`` together. And the
+stay under ``TELEGRAM_RATE`` together; and each message or edit in a chat
+takes its place in that chat's limit there, so a cadre group's 20 a minute
+and a member's one a second hold across instances, deliveries counted. And the
 request checks the rule it keeps: a request made while the task still holds a
 connection (a job that calls the bot inside its own ``transaction(...)``) is
 logged as an error by :func:`report_if_holding`; the e2e tests fail on that line.
@@ -226,9 +228,22 @@ class CommitFirstRateLimiter(AIORateLimiter):
         ):
             await self.chats.acquire(chat_id)
             call = _leaving(call, self.chats, chat_id)
-        if self.replies is not None and (messages := messages_posted(endpoint, data)):
-            call = _booked(call, self.replies, messages)
+        if self.replies is not None:
+            messages = messages_posted(endpoint, data)
+            chat = self._chat_counted(chat_id, endpoint)
+            if messages or chat is not None:
+                call = _booked(call, self.replies, messages, chat)
         return await super().process_request(call, args, kwargs, endpoint, data, rate_limit_args)
+
+    def _chat_counted(self, chat_id: object, endpoint: str) -> int | None:
+        """The chat whose limit in the bot's budget the request counts toward: a group's
+        always (its 20 a minute are every instance's, deliveries included), a private
+        chat's when this instance paces private chats at all."""
+        if not isinstance(chat_id, int) or not paced_in_chat(endpoint):
+            return None
+        if chat_id < 0 or self.chats is not None:
+            return chat_id
+        return None
 
 
 def _leaving(call: Call, chats: ChatPacer, chat_id: int) -> Call:
@@ -239,11 +254,11 @@ def _leaving(call: Call, chats: ChatPacer, chat_id: int) -> Call:
     return leaving
 
 
-def _booked(call: Call, replies: ReplySlots, messages: int) -> Call:
-    """Past PTB's own limit (this instance's), the slot in the bot's budget, then out."""
+def _booked(call: Call, replies: ReplySlots, messages: int, chat_id: int | None) -> Call:
+    """Past PTB's own limits (this instance's), the slots in the bot's budget, then out."""
 
     async def booked(*args: Any, **kwargs: Any) -> bool | JSONDict | list[JSONDict]:
-        await replies.take(messages)
+        await replies.take(messages, chat_id)
         try:
             return await call(*args, **kwargs)
         except RetryAfter as error:  # PTB retries it; every sender of the bot waits too

@@ -44,6 +44,9 @@ class DeliveryConfig:
     kind_interval: tuple[tuple[str, float], ...] = ()
     group_per_minute: int = 20
     group_window: float = 60.0  # the "minute" of group_per_minute; tests scale it down
+    # REPLY_CHAT_BURST: replies to a member may go this many at once into the chat; the
+    # deliveries to that chat wait until the burst has refilled.
+    reply_chat_burst: int = 3
     # Outcomes are written together after this long (or sooner when many wait):
     # one transaction per few messages instead of one each.
     record_delay: float = 0.2
@@ -63,6 +66,7 @@ class DeliveryConfig:
             max_attempts=settings.delivery_max_attempts,
             poll=settings.delivery_poll_seconds,
             lease=settings.delivery_lease_seconds,
+            reply_chat_burst=settings.reply_chat_burst,
             request_timeout=settings.delivery_timeout_seconds,
             kind_interval=(
                 ((BROADCAST_KIND, settings.delivery_broadcast_interval),)

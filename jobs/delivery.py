@@ -646,6 +646,7 @@ def pacer_for(
         per_chat_interval=config.per_chat_interval,
         group_per_minute=config.group_per_minute,
         group_window=config.group_window,
+        reply_chat_burst=config.reply_chat_burst,
     )
     if isinstance(engine, AsyncEngine) and engine.dialect.name == "postgresql":
         return SharedPacer(SendBudget(engine, secret, limits), instance_rate=config.instance_rate)
@@ -661,6 +662,7 @@ def local_pacer(config: DeliveryConfig) -> Pacer:
         per_chat_interval=config.per_chat_interval,
         group_per_minute=config.group_per_minute,
         group_window=config.group_window,
+        reply_chat_burst=config.reply_chat_burst,
     )
 
 

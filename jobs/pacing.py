@@ -52,7 +52,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from core.metrics import Metrics
-from storage.budget import Grant, SendBudget, reply_schedule
+from storage.budget import (
+    Grant,
+    ReplyAsk,
+    SendBudget,
+    chat_burst_slack,
+    group_ready,
+    reply_schedule,
+)
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
@@ -86,10 +93,12 @@ class SendPacer(Protocol):
 
 
 class ReplySlots(Protocol):
-    """What a reply to a member asks before it leaves: its slot of the bot's overall rate."""
+    """What a reply to a member asks before it leaves: its slots of the bot's overall rate
+    and its place in the chat's limit, which the deliveries to that chat count too."""
 
-    async def take(self, count: int = 1) -> None:
-        """Wait for ``count`` messages' slots (a media group is several messages)."""
+    async def take(self, count: int = 1, chat_id: int | None = None) -> None:
+        """Wait for ``count`` messages' slots (a media group is several messages, an edit
+        none) and, with ``chat_id``, for room in that chat's own limit."""
         ...
 
     def pause(self, seconds: float) -> None:
@@ -111,6 +120,7 @@ class Pacer:
         group_window: float = 60.0,
         total_rate: float | None = None,
         lookahead: float | None = None,
+        reply_chat_burst: int = 3,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -128,6 +138,7 @@ class Pacer:
         self.per_chat_interval = float(per_chat_interval)
         self.group_per_minute = int(group_per_minute)
         self.group_window = float(group_window)  # 60 s; tests scale it down
+        self._reply_slack = chat_burst_slack(reply_chat_burst, self.per_chat_interval)
         self._clock = clock
         self._sleep = sleep
         self._spacing = 1.0 / self.rate
@@ -155,9 +166,9 @@ class Pacer:
             return held
         if chat_id < 0:
             recent = self._group_recent.get(chat_id)
-            if recent is None or len(recent) < self.group_per_minute:
+            if recent is None:
                 return float("-inf")
-            return recent[0] + self.group_window
+            return group_ready(recent, self.group_per_minute, self.group_window)
         last = self._chat_last.get(chat_id)
         return float("-inf") if last is None else last + self.per_chat_interval
 
@@ -211,20 +222,53 @@ class Pacer:
                 continue  # a 429 arrived while we waited: the slot is void
             return slot
 
-    async def take_reply(self, count: int = 1) -> float:
-        """Book ``count`` overall slots for a reply (no chat limit: `bot.request` paces
-        chats), sleep until the first, return it."""
+    async def take_reply(self, count: int = 1, chat_id: int | None = None) -> float:
+        """Book ``count`` overall slots for a reply and, with ``chat_id``, its send in the
+        chat's limit (a private chat's short burst is the replies'); sleep until the
+        first slot, return it."""
         while True:
+            if chat_id is not None:
+                await self._wait_reply_chat(chat_id)
             now = self._clock()
-            slots, self._total_next = reply_schedule(
-                self._total_next, max(now, self._paused_until), count, self._total_spacing
-            )
+            start = max(now, self._paused_until)
+            slots = [start]
+            if count > 0:
+                slots, self._total_next = reply_schedule(
+                    self._total_next, start, count, self._total_spacing
+                )
+            if chat_id is not None:
+                self._record_reply(chat_id, slots)
             slot = slots[0]
             if slot > now:
                 await self._sleep(slot - now)
             if self._paused_until > self._clock():
                 continue
             return slot
+
+    async def _wait_reply_chat(self, chat_id: int) -> None:
+        while True:
+            if chat_id < 0:
+                ready = self.chat_ready_at(chat_id)
+            else:
+                held = self._held.get(chat_id, float("-inf"))
+                last = self._chat_last.get(chat_id)
+                due = float("-inf") if last is None else last + self.per_chat_interval
+                ready = max(held, due - self._reply_slack)
+            wait = ready - self._clock()
+            if wait <= 0:
+                return
+            await self._sleep(wait)
+
+    def _record_reply(self, chat_id: int, slots: list[float]) -> None:
+        if chat_id < 0:
+            for slot in slots:
+                self._record_chat(slot, chat_id)
+            return
+        # The chat's schedule moves on an interval per reply: its next delivery waits
+        # until the burst the replies took has refilled.
+        last = self._chat_last.get(chat_id)
+        due = slots[-1] if last is None else max(last + self.per_chat_interval, slots[-1])
+        self._chat_last[chat_id] = due
 
     def replies(self, metrics: Metrics | None = None) -> ReplySlots:
         return LocalReplies(self, metrics)
@@ -278,9 +322,9 @@ class LocalReplies:
         self._pacer = pacer
         self._metrics = metrics
 
-    async def take(self, count: int = 1) -> None:
-        await self._pacer.take_reply(count)
-        if self._metrics is not None:
+    async def take(self, count: int = 1, chat_id: int | None = None) -> None:
+        await self._pacer.take_reply(count, chat_id)
+        if self._metrics is not None and count > 0:
             self._metrics.reply_slot(booked=True, count=count)
 
     def pause(self, seconds: float) -> None:
@@ -496,21 +540,32 @@ class SharedReplies:
         self._metrics = metrics
         self._clock = clock
         self._sleep = sleep
-        self._asking: list[tuple[int, asyncio.Future[float | None]]] = []
+        self._asking: list[tuple[ReplyAsk, asyncio.Future[Grant | None]]] = []
         self._claimer: asyncio.Task[None] | None = None
         self._failing = False
         self.claims = 0  # transactions that booked reply slots
 
-    async def take(self, count: int = 1) -> None:
-        future: asyncio.Future[float | None] = asyncio.get_running_loop().create_future()
-        self._asking.append((max(1, count), future))
-        if self._claimer is None or self._claimer.done():
-            self._claimer = asyncio.get_running_loop().create_task(self._claim_all())
-        slot = await future
-        if self._metrics is not None:
-            self._metrics.reply_slot(booked=slot is not None, count=count)
+    async def take(self, count: int = 1, chat_id: int | None = None) -> None:
+        ask = ReplyAsk(max(0, count), chat_id)
+        while True:
+            grant = await self._ask(ask)
+            if grant is None or grant.slot is not None:
+                break
+            # The chat has no room (another instance's sends count): ask again then.
+            if (wait := grant.not_before - self._clock()) > 0:
+                await self._sleep(wait)
+        if self._metrics is not None and count > 0:
+            self._metrics.reply_slot(booked=grant is not None, count=count)
+        slot = None if grant is None else grant.slot
         if slot is not None and (wait := slot - self._clock()) > 0:
             await self._sleep(wait)
+
+    async def _ask(self, ask: ReplyAsk) -> Grant | None:
+        future: asyncio.Future[Grant | None] = asyncio.get_running_loop().create_future()
+        self._asking.append((ask, future))
+        if self._claimer is None or self._claimer.done():
+            self._claimer = asyncio.get_running_loop().create_task(self._claim_all())
+        return await future
 
     def pause(self, seconds: float) -> None:
         self._pause(seconds)
@@ -520,8 +575,8 @@ class SharedReplies:
             batch, self._asking = self._asking, []
             try:
                 async with asyncio.timeout(self._timeout):
-                    slots = await self._budget.claim_replies(
-                        sum(n for n, _ in batch), self._clock()
+                    grants = await self._budget.claim_replies(
+                        [ask for ask, _ in batch], self._clock()
                     )
             except Exception as error:  # never hold a member's reply for the budget
                 if not self._failing:
@@ -531,7 +586,7 @@ class SharedReplies:
                         "replies leave unbooked until it answers",
                         type(error).__name__,
                     )
-                for _count, future in batch:
+                for _ask, future in batch:
                     if not future.done():
                         future.set_result(None)
                 continue
@@ -539,18 +594,16 @@ class SharedReplies:
                 self._failing = False
                 log.warning("shared budget: booking replies works again")
             self.claims += 1
-            first = 0
-            for count, future in batch:
+            for (_ask, future), grant in zip(batch, grants, strict=True):
                 if not future.done():
-                    future.set_result(slots[first])
-                first += count
+                    future.set_result(grant)
 
     async def close(self) -> None:
         await _stop_claiming(self._claimer, self._asking)
 
 
 async def _stop_claiming(
-    claimer: asyncio.Task[None] | None, asking: list[tuple[int, asyncio.Future[Any]]]
+    claimer: asyncio.Task[None] | None, asking: list[tuple[Any, asyncio.Future[Any]]]
 ) -> None:
     """Cancel the claim in flight and let down whoever still waits for one."""
     if claimer is not None and not claimer.done():

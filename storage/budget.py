@@ -10,7 +10,7 @@ one pacer per process, two instances had to split the rate by hand
   send evenly spaced and never faster than ``rate`` in any window — a
   virtual-clock ("GCRA") token bucket without burst. Deliveries and replies to
   members both take their slots here (:meth:`SendBudget.claim`,
-  :meth:`SendBudget.claim_replies`);
+  :meth:`SendBudget.claim_replies`), replies with a short burst;
 * key -1: the deliveries' own ``next_at``, ``1/delivery_rate`` apart: what
   the workers of all instances send stays under ``delivery_rate``
   (``TELEGRAM_RATE`` less ``TELEGRAM_REPLY_RESERVE``), so members' replies
@@ -18,7 +18,10 @@ one pacer per process, two instances had to split the rate by hand
   a reply never queues behind more than that of a broadcast;
 * a row per chat written to in the last minute, keyed by a keyed hash of the
   chat (never its id): a private chat's next allowed send, a group's sends of
-  the last minute (at most ``group_per_minute`` in any 60 s).
+  the last minute (at most ``group_per_minute`` in any 60 s). Replies count
+  here as deliveries do — a cadre group hears both the new cases (deliveries)
+  and the answers to its cadres (replies), from every instance — though a
+  reply may take the chat's short burst, which deliveries leave to it.
 
 :meth:`SendBudget.claim` books slots for many sends at once in one short
 transaction: it locks the global row and the chats' rows (created if missing,
@@ -71,6 +74,28 @@ def reply_schedule(
         slots.append(slot)
         next_at = max(next_at, slot) + spacing
     return slots, next_at
+
+
+def group_ready(recent: Sequence[float], per_minute: int, window: float) -> float:
+    """When a group may take its next message: ``recent`` holds its last sends, oldest
+    first; with ``per_minute`` of them in the window, when the oldest leaves it."""
+    return recent[-per_minute] + window if len(recent) >= per_minute else float("-inf")
+
+
+def chat_burst_slack(burst: int, interval: float) -> float:
+    """How far ahead of a private chat's schedule a reply may go: Telegram takes a short
+    burst into one chat (``burst`` messages), then one an ``interval``. Deliveries take
+    none of it (they go one an interval), so a member's reply never waits behind them."""
+    return max(0, burst - 1) * interval
+
+
+@dataclass(frozen=True)
+class ReplyAsk:
+    """What one reply to a member books: ``messages`` of the whole bot's rate (an edit
+    posts none) and, when ``chat_id`` is set, one send toward that chat's own limit."""
+
+    messages: int
+    chat_id: int | None = None
 
 
 # Chat rows that constrain nothing any more (a minute after the last send) go this often.
@@ -127,6 +152,8 @@ class BudgetLimits:
     delivery_rate: float | None = None
     # How far ahead of now a delivery's slot may be booked (None: any distance).
     lookahead: float | None = None
+    # Replies to a member may go this many at once into the chat (REPLY_CHAT_BURST).
+    reply_chat_burst: int = 3
 
     def __post_init__(self) -> None:
         if self.rate <= 0 or self.per_chat_interval < 0 or self.group_per_minute <= 0:
@@ -139,6 +166,10 @@ class BudgetLimits:
     @property
     def deliveries_rate(self) -> float:
         return self.rate if self.delivery_rate is None else self.delivery_rate
+
+    @property
+    def reply_chat_slack(self) -> float:
+        return chat_burst_slack(self.reply_chat_burst, self.per_chat_interval)
 
 
 @dataclass(frozen=True)
@@ -192,22 +223,66 @@ class SendBudget:
                 await conn.execute(_PRUNE, {"before": now - memory})
         return grants
 
-    async def claim_replies(self, count: int, now: float) -> list[float]:
-        """Book ``count`` slots of the whole bot's rate for replies to members, in order.
+    async def claim_replies(self, asks: Sequence[ReplyAsk], now: float) -> list[Grant]:
+        """Book slots for replies to members, in order; one grant per ask.
 
-        Only the overall row: a reply's chat is paced where its updates are
-        handled (one at a time per chat, `bot.request.ChatPacer`), and replies
-        keep no lookahead — they are booked as they leave, a short burst allowed
-        (`reply_schedule`).
+        A reply takes its messages' slots of the whole bot's rate, a short burst
+        allowed (`reply_schedule`), and one send of its chat's limit, which
+        every instance's replies and deliveries count: a group's 20 a minute, a
+        private chat's burst then one a second. A granted slot is the first of
+        the reply's messages (now, for an edit); a reply whose chat has no room
+        gets the time to ask again instead and takes no slot. Replies keep no
+        lookahead: they are booked as they leave.
         """
-        if count <= 0:
+        if not asks:
             return []
+        keys = [None if ask.chat_id is None else self.key(ask.chat_id) for ask in asks]
+        ordered = sorted({GLOBAL, *(key for key in keys if key is not None)})
         async with self._engine.begin() as conn:
-            rows = (await conn.execute(_LOCK, {"keys": [GLOBAL], "now": now})).all()
+            rows = (await conn.execute(_LOCK, {"keys": ordered, "now": now})).all()
+            state = {int(k): (float(n), _times(r)) for k, n, r, _ in rows}
             self.skew = float(rows[0][3]) - now
-            slots, following = reply_schedule(float(rows[0][1]), now, count, 1.0 / self.limits.rate)
-            await self._write(conn, {GLOBAL: (following, [])}, {GLOBAL})
-        return slots
+            grants, changed = self._book_replies(asks, keys, state, now)
+            await self._write(conn, state, changed)
+        return grants
+
+    def _book_replies(
+        self,
+        asks: Sequence[ReplyAsk],
+        keys: Sequence[int | None],
+        state: dict[int, tuple[float, list[float]]],
+        now: float,
+    ) -> tuple[list[Grant], set[int]]:
+        limits = self.limits
+        spacing = 1.0 / limits.rate
+        overall = state[GLOBAL][0]
+        grants: list[Grant] = []
+        changed = {GLOBAL}
+        for ask, key in zip(asks, keys, strict=True):
+            chat = None if key is None else state[key]
+            group = ask.chat_id is not None and is_group(ask.chat_id)
+            if chat is not None:
+                if group:
+                    ready = group_ready(chat[1], limits.group_per_minute, limits.group_window)
+                else:
+                    ready = chat[0] - limits.reply_chat_slack
+                if ready > now:
+                    grants.append(Grant(None, ready))
+                    continue
+            slots = [now]
+            if ask.messages > 0:
+                slots, overall = reply_schedule(overall, now, ask.messages, spacing)
+            grants.append(Grant(slots[0]))
+            if key is None or chat is None:
+                continue
+            next_at, recent = chat
+            if group:
+                state[key] = (slots[-1], [*recent, *slots][-limits.group_per_minute :])
+            else:
+                state[key] = (max(next_at, slots[-1]) + limits.per_chat_interval, [])
+            changed.add(key)
+        state[GLOBAL] = (overall, [])
+        return grants, changed
 
     @staticmethod
     async def _write(
@@ -245,8 +320,7 @@ class SendBudget:
             next_at, recent = state[key]
             group = is_group(chat)
             if group:
-                full = len(recent) >= limits.group_per_minute
-                ready = recent[-limits.group_per_minute] + limits.group_window if full else 0.0
+                ready = group_ready(recent, limits.group_per_minute, limits.group_window)
             else:
                 ready = next_at
             if ready > slot:

@@ -248,3 +248,71 @@ async def test_a_pause_holds_replies_too() -> None:
         return vt.now
 
     assert min(await vt.run(reply(), delivery())) >= start + 2.0
+
+
+def assert_chat_bucket(times: list[float], *, burst: int, interval: float) -> None:
+    """A private chat's sends as Telegram's bucket takes them: ``burst`` at once, then
+    one an ``interval`` (the virtual-clock form: no send more than the burst ahead)."""
+    due = float("-inf")
+    for moment in sorted(times):
+        due = max(due, moment)
+        assert due - moment <= (burst - 1) * interval + 1e-9, (moment, due)
+        due += interval
+
+
+def assert_group_window(times: list[float], *, per_window: int, window: float) -> None:
+    """No ``window`` seconds hold more than ``per_window`` of a group's sends."""
+    ordered = sorted(times)
+    for first, last in zip(ordered, ordered[per_window:], strict=False):
+        assert last - first >= window - 1e-9, (first, last)
+
+
+async def test_replies_in_a_group_and_its_deliveries_share_its_limit() -> None:
+    """A cadre group hears new cases (deliveries) and answers to its cadres (replies and
+    edits) at once: all of them together keep the group's limit, and none is dropped."""
+    vt = VirtualTime()
+    pacer = Pacer(
+        rate=20, total_rate=30, group_per_minute=5, group_window=6.0, clock=vt.clock, sleep=vt.sleep
+    )
+    replies = pacer.replies()
+    group = -1001
+    sent: list[float] = []
+
+    async def deliver() -> None:
+        await pacer.acquire(group)
+        sent.append(vt.now)
+
+    async def reply(messages: int) -> None:
+        await replies.take(messages, group)
+        sent.append(vt.now)
+
+    await vt.run(*(deliver() for _ in range(6)), *(reply(1) for _ in range(6)), reply(0))
+    assert len(sent) == 13
+    assert_group_window(sent, per_window=5, window=6.0)
+    assert max(sent) - min(sent) >= 12.0  # the 13th waited two windows
+
+
+async def test_replies_to_a_member_take_the_chat_s_burst_and_deliveries_wait_for_it() -> None:
+    """A member tapping quickly while notices are queued for them: the replies take the
+    chat's short burst, deliveries go one a second, and Telegram's bucket is never over."""
+    vt = VirtualTime()
+    pacer = Pacer(rate=20, total_rate=30, reply_chat_burst=3, clock=vt.clock, sleep=vt.sleep)
+    replies = pacer.replies()
+    member = 42
+    replied: list[float] = []
+    delivered: list[float] = []
+
+    async def reply() -> None:
+        await replies.take(1, member)
+        replied.append(vt.now)
+
+    async def deliver() -> None:
+        await pacer.acquire(member)
+        delivered.append(vt.now)
+
+    await vt.run(reply(), reply(), reply())
+    assert replied == [1000.0, 1000.0, 1000.0]  # the burst is the replies'
+    await vt.run(deliver(), reply(), deliver(), reply())
+    assert len(replied) == 5 and len(delivered) == 2
+    assert min(delivered) >= 1003.0 - 1e-9  # after the burst has refilled
+    assert_chat_bucket([*replied, *delivered], burst=3, interval=1.0)

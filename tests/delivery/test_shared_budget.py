@@ -23,6 +23,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.request import ChatPacer, CommitFirstRateLimiter
 from core.metrics import Metrics
 from core.settings import SettingsError, load_settings
 from jobs.delivery import DeliveryConfig, DeliveryWorker, pacer_for
@@ -30,10 +31,10 @@ from jobs.pacing import Pacer, ReplySlots, SendPacer, SharedPacer, SharedReplies
 from jobs.sender import BotSender
 from sandbox import SandboxDriver
 from storage import outbox
-from storage.budget import DELIVERIES, GLOBAL, BudgetLimits, Grant, SendBudget
+from storage.budget import DELIVERIES, GLOBAL, BudgetLimits, Grant, ReplyAsk, SendBudget
 from storage.db import make_engine, make_session_factory
 from storage.models import Outbox, SendBudgetRow
-from tests.delivery.test_pacing import assert_bucket
+from tests.delivery.test_pacing import assert_bucket, assert_chat_bucket, assert_group_window
 from tests.support.config import SECRET
 from tests.support.databases import clean_database
 from tests.support.delivery import (
@@ -207,7 +208,8 @@ async def test_replies_and_deliveries_of_two_instances_share_the_rate(
                     deliveries.append(grant.slot)
         else:
             count = rng.randint(1, 4)
-            slots = await budget.claim_replies(count, now)
+            grants = await budget.claim_replies([ReplyAsk(1)] * count, now)
+            slots = [grant.slot for grant in grants if grant.slot is not None]
             latest = max(replies, default=float("-inf"))
             assert len(slots) == count and slots[0] >= now - EPS
             assert slots[0] <= max(now + SPLIT.lookahead, latest) + 1 / 30 + EPS
@@ -520,3 +522,70 @@ def test_bad_rates_are_refused_in_one_line(
         load_settings(**BASE)
     assert str(refused.value).startswith(f"{name} is malformed: expected")
     assert "\n" not in str(refused.value)
+
+
+class SteppedTime:
+    """A clock whose ``sleep`` jumps ahead at once: requests here are made one at a time."""
+
+    def __init__(self, start: float = 1_000_000.0) -> None:
+        self.now = start
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+
+CHAT_LIMITS = BudgetLimits(
+    rate=30.0, per_chat_interval=1.0, group_per_minute=5, group_window=6.0, reply_chat_burst=3
+)
+
+
+async def test_two_instances_replies_and_deliveries_keep_each_chat_s_limit(
+    two_engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """The cadre group hears both instances' replies and edits and the deliveries to it;
+    a member is answered by whichever instance takes their update. Each chat's limit
+    holds over all of them together: what one instance's own limiter cannot see."""
+    time_ = SteppedTime()
+    budgets = [SendBudget(engine, SECRET, CHAT_LIMITS) for engine in two_engines]
+    limiters = []
+    for budget in budgets:
+        limiter = CommitFirstRateLimiter(telegram_rate=30.0, chat_burst=3)
+        limiter.chats = ChatPacer(burst=3, interval=1.1, clock=time_.clock, sleep=time_.sleep)
+        limiter.replies = SharedReplies(
+            budget, pause=lambda _seconds: None, clock=time_.clock, sleep=time_.sleep
+        )
+        limiters.append(limiter)
+    sent: dict[int, list[float]] = {GROUP: [], 42: []}
+
+    async def request(limiter: CommitFirstRateLimiter, endpoint: str, chat: int) -> None:
+        async def call() -> bool:
+            sent[chat].append(time_.now)
+            return True
+
+        await limiter.process_request(call, (), {}, endpoint, {"chat_id": chat}, None)
+
+    async def deliver(budget: SendBudget, chat: int) -> None:
+        while (grant := (await budget.claim([chat], time_.now))[0]).slot is None:
+            time_.now = max(time_.now, grant.not_before)
+        time_.now = max(time_.now, grant.slot)
+        sent[chat].append(time_.now)
+
+    try:
+        for turn in range(6):
+            first, second = limiters[turn % 2], limiters[(turn + 1) % 2]
+            await request(first, "sendMessage", GROUP)
+            await request(second, "editMessageText", GROUP)
+            await deliver(budgets[turn % 2], GROUP)
+            await request(first, "sendMessage", 42)
+            await request(second, "sendMessage", 42)
+            await deliver(budgets[(turn + 1) % 2], 42)
+    finally:
+        for limiter in limiters:
+            assert limiter.replies is not None
+            await limiter.replies.close()
+    assert len(sent[GROUP]) == 18 and len(sent[42]) == 18
+    assert_group_window(sent[GROUP], per_window=5, window=6.0)
+    assert_chat_bucket(sent[42], burst=3, interval=1.0)
