@@ -20,6 +20,7 @@ twice, or on two instances, sends each message once.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -80,7 +81,7 @@ class PollKeys:
 
     @classmethod
     def from_secret(cls, secret: str) -> PollKeys:
-        return cls(KeyedHasher(secret, "poll-voter"), Cipher(secret, "poll-department"))
+        return _poll_keys(secret)
 
     def voter_key(self, poll_id: int, member_id: int) -> str:
         return self.voter(f"{poll_id}:{member_id}")
@@ -141,6 +142,13 @@ class PollView:
 
 
 # Settings --------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4)
+def _poll_keys(secret: str) -> PollKeys:
+    """Built once per secret: every vote and every poll screen needs them (both parts are
+    safe to share between tasks)."""
+    return PollKeys(KeyedHasher(secret, "poll-voter"), Cipher(secret, "poll-department"))
 
 
 async def cadres_may_create(session: AsyncSession) -> bool:

@@ -29,10 +29,14 @@ from storage.polls import PollView
 log = logging.getLogger(__name__)
 
 
-async def member_view(scope: Scope, view: PollView) -> tuple[str, InlineKeyboardMarkup]:
-    """The poll as the presser sees it: their choice, and the results if shown."""
+async def member_view(
+    scope: Scope, view: PollView, mask: int | None = None
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The poll as the presser sees it: their choice (``mask``, when the vote just made
+    it is known), and the results if shown."""
     assert scope.member is not None
-    mask = await polls.current_choice(scope.session, view.id, scope.member.id, keys(scope))
+    if mask is None:
+        mask = await polls.current_choice(scope.session, view.id, scope.member.id, keys(scope))
     tally = await polls.tally(scope.session, view) if display.results_visible(view.poll) else None
     zone = scope.settings.tz
     return (
@@ -84,7 +88,7 @@ async def vote(update: Update, context: Context, scope: Scope) -> None:
     else:
         toast = scope._("That is already your choice.")
     await query.answer(toast)
-    text, markup = await member_view(scope, view)
+    text, markup = await member_view(scope, view, outcome.after)
     await edit(update, text, markup)
     await _other_copies(update, context, scope, view, text, markup)
 
