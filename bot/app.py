@@ -27,7 +27,7 @@ from bot.metrics import MeasuredJobQueue, added_since, count_updates, handlers_o
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.request import CommitFirstRateLimiter, bot_request
-from bot.updates import Backlog, UpdatesRequest
+from bot.updates import Backlog, UpdatesBot, UpdatesRequest
 from core.runtime import RUNTIME_KEY, Runtime, runtime_of
 from core.settings import Settings
 from handlers import (
@@ -132,34 +132,36 @@ def build_application(
     persistence = DatabasePersistence(enabled=takes_updates)
     request = bot_request()
     processor = processor or PerChatUpdateProcessor()
-    # Polling fetches more only while the bot has room (bot.updates.Backlog).
-    updates_request = UpdatesRequest(backlog=backlog)
-    processor.listeners.append(updates_request.backlog.finished)
-    builder = (
+    limiter = (
+        CommitFirstRateLimiter(
+            max_retries=2,
+            telegram_rate=settings.telegram_rate,
+            chat_burst=settings.reply_chat_burst,
+        )
+        if rate_limiter
+        else None
+    )
+    bot = UpdatesBot(
+        settings.telegram_bot_token,
+        base_url=settings.api_url,
+        base_file_url=settings.file_url,
+        request=request,  # commits before each request leaves (bot.request)
+        # Polling fetches more only while the bot has room (bot.updates.Backlog).
+        get_updates_request=UpdatesRequest(),
+        backlog=backlog,
+        defaults=Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz),
+        rate_limiter=limiter,
+    )
+    processor.listeners.append(bot.backlog.finished)
+    application: Application[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
-        .token(settings.telegram_bot_token)
-        .base_url(settings.api_url)
-        .base_file_url(settings.file_url)
-        .request(request)  # commits before each request leaves (bot.request)
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.tz))
-        .get_updates_request(updates_request)
+        .bot(bot)
         .concurrent_updates(processor)
         .post_init(_on_start)
         .post_shutdown(_on_stop)
         .persistence(persistence)
         .job_queue(MeasuredJobQueue())  # counts each job's runs for /metrics (bot.metrics)
-    )
-    # Two builds: the limiter changes the bot's type (ExtBot[int], not ExtBot[None]).
-    application: Application[Any, Any, Any, Any, Any, Any] = (
-        builder.rate_limiter(
-            CommitFirstRateLimiter(
-                max_retries=2,
-                telegram_rate=settings.telegram_rate,
-                chat_burst=settings.reply_chat_burst,
-            )
-        ).build()
-        if rate_limiter
-        else builder.build()
+        .build()
     )
     engine = engine_for(settings)
     application.bot_data[RUNTIME_KEY] = Runtime(

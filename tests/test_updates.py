@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from telegram import Update
+from telegram import Bot, Update
 
-from bot.updates import Once, readable_updates
+from bot.updates import Once, parsed_updates
+
+BOT = Bot("123:abcdefghijklmnopqrstuvwxyz")
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=8),
@@ -30,12 +32,12 @@ def raw_update(draw: st.DrawFn) -> Any:
 
 @given(st.lists(raw_update(), max_size=6))
 def test_anything_becomes_a_list_the_library_parses(result: list[Any]) -> None:
-    kept = readable_updates(result)
-    assert Update.de_list(kept, None) is not None  # PTB's own parse of the whole answer
+    kept = parsed_updates(result, BOT)
+    assert all(isinstance(u, Update) and u.get_bot() is BOT for u in kept)
     ids = [
         u["update_id"] for u in result if isinstance(u, dict) and type(u.get("update_id")) is int
     ]
-    assert [u["update_id"] for u in kept] == ids
+    assert [u.update_id for u in kept] == ids
 
 
 def test_one_line_per_bad_update_and_no_content(caplog: pytest.LogCaptureFixture) -> None:
@@ -47,8 +49,10 @@ def test_one_line_per_bad_update_and_no_content(caplog: pytest.LogCaptureFixture
     once = Once()
     with caplog.at_level(logging.INFO):
         for _ in range(3):  # the same answer again, as after a restart
-            assert readable_updates([bad, good], once) == [{"update_id": 12}, good]
-        assert readable_updates([["no", "id"]], once) == []
+            skipped, kept = parsed_updates([bad, good], BOT, once)
+            assert (skipped.update_id, skipped.message) == (12, None)
+            assert kept == Update.de_json(good, BOT)
+        assert parsed_updates([["no", "id"]], BOT, once) == []
     assert [r.getMessage() for r in caplog.records] == [
         "skipped update 12: message the library cannot parse (TypeError)",
         "skipped an update without an id: not an object (list)",
