@@ -580,14 +580,15 @@ async def vote(
                 )
             )
         raise VoteRefused(code)
-    ballot = await session.scalar(
-        select(PollBallot)
-        .where(PollBallot.poll_id == poll_id, PollBallot.voter_key == voter_key)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    assert ballot is not None
-    before = ballot.choices
+    # Columns and a plain UPDATE, not a loaded ballot and a flush: the flush alone was
+    # 4% of the bot's CPU in a rush of votes (py-spy), more than the statements.
+    ballot_id, before = (
+        await session.execute(
+            select(PollBallot.id, PollBallot.choices)
+            .where(PollBallot.poll_id == poll_id, PollBallot.voter_key == voter_key)
+            .with_for_update()
+        )
+    ).one()
     after = toggle(
         before,
         position,
@@ -596,11 +597,17 @@ async def vote(
         max_choices=poll.max_choices,
     )
     if after != before:
-        ballot.choices = after
-        ballot.updated_at = now
-        # The department at the time of the latest change is the one counted.
-        ballot.department_sealed = keys.seal_department(poll_id, member.department_id)
-        await session.flush()
+        await session.execute(
+            update(PollBallot)
+            .where(PollBallot.id == ballot_id)
+            .values(
+                choices=after,
+                updated_at=now,
+                # The department at the time of the latest change is the one counted.
+                department_sealed=keys.seal_department(poll_id, member.department_id),
+            )
+            .execution_options(synchronize_session=False)
+        )
     return VoteOutcome(view, before, after)
 
 
