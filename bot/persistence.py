@@ -461,7 +461,7 @@ class DatabasePersistence(BasePersistence[UserData, dict[Any, Any], dict[Any, An
 
         Only the touched members' entries are copied and replaced: copying every
         member's (as this did) cost a copy of all live conversations per update,
-        16% of the bot's CPU in a rush of 3,000 votes, and replacing the whole map
+        16% of the event loop's time in a rush of 3,000 votes, and replacing the whole map
         dropped what other updates changed in it while the write was under way.
         """
         runtime = self._runtime()

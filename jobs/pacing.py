@@ -242,6 +242,8 @@ class Pacer:
             if slot > now:
                 await self._sleep(slot - now)
             if self._paused_until > self._clock():
+                # Booked again after the pause; the void booking stays counted in the
+                # chat's limit: a later send there waits longer, never one too many.
                 continue
             return slot
 
@@ -263,12 +265,15 @@ class Pacer:
         if chat_id < 0:
             for slot in slots:
                 self._record_chat(slot, chat_id)
-            return
-        # The chat's schedule moves on an interval per reply: its next delivery waits
-        # until the burst the replies took has refilled.
-        last = self._chat_last.get(chat_id)
-        due = slots[-1] if last is None else max(last + self.per_chat_interval, slots[-1])
-        self._chat_last[chat_id] = due
+        else:
+            # The chat's schedule moves on an interval per reply: its next delivery
+            # waits until the burst the replies took has refilled.
+            last = self._chat_last.get(chat_id)
+            due = slots[-1] if last is None else max(last + self.per_chat_interval, slots[-1])
+            self._chat_last[chat_id] = due
+        self._since_prune += 1  # every member answered is remembered: forget them too
+        if self._since_prune >= _PRUNE_EVERY:
+            self._prune(slots[-1])
 
     def replies(self, metrics: Metrics | None = None) -> ReplySlots:
         return LocalReplies(self, metrics)

@@ -126,6 +126,22 @@ async def test_memory_stays_bounded_with_many_chats() -> None:
     assert len(pacer._chat_last) <= 5000
 
 
+async def test_replies_to_many_members_are_forgotten_too() -> None:
+    """Each member answered is remembered for their chat's limit, a second or so, and a
+    group a minute: 200 s of replies at 100/s leave a bounded memory."""
+    vt = VirtualTime()
+    pacer = Pacer(rate=20, total_rate=100, clock=vt.clock, sleep=vt.sleep)
+    replies = pacer.replies()
+
+    async def run() -> None:
+        for chat in range(1, 20_001):
+            await replies.take(1, chat)
+            await replies.take(0, -chat)  # an edit in a group
+
+    await vt.run(run())
+    assert len(pacer._chat_last) <= 5000 and len(pacer._group_recent) <= 10_000
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     rate=st.integers(min_value=1, max_value=40),
