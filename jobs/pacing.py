@@ -159,8 +159,9 @@ class Pacer:
         """Clock time before which nothing is sent (in the past when not paused)."""
         return self._paused_until
 
-    def chat_ready_at(self, chat_id: int) -> float:
-        """The earliest clock time the chat's own limit allows another send."""
+    def chat_ready_at(self, chat_id: int, slack: float = 0.0) -> float:
+        """The earliest clock time the chat's own limit allows another send; a private
+        chat's schedule may be ``slack`` seconds ahead (a reply's short burst)."""
         held = self._held.get(chat_id)
         if held is not None and held > self._clock():
             return held
@@ -170,7 +171,7 @@ class Pacer:
                 return float("-inf")
             return group_ready(recent, self.group_per_minute, self.group_window)
         last = self._chat_last.get(chat_id)
-        return float("-inf") if last is None else last + self.per_chat_interval
+        return float("-inf") if last is None else last + self.per_chat_interval - slack
 
     def _overall_ready_at(self) -> float:
         ready = max(self._next, self._paused_until, self._total_next)
@@ -197,10 +198,10 @@ class Pacer:
         if slot > now:
             await self._sleep(slot - now)
 
-    async def wait_chat(self, chat_id: int) -> None:
+    async def wait_chat(self, chat_id: int, slack: float = 0.0) -> None:
         """Sleep until the chat's own limit allows a send, reserving nothing."""
         while True:
-            wait = self.chat_ready_at(chat_id) - self._clock()
+            wait = self.chat_ready_at(chat_id, slack) - self._clock()
             if wait <= 0:
                 return
             await self._sleep(wait)
@@ -228,7 +229,7 @@ class Pacer:
         first slot, return it."""
         while True:
             if chat_id is not None:
-                await self._wait_reply_chat(chat_id)
+                await self.wait_chat(chat_id, self._reply_slack)
             now = self._clock()
             start = max(now, self._paused_until)
             slots = [start]
@@ -247,20 +248,6 @@ class Pacer:
                 continue
             return slot
 
-    async def _wait_reply_chat(self, chat_id: int) -> None:
-        while True:
-            if chat_id < 0:
-                ready = self.chat_ready_at(chat_id)
-            else:
-                held = self._held.get(chat_id, float("-inf"))
-                last = self._chat_last.get(chat_id)
-                due = float("-inf") if last is None else last + self.per_chat_interval
-                ready = max(held, due - self._reply_slack)
-            wait = ready - self._clock()
-            if wait <= 0:
-                return
-            await self._sleep(wait)
-
     def _record_reply(self, chat_id: int, slots: list[float]) -> None:
         if chat_id < 0:
             for slot in slots:
@@ -271,9 +258,7 @@ class Pacer:
             last = self._chat_last.get(chat_id)
             due = slots[-1] if last is None else max(last + self.per_chat_interval, slots[-1])
             self._chat_last[chat_id] = due
-        self._since_prune += 1  # every member answered is remembered: forget them too
-        if self._since_prune >= _PRUNE_EVERY:
-            self._prune(slots[-1])
+        self._counted(slots[-1])  # every member answered is remembered: forget them too
 
     def replies(self, metrics: Metrics | None = None) -> ReplySlots:
         return LocalReplies(self, metrics)
@@ -288,18 +273,20 @@ class Pacer:
     def record(self, slot: float, chat_id: int) -> None:
         """Count a send booked elsewhere (the shared budget) toward the chat's own limit."""
         self._record_chat(slot, chat_id)
-        self._since_prune += 1
-        if self._since_prune >= _PRUNE_EVERY:
-            self._prune(slot)
+        self._counted(slot)
 
     def _reserve(self, slot: float, chat_id: int) -> None:
         self._recent.append(slot)
         self._next = slot + self._spacing
         self._total_next = slot + self._total_spacing
         self._record_chat(slot, chat_id)
+        self._counted(slot)
+
+    def _counted(self, now: float) -> None:
+        """One more send remembered: every so many, forget what no longer constrains."""
         self._since_prune += 1
         if self._since_prune >= _PRUNE_EVERY:
-            self._prune(slot)
+            self._prune(now)
 
     def _record_chat(self, slot: float, chat_id: int) -> None:
         if chat_id < 0:
