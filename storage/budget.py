@@ -236,20 +236,22 @@ class SendBudget:
         """
         if not asks:
             return []
-        keys = [None if ask.chat_id is None else self.key(ask.chat_id) for ask in asks]
-        ordered = sorted({GLOBAL, *(key for key in keys if key is not None)})
+        chats = [
+            None if ask.chat_id is None else (ask.chat_id, self.key(ask.chat_id)) for ask in asks
+        ]
+        ordered = sorted({GLOBAL, *(chat[1] for chat in chats if chat is not None)})
         async with self._engine.begin() as conn:
             rows = (await conn.execute(_LOCK, {"keys": ordered, "now": now})).all()
             state = {int(k): (float(n), _times(r)) for k, n, r, _ in rows}
             self.skew = float(rows[0][3]) - now
-            grants, changed = self._book_replies(asks, keys, state, now)
+            grants, changed = self._book_replies(asks, chats, state, now)
             await self._write(conn, state, changed)
         return grants
 
     def _book_replies(
         self,
         asks: Sequence[ReplyAsk],
-        keys: Sequence[int | None],
+        chats: Sequence[tuple[int, int] | None],  # (chat, its row's key) of each ask
         state: dict[int, tuple[float, list[float]]],
         now: float,
     ) -> tuple[list[Grant], set[int]]:
@@ -258,14 +260,10 @@ class SendBudget:
         overall = state[GLOBAL][0]
         grants: list[Grant] = []
         changed = {GLOBAL}
-        for ask, key in zip(asks, keys, strict=True):
-            chat = None if key is None else state[key]
-            group = ask.chat_id is not None and is_group(ask.chat_id)
+        for ask, chat in zip(asks, chats, strict=True):
             if chat is not None:
-                if group:
-                    ready = group_ready(chat[1], limits.group_per_minute, limits.group_window)
-                else:
-                    ready = chat[0] - limits.reply_chat_slack
+                chat_id, key = chat
+                ready = self._chat_ready(chat_id, *state[key], slack=limits.reply_chat_slack)
                 if ready > now:
                     grants.append(Grant(None, ready))
                     continue
@@ -273,10 +271,11 @@ class SendBudget:
             if ask.messages > 0:
                 slots, overall = reply_schedule(overall, now, ask.messages, spacing)
             grants.append(Grant(slots[0]))
-            if key is None or chat is None:
+            if chat is None:
                 continue
-            next_at, recent = chat
-            if group:
+            chat_id, key = chat
+            next_at, recent = state[key]
+            if is_group(chat_id):
                 state[key] = (slots[-1], [*recent, *slots][-limits.group_per_minute :])
             else:
                 state[key] = (max(next_at, slots[-1]) + limits.per_chat_interval, [])
@@ -319,10 +318,7 @@ class SendBudget:
                 continue
             next_at, recent = state[key]
             group = is_group(chat)
-            if group:
-                ready = group_ready(recent, limits.group_per_minute, limits.group_window)
-            else:
-                ready = next_at
+            ready = self._chat_ready(chat, next_at, recent)
             if ready > slot:
                 grants.append(Grant(None, ready))  # busy: the overall slot goes to the next
                 continue
@@ -338,6 +334,15 @@ class SendBudget:
             state[DELIVERIES] = (lane, [])
             changed |= {GLOBAL, DELIVERIES}
         return grants, changed
+
+    def _chat_ready(
+        self, chat_id: int, next_at: float, recent: list[float], *, slack: float = 0.0
+    ) -> float:
+        """When the chat's row lets its next send go: a group's window, a private chat's
+        next slot (``slack`` ahead of it for a reply's short burst)."""
+        if is_group(chat_id):
+            return group_ready(recent, self.limits.group_per_minute, self.limits.group_window)
+        return next_at - slack
 
     async def pause(self, until: float) -> None:
         """Nothing new is booked before ``until`` (a 429's ``retry_after``), for every instance."""
