@@ -20,7 +20,6 @@ twice, or on two instances, sends each message once.
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,7 +80,7 @@ class PollKeys:
 
     @classmethod
     def from_secret(cls, secret: str) -> PollKeys:
-        return _poll_keys(secret)
+        return cls(KeyedHasher(secret, "poll-voter"), Cipher(secret, "poll-department"))
 
     def voter_key(self, poll_id: int, member_id: int) -> str:
         return self.voter(f"{poll_id}:{member_id}")
@@ -142,13 +141,6 @@ class PollView:
 
 
 # Settings --------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=4)
-def _poll_keys(secret: str) -> PollKeys:
-    """Built once per secret: every vote and every poll screen needs them (both parts are
-    safe to share between tasks)."""
-    return PollKeys(KeyedHasher(secret, "poll-voter"), Cipher(secret, "poll-department"))
 
 
 async def cadres_may_create(session: AsyncSession) -> bool:
